@@ -3,8 +3,8 @@
 //! Every unit has one shape (after fundsp and lsp-dsp-units):
 //! - constructed for the worst case (maximum channels, block size, sample rate), so nothing
 //!   allocates after construction;
-//! - `set_sample_rate(hz)` re-derives coefficients (may allocate only if the unit was not built
-//!   for that rate; callers do this in `activate()`, never on the audio thread);
+//! - `set_sample_rate(hz)` re-derives coefficients (callers do this in `activate()`, never on
+//!   the audio thread);
 //! - `set_*()` setters only record the new value and mark the unit dirty;
 //! - `reset()` clears state and never allocates;
 //! - `process_block()` (and `process_sample()` where it helps) never allocates, locks or logs;
@@ -14,4 +14,13 @@
 //! Audio is `f32` at the unit boundary; recursive state and coefficient design use `f64` where
 //! precision matters (K-weighting, low corners at high sample rates).
 
+pub mod delay;
+pub mod dither;
+pub mod dynamics;
+pub mod eq;
+pub mod filter;
+pub mod meter;
+pub mod oversampling;
+pub mod saturation;
+pub mod stereo;
 pub mod util;
