@@ -1,1 +1,162 @@
-fn main() {}
+//! `cargo xtask`: bundling, installing and testing the suite's plugins.
+//!
+//! - `cargo xtask bundle [ARGS]`: nice-plug's bundler. With no package it bundles both plugins in
+//!   release mode into `target/bundled/`.
+//! - `cargo xtask install [DIR]`: bundles both plugins, then copies the `.clap` bundles into
+//!   `~/.clap` and the `.vst3` bundles into `~/.vst3`, or both into `DIR` when given.
+//! - `cargo xtask test`: builds test bundles (debug, with nice-plug's `assert_process_allocs`, so
+//!   any allocation on the audio thread aborts) into `target/test-bundles/bundled/`, then runs
+//!   the whole workspace's test suite against them.
+//! - `cargo xtask bench`: runs the DSP benchmarks.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nice_plug_xtask::Result;
+
+/// The plugin packages and the bundle names `bundler.toml` gives them.
+const PLUGINS: [(&str, &str); 2] = [
+    ("stem-channel", "Stem Channel"),
+    ("stem-master", "Stem Master"),
+];
+
+/// Where `cargo xtask test` builds the allocation-checking test bundles, apart from the release
+/// bundles users install.
+const TEST_TARGET_DIR: &str = "target/test-bundles";
+
+fn main() -> Result<()> {
+    nice_plug_xtask::chdir_workspace_root()?;
+    let mut args = env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "bundle" => bundle(&rest),
+        "install" => install(rest.first().map(PathBuf::from)),
+        "test" => test(&rest),
+        "bench" => run("cargo", &cargo_args(&["bench", "-p", "shared-dsp"], &rest), &[]),
+        _ => {
+            eprintln!(
+                "Usage:\n  cargo xtask bundle [-p <package> ...] [cargo build args]\n  \
+                 cargo xtask install [DIR]\n  cargo xtask test [cargo test args]\n  \
+                 cargo xtask bench [criterion args]"
+            );
+            if command.is_empty() || command == "help" || command == "--help" {
+                Ok(())
+            } else {
+                anyhow_error(format!("unknown command '{command}'"))
+            }
+        }
+    }
+}
+
+/// `bundle` with no package given means both plugins, release mode.
+fn bundle(args: &[String]) -> Result<()> {
+    let names_package = args
+        .iter()
+        .any(|a| a == "-p" || !a.starts_with('-') && PLUGINS.iter().any(|(p, _)| p == a));
+    let mut full = vec!["bundle".to_string()];
+    if names_package {
+        full.extend(args.iter().cloned());
+    } else {
+        for (package, _) in PLUGINS {
+            full.extend(["-p".to_string(), package.to_string()]);
+        }
+        full.extend(args.iter().cloned());
+        if !args.iter().any(|a| a == "--release" || a.starts_with("--profile")) {
+            full.push("--release".to_string());
+        }
+    }
+    nice_plug_xtask::main_with_args("cargo xtask", full)
+}
+
+fn install(destination: Option<PathBuf>) -> Result<()> {
+    bundle(&[])?;
+    let home = env::var_os("HOME").map(PathBuf::from);
+    let (clap_dir, vst3_dir) = match (&destination, &home) {
+        (Some(dir), _) => (dir.clone(), dir.clone()),
+        (None, Some(home)) => (home.join(".clap"), home.join(".vst3")),
+        (None, None) => return anyhow_error("HOME is not set; give a destination directory".into()),
+    };
+    for (_, name) in PLUGINS {
+        for (ext, dir) in [("clap", &clap_dir), ("vst3", &vst3_dir)] {
+            let source = Path::new("target/bundled").join(format!("{name}.{ext}"));
+            let target = dir.join(format!("{name}.{ext}"));
+            fs::create_dir_all(dir)?;
+            copy_recursively(&source, &target)?;
+            println!("Installed {}", target.display());
+        }
+    }
+    Ok(())
+}
+
+fn test(args: &[String]) -> Result<()> {
+    // The test bundles live in their own target directory so they never overwrite the release
+    // bundles, and are built in debug mode because nice-plug's allocation check needs
+    // debug assertions.
+    let features = PLUGINS
+        .iter()
+        .map(|(package, _)| format!("{package}/assert_process_allocs"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut bundle_args = vec!["bundle".to_string()];
+    for (package, _) in PLUGINS {
+        bundle_args.extend(["-p".to_string(), package.to_string()]);
+    }
+    bundle_args.extend(["--features".to_string(), features]);
+    run(
+        "cargo",
+        &["run", "--quiet", "--package", "xtask", "--release", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(bundle_args)
+            .collect::<Vec<_>>(),
+        &[("CARGO_TARGET_DIR", TEST_TARGET_DIR)],
+    )?;
+    let bundle_dir = env::current_dir()?.join(TEST_TARGET_DIR).join("bundled");
+    let bundle_dir = bundle_dir.to_string_lossy().into_owned();
+    run(
+        "cargo",
+        &cargo_args(&["test", "--workspace"], args),
+        &[("STEM_TEST_BUNDLE_DIR", bundle_dir.as_str())],
+    )
+}
+
+fn cargo_args(base: &[&str], extra: &[String]) -> Vec<String> {
+    base.iter()
+        .map(|s| s.to_string())
+        .chain(extra.iter().cloned())
+        .collect()
+}
+
+fn run(program: &str, args: &[String], envs: &[(&str, &str)]) -> Result<()> {
+    let mut command = Command::new(program);
+    command.args(args);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let status = command.status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        anyhow_error(format!("'{program} {}' failed: {status}", args.join(" ")))
+    }
+}
+
+fn copy_recursively(source: &Path, target: &Path) -> std::io::Result<()> {
+    if source.is_dir() {
+        fs::create_dir_all(target)?;
+        for entry in fs::read_dir(source)? {
+            let entry = entry?;
+            copy_recursively(&entry.path(), &target.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        fs::copy(source, target).map(|_| ())
+    }
+}
+
+fn anyhow_error(message: String) -> Result<()> {
+    Err(std::io::Error::other(message).into())
+}

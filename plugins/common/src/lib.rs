@@ -1,0 +1,15 @@
+//! Plugin-side pieces shared by Stem Channel and Stem Master.
+//!
+//! `shared-dsp` knows no plugin framework; this crate is the thin layer that maps nice-plug
+//! parameters and buffers onto it, so the two plugins do not each grow a copy.
+
+pub mod bypass;
+pub mod frame;
+pub mod gain;
+pub mod io;
+
+pub use bypass::BypassCrossfade;
+pub use frame::ProcessFrame;
+pub use gain::{gain_db_param, GainStage};
+pub use io::STEREO_LAYOUTS;
+pub use gain::{InputParams, OutputParams};
