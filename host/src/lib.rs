@@ -149,6 +149,20 @@ pub trait PluginHost {
     fn load_state(&mut self, state: &[u8]) -> HostResult<()>;
 }
 
+/// Opens a plugin library and keeps it mapped for the life of the process (glibc's
+/// `RTLD_NODELETE`). A Rust plugin library keeps thread-locals, statics and worker threads
+/// (nice-plug's background task thread) whose code must stay mapped after the last instance is
+/// gone, so unloading it crashes the host at thread exit; DAWs keep plugin libraries loaded for
+/// the same reason.
+pub(crate) fn open_pinned_library(path: &Path) -> HostResult<libloading::os::unix::Library> {
+    use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+    const RTLD_NODELETE: std::os::raw::c_int = 0x1000;
+    // SAFETY: loading a shared library runs its initialisers; the caller loads a plugin bundle
+    // it chose, which is what every host does.
+    unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) }
+        .map_err(|e| HostError::new(format!("cannot load {}: {e}", path.display())))
+}
+
 /// The plugin formats this host can load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -35,7 +35,11 @@ fn main() -> Result<()> {
         "bundle" => bundle(&rest),
         "install" => install(rest.first().map(PathBuf::from)),
         "test" => test(&rest),
-        "bench" => run("cargo", &cargo_args(&["bench", "-p", "shared-dsp"], &rest), &[]),
+        "bench" => run(
+            "cargo",
+            &cargo_args(&["bench", "-p", "shared-dsp"], &rest),
+            &[],
+        ),
         _ => {
             eprintln!(
                 "Usage:\n  cargo xtask bundle [-p <package> ...] [cargo build args]\n  \
@@ -64,7 +68,10 @@ fn bundle(args: &[String]) -> Result<()> {
             full.extend(["-p".to_string(), package.to_string()]);
         }
         full.extend(args.iter().cloned());
-        if !args.iter().any(|a| a == "--release" || a.starts_with("--profile")) {
+        if !args
+            .iter()
+            .any(|a| a == "--release" || a.starts_with("--profile"))
+        {
             full.push("--release".to_string());
         }
     }
@@ -77,7 +84,9 @@ fn install(destination: Option<PathBuf>) -> Result<()> {
     let (clap_dir, vst3_dir) = match (&destination, &home) {
         (Some(dir), _) => (dir.clone(), dir.clone()),
         (None, Some(home)) => (home.join(".clap"), home.join(".vst3")),
-        (None, None) => return anyhow_error("HOME is not set; give a destination directory".into()),
+        (None, None) => {
+            return anyhow_error("HOME is not set; give a destination directory".into())
+        }
     };
     for (_, name) in PLUGINS {
         for (ext, dir) in [("clap", &clap_dir), ("vst3", &vst3_dir)] {
@@ -105,15 +114,11 @@ fn test(args: &[String]) -> Result<()> {
         bundle_args.extend(["-p".to_string(), package.to_string()]);
     }
     bundle_args.extend(["--features".to_string(), features]);
-    run(
-        "cargo",
-        &["run", "--quiet", "--package", "xtask", "--release", "--"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(bundle_args)
-            .collect::<Vec<_>>(),
-        &[("CARGO_TARGET_DIR", TEST_TARGET_DIR)],
-    )?;
+    // nice-plug's bundler runs `cargo build` as a child process and asks cargo for the target
+    // directory, so setting it for this process sends both to the test directory.
+    env::set_var("CARGO_TARGET_DIR", TEST_TARGET_DIR);
+    nice_plug_xtask::main_with_args("cargo xtask", bundle_args)?;
+    env::remove_var("CARGO_TARGET_DIR");
     let bundle_dir = env::current_dir()?.join(TEST_TARGET_DIR).join("bundled");
     let bundle_dir = bundle_dir.to_string_lossy().into_owned();
     run(

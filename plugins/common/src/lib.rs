@@ -11,5 +11,5 @@ pub mod io;
 pub use bypass::BypassCrossfade;
 pub use frame::ProcessFrame;
 pub use gain::{gain_db_param, GainStage};
-pub use io::STEREO_LAYOUTS;
 pub use gain::{InputParams, OutputParams};
+pub use io::STEREO_LAYOUTS;

@@ -49,8 +49,16 @@ impl Plugin for StemChannel {
 
     fn reset(&mut self) {
         self.frame.reset(self.params.bypass.value());
-        self.params.input.trim.smoothed.reset(self.params.input.trim.value());
-        self.params.output.gain.smoothed.reset(self.params.output.gain.value());
+        self.params
+            .input
+            .trim
+            .smoothed
+            .reset(self.params.input.trim.value());
+        self.params
+            .output
+            .gain
+            .smoothed
+            .reset(self.params.output.gain.value());
     }
 
     fn process(
@@ -60,10 +68,11 @@ impl Plugin for StemChannel {
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let params = &self.params;
-        self.frame.process(buffer, params.bypass.value(), |channels| {
-            GainStage::process(&params.input.trim, channels);
-            GainStage::process(&params.output.gain, channels);
-        });
+        self.frame
+            .process(buffer, params.bypass.value(), |channels| {
+                GainStage::process(&params.input.trim, channels);
+                GainStage::process(&params.output.gain, channels);
+            });
         ProcessStatus::Normal
     }
 }

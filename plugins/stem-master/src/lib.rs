@@ -50,8 +50,16 @@ impl Plugin for StemMaster {
 
     fn reset(&mut self) {
         self.frame.reset(self.params.bypass.value());
-        self.params.input.trim.smoothed.reset(self.params.input.trim.value());
-        self.params.output.gain.smoothed.reset(self.params.output.gain.value());
+        self.params
+            .input
+            .trim
+            .smoothed
+            .reset(self.params.input.trim.value());
+        self.params
+            .output
+            .gain
+            .smoothed
+            .reset(self.params.output.gain.value());
     }
 
     fn process(
@@ -61,10 +69,11 @@ impl Plugin for StemMaster {
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let params = &self.params;
-        self.frame.process(buffer, params.bypass.value(), |channels| {
-            GainStage::process(&params.input.trim, channels);
-            GainStage::process(&params.output.gain, channels);
-        });
+        self.frame
+            .process(buffer, params.bypass.value(), |channels| {
+                GainStage::process(&params.input.trim, channels);
+                GainStage::process(&params.output.gain, channels);
+            });
         ProcessStatus::Normal
     }
 }
@@ -72,8 +81,9 @@ impl Plugin for StemMaster {
 impl ClapPlugin for StemMaster {
     /// Never changes: hosts key saved sessions on it.
     const CLAP_ID: &'static str = "org.stem-mastering.stem-master";
-    const CLAP_DESCRIPTION: Option<&'static str> =
-        Some("Glue, linear-phase EQ, width, true-peak limiting and loudness metering for the stem sum");
+    const CLAP_DESCRIPTION: Option<&'static str> = Some(
+        "Glue, linear-phase EQ, width, true-peak limiting and loudness metering for the stem sum",
+    );
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[
