@@ -121,9 +121,18 @@ fn test(args: &[String]) -> Result<()> {
     env::remove_var("CARGO_TARGET_DIR");
     let bundle_dir = env::current_dir()?.join(TEST_TARGET_DIR).join("bundled");
     let bundle_dir = bundle_dir.to_string_lossy().into_owned();
+    // The whole workspace unless the caller picked packages.
+    let picks_packages = args
+        .iter()
+        .any(|a| a == "-p" || a.starts_with("--package"));
+    let base: &[&str] = if picks_packages {
+        &["test"]
+    } else {
+        &["test", "--workspace"]
+    };
     run(
         "cargo",
-        &cargo_args(&["test", "--workspace"], args),
+        &cargo_args(base, args),
         &[("STEM_TEST_BUNDLE_DIR", bundle_dir.as_str())],
     )
 }

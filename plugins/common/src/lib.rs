@@ -4,11 +4,13 @@
 //! parameters and buffers onto it, so the two plugins do not each grow a copy.
 
 pub mod bypass;
+pub mod editor;
 pub mod frame;
 pub mod gain;
 pub mod io;
 
 pub use bypass::BypassCrossfade;
+pub use editor::{param_list_editor, ParamListApp};
 pub use frame::ProcessFrame;
 pub use gain::{gain_db_param, GainStage};
 pub use gain::{InputParams, OutputParams};

@@ -5,7 +5,8 @@
 
 use nice_plug::prelude::*;
 use std::sync::Arc;
-use stem_plugin_common::{GainStage, ProcessFrame, STEREO_LAYOUTS};
+use nice_plug_egui::EguiEditor;
+use stem_plugin_common::{param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS};
 
 pub mod params;
 
@@ -29,10 +30,14 @@ impl Plugin for StemChannel {
 
     type SysExMessage = ();
     type BackgroundTask = ();
-    type Editor = ();
+    type Editor = EguiEditor<ParamListApp<StemChannelParams>>;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        param_list_editor(self.params.clone(), Self::NAME)
     }
 
     fn activate(
