@@ -1,1 +1,170 @@
-//! (module under construction by its issue)
+//! Preallocated multichannel integer delay line.
+//!
+//! Used for lookahead (the limiter and the compressor delay the audio while the detector sees
+//! the future) and for aligning dry paths with processed paths that add latency, as
+//! nih-plug's `spectral_compressor/dry_wet_mixer.rs` and lsp-dsp-units' `dspu::Delay` do. The
+//! buffer is a power-of-two ring sized for the worst case at construction, so changing the delay
+//! later never allocates. A delay of `d` samples is exact: output sample `n` is bit-identical to
+//! input sample `n - d` (zero before the start), which is what "bit-exact pass-through" in the
+//! limiter and the parallel-mix tests rely on.
+
+/// A ring-buffer delay of a whole number of samples for up to `num_channels` channels.
+#[derive(Debug, Clone)]
+pub struct DelayLine {
+    /// `num_channels` rings of `capacity` samples each, back to back.
+    buffer: Vec<f32>,
+    /// Per-channel write positions (channels may be driven independently).
+    write_pos: Vec<usize>,
+    capacity: usize,
+    mask: usize,
+    delay_samples: usize,
+    max_delay_samples: usize,
+}
+
+impl DelayLine {
+    /// Allocates a delay line able to delay `num_channels` channels by up to
+    /// `max_delay_samples` samples. The initial delay is zero.
+    pub fn new(num_channels: usize, max_delay_samples: usize) -> Self {
+        let num_channels = num_channels.max(1);
+        // One extra slot so that a delay of exactly `max_delay_samples` never overwrites the
+        // sample it is about to read.
+        let capacity = (max_delay_samples + 1).next_power_of_two();
+        Self {
+            buffer: vec![0.0; capacity * num_channels],
+            write_pos: vec![0; num_channels],
+            capacity,
+            mask: capacity - 1,
+            delay_samples: 0,
+            max_delay_samples,
+        }
+    }
+
+    /// Number of channels the line was built for.
+    pub fn num_channels(&self) -> usize {
+        self.write_pos.len()
+    }
+
+    /// Largest delay, in samples, this line can produce.
+    pub fn max_delay_samples(&self) -> usize {
+        self.max_delay_samples
+    }
+
+    /// Sets the delay in samples, clamped to `max_delay_samples`. Samples already in the ring
+    /// stay, so a change takes effect at once (callers change the delay on activation, where a
+    /// jump does no harm).
+    pub fn set_delay_samples(&mut self, delay_samples: usize) {
+        self.delay_samples = delay_samples.min(self.max_delay_samples);
+    }
+
+    /// Current delay in samples; equal to the latency the line adds.
+    pub fn delay_samples(&self) -> usize {
+        self.delay_samples
+    }
+
+    /// Latency the line adds, in samples.
+    pub fn latency_samples(&self) -> usize {
+        self.delay_samples
+    }
+
+    /// Clears the stored history to silence.
+    pub fn reset(&mut self) {
+        self.buffer.fill(0.0);
+        self.write_pos.fill(0);
+    }
+
+    /// Pushes one sample of `channel` and returns the sample pushed `delay_samples` earlier.
+    #[inline]
+    pub fn process_sample(&mut self, channel: usize, input: f32) -> f32 {
+        let base = channel * self.capacity;
+        let w = self.write_pos[channel];
+        self.buffer[base + w] = input;
+        let out = self.buffer[base + (w.wrapping_sub(self.delay_samples) & self.mask)];
+        self.write_pos[channel] = (w + 1) & self.mask;
+        out
+    }
+
+    /// Returns the sample pushed `age` samples ago on `channel` (0 = the newest), without
+    /// advancing the line. `age` must not exceed `max_delay_samples`.
+    #[inline]
+    pub fn tap(&self, channel: usize, age: usize) -> f32 {
+        let base = channel * self.capacity;
+        let newest = self.write_pos[channel].wrapping_sub(1);
+        self.buffer[base + (newest.wrapping_sub(age) & self.mask)]
+    }
+
+    /// Delays `samples` of `channel` in place.
+    pub fn process_block(&mut self, channel: usize, samples: &mut [f32]) {
+        if self.delay_samples == 0 {
+            // Still record the history, so that a later delay change reads real samples.
+            for &s in samples.iter() {
+                self.process_sample(channel, s);
+            }
+            return;
+        }
+        let base = channel * self.capacity;
+        let mask = self.mask;
+        let delay = self.delay_samples;
+        let ring = &mut self.buffer[base..base + self.capacity];
+        let mut w = self.write_pos[channel];
+        for s in samples.iter_mut() {
+            ring[w] = *s;
+            *s = ring[w.wrapping_sub(delay) & mask];
+            w = (w + 1) & mask;
+        }
+        self.write_pos[channel] = w;
+    }
+
+    /// Delays every channel of `channels` in place (channel `i` uses ring `i`).
+    pub fn process_channels(&mut self, channels: &mut [&mut [f32]]) {
+        let n = channels.len().min(self.num_channels());
+        for (ch, samples) in channels.iter_mut().take(n).enumerate() {
+            self.process_block(ch, samples);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impulse_comes_out_after_the_delay() {
+        let mut d = DelayLine::new(2, 100);
+        d.set_delay_samples(37);
+        let mut x = vec![0.0f32; 200];
+        x[5] = 1.0;
+        d.process_block(1, &mut x);
+        let peak = x.iter().position(|&v| v == 1.0).unwrap();
+        assert_eq!(peak, 42);
+        assert_eq!(d.latency_samples(), 37);
+    }
+
+    #[test]
+    fn per_sample_and_block_agree_across_wraps() {
+        let input: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut a = DelayLine::new(1, 63);
+        a.set_delay_samples(63);
+        let mut blk = input.clone();
+        for chunk in blk.chunks_mut(113) {
+            a.process_block(0, chunk);
+        }
+        let mut b = DelayLine::new(1, 63);
+        b.set_delay_samples(63);
+        for (i, &x) in input.iter().enumerate() {
+            let y = b.process_sample(0, x);
+            assert_eq!(y, blk[i]);
+            let expected = if i >= 63 { input[i - 63] } else { 0.0 };
+            assert_eq!(y, expected);
+        }
+    }
+
+    #[test]
+    fn tap_reads_history() {
+        let mut d = DelayLine::new(1, 8);
+        for i in 0..5 {
+            d.process_sample(0, i as f32);
+        }
+        assert_eq!(d.tap(0, 0), 4.0);
+        assert_eq!(d.tap(0, 3), 1.0);
+    }
+}

@@ -1,1 +1,44 @@
-//! (module under construction by its issue)
+//! Filters: coefficient designs, TDF-II biquads, TPT state-variable filters and
+//! Linkwitz-Riley crossovers.
+//!
+//! Sources: M. Vicanek, "Matched Second Order Digital Filters" (2016) for the matched
+//! designs; R. Bristow-Johnson, "Audio EQ Cookbook" for the bilinear ones; A. Simper,
+//! "Linear Trapezoidal Integrated State Variable Filter" (Cytomic) for the SVF; S. Linkwitz
+//! (JAES 1976) for the crossovers. Each submodule cites its own details.
+//!
+//! # API
+//! - [`coefficients`]: [`BiquadCoefs`] (fields `b0 b1 b2 a1 a2`, `sample_rate_hz`;
+//!   `Default` = identity) with matched designs `lowpass`, `highpass`, `lowpass1`,
+//!   `highpass1`, `bandpass`, `notch`, `bell`, `low_shelf`, `high_shelf`, `tilt`, bilinear
+//!   designs `lowpass_bilinear`, `highpass_bilinear`, `lowpass1_bilinear`,
+//!   `highpass1_bilinear`, and `response(hz) -> Complex64`, `magnitude_db(hz)`.
+//!   [`CascadeCoefs::butterworth_highpass`]`(sample_rate_hz, hz, Slope::Db24)` /
+//!   `butterworth_lowpass` build 6/12/18/24/36/48 dB/oct Butterworth cascades (-3 dB at `hz`)
+//!   with `response(hz)`.
+//! - [`biquad`]: [`Biquad`] (one TDF-II section) and [`BiquadCascade`] (up to four sections);
+//!   `new(coefs)`, `set_coefs`, `reset`, `process_sample(f32) -> f32`,
+//!   `process_block(&mut [f32])`. Mono: hold one per channel. `f64` state, `f32` I/O.
+//! - [`svf`]: [`SvfCoefs`] (`g`, `k`, output mix `m0 m1 m2`; Simper designs `lowpass`,
+//!   `highpass`, `allpass`, `from_analog`, and `from_biquad` which realises any matched
+//!   design on the SVF), [`Svf`] (`process_sample`, `process_block`, `set_coefs` safe every
+//!   sample), [`SvfState`]/[`SvfTaps`] for hand-rolled loops.
+//! - [`crossover`]: [`LinkwitzRiley`]`::new(LinkwitzRileyOrder::Lr4, sample_rate_hz, hz)`,
+//!   `split_sample(x) -> (low, high)`, `split_block(input, low, high)`, `set_frequency(hz)`
+//!   (click-free), `response_low/high/sum(hz)`; `low + high` is an allpass (flat within
+//!   float precision; the LR2 high band is inverted to make it so).
+//!   [`LinkwitzRileyAllpass`] has the phase of that sum, for aligning the other bands of a
+//!   multiband split.
+//!
+//! All units sanitise their input (NaN/Inf become silence), reset on non-finite state and
+//! never output subnormals.
+
+pub mod biquad;
+pub mod coefficients;
+pub mod crossover;
+mod magnitude_fit;
+pub mod svf;
+
+pub use biquad::{Biquad, BiquadCascade};
+pub use coefficients::{BiquadCoefs, CascadeCoefs, Precision, Shape, Slope};
+pub use crossover::{LinkwitzRiley, LinkwitzRileyAllpass, LinkwitzRileyOrder};
+pub use svf::{Svf, SvfCoefs, SvfState, SvfTaps};

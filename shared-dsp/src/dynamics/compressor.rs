@@ -1,0 +1,583 @@
+//! Feed-forward compressor: clean (VCA), opto and glue (bus) styles, peak or RMS detection,
+//! soft knee, lookahead, sidechain high-pass and a latency-aligned dry/wet mix.
+//!
+//! Topology after Giannoulis, Massberg & Reiss, "Digital Dynamic Range Compressor Design — A
+//! Tutorial and Analysis", JAES 60(6), 2012: level detection in dB, static gain computer
+//! (eq. 4, [`super::gain_computer`]), then the smooth decoupled attack/release detector
+//! (eq. 18) on the gain reduction in the log domain (their fig. 7 placement), make-up gain last. The styles
+//! change only the ballistics and the control steps:
+//! - [`CompressorStyle::Clean`]: plain branching smoother (VCA character);
+//! - [`CompressorStyle::Opto`]: program-dependent release (LA-2A-like two-stage release: fast
+//!   after short reduction, slow after sustained reduction; see [`super::envelope`]);
+//! - [`CompressorStyle::Glue`]: SSL-G-bus-style stepped controls (ratio 2/4/10:1, attack 0.1 to
+//!   30 ms, release 0.1/0.3/0.6/1.2 s or auto), values snapped to the nearest step.
+//!
+//! The dry path is the same lookahead-delayed signal the gain is applied to, so a parallel mix
+//! never comb-filters: the output is `dry * (1 + mix (g - 1))`, which is the delayed input
+//! bit-exactly whenever the gain is unity.
+
+use super::envelope::{BranchingSmoother, DualRelease, MeanSquare};
+use super::fastmath;
+use super::gain_computer::GainComputer;
+use crate::delay::DelayLine;
+use crate::filter::{Biquad, BiquadCoefs};
+use crate::util::sanitize;
+use serde::{Deserialize, Serialize};
+
+/// Longest lookahead any compressor supports, in milliseconds (buffers are sized for it at
+/// the maximum sample rate).
+pub const MAX_LOOKAHEAD_MS: f32 = 20.0;
+/// Glue style ratio steps.
+pub const GLUE_RATIOS: [f32; 3] = [2.0, 4.0, 10.0];
+/// Glue style attack steps in milliseconds.
+pub const GLUE_ATTACKS_MS: [f32; 6] = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0];
+/// Glue style release steps in milliseconds (plus auto).
+pub const GLUE_RELEASES_MS: [f32; 4] = [100.0, 300.0, 600.0, 1200.0];
+
+/// Auto release: fast envelope release time (transients), in ms.
+const AUTO_FAST_RELEASE_MS: f32 = 100.0;
+/// Auto release: charge time of the slow envelope, in ms (reduction must last about this long
+/// before recovery slows down).
+const AUTO_SLOW_ATTACK_MS: f32 = 400.0;
+/// Auto release: release time of the slow envelope, in ms.
+const AUTO_SLOW_RELEASE_MS: f32 = 1200.0;
+/// Opto: charge time of the "photocell memory" (slow envelope), in ms.
+const OPTO_MEMORY_MS: f32 = 1000.0;
+/// Opto: the slow envelope releases this many times slower than `release_ms` (an LA-2A
+/// releases 50 % in about 60 ms and fully in one to several seconds).
+const OPTO_SLOW_RELEASE_FACTOR: f32 = 20.0;
+/// Internal sub-block length: the detector runs in passes over this many samples so the
+/// decibel conversions vectorise and the scratch stays on the stack-sized arrays.
+const CHUNK: usize = 64;
+
+/// Character of the compressor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum CompressorStyle {
+    /// VCA: exact attack/release time constants.
+    #[default]
+    Clean,
+    /// Optical: program-dependent release that slows after sustained reduction.
+    Opto,
+    /// Bus compressor with stepped controls and an auto release.
+    Glue,
+}
+
+/// Level detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Detection {
+    /// Instantaneous peak (largest magnitude across channels).
+    #[default]
+    Peak,
+    /// Mean square over `rms_window_ms`, averaged across channels.
+    Rms,
+}
+
+/// All compressor controls in physical units.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompressorSettings {
+    pub style: CompressorStyle,
+    pub detection: Detection,
+    /// Threshold in dBFS.
+    pub threshold_db: f32,
+    /// Ratio `n:1`, >= 1.
+    pub ratio: f32,
+    /// Soft-knee width in dB (0 = hard knee).
+    pub knee_db: f32,
+    /// Attack time constant in ms (63 % of a step in gain reduction).
+    pub attack_ms: f32,
+    /// Release time constant in ms.
+    pub release_ms: f32,
+    /// Program-dependent auto release (ignores `release_ms` except in the opto style).
+    pub auto_release: bool,
+    /// RMS averaging time in ms (RMS detection only).
+    pub rms_window_ms: f32,
+    /// Make-up gain in dB (ignored when `auto_makeup`).
+    pub makeup_db: f32,
+    /// Make-up equal to the static reduction at 0 dBFS.
+    pub auto_makeup: bool,
+    /// Wet share of the output in percent (100 = fully compressed, 30-50 = New York style).
+    pub mix_percent: f32,
+    /// Sidechain high-pass corner in Hz (12 dB/oct Butterworth); 0 or less disables it.
+    pub sidechain_hpf_hz: f32,
+    /// Lookahead in ms (0 to [`MAX_LOOKAHEAD_MS`]); adds the same latency.
+    pub lookahead_ms: f32,
+}
+
+impl Default for CompressorSettings {
+    fn default() -> Self {
+        Self {
+            style: CompressorStyle::Clean,
+            detection: Detection::Peak,
+            threshold_db: -18.0,
+            ratio: 2.0,
+            knee_db: 6.0,
+            attack_ms: 10.0,
+            release_ms: 100.0,
+            auto_release: false,
+            rms_window_ms: 10.0,
+            makeup_db: 0.0,
+            auto_makeup: false,
+            mix_percent: 100.0,
+            sidechain_hpf_hz: 0.0,
+            lookahead_ms: 0.0,
+        }
+    }
+}
+
+impl CompressorSettings {
+    /// Drum stem, New York parallel: fast attack, medium release, 4:1, 40 % wet.
+    pub fn drums_parallel() -> Self {
+        Self {
+            threshold_db: -24.0,
+            ratio: 4.0,
+            knee_db: 3.0,
+            attack_ms: 2.0,
+            release_ms: 100.0,
+            mix_percent: 40.0,
+            ..Self::default()
+        }
+    }
+
+    /// Bass stem, VCA: 10-30 ms attack, 80-200 ms release, aiming at 3-6 dB reduction.
+    pub fn bass_vca() -> Self {
+        Self {
+            threshold_db: -20.0,
+            ratio: 4.0,
+            knee_db: 6.0,
+            attack_ms: 20.0,
+            release_ms: 150.0,
+            sidechain_hpf_hz: 30.0,
+            ..Self::default()
+        }
+    }
+
+    /// Vocal stem, opto: gentle ratio, slow program-dependent release.
+    pub fn vocal_opto() -> Self {
+        Self {
+            style: CompressorStyle::Opto,
+            detection: Detection::Rms,
+            threshold_db: -22.0,
+            ratio: 3.0,
+            knee_db: 10.0,
+            attack_ms: 10.0,
+            release_ms: 60.0,
+            ..Self::default()
+        }
+    }
+
+    /// FX stem: high threshold, light ratio, sidechain high-passed at 70 Hz.
+    pub fn fx_light() -> Self {
+        Self {
+            threshold_db: -10.0,
+            ratio: 1.5,
+            knee_db: 6.0,
+            attack_ms: 5.0,
+            release_ms: 150.0,
+            sidechain_hpf_hz: 70.0,
+            ..Self::default()
+        }
+    }
+
+    /// Master bus glue: 2:1, 10 ms attack, auto release, 1-2 dB of reduction.
+    pub fn master_glue() -> Self {
+        Self {
+            style: CompressorStyle::Glue,
+            threshold_db: -12.0,
+            ratio: 2.0,
+            knee_db: 0.0,
+            attack_ms: 10.0,
+            release_ms: 300.0,
+            auto_release: true,
+            ..Self::default()
+        }
+    }
+
+    /// The settings actually used: glue controls snapped to their steps, everything clamped to
+    /// its valid range.
+    pub fn effective(&self) -> Self {
+        let mut s = *self;
+        if s.style == CompressorStyle::Glue {
+            s.ratio = nearest_step(&GLUE_RATIOS, s.ratio);
+            s.attack_ms = nearest_step(&GLUE_ATTACKS_MS, s.attack_ms);
+            s.release_ms = nearest_step(&GLUE_RELEASES_MS, s.release_ms);
+        }
+        s.ratio = finite_or(s.ratio, 1.0).max(1.0);
+        s.knee_db = finite_or(s.knee_db, 0.0).clamp(0.0, 48.0);
+        s.threshold_db = finite_or(s.threshold_db, 0.0).clamp(-120.0, 24.0);
+        s.attack_ms = finite_or(s.attack_ms, 0.0).clamp(0.0, 1000.0);
+        s.release_ms = finite_or(s.release_ms, 0.0).clamp(0.0, 10_000.0);
+        s.rms_window_ms = finite_or(s.rms_window_ms, 10.0).clamp(0.1, 1000.0);
+        s.makeup_db = finite_or(s.makeup_db, 0.0).clamp(-48.0, 48.0);
+        s.mix_percent = finite_or(s.mix_percent, 100.0).clamp(0.0, 100.0);
+        s.lookahead_ms = finite_or(s.lookahead_ms, 0.0).clamp(0.0, MAX_LOOKAHEAD_MS);
+        s.sidechain_hpf_hz = finite_or(s.sidechain_hpf_hz, 0.0);
+        s
+    }
+}
+
+fn finite_or(v: f32, fallback: f32) -> f32 {
+    if v.is_finite() {
+        v
+    } else {
+        fallback
+    }
+}
+
+/// The step of `steps` closest to `value` (on a log scale, as the controls are).
+fn nearest_step(steps: &[f32], value: f32) -> f32 {
+    let v = value.max(1e-6).ln();
+    let mut best = steps[0];
+    for &s in steps {
+        if (s.ln() - v).abs() < (best.ln() - v).abs() {
+            best = s;
+        }
+    }
+    best
+}
+
+/// Release stage of the gain-reduction ballistics, chosen by the style.
+#[derive(Clone, Copy, Debug)]
+enum Ballistics {
+    Branching(BranchingSmoother),
+    Dual(DualRelease),
+}
+
+/// A linked multichannel feed-forward compressor (one gain for all channels).
+#[derive(Clone, Debug)]
+pub struct Compressor {
+    settings: CompressorSettings,
+    dirty: bool,
+    sample_rate_hz: f32,
+    max_channels: usize,
+
+    gain_computer: GainComputer,
+    ballistics: Ballistics,
+    attack_stage: BranchingSmoother,
+    mean_square: MeanSquare,
+    detection: Detection,
+    makeup_db: f32,
+    mix: f32,
+    hpf_on: bool,
+    sidechain_hpf: Vec<Biquad>,
+    delay: DelayLine,
+
+    level: [f32; CHUNK],
+    gain: [f32; CHUNK],
+
+    gain_reduction_db: f32,
+    block_max_gain_reduction_db: f32,
+}
+
+impl Compressor {
+    /// Allocates a compressor for up to `max_channels` channels at sample rates up to
+    /// `max_sample_rate_hz` (sizes the lookahead delay). Starts at 48 kHz with default settings.
+    pub fn new(max_channels: usize, max_sample_rate_hz: f32) -> Self {
+        let max_channels = max_channels.max(1);
+        let max_delay =
+            (MAX_LOOKAHEAD_MS * 1e-3 * max_sample_rate_hz.max(48_000.0)).ceil() as usize + 1;
+        let mut c = Self {
+            settings: CompressorSettings::default(),
+            dirty: true,
+            sample_rate_hz: 48_000.0,
+            max_channels,
+            gain_computer: GainComputer::new(0.0, 1.0, 0.0),
+            ballistics: Ballistics::Branching(BranchingSmoother::default()),
+            attack_stage: BranchingSmoother::default(),
+            mean_square: MeanSquare::default(),
+            detection: Detection::Peak,
+            makeup_db: 0.0,
+            mix: 1.0,
+            hpf_on: false,
+            sidechain_hpf: vec![Biquad::default(); max_channels],
+            delay: DelayLine::new(max_channels, max_delay),
+            level: [0.0; CHUNK],
+            gain: [1.0; CHUNK],
+            gain_reduction_db: 0.0,
+            block_max_gain_reduction_db: 0.0,
+        };
+        c.update();
+        c
+    }
+
+    /// Sets the sample rate in Hz and re-derives every coefficient (call from `activate()`).
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f32) {
+        self.sample_rate_hz = sample_rate_hz.max(1.0);
+        self.update();
+        self.reset();
+    }
+
+    /// Records new settings; they take effect at the start of the next block.
+    pub fn set_settings(&mut self, settings: CompressorSettings) {
+        if settings != self.settings {
+            self.settings = settings;
+            self.dirty = true;
+        }
+    }
+
+    /// The settings as last set (before glue snapping; see [`CompressorSettings::effective`]).
+    pub fn settings(&self) -> &CompressorSettings {
+        &self.settings
+    }
+
+    /// Latency in samples: the lookahead.
+    pub fn latency_samples(&self) -> usize {
+        let s = self.settings.effective();
+        self.lookahead_samples(&s)
+    }
+
+    fn lookahead_samples(&self, s: &CompressorSettings) -> usize {
+        let n = (s.lookahead_ms * 1e-3 * self.sample_rate_hz).round() as usize;
+        n.min(self.delay.max_delay_samples())
+    }
+
+    /// Clears all state (envelopes, filters, delay) without allocating.
+    pub fn reset(&mut self) {
+        match &mut self.ballistics {
+            Ballistics::Branching(b) => b.reset(),
+            Ballistics::Dual(d) => d.reset(),
+        }
+        self.attack_stage.reset();
+        self.mean_square.reset();
+        for f in &mut self.sidechain_hpf {
+            f.reset();
+        }
+        self.delay.reset();
+        self.gain_reduction_db = 0.0;
+        self.block_max_gain_reduction_db = 0.0;
+    }
+
+    /// Current gain reduction in dB (>= 0), for meters.
+    pub fn gain_reduction_db(&self) -> f32 {
+        self.gain_reduction_db
+    }
+
+    /// Largest gain reduction in dB (>= 0) during the last processed block, for meters.
+    pub fn block_max_gain_reduction_db(&self) -> f32 {
+        self.block_max_gain_reduction_db
+    }
+
+    /// The static curve in use (for editor curves).
+    pub fn gain_computer(&self) -> GainComputer {
+        self.gain_computer
+    }
+
+    fn update(&mut self) {
+        self.dirty = false;
+        let s = self.settings.effective();
+        let fs = self.sample_rate_hz;
+        self.gain_computer = GainComputer::new(s.threshold_db, s.ratio, s.knee_db);
+        let dual = s.style == CompressorStyle::Opto || s.auto_release;
+        let (fast_release, slow_attack, slow_release) = if s.style == CompressorStyle::Opto {
+            (
+                s.release_ms,
+                OPTO_MEMORY_MS,
+                s.release_ms * OPTO_SLOW_RELEASE_FACTOR,
+            )
+        } else {
+            (
+                AUTO_FAST_RELEASE_MS,
+                AUTO_SLOW_ATTACK_MS,
+                AUTO_SLOW_RELEASE_MS,
+            )
+        };
+        // Decoupled detector (Giannoulis et al. eq. 18): the release stage has an instant
+        // attack, so a sine's peaks hold it up without ripple-induced bias; the attack stage
+        // follows. The release stage is shortened by the attack time because the two stages
+        // in cascade take about the sum of their time constants to cover 63 % of a fall.
+        let release_stage = |release_ms: f32| (release_ms - s.attack_ms).max(0.25 * release_ms);
+        let fast_release = release_stage(fast_release);
+        let slow_release = release_stage(slow_release);
+        self.attack_stage.set_times(s.attack_ms, s.attack_ms, fs);
+        // Keep the envelope state when only the times change, so automation does not click.
+        self.ballistics = match (self.ballistics, dual) {
+            (Ballistics::Branching(mut b), false) => {
+                b.set_times(0.0, release_stage(s.release_ms), fs);
+                Ballistics::Branching(b)
+            }
+            (Ballistics::Dual(mut d), true) => {
+                d.set_times(0.0, fast_release, slow_attack, slow_release, fs);
+                Ballistics::Dual(d)
+            }
+            (_, false) => Ballistics::Branching(BranchingSmoother::new(
+                0.0,
+                release_stage(s.release_ms),
+                fs,
+            )),
+            (_, true) => Ballistics::Dual(DualRelease::new(
+                0.0,
+                fast_release,
+                slow_attack,
+                slow_release,
+                fs,
+            )),
+        };
+        self.mean_square.set_window(s.rms_window_ms, fs);
+        self.detection = s.detection;
+        self.makeup_db = if s.auto_makeup {
+            self.gain_computer.auto_makeup_db()
+        } else {
+            s.makeup_db
+        };
+        self.mix = s.mix_percent * 0.01;
+        let hpf_hz = s.sidechain_hpf_hz;
+        self.hpf_on = hpf_hz > 0.0;
+        if self.hpf_on {
+            let coefs = BiquadCoefs::highpass(
+                fs as f64,
+                hpf_hz as f64,
+                std::f64::consts::FRAC_1_SQRT_2,
+            );
+            for f in &mut self.sidechain_hpf {
+                f.set_coefs(coefs);
+            }
+        }
+        let la = self.lookahead_samples(&s);
+        self.delay.set_delay_samples(la);
+    }
+
+    /// Compresses planar `channels` in place (all channels share one gain). Channels beyond
+    /// `max_channels` are left untouched; all channels are processed over the shortest length.
+    pub fn process_block(&mut self, channels: &mut [&mut [f32]]) {
+        if self.dirty {
+            self.update();
+        }
+        let num_ch = channels.len().min(self.max_channels);
+        let len = channels[..num_ch]
+            .iter()
+            .map(|c| c.len())
+            .min()
+            .unwrap_or(0);
+        if len == 0 {
+            return;
+        }
+        for ch in channels[..num_ch].iter_mut() {
+            sanitize(&mut ch[..len]);
+        }
+        let inv_ch = 1.0 / num_ch as f32;
+        let mut block_max = 0.0f32;
+        let mut start = 0;
+        while start < len {
+            let end = (start + CHUNK).min(len);
+            let m = end - start;
+            self.detect(&channels[..num_ch], start, end);
+
+            // Level in dB, vectorisable.
+            let level = &mut self.level[..m];
+            match self.detection {
+                Detection::Peak => {
+                    for l in level.iter_mut() {
+                        *l = fastmath::gain_to_db(*l);
+                    }
+                }
+                Detection::Rms => {
+                    for l in level.iter_mut() {
+                        *l = self.mean_square.process(*l * inv_ch);
+                    }
+                    for l in level.iter_mut() {
+                        *l = fastmath::power_to_db(*l);
+                    }
+                }
+            }
+            // Static curve, vectorisable.
+            let gc = self.gain_computer;
+            for l in level.iter_mut() {
+                *l = gc.reduction_db(*l);
+            }
+            // Ballistics: the only serial pass.
+            match &mut self.ballistics {
+                Ballistics::Branching(b) => {
+                    for l in level.iter_mut() {
+                        *l = b.process(*l);
+                    }
+                }
+                Ballistics::Dual(d) => {
+                    for l in level.iter_mut() {
+                        *l = d.process(*l);
+                    }
+                }
+            }
+            for l in level.iter_mut() {
+                *l = self.attack_stage.process(*l);
+            }
+            // Gain with make-up and mix, vectorisable.
+            let gain = &mut self.gain[..m];
+            let (makeup, mix) = (self.makeup_db, self.mix);
+            for (g, &gr) in gain.iter_mut().zip(level.iter()) {
+                block_max = block_max.max(gr);
+                let wet = fastmath::db_to_gain(makeup - gr);
+                *g = 1.0 + mix * (wet - 1.0);
+            }
+            self.gain_reduction_db = level[m - 1];
+
+            for (c, ch) in channels[..num_ch].iter_mut().enumerate() {
+                let x = &mut ch[start..end];
+                if self.delay.delay_samples() > 0 {
+                    self.delay.process_block(c, x);
+                }
+                for (s, &g) in x.iter_mut().zip(gain.iter()) {
+                    *s *= g;
+                }
+            }
+            start = end;
+        }
+        self.block_max_gain_reduction_db = block_max;
+    }
+
+    /// Fills `self.level[..end - start]` with the linked detector input: the largest magnitude
+    /// (peak) or the sum of squares (RMS) across channels, after the sidechain filter.
+    fn detect(&mut self, channels: &[&mut [f32]], start: usize, end: usize) {
+        let m = end - start;
+        let level = &mut self.level[..m];
+        level.fill(0.0);
+        let peak = self.detection == Detection::Peak;
+        for (c, ch) in channels.iter().enumerate() {
+            let x = &ch[start..end];
+            if self.hpf_on {
+                let f = &mut self.sidechain_hpf[c];
+                for (l, &s) in level.iter_mut().zip(x.iter()) {
+                    let y = f.process_sample(s);
+                    *l = if peak { l.max(y.abs()) } else { *l + y * y };
+                }
+            } else if peak {
+                for (l, &s) in level.iter_mut().zip(x.iter()) {
+                    *l = l.max(s.abs());
+                }
+            } else {
+                for (l, &s) in level.iter_mut().zip(x.iter()) {
+                    *l += s * s;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glue_controls_snap_to_steps() {
+        let s = CompressorSettings {
+            style: CompressorStyle::Glue,
+            ratio: 3.5,
+            attack_ms: 0.2,
+            release_ms: 800.0,
+            ..CompressorSettings::default()
+        }
+        .effective();
+        assert_eq!(s.ratio, 4.0);
+        assert_eq!(s.attack_ms, 0.3);
+        assert_eq!(s.release_ms, 600.0);
+    }
+
+    #[test]
+    fn latency_is_the_lookahead() {
+        let mut c = Compressor::new(2, 192_000.0);
+        c.set_sample_rate(48_000.0);
+        c.set_settings(CompressorSettings {
+            lookahead_ms: 5.0,
+            ..CompressorSettings::default()
+        });
+        assert_eq!(c.latency_samples(), 240);
+    }
+}

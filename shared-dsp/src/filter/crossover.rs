@@ -1,0 +1,311 @@
+//! Linkwitz-Riley crossovers (LR2, LR4, LR8) on Simper TPT state-variable filters.
+//!
+//! S. Linkwitz, "Active Crossover Networks for Noncoincident Drivers", JAES 24(1), 1976; and
+//! the order-2n construction as a squared Butterworth of order n (D. Bohn, "Linkwitz-Riley
+//! Crossovers: A Primer", Rane Note 160). With `D(s)` the Butterworth polynomial of order n,
+//! `low = 1/D^2`, `high = (+-s^n)/D^2`, and `low + high = D(-s)/D(s)`: an allpass, so the
+//! bands sum to flat magnitude. For LR2 (n = 1) the high band is polarity-inverted to make
+//! that true; LR4 and LR8 need no inversion.
+//!
+//! The sections are TPT SVFs (bilinear, prewarped at the crossover frequency), so the
+//! low/high complementarity is exact in the digital domain too, and the crossover frequency
+//! may be moved every block without clicks.
+
+use super::biquad::{to_input, to_output};
+use super::coefficients::butterworth_qs;
+use super::svf::{SvfCoefs, SvfState, SvfTaps};
+use realfft::num_complex::Complex64;
+
+/// Crossover order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum LinkwitzRileyOrder {
+    /// 12 dB/oct (Butterworth 1st order squared), high band inverted.
+    Lr2,
+    /// 24 dB/oct (Butterworth 2nd order squared).
+    Lr4,
+    /// 48 dB/oct (Butterworth 4th order squared).
+    Lr8,
+}
+
+impl LinkwitzRileyOrder {
+    /// Order of the underlying Butterworth filter (half the LR order).
+    fn butterworth_order(self) -> usize {
+        match self {
+            Self::Lr2 => 1,
+            Self::Lr4 => 2,
+            Self::Lr8 => 4,
+        }
+    }
+
+    /// Slope in dB/oct.
+    pub fn db_per_octave(self) -> f64 {
+        12.0 * self.butterworth_order() as f64
+    }
+}
+
+/// Stage layout: up to two Butterworth sections per path, each used twice.
+#[derive(Clone, Copy, Debug)]
+struct Design {
+    /// SVF taps for each distinct Butterworth section (LR2 uses one section of Q = 0.5 that
+    /// is already the squared first-order filter).
+    low: [SvfTaps; 2],
+    high: [SvfTaps; 2],
+    allpass: [SvfTaps; 2],
+    sections: usize,
+    /// How many times the section list is applied (2 for LR4/LR8, 1 for LR2).
+    repeats: usize,
+    high_sign: f64,
+}
+
+impl Design {
+    fn new(order: LinkwitzRileyOrder, sample_rate_hz: f64, hz: f64) -> Self {
+        let mut d = Self {
+            low: [SvfTaps::default(); 2],
+            high: [SvfTaps::default(); 2],
+            allpass: [SvfTaps::default(); 2],
+            sections: 0,
+            repeats: 2,
+            high_sign: 1.0,
+        };
+        match order {
+            LinkwitzRileyOrder::Lr2 => {
+                // (1/(s+1))^2 = 1/(s^2 + 2 s + 1): one SVF with Q = 0.5. The sum low - high is
+                // the first-order allpass (1 - s)/(1 + s) = (1 - s^2)/(s + 1)^2.
+                d.low[0] = SvfCoefs::lowpass(sample_rate_hz, hz, 0.5).into();
+                d.high[0] = SvfCoefs::highpass(sample_rate_hz, hz, 0.5).into();
+                d.allpass[0] =
+                    SvfCoefs::from_analog(sample_rate_hz, hz, 0.5, [1.0, 0.0, -1.0]).into();
+                d.sections = 1;
+                d.repeats = 1;
+                d.high_sign = -1.0;
+            }
+            _ => {
+                let (qs, pairs, _) = butterworth_qs(order.butterworth_order());
+                for (i, &q) in qs.iter().take(pairs).enumerate() {
+                    d.low[i] = SvfCoefs::lowpass(sample_rate_hz, hz, q).into();
+                    d.high[i] = SvfCoefs::highpass(sample_rate_hz, hz, q).into();
+                    d.allpass[i] = SvfCoefs::allpass(sample_rate_hz, hz, q).into();
+                }
+                d.sections = pairs;
+            }
+        }
+        d
+    }
+}
+
+/// A mono Linkwitz-Riley two-way crossover: splits a signal into low and high bands whose sum
+/// is an allpass (flat magnitude). One instance per channel.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkwitzRiley {
+    order: LinkwitzRileyOrder,
+    sample_rate_hz: f64,
+    hz: f64,
+    design: Design,
+    low_state: [SvfState; 4],
+    high_state: [SvfState; 4],
+}
+
+impl LinkwitzRiley {
+    /// A crossover of `order` at `hz`.
+    pub fn new(order: LinkwitzRileyOrder, sample_rate_hz: f64, hz: f64) -> Self {
+        Self {
+            order,
+            sample_rate_hz,
+            hz,
+            design: Design::new(order, sample_rate_hz, hz),
+            low_state: [SvfState::default(); 4],
+            high_state: [SvfState::default(); 4],
+        }
+    }
+
+    pub fn order(&self) -> LinkwitzRileyOrder {
+        self.order
+    }
+
+    pub fn frequency_hz(&self) -> f64 {
+        self.hz
+    }
+
+    /// Sets the sample rate (re-derives coefficients, keeps nothing of the old state).
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        self.sample_rate_hz = sample_rate_hz;
+        self.design = Design::new(self.order, sample_rate_hz, self.hz);
+        self.reset();
+    }
+
+    /// Moves the crossover frequency. Cheap (a few `tan`s) and click-free at block rate,
+    /// because the SVF state carries over.
+    pub fn set_frequency(&mut self, hz: f64) {
+        if hz != self.hz {
+            self.hz = hz;
+            self.design = Design::new(self.order, self.sample_rate_hz, hz);
+        }
+    }
+
+    /// Changes the order; clears the state because the section layout changes.
+    pub fn set_order(&mut self, order: LinkwitzRileyOrder) {
+        if order != self.order {
+            self.order = order;
+            self.design = Design::new(order, self.sample_rate_hz, self.hz);
+            self.reset();
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.low_state = [SvfState::default(); 4];
+        self.high_state = [SvfState::default(); 4];
+    }
+
+    #[inline(always)]
+    fn split_f64(&mut self, x: f64) -> (f64, f64) {
+        let d = &self.design;
+        let mut lo = x;
+        let mut hi = x;
+        let mut i = 0;
+        for _ in 0..d.repeats {
+            for s in 0..d.sections {
+                lo = self.low_state[i].tick(&d.low[s], lo);
+                hi = self.high_state[i].tick(&d.high[s], hi);
+                i += 1;
+            }
+        }
+        (lo, d.high_sign * hi)
+    }
+
+    fn settle(&mut self) {
+        for s in self.low_state.iter_mut().chain(self.high_state.iter_mut()) {
+            s.settle();
+        }
+    }
+
+    /// Splits one sample into (low, high).
+    #[inline]
+    pub fn split_sample(&mut self, x: f32) -> (f32, f32) {
+        let (lo, hi) = self.split_f64(to_input(x));
+        self.settle();
+        (to_output(lo), to_output(hi))
+    }
+
+    /// Splits `input` into `low` and `high` (all the same length; extra output is untouched).
+    pub fn split_block(&mut self, input: &[f32], low: &mut [f32], high: &mut [f32]) {
+        for ((&x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
+            let (lo, hi) = self.split_f64(to_input(x));
+            *l = to_output(lo);
+            *h = to_output(hi);
+        }
+        self.settle();
+    }
+
+    /// Analytic response of the low band at `hz`.
+    pub fn response_low(&self, hz: f64) -> Complex64 {
+        self.path_response(&self.design.low, hz)
+    }
+
+    /// Analytic response of the high band at `hz` (including the LR2 polarity inversion).
+    pub fn response_high(&self, hz: f64) -> Complex64 {
+        self.path_response(&self.design.high, hz) * self.design.high_sign
+    }
+
+    /// Analytic response of low + high, an allpass: equal to [`LinkwitzRileyAllpass`]'s.
+    pub fn response_sum(&self, hz: f64) -> Complex64 {
+        self.response_low(hz) + self.response_high(hz)
+    }
+
+    fn path_response(&self, taps: &[SvfTaps; 2], hz: f64) -> Complex64 {
+        let mut h = Complex64::new(1.0, 0.0);
+        for _ in 0..self.design.repeats {
+            for t in taps.iter().take(self.design.sections) {
+                h *= taps_response(t, self.sample_rate_hz, hz);
+            }
+        }
+        h
+    }
+}
+
+/// Response of per-sample taps (recovers g and k from a1..a3).
+fn taps_response(t: &SvfTaps, sample_rate_hz: f64, hz: f64) -> Complex64 {
+    let g = t.a2 / t.a1;
+    // a1 = 1/(1 + g (g + k)) => k = (1/a1 - 1)/g - g.
+    let k = (1.0 / t.a1 - 1.0) / g - g;
+    SvfCoefs {
+        g,
+        k,
+        m0: t.m0,
+        m1: t.m1,
+        m2: t.m2,
+    }
+    .response(sample_rate_hz, hz)
+}
+
+/// The allpass with the same phase as a [`LinkwitzRiley`] crossover's band sum. Multiband
+/// splitters put it on the bands that do not pass through a given crossover, so all bands
+/// stay phase-aligned and still sum flat.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkwitzRileyAllpass {
+    order: LinkwitzRileyOrder,
+    sample_rate_hz: f64,
+    hz: f64,
+    design: Design,
+    state: [SvfState; 2],
+}
+
+impl LinkwitzRileyAllpass {
+    pub fn new(order: LinkwitzRileyOrder, sample_rate_hz: f64, hz: f64) -> Self {
+        Self {
+            order,
+            sample_rate_hz,
+            hz,
+            design: Design::new(order, sample_rate_hz, hz),
+            state: [SvfState::default(); 2],
+        }
+    }
+
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        self.sample_rate_hz = sample_rate_hz;
+        self.design = Design::new(self.order, sample_rate_hz, self.hz);
+        self.reset();
+    }
+
+    pub fn set_frequency(&mut self, hz: f64) {
+        if hz != self.hz {
+            self.hz = hz;
+            self.design = Design::new(self.order, self.sample_rate_hz, hz);
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.state = [SvfState::default(); 2];
+    }
+
+    #[inline]
+    pub fn process_sample(&mut self, x: f32) -> f32 {
+        let mut y = to_input(x);
+        for s in 0..self.design.sections {
+            y = self.state[s].tick(&self.design.allpass[s], y);
+            self.state[s].settle();
+        }
+        to_output(y)
+    }
+
+    pub fn process_block(&mut self, buf: &mut [f32]) {
+        let n = self.design.sections;
+        for x in buf.iter_mut() {
+            let mut y = to_input(*x);
+            for s in 0..n {
+                y = self.state[s].tick(&self.design.allpass[s], y);
+            }
+            *x = to_output(y);
+        }
+        for s in self.state.iter_mut() {
+            s.settle();
+        }
+    }
+
+    pub fn response(&self, hz: f64) -> Complex64 {
+        let mut h = Complex64::new(1.0, 0.0);
+        for t in self.design.allpass.iter().take(self.design.sections) {
+            h *= taps_response(t, self.sample_rate_hz, hz);
+        }
+        h
+    }
+}

@@ -1,0 +1,237 @@
+//! Topology-preserving-transform state-variable filter, `f64` state with `f32` input/output.
+//!
+//! After A. Simper, "Linear Trapezoidal Integrated State Variable Filter With Low Noise
+//! Optimisation" (Cytomic, 2011/2016) and "Solving the continuous SVF equations using
+//! trapezoidal integration and equivalent currents". The two integrator states are
+//! energy-like quantities, so the filter stays well behaved when its coefficients change every
+//! sample: that is why every automated EQ band runs on it.
+//!
+//! Any stable biquad can be realised by the SVF: [`SvfCoefs::from_biquad`] maps the digital
+//! poles to the SVF's `g`, `k` and the numerator to the output mix `m0`, `m1`, `m2`. So the
+//! EQ keeps the matched (uncramped) designs of [`crate::filter::coefficients`] and still gets
+//! the modulation-friendly topology.
+
+use super::biquad::{to_input, to_output, FLUSH_BELOW};
+use super::coefficients::BiquadCoefs;
+use realfft::num_complex::Complex64;
+use std::f64::consts::PI;
+
+/// SVF coefficients: `g = tan(pi fc / fs)`, damping `k = 1/Q`, and the output mix
+/// `y = m0 * input + m1 * band + m2 * low`. Analogue equivalent (normalised `s`):
+/// `H(s) = (m0 (s^2 + k s + 1) + m1 s + m2) / (s^2 + k s + 1)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SvfCoefs {
+    pub g: f64,
+    pub k: f64,
+    pub m0: f64,
+    pub m1: f64,
+    pub m2: f64,
+}
+
+impl Default for SvfCoefs {
+    /// Identity (passes the input).
+    fn default() -> Self {
+        Self {
+            g: 0.1,
+            k: 1.0,
+            m0: 1.0,
+            m1: 0.0,
+            m2: 0.0,
+        }
+    }
+}
+
+impl SvfCoefs {
+    /// Simper's prewarped design from a corner `hz` and `q`, with an analogue numerator
+    /// `n0 + n1 s + n2 s^2` over `s^2 + s/q + 1`.
+    pub fn from_analog(sample_rate_hz: f64, hz: f64, q: f64, n: [f64; 3]) -> Self {
+        let nyq = 0.5 * sample_rate_hz;
+        let f = if hz.is_finite() {
+            hz.clamp(1.0, 0.95 * nyq)
+        } else {
+            1_000.0f64.min(0.95 * nyq)
+        };
+        let g = (PI * f / sample_rate_hz).tan();
+        let k = 1.0
+            / if q.is_finite() {
+                q.clamp(0.025, 100.0)
+            } else {
+                0.7071
+            };
+        Self {
+            g,
+            k,
+            m0: n[2],
+            m1: n[1] - k * n[2],
+            m2: n[0] - n[2],
+        }
+    }
+
+    /// Bilinear lowpass (Simper).
+    pub fn lowpass(sample_rate_hz: f64, hz: f64, q: f64) -> Self {
+        Self::from_analog(sample_rate_hz, hz, q, [1.0, 0.0, 0.0])
+    }
+
+    /// Bilinear highpass (Simper).
+    pub fn highpass(sample_rate_hz: f64, hz: f64, q: f64) -> Self {
+        Self::from_analog(sample_rate_hz, hz, q, [0.0, 0.0, 1.0])
+    }
+
+    /// Bilinear allpass (Simper): `(s^2 - s/q + 1) / (s^2 + s/q + 1)`.
+    pub fn allpass(sample_rate_hz: f64, hz: f64, q: f64) -> Self {
+        let kq = 1.0
+            / if q.is_finite() {
+                q.clamp(0.025, 100.0)
+            } else {
+                0.7071
+            };
+        Self::from_analog(sample_rate_hz, hz, q, [1.0, -kq, 1.0])
+    }
+
+    /// Realises any stable digital biquad exactly: the inverse bilinear map of its poles gives
+    /// `g` and `k`, its numerator gives the output mix. Unstable input yields the identity.
+    pub fn from_biquad(c: &BiquadCoefs) -> Self {
+        let d0 = 1.0 + c.a1 + c.a2; // A(z = 1)
+        let d2 = 1.0 - c.a1 + c.a2; // A(z = -1)
+        if !(d0 > 0.0 && d2 > 0.0 && c.a2 < 1.0) || !(c.b0.is_finite() && c.b1.is_finite()) {
+            return Self::default();
+        }
+        // With z^-1 = (1 - g s)/(1 + g s): A -> d0 + 2 g (1 - a2) s + g^2 d2 s^2.
+        let g = (d0 / d2).sqrt();
+        let k = 2.0 * (1.0 - c.a2) / (g * d2);
+        let n0 = (c.b0 + c.b1 + c.b2) / d0;
+        let n1 = 2.0 * g * (c.b0 - c.b2) / d0;
+        let n2 = g * g * (c.b0 - c.b1 + c.b2) / d0;
+        Self {
+            g,
+            k,
+            m0: n2,
+            m1: n1 - k * n2,
+            m2: n0 - n2,
+        }
+    }
+
+    /// Complex response at `hz` for sample rate `sample_rate_hz`.
+    pub fn response(&self, sample_rate_hz: f64, hz: f64) -> Complex64 {
+        // Bilinear: s = (1/g) (1 - z^-1) / (1 + z^-1).
+        let w = 2.0 * PI * hz / sample_rate_hz;
+        let z1 = Complex64::from_polar(1.0, -w);
+        let s = (1.0 - z1) / ((1.0 + z1) * self.g);
+        let den = s * s + s * self.k + 1.0;
+        self.m0 + (s * self.m1 + self.m2) / den
+    }
+}
+
+/// Per-sample form of the coefficients (Simper's a1, a2, a3).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SvfTaps {
+    pub a1: f64,
+    pub a2: f64,
+    pub a3: f64,
+    pub m0: f64,
+    pub m1: f64,
+    pub m2: f64,
+}
+
+impl From<SvfCoefs> for SvfTaps {
+    fn from(c: SvfCoefs) -> Self {
+        let a1 = 1.0 / (1.0 + c.g * (c.g + c.k));
+        let a2 = c.g * a1;
+        Self {
+            a1,
+            a2,
+            a3: c.g * a2,
+            m0: c.m0,
+            m1: c.m1,
+            m2: c.m2,
+        }
+    }
+}
+
+impl Default for SvfTaps {
+    fn default() -> Self {
+        SvfCoefs::default().into()
+    }
+}
+
+/// The two integrator states of one SVF channel.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SvfState {
+    pub ic1eq: f64,
+    pub ic2eq: f64,
+}
+
+impl SvfState {
+    /// One step; returns (band, low) outputs `v1`, `v2`.
+    #[inline(always)]
+    pub fn step(&mut self, t: &SvfTaps, v0: f64) -> (f64, f64) {
+        let v3 = v0 - self.ic2eq;
+        let v1 = t.a1 * self.ic1eq + t.a2 * v3;
+        let v2 = self.ic2eq + t.a2 * self.ic1eq + t.a3 * v3;
+        self.ic1eq = 2.0 * v1 - self.ic1eq;
+        self.ic2eq = 2.0 * v2 - self.ic2eq;
+        (v1, v2)
+    }
+
+    /// One step with the output mix.
+    #[inline(always)]
+    pub fn tick(&mut self, t: &SvfTaps, v0: f64) -> f64 {
+        let (v1, v2) = self.step(t, v0);
+        t.m0 * v0 + t.m1 * v1 + t.m2 * v2
+    }
+
+    /// NaN/Inf state resets; tiny state is flushed.
+    #[inline]
+    pub fn settle(&mut self) {
+        if !(self.ic1eq.is_finite() && self.ic2eq.is_finite()) {
+            *self = Self::default();
+        }
+        if self.ic1eq.abs() < FLUSH_BELOW {
+            self.ic1eq = 0.0;
+        }
+        if self.ic2eq.abs() < FLUSH_BELOW {
+            self.ic2eq = 0.0;
+        }
+    }
+}
+
+/// One mono SVF with fixed coefficients (set them per block or per sample for modulation).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Svf {
+    taps: SvfTaps,
+    state: SvfState,
+}
+
+impl Svf {
+    pub fn new(coefs: SvfCoefs) -> Self {
+        Self {
+            taps: coefs.into(),
+            state: SvfState::default(),
+        }
+    }
+
+    /// Replaces the coefficients; safe at any rate (the state carries over smoothly).
+    pub fn set_coefs(&mut self, coefs: SvfCoefs) {
+        self.taps = coefs.into();
+    }
+
+    pub fn reset(&mut self) {
+        self.state = SvfState::default();
+    }
+
+    /// Filters one sample.
+    #[inline]
+    pub fn process_sample(&mut self, x: f32) -> f32 {
+        let y = self.state.tick(&self.taps, to_input(x));
+        self.state.settle();
+        to_output(y)
+    }
+
+    /// Filters `buf` in place.
+    pub fn process_block(&mut self, buf: &mut [f32]) {
+        for s in buf.iter_mut() {
+            *s = to_output(self.state.tick(&self.taps, to_input(*s)));
+        }
+        self.state.settle();
+    }
+}
