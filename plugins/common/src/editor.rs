@@ -36,12 +36,14 @@ impl<P: Params + 'static> NiceEguiApp for ParamListApp<P> {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
-        ui.heading(self.title);
-        ui.separator();
-        if let Some(context) = &self.gui_context {
-            let setter = context.param_setter();
-            generic_ui::create(ui, self.params.clone(), &setter, GenericSlider);
-        }
+        egui::Frame::NONE.inner_margin(12.0).show(ui, |ui| {
+            ui.heading(self.title);
+            ui.separator();
+            if let Some(context) = &self.gui_context {
+                let setter = context.param_setter();
+                generic_ui::create(ui, self.params.clone(), &setter, GenericSlider);
+            }
+        });
     }
 
     fn editor_closed(&mut self) {
