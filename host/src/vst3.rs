@@ -19,7 +19,6 @@ mod objects;
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
@@ -264,8 +263,6 @@ impl Vst3Host {
             ))
         })?;
         self.name = c_chars_to_string(&class.name);
-
-        keep_one_instance_alive(factory, &class.cid, library_path)?;
         let component: ComPtr<IComponent> = create_instance(factory, &class.cid, "IComponent")?;
         let context = self.host_application_ptr();
         check(
@@ -502,41 +499,6 @@ fn create_instance<I: Interface>(
             "IPluginFactory::createInstance({interface_name}) returned null"
         ))
     })
-}
-
-/// The plugin classes (library path, class id) of which one instance has been leaked on purpose.
-static KEPT_ALIVE: Mutex<Vec<(PathBuf, TUID)>> = Mutex::new(Vec::new());
-
-/// Creates one instance of the class that is never released, once per class and process.
-///
-/// Works around a nice-plug 0.4.2 bug on Linux (`event_loop/background_thread.rs`): all instances
-/// of a plugin type share one worker thread, to which every "GUI" task raised off the instance's
-/// creating thread goes (a parameter value change in `process()` on the audio thread is one).
-/// The worker *exits* when it meets a task of an instance that has since been released, and the
-/// last instance to be released then panics inside `release()` (an `extern` function, so the
-/// process aborts) because it cannot send the worker its shutdown message; if the worker itself
-/// holds the last reference, it even joins itself. Releasing instances while others of the same
-/// plugin live, as parallel tests do, hits this within a few runs. An instance that lives for the
-/// rest of the process keeps the worker's reference count above zero, so that shutdown path never
-/// runs. At worst the worker has exited and later GUI tasks are dropped, which a headless host
-/// never sees (restart requests raised on the audio thread would be lost too, which is why
-/// [`PluginHost::latency_samples`] always asks the plugin directly).
-fn keep_one_instance_alive(
-    factory: &ComPtr<IPluginFactory>,
-    cid: &TUID,
-    library_path: &Path,
-) -> HostResult<()> {
-    let mut kept = KEPT_ALIVE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let key = (library_path.to_path_buf(), *cid);
-    if !kept.contains(&key) {
-        let keeper: ComPtr<IComponent> = create_instance(factory, cid, "IComponent")?;
-        // Deliberately leaked: the reference is never released.
-        let _ = keeper.into_raw();
-        kept.push(key);
-    }
-    Ok(())
 }
 
 /// The processor and controller interfaces of an initialised component, creating and
