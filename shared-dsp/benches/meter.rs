@@ -1,13 +1,14 @@
 //! Meter throughput, side by side with the `ebur128` crate (a port of libebur128) in the same
 //! modes: momentary, short-term, integrated, loudness range and true peak, stereo 48 kHz,
 //! 10 s of white noise fed in 4096-frame blocks. Throughput is in stereo frames, so
-//! `x real time = (elements per second) / 48 000`.
+//! `x real time = (elements per second) / 48 000`. Also the per-sample true-peak detector
+//! (mono frames) as the limiter uses it.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ebur128::{EbuR128, Mode};
 use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::meter::programme::ProgrammeMeter;
-use shared_dsp::meter::true_peak::TruePeakMeter;
+use shared_dsp::meter::true_peak::{TruePeakDetector, TruePeakMeter};
 use std::hint::black_box;
 
 const SAMPLE_RATE: u32 = 48_000;
@@ -103,6 +104,34 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    group.finish();
+
+    // The per-sample detector as the true-peak limiter uses it: one channel, 10 s at 48 kHz.
+    let mut group = c.benchmark_group("true_peak_detector_mono_48k_10s");
+    group.throughput(Throughput::Elements(frames as u64));
+    group.sample_size(10);
+    group.bench_function("process_sample", |b| {
+        let mut d = TruePeakDetector::new(SAMPLE_RATE as f64);
+        b.iter(|| {
+            d.reset();
+            let mut acc = 0.0f32;
+            for &x in &left {
+                acc = acc.max(d.process_sample(x));
+            }
+            black_box(acc)
+        })
+    });
+    group.bench_function("process_block_per_sample_output", |b| {
+        let mut d = TruePeakDetector::new(SAMPLE_RATE as f64);
+        let mut out = vec![0.0f32; BLOCK];
+        b.iter(|| {
+            d.reset();
+            for chunk in left.chunks(BLOCK) {
+                d.process_block(chunk, &mut out[..chunk.len()]);
+            }
+            black_box(out[0])
+        })
+    });
     group.finish();
 }
 

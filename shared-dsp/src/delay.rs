@@ -8,6 +8,16 @@
 //! input sample `n - d` (zero before the start), which is what "bit-exact pass-through" in the
 //! limiter and the parallel-mix tests rely on.
 
+/// Bad samples (NaN, infinities, subnormals) become silence before they are stored.
+#[inline(always)]
+fn clean(x: f32) -> f32 {
+    if x.is_normal() {
+        x
+    } else {
+        0.0
+    }
+}
+
 /// A ring-buffer delay of a whole number of samples for up to `num_channels` channels.
 #[derive(Debug, Clone)]
 pub struct DelayLine {
@@ -73,8 +83,10 @@ impl DelayLine {
     }
 
     /// Pushes one sample of `channel` and returns the sample pushed `delay_samples` earlier.
+    /// NaN, infinite and subnormal input is stored as silence.
     #[inline]
     pub fn process_sample(&mut self, channel: usize, input: f32) -> f32 {
+        let input = clean(input);
         let base = channel * self.capacity;
         let w = self.write_pos[channel];
         self.buffer[base + w] = input;
@@ -107,7 +119,7 @@ impl DelayLine {
         let ring = &mut self.buffer[base..base + self.capacity];
         let mut w = self.write_pos[channel];
         for s in samples.iter_mut() {
-            ring[w] = *s;
+            ring[w] = clean(*s);
             *s = ring[w.wrapping_sub(delay) & mask];
             w = (w + 1) & mask;
         }

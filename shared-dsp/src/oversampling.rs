@@ -128,82 +128,77 @@ pub fn fir_magnitude(taps: &[f64], f: f64) -> f64 {
 #[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
-        let (x, y) = (&a[c * 8..c * 8 + 8], &b[c * 8..c * 8 + 8]);
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let mut s = 0.0;
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        s += x * y;
+    }
+    for (x, y) in ca.zip(cb) {
         for i in 0..8 {
             acc[i] += x[i] * y[i];
         }
     }
-    let mut s = 0.0;
-    for i in chunks * 8..a.len() {
-        s += a[i] * b[i];
-    }
     s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
-/// A sliding window over the newest `len` samples, stored twice so the window is always one
-/// contiguous slice (oldest first).
-#[derive(Clone, Debug)]
-struct History {
-    buf: Vec<f32>,
-    len: usize,
-    pos: usize,
-}
-
-impl History {
-    fn new(len: usize) -> Self {
-        Self {
-            buf: vec![0.0; 2 * len],
-            len,
-            pos: 0,
+/// Block FIR: `out[i] = sum_t taps[t] * x[i + t]` (taps oldest-first), needing
+/// `x.len() >= out.len() + taps.len() - 1`. Eight outputs are computed together with each tap
+/// broadcast, so the inner loop is plain vector multiply-adds with no horizontal sums.
+#[inline]
+fn fir_block(x: &[f32], taps: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    let m = taps.len();
+    let mut i = 0;
+    while i + 8 <= n {
+        let xw = &x[i..i + m + 7];
+        let mut acc = [0.0f32; 8];
+        for (t, &h) in taps.iter().enumerate() {
+            let xs: &[f32; 8] = xw[t..t + 8].try_into().expect("8 samples");
+            for j in 0..8 {
+                acc[j] += h * xs[j];
+            }
         }
+        out[i..i + 8].copy_from_slice(&acc);
+        i += 8;
     }
-
-    fn reset(&mut self) {
-        self.buf.fill(0.0);
-        self.pos = 0;
-    }
-
-    /// Pushes `x` and returns the window, oldest sample first, newest last.
-    #[inline(always)]
-    fn push(&mut self, x: f32) -> &[f32] {
-        self.buf[self.pos] = x;
-        self.buf[self.pos + self.len] = x;
-        self.pos += 1;
-        if self.pos == self.len {
-            self.pos = 0;
+    // The tail sums in the same order as the lanes above, so results do not depend on where
+    // block boundaries fall.
+    while i < n {
+        let mut acc = 0.0f32;
+        for (&h, &v) in taps.iter().zip(&x[i..i + m]) {
+            acc += h * v;
         }
-        &self.buf[self.pos..self.pos + self.len]
-    }
-
-    /// Sample `age` pushes ago (0 = newest), `age < len`.
-    #[inline(always)]
-    fn get(&self, age: usize) -> f32 {
-        self.buf[self.pos + self.len - 1 - age]
+        out[i] = acc;
+        i += 1;
     }
 }
 
-/// One half-band 2x stage for one channel.
+/// One half-band 2x stage for one channel. Histories are linear buffers: the last
+/// `len - 1` samples of the previous call followed by the new block, so every filter window is
+/// a plain slice.
 #[derive(Clone, Debug)]
 struct Stage {
-    /// Non-zero (even-index) taps in time-reversed order, so `dot(window, taps)` with the
-    /// window oldest-first is the convolution. Upsampling scales them by 2.
+    /// Non-zero (even-index) taps in time-reversed (oldest-first) order; upsampling scales
+    /// them by 2.
     taps_up: Vec<f32>,
     taps_down: Vec<f32>,
     /// `k` of `N = 4k + 3`: the odd phase is a delay of `k` samples.
     k: usize,
-    up_hist: History,
-    down_even: History,
-    down_odd: History,
+    /// Input history + block (interpolator).
+    up_buf: Vec<f32>,
+    /// Even-phase output of the interpolator for one block.
+    up_even: Vec<f32>,
+    /// Even input samples history + block (decimator).
+    down_even: Vec<f32>,
+    /// Odd input samples: `k + 1` of history + block.
+    down_odd: Vec<f32>,
 }
 
 impl Stage {
-    fn new(taps: &[f64]) -> Self {
+    fn new(taps: &[f64], max_block: usize) -> Self {
         let n = taps.len();
         let k = (n - 3) / 4;
-        // Even taps h[0], h[2], ..., h[n-1] multiply x[n], x[n-1], ...: reverse for the
-        // oldest-first window.
         let even: Vec<f64> = taps.iter().step_by(2).copied().collect();
         let taps_down: Vec<f32> = even.iter().rev().map(|&t| t as f32).collect();
         let taps_up: Vec<f32> = even.iter().rev().map(|&t| (2.0 * t) as f32).collect();
@@ -212,16 +207,17 @@ impl Stage {
             taps_up,
             taps_down,
             k,
-            up_hist: History::new(m),
-            down_even: History::new(m),
-            down_odd: History::new(k + 2),
+            up_buf: vec![0.0; m - 1 + max_block],
+            up_even: vec![0.0; max_block],
+            down_even: vec![0.0; m - 1 + max_block],
+            down_odd: vec![0.0; k + 1 + max_block],
         }
     }
 
     fn reset(&mut self) {
-        self.up_hist.reset();
-        self.down_even.reset();
-        self.down_odd.reset();
+        self.up_buf.fill(0.0);
+        self.down_even.fill(0.0);
+        self.down_odd.fill(0.0);
     }
 
     /// Round-trip delay at the higher rate.
@@ -229,27 +225,43 @@ impl Stage {
         2 * (2 * self.k + 1)
     }
 
-    /// `output.len() == 2 * input.len()`.
+    /// `output.len() == 2 * input.len()`, `input.len()` at most the block size given to `new`.
     #[inline]
     fn upsample(&mut self, input: &[f32], output: &mut [f32]) {
-        for (x, y) in input.iter().zip(output.chunks_exact_mut(2)) {
-            let window = self.up_hist.push(*x);
-            y[0] = dot(window, &self.taps_up);
-            y[1] = self.up_hist.get(self.k);
+        let n = input.len();
+        let h = self.taps_up.len() - 1;
+        self.up_buf[h..h + n].copy_from_slice(input);
+        fir_block(&self.up_buf[..h + n], &self.taps_up, &mut self.up_even[..n]);
+        // Odd phase: the input delayed by k samples.
+        let odd = &self.up_buf[h - self.k..h - self.k + n];
+        for ((y, &e), &o) in output.chunks_exact_mut(2).zip(&self.up_even[..n]).zip(odd) {
+            y[0] = e;
+            y[1] = o;
         }
+        self.up_buf.copy_within(n..n + h, 0);
     }
 
     /// `input.len() == 2 * output.len()`.
     #[inline]
     fn downsample(&mut self, input: &[f32], output: &mut [f32]) {
-        for (u, y) in input.chunks_exact(2).zip(output.iter_mut()) {
-            let window = self.down_even.push(u[0]);
-            let even = dot(window, &self.taps_down);
-            // Centre tap 1/2 on u[2n - 2k - 1], the odd sample of the pair k + 1 pairs ago.
-            let odd = self.down_odd.get(self.k);
-            *y = even + 0.5 * odd;
-            self.down_odd.push(u[1]);
+        let n = output.len();
+        let h = self.taps_down.len() - 1;
+        let k1 = self.k + 1;
+        for ((e, o), u) in self.down_even[h..h + n]
+            .iter_mut()
+            .zip(self.down_odd[k1..k1 + n].iter_mut())
+            .zip(input.chunks_exact(2))
+        {
+            *e = u[0];
+            *o = u[1];
         }
+        fir_block(&self.down_even[..h + n], &self.taps_down, output);
+        // Centre tap 1/2 on u[2n - 2k - 1], the odd sample of the pair k + 1 pairs ago.
+        for (y, &o) in output.iter_mut().zip(&self.down_odd[..n]) {
+            *y += 0.5 * o;
+        }
+        self.down_even.copy_within(n..n + h, 0);
+        self.down_odd.copy_within(n..n + k1, 0);
     }
 }
 
@@ -282,8 +294,8 @@ impl Oversampler {
         let first_taps = design_halfband(PASSBAND_OF_BASE_RATE / 2.0, STOPBAND_DB);
         let second_taps = design_halfband(PASSBAND_OF_BASE_RATE / 4.0, STOPBAND_DB);
         let ch = Channel {
-            first: Stage::new(&first_taps),
-            second: Stage::new(&second_taps),
+            first: Stage::new(&first_taps, max_block.max(1)),
+            second: Stage::new(&second_taps, 2 * max_block.max(1)),
             align: 0.0,
         };
         Self {
@@ -345,7 +357,7 @@ impl Oversampler {
         match self.factor {
             1 => 0,
             2 => c.first.round_trip() / 2,
-            _ => (c.first.round_trip() + c.second.round_trip() / 2 + 1) / 2,
+            _ => (c.first.round_trip() + c.second.round_trip() / 2 + 1).div_ceil(2),
         }
     }
 
@@ -430,7 +442,10 @@ mod tests {
             assert_eq!(peak, 10 + lat, "factor {factor}");
             // Linear phase: symmetric about the peak.
             for d in 1..20 {
-                assert!((y[peak - d] - y[peak + d]).abs() < 1e-6, "factor {factor} d {d}");
+                assert!(
+                    (y[peak - d] - y[peak + d]).abs() < 1e-6,
+                    "factor {factor} d {d}"
+                );
             }
         }
     }

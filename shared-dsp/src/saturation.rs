@@ -104,25 +104,47 @@ impl Curve {
         }
     }
 
+    /// Applies the curve to a block in place (the mode is matched once, so the loop
+    /// vectorises).
+    pub fn apply_block(&self, samples: &mut [f32]) {
+        match self.mode {
+            SaturationMode::Tape => {
+                for u in samples.iter_mut() {
+                    *u = self.tape(*u);
+                }
+            }
+            SaturationMode::SoftClip => {
+                for u in samples.iter_mut() {
+                    *u = self.soft_clip(*u);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn tape(&self, x: f32) -> f32 {
+        (fastmath::tanh(self.drive * x + self.bias) - self.bias_offset) * self.compensation
+    }
+
+    #[inline(always)]
+    fn soft_clip(&self, x: f32) -> f32 {
+        let u = self.drive * x;
+        let a = u.abs();
+        let over = ((a - KNEE) * (1.0 / (1.0 - KNEE))).max(0.0);
+        // tanh(z + z^3/3) = z - z^5/5 + ...: the join with the line is smooth up to the
+        // fourth derivative, so the harmonics fall off fast enough for 4x to hold aliases
+        // down (a plain tanh segment joins with a third-derivative jump).
+        let shaped = KNEE + (1.0 - KNEE) * fastmath::tanh(over + over * over * over * (1.0 / 3.0));
+        let y = if a <= KNEE { a } else { shaped };
+        y.copysign(u) * self.compensation
+    }
+
     /// Applies the curve to one sample.
     #[inline(always)]
     pub fn apply(&self, x: f32) -> f32 {
-        let u = self.drive * x;
         match self.mode {
-            SaturationMode::Tape => {
-                (fastmath::tanh(u + self.bias) - self.bias_offset) * self.compensation
-            }
-            SaturationMode::SoftClip => {
-                let a = u.abs();
-                let over = ((a - KNEE) * (1.0 / (1.0 - KNEE))).max(0.0);
-                // tanh(z + z^3/3) = z - z^5/5 + ...: the join with the line is smooth up to the
-                // fourth derivative, so the harmonics fall off fast enough for 4x to hold
-                // aliases down (a plain tanh segment joins with a third-derivative jump).
-                let shaped =
-                    KNEE + (1.0 - KNEE) * fastmath::tanh(over + over * over * over * (1.0 / 3.0));
-                let y = if a <= KNEE { a } else { shaped };
-                y.copysign(u) * self.compensation
-            }
+            SaturationMode::Tape => self.tape(x),
+            SaturationMode::SoftClip => self.soft_clip(x),
         }
     }
 }
@@ -261,9 +283,7 @@ impl Saturation {
                 let m = x.len();
                 let up = &mut self.up[..m * factor];
                 self.oversampler.upsample(c, x, up);
-                for u in up.iter_mut() {
-                    *u = curve.apply(*u);
-                }
+                curve.apply_block(up);
                 let wet = &mut self.wet[..m];
                 self.oversampler.downsample(c, up, wet);
                 // DC blocker: y[n] = x[n] - x[n-1] + r y[n-1].

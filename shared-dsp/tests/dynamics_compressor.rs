@@ -116,7 +116,10 @@ fn attack_and_release_time_constants_hold_across_sample_rates() {
                 .map(|(&y, &x)| -20.0 * (y as f64 / x as f64).log10())
                 .collect();
             let full = 15.0;
-            let rise = gr[hold..].iter().position(|&g| g >= full * 0.632_12).unwrap();
+            let rise = gr[hold..]
+                .iter()
+                .position(|&g| g >= full * 0.632_12)
+                .unwrap();
             let fall = gr[2 * hold..]
                 .iter()
                 .position(|&g| g <= full * (1.0 - 0.632_12))
@@ -161,7 +164,11 @@ fn parallel_mix_below_threshold_is_the_delayed_input() {
     let mut r = input.clone();
     run(&mut c, &mut l, &mut r);
     for i in 0..input.len() {
-        let expected = if i >= latency { input[i - latency] } else { 0.0 };
+        let expected = if i >= latency {
+            input[i - latency]
+        } else {
+            0.0
+        };
         assert_eq!(l[i], expected, "sample {i}");
         assert_eq!(r[i], expected, "sample {i}");
     }
@@ -279,5 +286,8 @@ fn program_dependent_release_slows_after_sustained_reduction() {
     }
     let short = recovery_ms(CompressorStyle::Clean, false, 960);
     let long = recovery_ms(CompressorStyle::Clean, false, 96_000);
-    assert!((long / short - 1.0).abs() < 0.05, "clean: {short} vs {long}");
+    assert!(
+        (long / short - 1.0).abs() < 0.05,
+        "clean: {short} vs {long}"
+    );
 }

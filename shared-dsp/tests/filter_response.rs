@@ -60,12 +60,12 @@ fn all_shapes() -> Vec<Shape> {
         });
         v.push(Shape::LowShelf {
             hz,
-            q: 0.7071,
+            q: std::f64::consts::FRAC_1_SQRT_2,
             gain_db: 6.0,
         });
         v.push(Shape::HighShelf {
             hz,
-            q: 0.7071,
+            q: std::f64::consts::FRAC_1_SQRT_2,
             gain_db: -6.0,
         });
         v.push(Shape::Notch { hz, q: 4.0 });
@@ -141,7 +141,7 @@ fn bell_shelf_and_highpass_follow_analogue_prototype_to_0_9_nyquist() {
     let mut worst_at = String::new();
     let mut shapes = Vec::new();
     for &hz in &[30.0, 100.0, 1_000.0, 5_000.0, 10_000.0, 14_000.0, 16_000.0] {
-        for &q in &[0.5, 0.7071, 1.0, 2.0, 4.0] {
+        for &q in &[0.5, std::f64::consts::FRAC_1_SQRT_2, 1.0, 2.0, 4.0] {
             for &gain_db in &[-18.0, -6.0, -1.5, 1.5, 6.0, 18.0] {
                 shapes.push(Shape::Bell { hz, q, gain_db });
                 if q <= 1.0 {
@@ -199,12 +199,12 @@ fn fast_designs_stay_close_to_the_prototype_below_a_quarter_of_the_rate() {
             },
             Shape::LowShelf {
                 hz,
-                q: 0.7071,
+                q: std::f64::consts::FRAC_1_SQRT_2,
                 gain_db: 4.0,
             },
             Shape::HighShelf {
                 hz,
-                q: 0.7071,
+                q: std::f64::consts::FRAC_1_SQRT_2,
                 gain_db: -4.0,
             },
         ] {

@@ -321,7 +321,7 @@ fn tech3341_cases_15_to_23_true_peak() {
         let err = value - expected;
         println!("{label}: {value:.4} dBTP (expected {expected}, error {err:+.4})");
         // Tech 3341 tolerance +0.2 / -0.4 dB; ours +-0.05 dB.
-        assert!(err <= 0.2 && err >= -0.4, "{label}: {value}");
+        assert!((-0.4..=0.2).contains(&err), "{label}: {value}");
         assert!(err.abs() <= 0.05, "{label}: {value} beyond our bound");
         worst = worst.max(err.abs());
     };

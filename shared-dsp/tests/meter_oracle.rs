@@ -2,6 +2,10 @@
 //! libebur128). On varied synthetic programmes at 44.1, 48, 96 and 192 kHz, integrated
 //! loudness, maximum short-term loudness and loudness range must agree within 0.05 LU.
 //!
+//! Both derive K-weighting for other rates from the same analogue parameters, except that we
+//! keep the 48 kHz high-pass passband gain at every rate (libebur128 reads up to 0.03 LU lower
+//! at 192 kHz); at 48 kHz the two must agree to 1e-4 LU.
+//!
 //! libebur128 takes its loudness-range short-term values once per second, so our meter is set
 //! to the same interval for the LRA comparison (`set_lra_update_interval_ms(1000.0)`); the
 //! default 100 ms interval (Tech 3342 v4) is printed alongside for information.
@@ -159,6 +163,12 @@ fn agrees_with_ebur128_on_varied_programmes() {
             );
             for (w, e) in worst.iter_mut().zip(errs) {
                 assert!(e.abs() <= 0.05, "{sr} Hz seed {seed}: errors {errs:?}");
+                // At 48 kHz both meters run BS.1770's tabulated filters, so only rounding
+                // separates them. At other rates our high-pass keeps the 48 kHz passband gain
+                // (see k_weighting.rs) and libebur128's does not: up to 0.03 LU at 192 kHz.
+                if sr == 48_000 {
+                    assert!(e.abs() <= 1e-4, "48 kHz seed {seed}: errors {errs:?}");
+                }
                 *w = w.max(e.abs());
             }
         }

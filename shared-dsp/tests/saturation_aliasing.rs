@@ -80,7 +80,10 @@ fn hard_driven_10khz_sine_aliases_stay_below_minus_80_dbfs_at_4x() {
             SaturationMode::SoftClip => -65.0,
         };
         assert!(alias_db < limit, "{mode:?}: {alias_db} dBFS at {hz} Hz");
-        assert!(plain_db > -50.0, "{mode:?}: 1x should alias, got {plain_db}");
+        assert!(
+            plain_db > -50.0,
+            "{mode:?}: 1x should alias, got {plain_db}"
+        );
     }
 }
 
@@ -107,7 +110,10 @@ fn quiet_signal_passes_at_unity() {
                 (v.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
             };
             let gain_db = 20.0 * (rms(&y[48_000..]) / rms(&input[48_000..])).log10();
-            assert!(gain_db.abs() < 0.1, "{mode:?} {oversampling}x: {gain_db} dB");
+            assert!(
+                gain_db.abs() < 0.1,
+                "{mode:?} {oversampling}x: {gain_db} dB"
+            );
         }
     }
 }

@@ -263,6 +263,7 @@ pub struct Compressor {
 
     level: [f32; CHUNK],
     gain: [f32; CHUNK],
+    sidechain: [f32; CHUNK],
 
     gain_reduction_db: f32,
     block_max_gain_reduction_db: f32,
@@ -292,6 +293,7 @@ impl Compressor {
             delay: DelayLine::new(max_channels, max_delay),
             level: [0.0; CHUNK],
             gain: [1.0; CHUNK],
+            sidechain: [0.0; CHUNK],
             gain_reduction_db: 0.0,
             block_max_gain_reduction_db: 0.0,
         };
@@ -398,11 +400,9 @@ impl Compressor {
                 d.set_times(0.0, fast_release, slow_attack, slow_release, fs);
                 Ballistics::Dual(d)
             }
-            (_, false) => Ballistics::Branching(BranchingSmoother::new(
-                0.0,
-                release_stage(s.release_ms),
-                fs,
-            )),
+            (_, false) => {
+                Ballistics::Branching(BranchingSmoother::new(0.0, release_stage(s.release_ms), fs))
+            }
             (_, true) => Ballistics::Dual(DualRelease::new(
                 0.0,
                 fast_release,
@@ -422,11 +422,8 @@ impl Compressor {
         let hpf_hz = s.sidechain_hpf_hz;
         self.hpf_on = hpf_hz > 0.0;
         if self.hpf_on {
-            let coefs = BiquadCoefs::highpass(
-                fs as f64,
-                hpf_hz as f64,
-                std::f64::consts::FRAC_1_SQRT_2,
-            );
+            let coefs =
+                BiquadCoefs::highpass(fs as f64, hpf_hz as f64, std::f64::consts::FRAC_1_SQRT_2);
             for f in &mut self.sidechain_hpf {
                 f.set_coefs(coefs);
             }
@@ -470,9 +467,11 @@ impl Compressor {
                     }
                 }
                 Detection::Rms => {
+                    let mut ms = self.mean_square;
                     for l in level.iter_mut() {
-                        *l = self.mean_square.process(*l * inv_ch);
+                        *l = ms.process(*l * inv_ch);
                     }
+                    self.mean_square = ms;
                     for l in level.iter_mut() {
                         *l = fastmath::power_to_db(*l);
                     }
@@ -483,22 +482,28 @@ impl Compressor {
             for l in level.iter_mut() {
                 *l = gc.reduction_db(*l);
             }
-            // Ballistics: the only serial pass.
+            // Ballistics: the only serial pass. The envelopes are copied into locals so their
+            // state lives in registers (through `&mut self` every step would be a store and a
+            // reload on the critical path); release and attack stages run in one loop so
+            // their two recurrences overlap.
+            let mut attack = self.attack_stage;
             match &mut self.ballistics {
                 Ballistics::Branching(b) => {
+                    let mut rel = *b;
                     for l in level.iter_mut() {
-                        *l = b.process(*l);
+                        *l = attack.process(rel.process(*l));
                     }
+                    *b = rel;
                 }
                 Ballistics::Dual(d) => {
+                    let mut rel = *d;
                     for l in level.iter_mut() {
-                        *l = d.process(*l);
+                        *l = attack.process(rel.process(*l));
                     }
+                    *d = rel;
                 }
             }
-            for l in level.iter_mut() {
-                *l = self.attack_stage.process(*l);
-            }
+            self.attack_stage = attack;
             // Gain with make-up and mix, vectorisable.
             let gain = &mut self.gain[..m];
             let (makeup, mix) = (self.makeup_db, self.mix);
@@ -533,10 +538,17 @@ impl Compressor {
         for (c, ch) in channels.iter().enumerate() {
             let x = &ch[start..end];
             if self.hpf_on {
-                let f = &mut self.sidechain_hpf[c];
-                for (l, &s) in level.iter_mut().zip(x.iter()) {
-                    let y = f.process_sample(s);
-                    *l = if peak { l.max(y.abs()) } else { *l + y * y };
+                let sc = &mut self.sidechain[..m];
+                sc.copy_from_slice(x);
+                self.sidechain_hpf[c].process_block(sc);
+                if peak {
+                    for (l, &y) in level.iter_mut().zip(sc.iter()) {
+                        *l = l.max(y.abs());
+                    }
+                } else {
+                    for (l, &y) in level.iter_mut().zip(sc.iter()) {
+                        *l += y * y;
+                    }
                 }
             } else if peak {
                 for (l, &s) in level.iter_mut().zip(x.iter()) {

@@ -110,8 +110,10 @@ impl DualRelease {
         slow_release_ms: f32,
         sample_rate_hz: f32,
     ) {
-        self.fast.set_times(attack_ms, fast_release_ms, sample_rate_hz);
-        self.slow.set_times(slow_attack_ms, slow_release_ms, sample_rate_hz);
+        self.fast
+            .set_times(attack_ms, fast_release_ms, sample_rate_hz);
+        self.slow
+            .set_times(slow_attack_ms, slow_release_ms, sample_rate_hz);
     }
 
     /// Clears both envelopes.

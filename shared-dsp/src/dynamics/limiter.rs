@@ -42,8 +42,11 @@ use crate::meter::true_peak::TruePeakDetector;
 use crate::util::{db_to_gain, gain_to_db, sanitize};
 use serde::{Deserialize, Serialize};
 
-/// Shortest lookahead (attack ramp) in ms.
-pub const MIN_LOOKAHEAD_MS: f32 = 0.1;
+/// Shortest lookahead (attack ramp) in ms. Shorter ramps modulate the gain so fast that the
+/// product `gain x signal` gains content the detector never saw: on +12 dB white noise the
+/// 16x reference measured overs of +0.15 dB (linked) and +0.43 dB (unlinked) at 0.1 ms, +0.08 dB
+/// unlinked at 0.5 ms, none from 1 ms up. So the range starts at 1 ms, not 0.1 ms.
+pub const MIN_LOOKAHEAD_MS: f32 = 1.0;
 /// Longest lookahead (attack ramp) in ms.
 pub const MAX_LOOKAHEAD_MS: f32 = 10.0;
 /// Samples on each side of a peak interval that must carry its full reduction. The sinc
@@ -69,6 +72,8 @@ const CHUNK: usize = 64;
 /// Taps of the high-band residual filter; odd, with its delay `(HF_TAPS - 1) / 2` one sample
 /// less than the detector's so the residual straddles the detector's interval.
 const HF_TAPS: usize = 31;
+/// The filter runs over one more (zero) tap so the dot product is whole SIMD chunks.
+const HF_LEN: usize = HF_TAPS + 1;
 /// Cut-off (-6 dB) of the lowpass whose complement is the high-band residual, as a fraction of
 /// the sample rate: above about 0.45 fs the detector's interpolator rolls off.
 const HF_CUTOFF: f64 = 0.43;
@@ -84,8 +89,8 @@ const HF_WEIGHT: f32 = 1.25;
 /// material (little energy above 0.43 fs) it is negligible.
 #[derive(Clone, Debug)]
 struct HfResidual {
-    taps: [f32; HF_TAPS],
-    buf: [f32; 2 * HF_TAPS],
+    taps: [f32; HF_LEN],
+    buf: [f32; 2 * HF_LEN],
     pos: usize,
     prev: f32,
 }
@@ -93,20 +98,21 @@ struct HfResidual {
 impl HfResidual {
     fn new() -> Self {
         let design = crate::oversampling::design_lowpass(HF_TAPS, HF_CUTOFF, 40.0);
-        let mut taps = [0.0f32; HF_TAPS];
-        for (t, &d) in taps.iter_mut().zip(design.iter()) {
+        // Tap 0 (oldest) is the zero pad; the symmetric design follows.
+        let mut taps = [0.0f32; HF_LEN];
+        for (t, &d) in taps[1..].iter_mut().zip(design.iter()) {
             *t = d as f32;
         }
         Self {
             taps,
-            buf: [0.0; 2 * HF_TAPS],
+            buf: [0.0; 2 * HF_LEN],
             pos: 0,
             prev: 0.0,
         }
     }
 
     fn reset(&mut self) {
-        self.buf = [0.0; 2 * HF_TAPS];
+        self.buf = [0.0; 2 * HF_LEN];
         self.pos = 0;
         self.prev = 0.0;
     }
@@ -115,12 +121,19 @@ impl HfResidual {
     #[inline(always)]
     fn process(&mut self, x: f32) -> f32 {
         self.buf[self.pos] = x;
-        self.buf[self.pos + HF_TAPS] = x;
-        self.pos = if self.pos + 1 == HF_TAPS { 0 } else { self.pos + 1 };
-        let window = &self.buf[self.pos..self.pos + HF_TAPS];
-        // Symmetric taps: no reversal needed.
+        self.buf[self.pos + HF_LEN] = x;
+        self.pos = if self.pos + 1 == HF_LEN {
+            0
+        } else {
+            self.pos + 1
+        };
+        // Oldest first; symmetric taps need no reversal.
+        let window: &[f32; HF_LEN] = self.buf[self.pos..self.pos + HF_LEN]
+            .try_into()
+            .expect("window length is HF_LEN");
         let low = crate::oversampling::dot(window, &self.taps);
-        let high = (window[HF_TAPS / 2] - low).abs();
+        // The centre of the 31 real taps is (HF_TAPS - 1) / 2 samples old.
+        let high = (window[HF_LEN - 1 - (HF_TAPS - 1) / 2] - low).abs();
         let r = high.max(self.prev);
         self.prev = high;
         r
@@ -322,11 +335,19 @@ impl GainPath {
         self.ramp2.reset();
     }
 
-    #[inline(always)]
-    fn process(&mut self, required_gain: f32) -> f32 {
-        let held = self.hold.process(required_gain);
-        let released = 1.0 - self.release.process(1.0 - held);
-        self.ramp2.process(self.ramp1.process(released))
+    /// Turns a chunk of peak readings into gains. A separate non-inlined function, so the
+    /// compiler knows the state, the readings and the gains do not alias and keeps the
+    /// recursions in registers.
+    #[inline(never)]
+    fn process_chunk(&mut self, peaks: &[f32], gains: &mut [f32], ceiling: f32) {
+        let mut release = self.release;
+        for (g, &pk) in gains.iter_mut().zip(peaks) {
+            let required = if pk > ceiling { ceiling / pk } else { 1.0 };
+            let held = self.hold.process(required);
+            let released = 1.0 - release.process(1.0 - held);
+            *g = self.ramp2.process(self.ramp1.process(released));
+        }
+        self.release = release;
     }
 }
 
@@ -552,10 +573,10 @@ impl Limiter {
         while start < len {
             let end = (start + CHUNK).min(len);
             let m = end - start;
-            for c in 0..num_ch {
+            for (c, ch) in channels[..num_ch].iter().enumerate() {
                 let det = &mut self.detectors[c];
                 let hf = &mut self.residuals[c];
-                for (p, &x) in self.peaks[c][..m].iter_mut().zip(&channels[c][start..end]) {
+                for (p, &x) in self.peaks[c][..m].iter_mut().zip(&ch[start..end]) {
                     *p = det.process_sample(x) + HF_WEIGHT * hf.process(x);
                 }
             }
@@ -579,16 +600,12 @@ impl Limiter {
             }
             let ceiling = self.ceiling;
             for p in 0..num_paths {
-                let path = &mut self.paths[p];
-                for (g, &pk) in self.gains[p][..m].iter_mut().zip(&self.peaks[p][..m]) {
-                    let required = if pk > ceiling { ceiling / pk } else { 1.0 };
-                    *g = path.process(required);
-                }
+                self.paths[p].process_chunk(&self.peaks[p][..m], &mut self.gains[p][..m], ceiling);
                 min_gain = self.gains[p][..m].iter().fold(min_gain, |a, &b| a.min(b));
             }
-            for c in 0..num_ch {
+            for (c, ch) in channels[..num_ch].iter_mut().enumerate() {
                 let gains = &self.gains[if self.linked { 0 } else { c }];
-                let x = &mut channels[c][start..end];
+                let x = &mut ch[start..end];
                 self.delay.process_block(c, x);
                 for (s, &g) in x.iter_mut().zip(gains[..m].iter()) {
                     *s *= g;

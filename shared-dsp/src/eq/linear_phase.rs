@@ -298,7 +298,8 @@ impl LinearPhaseEq {
         self.pending_quality = quality;
     }
 
-    pub fn quality(&self) -> LinearPhaseQuality {
+    /// The requested quality (in effect from the next `process_block`).
+    pub fn requested_quality(&self) -> LinearPhaseQuality {
         self.pending_quality
     }
 
@@ -512,7 +513,10 @@ impl LinearPhaseEq {
                 }
             }
             for (curve, v) in self.curves.iter_mut().zip(m2.iter()) {
-                curve[bin] = v.sqrt();
+                // Rounding can leave a zero of the response (a highpass at DC) a hair below
+                // zero; a NaN here would poison the whole FIR.
+                let m = v.max(0.0).sqrt();
+                curve[bin] = if m.is_finite() { m } else { 0.0 };
             }
         }
     }
@@ -552,7 +556,12 @@ impl LinearPhaseEq {
                 let x = 2.0 * PI * t as f64 / (n - 1.0);
                 let w = 0.35875 - 0.48829 * x.cos() + 0.14128 * (2.0 * x).cos()
                     - 0.01168 * (3.0 * x).cos();
-                (self.design_time[idx] * w) as f32
+                let v = (self.design_time[idx] * w) as f32;
+                if v.is_finite() {
+                    v
+                } else {
+                    0.0
+                }
             } else {
                 0.0
             };

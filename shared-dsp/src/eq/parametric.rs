@@ -154,6 +154,20 @@ impl LaneState {
     }
 }
 
+/// One step of the flattened static chain.
+#[derive(Clone, Copy, Debug)]
+enum FlatOp {
+    /// Section `(band, section)`.
+    Section(u8, u8),
+    /// L/R -> M/S, `[(l + r) / 2, (l - r) / 2]`.
+    Encode,
+    /// M/S -> L/R, `[m + s, m - s]`.
+    Decode,
+}
+
+/// Most steps of the flattened chain.
+const MAX_OPS: usize = MAX_BANDS * (MAX_SECTIONS + 2);
+
 /// The parts of a band's settings that change its filter structure (cross-faded).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Structure {
@@ -193,7 +207,7 @@ impl Params {
         };
         Self {
             ln_freq: (clean(s.freq_hz, 1.0, 1.0e6, 1000.0) as f64).ln(),
-            ln_q: (clean(s.q, 0.025, 100.0, 0.7071) as f64).ln(),
+            ln_q: (clean(s.q, 0.025, 100.0, std::f32::consts::FRAC_1_SQRT_2) as f64).ln(),
             gain_db: clean(s.gain_db, -60.0, 60.0, 0.0) as f64,
         }
     }
@@ -280,6 +294,23 @@ impl Band {
     /// Whether the band does anything at all this sub-block.
     fn is_active(&self) -> bool {
         self.mix > 0.0 || self.mix_step != 0.0
+    }
+
+    /// Whether nothing about this band will change while its settings stay as they are.
+    fn is_quiescent(&self) -> bool {
+        if Structure::from(&self.target) != self.structure {
+            return false;
+        }
+        if !self.structure.enabled {
+            return self.mix == 0.0 && self.mix_step == 0.0;
+        }
+        !self.moving
+            && self.mix == 1.0
+            && self.mix_step == 0.0
+            && !self.target.is_dynamic()
+            && self.dynamic_db == 0.0
+            && !self.needs_matched
+            && self.params == Params::of(&self.target)
     }
 
     fn reset(&mut self) {
@@ -569,6 +600,20 @@ impl ParametricEq {
             if self.sub_pos == 0 {
                 self.plan_sub_block();
             }
+            if self.bands.iter().all(|b| b.is_quiescent()) {
+                // Settings cannot change during this call, so nothing moves until its end:
+                // run the rest as one static chain.
+                let run = len - n;
+                self.run_static(&mut left[n..len], &mut right[n..len]);
+                let total = self.sub_pos + run;
+                self.sub_pos = total % SUB_BLOCK;
+                if total >= SUB_BLOCK {
+                    for b in self.bands.iter_mut() {
+                        b.finish_sub_block();
+                    }
+                }
+                break;
+            }
             let run = (SUB_BLOCK - self.sub_pos).min(len - n);
             self.run(&mut left[n..n + run], &mut right[n..n + run]);
             n += run;
@@ -593,6 +638,76 @@ impl ParametricEq {
         }
     }
 
+    /// The static chain as a skewed pipeline: step `s` works on sample `n - s`, so the
+    /// recursions of all sections run side by side instead of waiting on each other (one
+    /// section's feedback loop is ~15 cycles; the sections together keep the FPU busy).
+    /// Same arithmetic per sample as `Band::tick`, so both paths give identical output.
+    fn run_static(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let mut ops = [FlatOp::Encode; MAX_OPS];
+        let mut count = 0;
+        for (bi, b) in self.bands.iter().enumerate() {
+            if !(b.is_active() && b.sections > 0) {
+                continue;
+            }
+            let ms = b.is_ms();
+            if ms {
+                ops[count] = FlatOp::Encode;
+                count += 1;
+            }
+            for si in 0..b.sections {
+                ops[count] = FlatOp::Section(bi as u8, si as u8);
+                count += 1;
+            }
+            if ms {
+                ops[count] = FlatOp::Decode;
+                count += 1;
+            }
+        }
+        if count == 0 {
+            crate::util::sanitize(left);
+            crate::util::sanitize(right);
+            return;
+        }
+        // Gather taps and states contiguously.
+        let mut taps = [LaneTaps::from_coefs(&LaneCoefs::IDENTITY); MAX_OPS];
+        let mut state = [LaneState::default(); MAX_OPS];
+        for (k, op) in ops[..count].iter().enumerate() {
+            if let FlatOp::Section(b, s) = *op {
+                taps[k] = self.bands[b as usize].taps[s as usize];
+                state[k] = self.bands[b as usize].state[s as usize];
+            }
+        }
+        let ops = &ops[..count];
+        let len = left.len();
+        let mut prev = [[0.0f64; 2]; MAX_OPS];
+        for n in 0..len + count - 1 {
+            let s_hi = (count - 1).min(n);
+            let s_lo = if n >= len { n + 1 - len } else { 0 };
+            for s in (s_lo..=s_hi).rev() {
+                let x = if s == 0 {
+                    [to_input(left[n]), to_input(right[n])]
+                } else {
+                    prev[s - 1]
+                };
+                prev[s] = match ops[s] {
+                    FlatOp::Section(..) => state[s].tick(&taps[s], x),
+                    FlatOp::Encode => [0.5 * (x[0] + x[1]), 0.5 * (x[0] - x[1])],
+                    FlatOp::Decode => [x[0] + x[1], x[0] - x[1]],
+                };
+            }
+            if n + 1 >= count {
+                let m = n + 1 - count;
+                left[m] = to_output(prev[count - 1][0]);
+                right[m] = to_output(prev[count - 1][1]);
+            }
+        }
+        for (k, op) in ops.iter().enumerate() {
+            if let FlatOp::Section(b, s) = *op {
+                self.bands[b as usize].state[s as usize] = state[k];
+            }
+        }
+    }
+
     fn run(&mut self, left: &mut [f32], right: &mut [f32]) {
         let mut active = [0usize; MAX_BANDS];
         let mut count = 0;
@@ -607,12 +722,20 @@ impl ParametricEq {
             crate::util::sanitize(right);
             return;
         }
-        let active = &active[..count];
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let mut v = [to_input(*l), to_input(*r)];
-            for &i in active {
-                v = self.bands[i].tick(v);
+        // Band after band over the (at most one sub-block long) run: each band's state stays
+        // in registers for the whole run.
+        let mut buf = [[0.0f64; 2]; SUB_BLOCK];
+        let buf = &mut buf[..left.len()];
+        for ((v, l), r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
+            *v = [to_input(*l), to_input(*r)];
+        }
+        for &i in &active[..count] {
+            let band = &mut self.bands[i];
+            for v in buf.iter_mut() {
+                *v = band.tick(*v);
             }
+        }
+        for ((v, l), r) in buf.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
             *l = to_output(v[0]);
             *r = to_output(v[1]);
         }

@@ -553,7 +553,7 @@ pub const MAX_SECTIONS: usize = 8;
 
 /// A matched design takes a second biquad when one deviates from the analogue prototype by
 /// more than this (over DC to Nyquist).
-pub const MATCH_TOLERANCE_DB: f64 = 0.02;
+pub const MATCH_TOLERANCE_DB: f64 = 0.04;
 
 /// A cascade of up to `MAX_SECTIONS` biquad sections (fixed storage, `Copy`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -764,7 +764,7 @@ mod tests {
     fn designs_are_stable_across_sample_rates() {
         for &sr in &[22_050.0, 44_100.0, 48_000.0, 96_000.0, 384_000.0] {
             for &hz in &[5.0, 30.0, 1_000.0, 10_000.0, 16_000.0, 20_000.0] {
-                for &q in &[0.3, 0.7071, 4.0] {
+                for &q in &[0.3, std::f64::consts::FRAC_1_SQRT_2, 4.0] {
                     for c in [
                         BiquadCoefs::lowpass(sr, hz, q),
                         BiquadCoefs::highpass(sr, hz, q),

@@ -8,26 +8,32 @@
 //!
 //! # API
 //! - [`coefficients`]: [`BiquadCoefs`] (fields `b0 b1 b2 a1 a2`, `sample_rate_hz`;
-//!   `Default` = identity) with matched designs `lowpass`, `highpass`, `lowpass1`,
-//!   `highpass1`, `bandpass`, `notch`, `bell`, `low_shelf`, `high_shelf`, `tilt`, bilinear
-//!   designs `lowpass_bilinear`, `highpass_bilinear`, `lowpass1_bilinear`,
-//!   `highpass1_bilinear`, and `response(hz) -> Complex64`, `magnitude_db(hz)`.
-//!   [`CascadeCoefs::butterworth_highpass`]`(sample_rate_hz, hz, Slope::Db24)` /
-//!   `butterworth_lowpass` build 6/12/18/24/36/48 dB/oct Butterworth cascades (-3 dB at `hz`)
-//!   with `response(hz)`.
-//! - [`biquad`]: [`Biquad`] (one TDF-II section) and [`BiquadCascade`] (up to four sections);
+//!   `Default` = identity; `response(hz) -> Complex64`, `magnitude_db(hz)`, `is_stable()`)
+//!   with single-biquad matched designs `lowpass`, `highpass`, `lowpass1`, `highpass1`,
+//!   `bandpass`, `notch`, `bell`, `low_shelf`, `high_shelf`, `tilt` and bilinear designs
+//!   `lowpass_bilinear`, `highpass_bilinear`, `lowpass1_bilinear`, `highpass1_bilinear`.
+//!   [`CascadeCoefs`] (up to 8 sections, `Copy`, `response(hz)`, `sections()`):
+//!   `CascadeCoefs::design(sample_rate_hz, Shape, Precision)` for every [`Shape`] (bell,
+//!   shelves, notch, band-pass, tilt, lowpass/highpass with Q, Butterworth highpass/lowpass
+//!   with a [`Slope`] of 6/12/18/24/36/48 dB/oct); `Precision::Matched` follows the
+//!   analogue prototype within 0.1 dB up to 0.9 x Nyquist (one or two biquads per analogue
+//!   section, tens of microseconds), `Precision::Fast` is Vicanek's closed form (one biquad,
+//!   ~0.15 us). Shortcuts: `butterworth_highpass(sample_rate_hz, hz, Slope::Db24)`,
+//!   `butterworth_lowpass`, `bell`, `low_shelf`, `high_shelf`, `highpass`, `lowpass`.
+//! - [`biquad`]: [`Biquad`] (one TDF-II section) and [`BiquadCascade`] (a `CascadeCoefs`);
 //!   `new(coefs)`, `set_coefs`, `reset`, `process_sample(f32) -> f32`,
-//!   `process_block(&mut [f32])`. Mono: hold one per channel. `f64` state, `f32` I/O.
+//!   `process_block(&mut [f32])`, `response(hz)`. Mono: hold one per channel. `f64` state,
+//!   `f32` I/O.
 //! - [`svf`]: [`SvfCoefs`] (`g`, `k`, output mix `m0 m1 m2`; Simper designs `lowpass`,
-//!   `highpass`, `allpass`, `from_analog`, and `from_biquad` which realises any matched
-//!   design on the SVF), [`Svf`] (`process_sample`, `process_block`, `set_coefs` safe every
-//!   sample), [`SvfState`]/[`SvfTaps`] for hand-rolled loops.
+//!   `highpass`, `allpass`, `from_analog`, and `from_biquad` which realises any stable
+//!   biquad, e.g. a matched design, exactly), [`Svf`] (`process_sample`, `process_block`,
+//!   `set_coefs` safe every sample), [`SvfState`]/[`SvfTaps`] for hand-rolled loops.
 //! - [`crossover`]: [`LinkwitzRiley`]`::new(LinkwitzRileyOrder::Lr4, sample_rate_hz, hz)`,
 //!   `split_sample(x) -> (low, high)`, `split_block(input, low, high)`, `set_frequency(hz)`
-//!   (click-free), `response_low/high/sum(hz)`; `low + high` is an allpass (flat within
-//!   float precision; the LR2 high band is inverted to make it so).
-//!   [`LinkwitzRileyAllpass`] has the phase of that sum, for aligning the other bands of a
-//!   multiband split.
+//!   (click-free), `set_order`, `set_sample_rate`, `response_low/high/sum(hz)`;
+//!   `low + high` is an allpass (flat within 1e-5 dB; the LR2 high band is inverted to make
+//!   it so). [`LinkwitzRileyAllpass`] has the phase of that sum, for aligning the other bands
+//!   of a multiband split.
 //!
 //! All units sanitise their input (NaN/Inf become silence), reset on non-finite state and
 //! never output subnormals.

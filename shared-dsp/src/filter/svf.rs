@@ -56,7 +56,7 @@ impl SvfCoefs {
             / if q.is_finite() {
                 q.clamp(0.025, 100.0)
             } else {
-                0.7071
+                std::f64::consts::FRAC_1_SQRT_2
             };
         Self {
             g,
@@ -83,7 +83,7 @@ impl SvfCoefs {
             / if q.is_finite() {
                 q.clamp(0.025, 100.0)
             } else {
-                0.7071
+                std::f64::consts::FRAC_1_SQRT_2
             };
         Self::from_analog(sample_rate_hz, hz, q, [1.0, -kq, 1.0])
     }
@@ -93,7 +93,7 @@ impl SvfCoefs {
     pub fn from_biquad(c: &BiquadCoefs) -> Self {
         let d0 = 1.0 + c.a1 + c.a2; // A(z = 1)
         let d2 = 1.0 - c.a1 + c.a2; // A(z = -1)
-        if !(d0 > 0.0 && d2 > 0.0 && c.a2 < 1.0) || !(c.b0.is_finite() && c.b1.is_finite()) {
+        if !(d0 > 0.0 && d2 > 0.0 && c.a2 < 1.0 && c.b0.is_finite() && c.b1.is_finite()) {
             return Self::default();
         }
         // With z^-1 = (1 - g s)/(1 + g s): A -> d0 + 2 g (1 - a2) s + g^2 d2 s^2.

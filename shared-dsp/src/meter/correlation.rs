@@ -1,8 +1,9 @@
 //! Stereo phase-correlation meter: the Pearson correlation coefficient of left and right,
-//! `r = E[LR] / sqrt(E[L^2] E[R^2])`, with the expectations taken by one-pole integrators
-//! (time constant `integration_ms`, 300 ms by default as in common goniometer/correlation
-//! meters, cf. IEC 60268-18's programme-meter ballistics). +1 is mono, 0 uncorrelated, -1 one
-//! channel inverted. The stem-mastering guide asks to keep it above +0.4 on wide material.
+//! `r = E[LR] / sqrt(E[L^2] E[R^2])` (the quantity a correlation meter or goniometer's
+//! correlation bar shows), with the expectations taken by one-pole integrators of time
+//! constant `integration_ms`, 300 ms by default: slow enough to be read, fast enough to follow
+//! a phrase. +1 is mono, 0 uncorrelated, -1 one channel inverted. The stem-mastering guide asks
+//! to keep it above +0.4 on wide material.
 
 /// Default integration time, ms.
 pub const DEFAULT_INTEGRATION_MS: f64 = 300.0;

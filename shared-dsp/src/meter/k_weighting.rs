@@ -30,6 +30,19 @@ pub struct BiquadCoefs {
     pub a2: f64,
 }
 
+impl Default for BiquadCoefs {
+    /// The identity filter.
+    fn default() -> Self {
+        Self {
+            b0: 1.0,
+            b1: 0.0,
+            b2: 0.0,
+            a1: 0.0,
+            a2: 0.0,
+        }
+    }
+}
+
 impl BiquadCoefs {
     /// Complex response `(re, im)` at `hz` for `sample_rate_hz`.
     pub fn response(&self, sample_rate_hz: f64, hz: f64) -> (f64, f64) {
@@ -55,7 +68,7 @@ pub struct KWeightingCoefs {
 }
 
 /// Shelf corner of stage 1, Hz.
-const SHELF_HZ: f64 = 1681.974_450_955_533;
+const SHELF_HZ: f64 = 1_681.974_450_955_533;
 /// Shelf gain of stage 1, dB.
 const SHELF_GAIN_DB: f64 = 3.999_843_853_973_347;
 /// Quality factor of stage 1.
@@ -81,14 +94,23 @@ impl KWeightingCoefs {
             a1: 2.0 * (k * k - 1.0) / a0,
             a2: (1.0 - k / SHELF_Q + k * k) / a0,
         };
-        // BS.1770 Table 2 keeps the numerator at exactly (1, -2, 1) instead of scaling it by
-        // 1/a0; the -0.691 dB constant of the loudness formula is calibrated with that form.
+        // BS.1770 Table 2 keeps the numerator at exactly (1, -2, 1) instead of dividing it by
+        // a0, so the tabulated high-pass has a passband gain of a0(48 kHz) (+0.04 dB), and the
+        // -0.691 dB constant of the loudness formula is calibrated with it. Scaling by
+        // a0(48 kHz) / a0(fs) keeps that same gain at every rate (and gives exactly
+        // (1, -2, 1) at 48 kHz); libebur128 keeps (1, -2, 1) everywhere, which reads 0.03 dB
+        // low at 192 kHz.
+        let a0_at = |rate: f64| {
+            let k = (std::f64::consts::PI * HIGHPASS_HZ / rate).tan();
+            1.0 + k / HIGHPASS_Q + k * k
+        };
         let k = (std::f64::consts::PI * HIGHPASS_HZ / sample_rate_hz).tan();
-        let a0 = 1.0 + k / HIGHPASS_Q + k * k;
+        let a0 = a0_at(sample_rate_hz);
+        let gain = a0_at(48_000.0) / a0;
         let highpass = BiquadCoefs {
-            b0: 1.0,
-            b1: -2.0,
-            b2: 1.0,
+            b0: gain,
+            b1: -2.0 * gain,
+            b2: gain,
             a1: 2.0 * (k * k - 1.0) / a0,
             a2: (1.0 - k / HIGHPASS_Q + k * k) / a0,
         };
@@ -133,11 +155,12 @@ impl KWeightingFilter {
         let y1 = sh.b0 * x + self.s1[0];
         self.s1[0] = sh.b1 * x - sh.a1 * y1 + self.s1[1];
         self.s1[1] = sh.b2 * x - sh.a2 * y1;
-        // Stage 2 numerator is (1, -2, 1): no multiplies needed.
+        // Stage 2 numerator is b0 * (1, -2, 1): one multiply for all three taps.
         let hp = &c.highpass;
-        let y2 = y1 + self.s2[0];
-        self.s2[0] = -2.0 * y1 - hp.a1 * y2 + self.s2[1];
-        self.s2[1] = y1 - hp.a2 * y2;
+        let xb = hp.b0 * y1;
+        let y2 = xb + self.s2[0];
+        self.s2[0] = -2.0 * xb - hp.a1 * y2 + self.s2[1];
+        self.s2[1] = xb - hp.a2 * y2;
         y2
     }
 

@@ -1,6 +1,7 @@
-//! Sample peak and RMS level meters (IEC 60268-18 style peak programme reading on samples; RMS
-//! as the square root of the mean square, by a one-pole integrator of chosen time constant, as
-//! in IEC 60268-10 averaging meters).
+//! Sample peak and RMS level meters. Sample peak is the largest sample magnitude in dBFS; it
+//! under-reads inter-sample peaks, for which see [`super::true_peak`] (BS.1770-5 Annex 2). RMS is the square root of the mean square, by a
+//! one-pole integrator of chosen time constant (300 ms by default) and, exactly, over everything
+//! since reset.
 //!
 //! Both accumulate in the linear domain and convert to dBFS only when read. Full-scale sine
 //! conventions: a sine of peak 1.0 reads 0 dBFS sample peak and -3.01 dBFS RMS (no +3 dB

@@ -112,7 +112,7 @@ impl GatedHistogram {
 
     /// Adds a block; blocks below the absolute gate are dropped.
     fn add(&mut self, energy: f64) {
-        if !(energy >= self.absolute_gate_energy) || !energy.is_finite() {
+        if !energy.is_finite() || energy < self.absolute_gate_energy {
             return;
         }
         let bin = Self::bin_of(energy);
@@ -405,11 +405,11 @@ impl LoudnessMeter {
         self.max_short_term_energy = self.max_short_term_energy.max(self.short_term_energy);
 
         let ticks = self.ticks_done;
-        if ticks >= MOMENTARY_TICKS as u64 && ticks % TICKS_PER_HOP == 0 {
+        if ticks >= MOMENTARY_TICKS as u64 && ticks.is_multiple_of(TICKS_PER_HOP) {
             self.blocks.add(self.momentary_energy);
         }
         let st = SHORT_TERM_TICKS as u64;
-        if ticks >= st && (ticks - st) % self.lra_hop_ticks == 0 {
+        if ticks >= st && (ticks - st).is_multiple_of(self.lra_hop_ticks) {
             self.short_term_blocks.add(self.short_term_energy);
         }
     }

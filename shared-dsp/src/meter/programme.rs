@@ -20,10 +20,10 @@ const SHORT_TERM_TICKS: usize = 300;
 pub struct ProgrammeMeter {
     loudness: LoudnessMeter,
     true_peak: TruePeakMeter,
-    /// Largest true peak (linear, all channels) of each of the last 300 ticks.
+    /// Largest true peak (linear, all channels) of each of the last 300 completed ticks; the
+    /// current tick's builds up in the true-peak meter's window.
     tick_peaks: Vec<f32>,
     tick_index: usize,
-    current_tick_peak: f32,
 }
 
 impl ProgrammeMeter {
@@ -34,7 +34,6 @@ impl ProgrammeMeter {
             true_peak: TruePeakMeter::new(max_channels, sample_rate_hz),
             tick_peaks: vec![0.0; SHORT_TERM_TICKS],
             tick_index: 0,
-            current_tick_peak: 0.0,
         }
     }
 
@@ -51,7 +50,6 @@ impl ProgrammeMeter {
         self.true_peak.reset();
         self.tick_peaks.fill(0.0);
         self.tick_index = 0;
-        self.current_tick_peak = 0.0;
     }
 
     /// Pauses or resumes both meters (see [`LoudnessMeter::set_paused`]).
@@ -85,13 +83,11 @@ impl ProgrammeMeter {
         while start < frames {
             let len = (frames - start).min(self.loudness.samples_until_update());
             self.true_peak.process_range(channels, start..start + len);
-            self.current_tick_peak = self.current_tick_peak.max(self.true_peak.last_block_peak());
             self.loudness.process_range(channels, start..start + len);
             start += len;
             if self.loudness.samples_until_update() == self.loudness.tick_len() {
-                self.tick_peaks[self.tick_index] = self.current_tick_peak;
+                self.tick_peaks[self.tick_index] = self.true_peak.take_window_peak();
                 self.tick_index = (self.tick_index + 1) % SHORT_TERM_TICKS;
-                self.current_tick_peak = 0.0;
             }
         }
     }
@@ -101,17 +97,15 @@ impl ProgrammeMeter {
         self.true_peak.true_peak_dbtp()
     }
 
-    /// Maximum true peak over the short-term window (last 3 s), dBTP.
+    /// Maximum true peak over the short-term window (the 300 completed 10 ms ticks the
+    /// short-term loudness covers), dBTP.
     pub fn short_term_true_peak_dbtp(&self) -> f64 {
-        let p = self
-            .tick_peaks
-            .iter()
-            .fold(self.current_tick_peak, |m, &p| m.max(p));
+        let p = self.tick_peaks.iter().fold(0.0f32, |m, &p| m.max(p));
         gain_to_db(p) as f64
     }
 
-    /// Peak to loudness ratio: max true peak minus integrated loudness, dB (`NaN`-free: `-inf`
-    /// or `+inf` parts give `f64::NEG_INFINITY` when nothing has been measured).
+    /// Peak to loudness ratio: max true peak minus integrated loudness, dB (`-inf` until both
+    /// have been measured).
     pub fn plr_db(&self) -> f64 {
         ratio(self.max_true_peak_dbtp(), self.loudness.integrated_lufs())
     }
