@@ -1,0 +1,319 @@
+//! Multiband compressor: 2 to 4 bands split by 4th-order Linkwitz-Riley crossovers, one
+//! [`Compressor`] per band, summed back.
+//!
+//! The split is a tree (S. Linkwitz, JAES 24(1), 1976; D. Bohn, Rane Note 160): the input is
+//! split at the lowest crossover, the high part again at the next, and so on. Band `i` has
+//! passed crossovers `0..=i` but not the higher ones, so it is run through the allpass of each
+//! higher crossover ([`LinkwitzRileyAllpass`]); then every band carries the same phase and the
+//! bands sum to the product of the crossovers' allpasses: flat magnitude when every band is at
+//! unity gain. All band compressors share one lookahead so the bands stay time-aligned; it is
+//! the unit's latency.
+
+use super::compressor::{Compressor, CompressorSettings, MAX_LOOKAHEAD_MS};
+use crate::filter::{LinkwitzRiley, LinkwitzRileyAllpass, LinkwitzRileyOrder};
+use crate::util::sanitize;
+use serde::{Deserialize, Serialize};
+
+/// Most bands.
+pub const MAX_BANDS: usize = 4;
+/// Most channels a multiband compressor processes.
+pub const MAX_CHANNELS: usize = 8;
+/// Internal sub-block length.
+const CHUNK: usize = 64;
+
+/// Multiband controls in physical units.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MultibandSettings {
+    /// Number of bands, 2 to 4.
+    pub num_bands: usize,
+    /// Crossover frequencies in Hz, ascending; the first `num_bands - 1` are used.
+    pub crossover_hz: [f32; MAX_BANDS - 1],
+    /// Per-band compressor settings, lowest band first (their `lookahead_ms` is replaced by
+    /// [`Self::lookahead_ms`]).
+    pub bands: [CompressorSettings; MAX_BANDS],
+    /// Lookahead shared by all bands, in ms.
+    pub lookahead_ms: f32,
+}
+
+/// Settings of a band that never compresses (unity gain).
+fn unity_band() -> CompressorSettings {
+    CompressorSettings {
+        threshold_db: 24.0,
+        ratio: 1.0,
+        ..CompressorSettings::default()
+    }
+}
+
+impl Default for MultibandSettings {
+    fn default() -> Self {
+        Self {
+            num_bands: 3,
+            crossover_hz: [120.0, 2500.0, 8000.0],
+            bands: [unity_band(); MAX_BANDS],
+            lookahead_ms: 0.0,
+        }
+    }
+}
+
+impl MultibandSettings {
+    /// Bass stem: soft-knee control of the sub band (below 60 Hz), the rest untouched.
+    pub fn bass_sub_control() -> Self {
+        let mut s = Self {
+            num_bands: 2,
+            crossover_hz: [60.0, 2500.0, 8000.0],
+            ..Self::default()
+        };
+        s.bands[0] = CompressorSettings {
+            threshold_db: -24.0,
+            ratio: 3.0,
+            knee_db: 12.0,
+            attack_ms: 30.0,
+            release_ms: 200.0,
+            ..CompressorSettings::default()
+        };
+        s
+    }
+
+    /// Vocal stem: the 200-400 Hz low-mid band compressed on its own.
+    pub fn vocal_low_mid() -> Self {
+        let mut s = Self {
+            num_bands: 3,
+            crossover_hz: [200.0, 400.0, 8000.0],
+            ..Self::default()
+        };
+        s.bands[1] = CompressorSettings {
+            threshold_db: -30.0,
+            ratio: 3.0,
+            knee_db: 6.0,
+            attack_ms: 10.0,
+            release_ms: 120.0,
+            ..CompressorSettings::default()
+        };
+        s
+    }
+
+    fn effective_bands(&self) -> usize {
+        self.num_bands.clamp(2, MAX_BANDS)
+    }
+}
+
+/// Per-channel crossover tree and phase compensation.
+#[derive(Clone, Debug)]
+struct ChannelSplit {
+    crossovers: [LinkwitzRiley; MAX_BANDS - 1],
+    /// `allpass[i][j]`: band `i`'s copy of crossover `j`'s allpass (used for `j > i`).
+    allpass: [[LinkwitzRileyAllpass; MAX_BANDS - 1]; MAX_BANDS - 1],
+}
+
+/// Multichannel multiband compressor (bands linked across channels, like the compressor).
+#[derive(Clone, Debug)]
+pub struct MultibandCompressor {
+    settings: MultibandSettings,
+    dirty: bool,
+    sample_rate_hz: f32,
+    max_channels: usize,
+    num_bands: usize,
+    splits: Vec<ChannelSplit>,
+    compressors: Vec<Compressor>,
+    /// `[band][channel][CHUNK]`, flattened.
+    bands: Vec<f32>,
+    rest: [f32; CHUNK],
+    next: [f32; CHUNK],
+}
+
+impl MultibandCompressor {
+    /// Allocates for up to `max_channels` (at most [`MAX_CHANNELS`]) channels at rates up to
+    /// `max_sample_rate_hz`. Starts at 48 kHz with default (unity) settings.
+    pub fn new(max_channels: usize, max_sample_rate_hz: f32) -> Self {
+        let max_channels = max_channels.clamp(1, MAX_CHANNELS);
+        let lr = LinkwitzRiley::new(LinkwitzRileyOrder::Lr4, 48_000.0, 1000.0);
+        let ap = LinkwitzRileyAllpass::new(LinkwitzRileyOrder::Lr4, 48_000.0, 1000.0);
+        let split = ChannelSplit {
+            crossovers: [lr; MAX_BANDS - 1],
+            allpass: [[ap; MAX_BANDS - 1]; MAX_BANDS - 1],
+        };
+        let mut m = Self {
+            settings: MultibandSettings::default(),
+            dirty: true,
+            sample_rate_hz: 48_000.0,
+            max_channels,
+            num_bands: 3,
+            splits: vec![split; max_channels],
+            compressors: (0..MAX_BANDS)
+                .map(|_| Compressor::new(max_channels, max_sample_rate_hz))
+                .collect(),
+            bands: vec![0.0; MAX_BANDS * max_channels * CHUNK],
+            rest: [0.0; CHUNK],
+            next: [0.0; CHUNK],
+        };
+        m.update();
+        m
+    }
+
+    /// Sets the sample rate in Hz and resets.
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f32) {
+        self.sample_rate_hz = sample_rate_hz.max(1.0);
+        let fs = self.sample_rate_hz as f64;
+        for s in &mut self.splits {
+            for c in &mut s.crossovers {
+                c.set_sample_rate(fs);
+            }
+            for row in &mut s.allpass {
+                for a in row.iter_mut() {
+                    a.set_sample_rate(fs);
+                }
+            }
+        }
+        for c in &mut self.compressors {
+            c.set_sample_rate(self.sample_rate_hz);
+        }
+        self.update();
+        self.reset();
+    }
+
+    /// Records new settings for the next block.
+    pub fn set_settings(&mut self, settings: MultibandSettings) {
+        if settings != self.settings {
+            self.settings = settings;
+            self.dirty = true;
+        }
+    }
+
+    /// Latency in samples: the shared lookahead.
+    pub fn latency_samples(&self) -> usize {
+        self.compressors[0].latency_samples()
+    }
+
+    /// Gain reduction in dB (>= 0) of band `band`, for meters.
+    pub fn band_gain_reduction_db(&self, band: usize) -> f32 {
+        self.compressors
+            .get(band)
+            .map_or(0.0, |c| c.gain_reduction_db())
+    }
+
+    /// Clears all state.
+    pub fn reset(&mut self) {
+        for s in &mut self.splits {
+            for c in &mut s.crossovers {
+                c.reset();
+            }
+            for row in &mut s.allpass {
+                for a in row.iter_mut() {
+                    a.reset();
+                }
+            }
+        }
+        for c in &mut self.compressors {
+            c.reset();
+        }
+    }
+
+    fn update(&mut self) {
+        self.dirty = false;
+        let s = self.settings;
+        self.num_bands = s.effective_bands();
+        let lookahead = if s.lookahead_ms.is_finite() {
+            s.lookahead_ms.clamp(0.0, MAX_LOOKAHEAD_MS)
+        } else {
+            0.0
+        };
+        // Ascending, inside the audio band, at least a third of an octave apart.
+        let mut freqs = [0.0f64; MAX_BANDS - 1];
+        let mut prev = 10.0f64;
+        let nyq = 0.45 * self.sample_rate_hz as f64;
+        for (f, &want) in freqs.iter_mut().zip(s.crossover_hz.iter()) {
+            let w = if want.is_finite() {
+                want as f64
+            } else {
+                1000.0
+            };
+            *f = w.max(prev * 1.26).min(nyq);
+            prev = *f;
+        }
+        for sp in &mut self.splits {
+            for (j, c) in sp.crossovers.iter_mut().enumerate() {
+                c.set_frequency(freqs[j]);
+            }
+            for row in &mut sp.allpass {
+                for (j, a) in row.iter_mut().enumerate() {
+                    a.set_frequency(freqs[j]);
+                }
+            }
+        }
+        for (c, band) in self.compressors.iter_mut().zip(s.bands.iter()) {
+            c.set_settings(CompressorSettings {
+                lookahead_ms: lookahead,
+                ..*band
+            });
+        }
+    }
+
+    /// Compresses planar `channels` in place.
+    pub fn process_block(&mut self, channels: &mut [&mut [f32]]) {
+        if self.dirty {
+            self.update();
+        }
+        let num_ch = channels.len().min(self.max_channels);
+        let len = channels[..num_ch]
+            .iter()
+            .map(|c| c.len())
+            .min()
+            .unwrap_or(0);
+        let nb = self.num_bands;
+        let stride = self.max_channels * CHUNK;
+        for ch in channels[..num_ch].iter_mut() {
+            sanitize(&mut ch[..len]);
+        }
+        let mut start = 0;
+        while start < len {
+            let end = (start + CHUNK).min(len);
+            let m = end - start;
+            // Split every channel into the band buffers: `rest` holds what is still to be
+            // split above the current crossover.
+            for c in 0..num_ch {
+                let sp = &mut self.splits[c];
+                self.rest[..m].copy_from_slice(&channels[c][start..end]);
+                for j in 0..nb - 1 {
+                    let (below, above) = self.bands.split_at_mut((j + 1) * stride);
+                    let low = &mut below[j * stride + c * CHUNK..][..m];
+                    if j + 1 == nb - 1 {
+                        // The last crossover's high output is the top band.
+                        let high = &mut above[c * CHUNK..][..m];
+                        sp.crossovers[j].split_block(&self.rest[..m], low, high);
+                    } else {
+                        sp.crossovers[j].split_block(&self.rest[..m], low, &mut self.next[..m]);
+                        std::mem::swap(&mut self.rest, &mut self.next);
+                    }
+                    // Phase compensation for the crossovers above this band.
+                    for k in j + 1..nb - 1 {
+                        sp.allpass[j][k].process_block(low);
+                    }
+                }
+            }
+            // Compress each band.
+            for b in 0..nb {
+                let band = &mut self.bands[b * stride..(b + 1) * stride];
+                let mut it = band.chunks_mut(CHUNK);
+                let mut refs: [&mut [f32]; MAX_CHANNELS] =
+                    std::array::from_fn(|_| it.next().unwrap_or_default());
+                for r in refs.iter_mut().take(num_ch) {
+                    let full = std::mem::take(r);
+                    *r = &mut full[..m];
+                }
+                self.compressors[b].process_block(&mut refs[..num_ch]);
+            }
+            // Sum.
+            for (c, ch) in channels[..num_ch].iter_mut().enumerate() {
+                let out = &mut ch[start..end];
+                out.copy_from_slice(&self.bands[c * CHUNK..c * CHUNK + m]);
+                for b in 1..nb {
+                    let band = &self.bands[b * stride + c * CHUNK..][..m];
+                    for (o, &v) in out.iter_mut().zip(band.iter()) {
+                        *o += v;
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+}
