@@ -146,7 +146,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `x.len() >= out.len() + taps.len() - 1`. Eight outputs are computed together with each tap
 /// broadcast, so the inner loop is plain vector multiply-adds with no horizontal sums.
 #[inline]
-fn fir_block(x: &[f32], taps: &[f32], out: &mut [f32]) {
+pub(crate) fn fir_block(x: &[f32], taps: &[f32], out: &mut [f32]) {
     let n = out.len();
     let m = taps.len();
     let mut i = 0;

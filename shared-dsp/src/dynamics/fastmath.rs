@@ -42,12 +42,17 @@ pub(crate) fn log2(x: f32) -> f32 {
     e as f32 + t * (C1 + t2 * (C3 + t2 * (C5 + t2 * C7)))
 }
 
-/// `2^x`, with `x` clamped to `[-126, 126]` so the result is always a normal float.
+/// `2^x`, with `x` clamped to `[-126, 126]` so the result is always a normal float (NaN
+/// gives `2^-126`).
 #[inline(always)]
 pub(crate) fn exp2(x: f32) -> f32 {
-    let x = x.clamp(-126.0, 126.0);
+    // max/min (unlike clamp) map NaN to a bound, so `x` is always finite and in range below.
+    let x = x.max(-126.0).min(126.0);
     // x + 127.5 > 0, so truncation is floor: i = round(x) + 127, the biased exponent.
-    let i = (x + 127.5) as i32;
+    // SAFETY: x + 127.5 lies in [1.5, 253.5], finite and representable as i32. The unchecked
+    // conversion is a plain `cvttps2dq`, so loops over this function vectorise (the checked
+    // `as` cast adds NaN/overflow handling that forces scalar code).
+    let i = unsafe { (x + 127.5).to_int_unchecked::<i32>() };
     let f = x - (i - 127) as f32;
     let y = f * std::f32::consts::LN_2;
     let p = 1.0

@@ -72,8 +72,6 @@ const CHUNK: usize = 64;
 /// Taps of the high-band residual filter; odd, with its delay `(HF_TAPS - 1) / 2` one sample
 /// less than the detector's so the residual straddles the detector's interval.
 const HF_TAPS: usize = 31;
-/// The filter runs over one more (zero) tap so the dot product is whole SIMD chunks.
-const HF_LEN: usize = HF_TAPS + 1;
 /// Cut-off (-6 dB) of the lowpass whose complement is the high-band residual, as a fraction of
 /// the sample rate: above about 0.45 fs the detector's interpolator rolls off.
 const HF_CUTOFF: f64 = 0.43;
@@ -89,54 +87,53 @@ const HF_WEIGHT: f32 = 1.25;
 /// material (little energy above 0.43 fs) it is negligible.
 #[derive(Clone, Debug)]
 struct HfResidual {
-    taps: [f32; HF_LEN],
-    buf: [f32; 2 * HF_LEN],
-    pos: usize,
+    /// Lowpass taps, oldest first (symmetric).
+    taps: [f32; HF_TAPS],
+    /// The last `HF_TAPS - 1` inputs followed by the current chunk, so every filter window is
+    /// a plain slice (block FIR, see [`crate::oversampling::fir_block`]).
+    buf: [f32; HF_TAPS - 1 + CHUNK],
+    low: [f32; CHUNK],
     prev: f32,
 }
 
 impl HfResidual {
     fn new() -> Self {
         let design = crate::oversampling::design_lowpass(HF_TAPS, HF_CUTOFF, 40.0);
-        // Tap 0 (oldest) is the zero pad; the symmetric design follows.
-        let mut taps = [0.0f32; HF_LEN];
-        for (t, &d) in taps[1..].iter_mut().zip(design.iter()) {
+        let mut taps = [0.0f32; HF_TAPS];
+        for (t, &d) in taps.iter_mut().zip(design.iter()) {
             *t = d as f32;
         }
         Self {
             taps,
-            buf: [0.0; 2 * HF_LEN],
-            pos: 0,
+            buf: [0.0; HF_TAPS - 1 + CHUNK],
+            low: [0.0; CHUNK],
             prev: 0.0,
         }
     }
 
     fn reset(&mut self) {
-        self.buf = [0.0; 2 * HF_LEN];
-        self.pos = 0;
+        self.buf = [0.0; HF_TAPS - 1 + CHUNK];
         self.prev = 0.0;
     }
 
-    /// Pushes `x` (finite) and returns the residual bound for the detector's interval.
-    #[inline(always)]
-    fn process(&mut self, x: f32) -> f32 {
-        self.buf[self.pos] = x;
-        self.buf[self.pos + HF_LEN] = x;
-        self.pos = if self.pos + 1 == HF_LEN {
-            0
-        } else {
-            self.pos + 1
-        };
-        // Oldest first; symmetric taps need no reversal.
-        let window: &[f32; HF_LEN] = self.buf[self.pos..self.pos + HF_LEN]
-            .try_into()
-            .expect("window length is HF_LEN");
-        let low = crate::oversampling::dot(window, &self.taps);
-        // The centre of the 31 real taps is (HF_TAPS - 1) / 2 samples old.
-        let high = (window[HF_LEN - 1 - (HF_TAPS - 1) / 2] - low).abs();
-        let r = high.max(self.prev);
-        self.prev = high;
-        r
+    /// Adds `weight` times the residual bound of each sample of `input` (finite, at most
+    /// `CHUNK` long) to `peaks`.
+    #[inline]
+    fn add_to(&mut self, input: &[f32], peaks: &mut [f32], weight: f32) {
+        let n = input.len();
+        let h = HF_TAPS - 1;
+        self.buf[h..h + n].copy_from_slice(input);
+        crate::oversampling::fir_block(&self.buf[..h + n], &self.taps, &mut self.low[..n]);
+        // Output i is centred (HF_TAPS - 1) / 2 samples before input i.
+        let centre = &self.buf[h / 2..h / 2 + n];
+        let mut prev = self.prev;
+        for ((p, &c), &lo) in peaks.iter_mut().zip(centre).zip(&self.low[..n]) {
+            let high = (c - lo).abs();
+            *p += weight * high.max(prev);
+            prev = high;
+        }
+        self.prev = prev;
+        self.buf.copy_within(n..n + h, 0);
     }
 }
 
@@ -575,10 +572,11 @@ impl Limiter {
             let m = end - start;
             for (c, ch) in channels[..num_ch].iter().enumerate() {
                 let det = &mut self.detectors[c];
-                let hf = &mut self.residuals[c];
-                for (p, &x) in self.peaks[c][..m].iter_mut().zip(&ch[start..end]) {
-                    *p = det.process_sample(x) + HF_WEIGHT * hf.process(x);
+                let x = &ch[start..end];
+                for (p, &v) in self.peaks[c][..m].iter_mut().zip(x) {
+                    *p = det.process_sample(v);
                 }
+                self.residuals[c].add_to(x, &mut self.peaks[c][..m], HF_WEIGHT);
             }
             // Link: each channel's peak is raised towards the loudest channel's by the link
             // amount; fully linked, one path serves all channels.
