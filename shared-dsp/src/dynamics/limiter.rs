@@ -219,19 +219,63 @@ impl RunningMin {
         self.now = 0;
     }
 
+    /// Starts a run of samples: the deque indices move into a [`MinRun`] of locals, so they
+    /// stay in registers and the stages of a gain path can run interleaved in one loop.
     #[inline(always)]
-    fn process(&mut self, x: f32) -> f32 {
-        while self.tail != self.head && self.values[(self.tail - 1) & self.mask] >= x {
+    fn begin(&mut self) -> MinRun<'_> {
+        MinRun {
+            values: &mut self.values[..],
+            stamps: &mut self.stamps[..],
+            mask: self.mask,
+            window: self.window,
+            head: self.head,
+            tail: self.tail,
+            now: self.now,
+        }
+    }
+
+    /// Ends a run: takes back the indices [`MinRun::finish`] returned.
+    #[inline(always)]
+    fn end(&mut self, (head, tail, now): (usize, usize, usize)) {
+        self.head = head;
+        self.tail = tail;
+        self.now = now;
+    }
+}
+
+/// A [`RunningMin`] during a run of samples (see [`RunningMin::begin`]).
+struct MinRun<'a> {
+    values: &'a mut [f32],
+    stamps: &'a mut [usize],
+    mask: usize,
+    window: usize,
+    head: usize,
+    tail: usize,
+    now: usize,
+}
+
+impl MinRun<'_> {
+    /// Pushes `x` and returns the minimum of the last `window` values.
+    #[inline(always)]
+    fn step(&mut self, x: f32) -> f32 {
+        let mask = self.mask;
+        while self.tail != self.head && self.values[(self.tail - 1) & mask] >= x {
             self.tail -= 1;
         }
-        self.values[self.tail & self.mask] = x;
-        self.stamps[self.tail & self.mask] = self.now;
+        self.values[self.tail & mask] = x;
+        self.stamps[self.tail & mask] = self.now;
         self.tail += 1;
-        if self.stamps[self.head & self.mask] + self.window <= self.now {
+        if self.stamps[self.head & mask] + self.window <= self.now {
             self.head += 1;
         }
         self.now += 1;
-        self.values[self.head & self.mask]
+        self.values[self.head & mask]
+    }
+
+    /// The indices to hand back to [`RunningMin::end`].
+    #[inline(always)]
+    fn finish(self) -> (usize, usize, usize) {
+        (self.head, self.tail, self.now)
     }
 }
 
@@ -274,8 +318,45 @@ impl MovingAverage {
         self.below_unity = 0;
     }
 
+    /// Starts a run of samples: the running state moves into an [`AverageRun`] of locals, so
+    /// it stays in registers and several stages can run interleaved in one loop.
     #[inline(always)]
-    fn process(&mut self, x: f32) -> f32 {
+    fn begin(&mut self) -> AverageRun<'_> {
+        AverageRun {
+            ring: &mut self.ring[..],
+            mask: self.mask,
+            len: self.len,
+            inv_len: self.inv_len,
+            pos: self.pos,
+            sum: self.sum,
+            below_unity: self.below_unity,
+        }
+    }
+
+    /// Ends a run: takes back the state [`AverageRun::finish`] returned.
+    #[inline(always)]
+    fn end(&mut self, (pos, sum, below_unity): (usize, f64, usize)) {
+        self.pos = pos;
+        self.sum = sum;
+        self.below_unity = below_unity;
+    }
+}
+
+/// A [`MovingAverage`] during a run of samples (see [`MovingAverage::begin`]).
+struct AverageRun<'a> {
+    ring: &'a mut [f32],
+    mask: usize,
+    len: usize,
+    inv_len: f64,
+    pos: usize,
+    sum: f64,
+    below_unity: usize,
+}
+
+impl AverageRun<'_> {
+    /// Pushes `x` and returns the average of the last `len` values.
+    #[inline(always)]
+    fn step(&mut self, x: f32) -> f32 {
         let old = self.ring[self.pos.wrapping_sub(self.len) & self.mask];
         self.ring[self.pos] = x;
         self.pos = (self.pos + 1) & self.mask;
@@ -289,6 +370,12 @@ impl MovingAverage {
             (self.sum * self.inv_len) as f32
         }
     }
+
+    /// The state to hand back to [`MovingAverage::end`].
+    #[inline(always)]
+    fn finish(self) -> (usize, f64, usize) {
+        (self.pos, self.sum, self.below_unity)
+    }
 }
 
 /// Release envelope in the reduction domain (`1 - gain`).
@@ -299,14 +386,6 @@ enum Release {
 }
 
 impl Release {
-    #[inline(always)]
-    fn process(&mut self, reduction: f32) -> f32 {
-        match self {
-            Release::Fixed(b) => b.process(reduction),
-            Release::Auto(d) => d.process(reduction),
-        }
-    }
-
     fn reset(&mut self) {
         match self {
             Release::Fixed(b) => b.reset(),
@@ -332,19 +411,42 @@ impl GainPath {
         self.ramp2.reset();
     }
 
-    /// Turns a chunk of peak readings into gains. A separate non-inlined function, so the
-    /// compiler knows the state, the readings and the gains do not alias and keeps the
-    /// recursions in registers.
+    /// Turns a chunk of peak readings into gains: the required gains first (a loop that
+    /// vectorises), then the recursive stages in one loop with their state in locals
+    /// ([`RunningMin::begin`], [`MovingAverage::begin`]) so it stays in registers. A separate
+    /// non-inlined function, so the compiler knows the state, the readings and the gains do
+    /// not alias.
     #[inline(never)]
     fn process_chunk(&mut self, peaks: &[f32], gains: &mut [f32], ceiling: f32) {
-        let mut release = self.release;
+        let gains = &mut gains[..peaks.len()];
         for (g, &pk) in gains.iter_mut().zip(peaks) {
-            let required = if pk > ceiling { ceiling / pk } else { 1.0 };
-            let held = self.hold.process(required);
-            let released = 1.0 - release.process(1.0 - held);
-            *g = self.ramp2.process(self.ramp1.process(released));
+            *g = if pk > ceiling { ceiling / pk } else { 1.0 };
         }
-        self.release = release;
+        // Hold, release and both ramps in one loop: each stage's recursion is a dependency
+        // chain of its own, and interleaved they overlap in the pipeline.
+        let mut hold = self.hold.begin();
+        let mut ramp1 = self.ramp1.begin();
+        let mut ramp2 = self.ramp2.begin();
+        match &mut self.release {
+            Release::Fixed(b) => {
+                let mut r = *b;
+                for g in gains.iter_mut() {
+                    *g = ramp2.step(ramp1.step(1.0 - r.process(1.0 - hold.step(*g))));
+                }
+                *b = r;
+            }
+            Release::Auto(d) => {
+                let mut r = *d;
+                for g in gains.iter_mut() {
+                    *g = ramp2.step(ramp1.step(1.0 - r.process(1.0 - hold.step(*g))));
+                }
+                *d = r;
+            }
+        }
+        let (h, s1, s2) = (hold.finish(), ramp1.finish(), ramp2.finish());
+        self.hold.end(h);
+        self.ramp1.end(s1);
+        self.ramp2.end(s2);
     }
 }
 
@@ -571,27 +673,29 @@ impl Limiter {
             let end = (start + CHUNK).min(len);
             let m = end - start;
             for (c, ch) in channels[..num_ch].iter().enumerate() {
-                let det = &mut self.detectors[c];
                 let x = &ch[start..end];
-                for (p, &v) in self.peaks[c][..m].iter_mut().zip(x) {
-                    *p = det.process_sample(v);
-                }
+                // The detector's block kernel: the same readings as per sample, bit for bit,
+                // but vectorised over time (about twice as fast).
+                self.detectors[c].process_block(x, &mut self.peaks[c][..m]);
                 self.residuals[c].add_to(x, &mut self.peaks[c][..m], HF_WEIGHT);
             }
             // Link: each channel's peak is raised towards the loudest channel's by the link
             // amount; fully linked, one path serves all channels.
+            // Channel by channel over the whole chunk, so each pass vectorises over time.
             if num_ch > 1 {
-                for i in 0..m {
-                    let mut loudest = 0.0f32;
-                    for c in 0..num_ch {
-                        loudest = loudest.max(self.peaks[c][i]);
+                let mut loudest = [0.0f32; CHUNK];
+                for peaks in &self.peaks[..num_ch] {
+                    for (l, &p) in loudest[..m].iter_mut().zip(&peaks[..m]) {
+                        *l = l.max(p);
                     }
-                    if self.linked {
-                        self.peaks[0][i] = loudest;
-                    } else {
-                        let floor = self.link * loudest;
-                        for c in 0..num_ch {
-                            self.peaks[c][i] = self.peaks[c][i].max(floor);
+                }
+                if self.linked {
+                    self.peaks[0][..m].copy_from_slice(&loudest[..m]);
+                } else {
+                    let link = self.link;
+                    for peaks in &mut self.peaks[..num_ch] {
+                        for (p, &l) in peaks[..m].iter_mut().zip(&loudest[..m]) {
+                            *p = p.max(link * l);
                         }
                     }
                 }
@@ -635,7 +739,10 @@ mod tests {
             })
             .collect();
         for i in 0..xs.len() {
-            let got = rm.process(xs[i]);
+            let mut run = rm.begin();
+            let got = run.step(xs[i]);
+            let state = run.finish();
+            rm.end(state);
             let lo = i.saturating_sub(6);
             let want = xs[lo..=i].iter().fold(f32::INFINITY, |a, &b| a.min(b));
             assert_eq!(got, want, "{i}");
@@ -648,7 +755,10 @@ mod tests {
         ma.set_len(10);
         for i in 0..100 {
             let x = if i == 20 { 0.3 } else { 1.0 };
-            let y = ma.process(x);
+            let mut run = ma.begin();
+            let y = run.step(x);
+            let state = run.finish();
+            ma.end(state);
             if (20..30).contains(&i) {
                 assert!((y - 0.93).abs() < 1e-6);
             } else {

@@ -392,12 +392,22 @@ impl TruePeakDetector {
 
     /// Block kernel of [`Self::process_block`]: every sample's reading.
     fn chunk_each<const L: usize, const T: usize>(&mut self, chunk: &[f32], out: &mut [f32]) {
+        let len = chunk.len().min(out.len());
         let centre = self.interpolate_chunk::<L, T>(chunk);
-        for (n, o) in out.iter_mut().enumerate().take(chunk.len()) {
-            *o = self.refine_at::<L>(n, centre);
+        // Left neighbour of each sample's phase 0: the previous sample's last point.
+        let mut prevs = [0.0f32; CHUNK];
+        if len > 0 {
+            prevs[0] = self.prev_point;
+            prevs[1..len].copy_from_slice(&self.points[L - 1][..len - 1]);
         }
-        if !chunk.is_empty() {
-            self.prev_point = self.points[L - 1][chunk.len() - 1];
+        refine_run::<L>(
+            &self.points,
+            &prevs[..len],
+            &self.line[centre + 1..centre + 1 + len],
+            &mut out[..len],
+        );
+        if len > 0 {
+            self.prev_point = self.points[L - 1][len - 1];
         }
     }
 
@@ -494,6 +504,51 @@ unsafe fn interpolate_run_avx<const L: usize, const T: usize>(
     len: usize,
 ) {
     interpolate_run::<L, T>(coefs, line, points, base, len);
+}
+
+/// [`refine`] for a run of samples, `points[p][n]` with neighbours `prevs[n]` and `nexts[n]`,
+/// into `out[n]`. The same comparisons and arithmetic as [`refine`], so bit-identical, but
+/// written with selects instead of branches so it vectorises over the run (the branchy
+/// per-sample version cost more than the interpolation itself).
+#[inline(always)]
+fn refine_run<const L: usize>(
+    points: &[[f32; CHUNK + GROUP]; MAX_OVERSAMPLING],
+    prevs: &[f32],
+    nexts: &[f32],
+    out: &mut [f32],
+) {
+    let len = out.len().min(prevs.len()).min(nexts.len()).min(CHUNK);
+    for n in 0..len {
+        let mut pts = [0.0f32; L];
+        for (p, v) in pts.iter_mut().enumerate() {
+            *v = points[p][n];
+        }
+        let next = nexts[n];
+        // Argmax of |point|, first index on ties (strict `>` as in `refine`), carrying the
+        // point and its two neighbours along.
+        let mut best_abs = pts[0].abs();
+        let mut best_val = pts[0];
+        let mut left = prevs[n];
+        let mut right = if L > 1 { pts[1] } else { next };
+        for p in 1..L {
+            let a = pts[p].abs();
+            let gt = a > best_abs;
+            let r = if p + 1 < L { pts[p + 1] } else { next };
+            best_abs = if gt { a } else { best_abs };
+            best_val = if gt { pts[p] } else { best_val };
+            left = if gt { pts[p - 1] } else { left };
+            right = if gt { r } else { right };
+        }
+        let sign = if best_val < 0.0 { -1.0 } else { 1.0 };
+        let a = sign * left;
+        let c = sign * right;
+        let curvature = 2.0 * best_abs - a - c;
+        let d = a - c;
+        // Evaluated in every lane; used only where `refine` would take the parabola.
+        let lifted = best_abs + d * d / (8.0 * curvature);
+        let fit = a >= 0.0 && c >= 0.0 && a <= best_abs && c <= best_abs && curvature > 0.0;
+        out[n] = if fit { lifted } else { best_abs };
+    }
 }
 
 /// Upper bound (1/8 plus a margin for rounding) of `refine(points) / max|points|`: the parabola is only fitted when both
