@@ -206,7 +206,14 @@ fn unlinked_channels_at_minimum_lookahead_also_hold_the_ceiling() {
 
 #[test]
 fn latency_equals_the_shift_of_an_impulse() {
-    for fs in [22_050.0f32, 44_100.0, 48_000.0, 96_000.0, 192_000.0, 384_000.0] {
+    for fs in [
+        22_050.0f32,
+        44_100.0,
+        48_000.0,
+        96_000.0,
+        192_000.0,
+        384_000.0,
+    ] {
         for lookahead_ms in [1.0f32, 1.5, 10.0] {
             let mut lim = Limiter::new(2, 384_000.0);
             lim.set_sample_rate(fs);

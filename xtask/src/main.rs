@@ -122,9 +122,7 @@ fn test(args: &[String]) -> Result<()> {
     let bundle_dir = env::current_dir()?.join(TEST_TARGET_DIR).join("bundled");
     let bundle_dir = bundle_dir.to_string_lossy().into_owned();
     // The whole workspace unless the caller picked packages.
-    let picks_packages = args
-        .iter()
-        .any(|a| a == "-p" || a.starts_with("--package"));
+    let picks_packages = args.iter().any(|a| a == "-p" || a.starts_with("--package"));
     let base: &[&str] = if picks_packages {
         &["test"]
     } else {

@@ -4,9 +4,11 @@
 //! mid/side and saturation sections arrive with their issues and slot in between.
 
 use nice_plug::prelude::*;
-use std::sync::Arc;
 use nice_plug_egui::EguiEditor;
-use stem_plugin_common::{param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS};
+use std::sync::Arc;
+use stem_plugin_common::{
+    param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS,
+};
 
 pub mod params;
 

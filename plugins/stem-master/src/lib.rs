@@ -5,9 +5,11 @@
 //! linear-phase EQ, width, true-peak limiter and loudness meter arrive with their issues.
 
 use nice_plug::prelude::*;
-use std::sync::Arc;
 use nice_plug_egui::EguiEditor;
-use stem_plugin_common::{param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS};
+use std::sync::Arc;
+use stem_plugin_common::{
+    param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS,
+};
 
 pub mod params;
 
