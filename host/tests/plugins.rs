@@ -234,8 +234,8 @@ fn declared_latency_equals_measured_impulse_shift() {
         let output = host
             .process(as_refs(&impulse), &BlockSchedule::Fixed(512), &[])
             .unwrap();
-        for ch in 0..2 {
-            let peak = output[ch]
+        for (ch, channel) in output.iter().enumerate() {
+            let peak = channel
                 .iter()
                 .enumerate()
                 .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
@@ -374,11 +374,9 @@ fn bad_input_never_reaches_the_output_and_the_plugin_recovers() {
         let output = host
             .process(as_refs(&input), &BlockSchedule::Fixed(512), &changes)
             .unwrap();
-        for ch in 0..2 {
+        for (ch, channel) in output.iter().enumerate() {
             assert!(
-                output[ch]
-                    .iter()
-                    .all(|s| s.is_finite() && !s.is_subnormal()),
+                channel.iter().all(|s| s.is_finite() && !s.is_subnormal()),
                 "{label}: bad sample on channel {ch}"
             );
         }
@@ -426,11 +424,7 @@ fn bypass_passes_the_input_through_after_a_click_free_fade() {
             .process(as_refs(&input), &BlockSchedule::Fixed(512), &changes)
             .unwrap();
         // Dry after the 10 ms fade, exactly.
-        assert_identical(
-            &output[0][4_800 + 480..],
-            &input[0][4_800 + 480..],
-            &format!("{label}"),
-        );
+        assert_identical(&output[0][4_800 + 480..], &input[0][4_800 + 480..], label);
         // The fade moves at most 1/480 of the 0.19 level difference per sample.
         let max_step = output[0][4_700..5_400]
             .windows(2)

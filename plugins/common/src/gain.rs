@@ -26,8 +26,11 @@ pub fn gain_db_param(name: &str, default_db: f32, min_db: f32, max_db: f32) -> F
     .with_string_to_value(s2v_db())
 }
 
+/// The parser type nice-plug's `with_string_to_value` takes.
+type StringToValue = Arc<dyn Fn(&str) -> Option<f32> + Send + Sync>;
+
 /// Parses "-6", "-6 dB", "-6dB" or "+3.5 db" into dB.
-fn s2v_db() -> Arc<dyn Fn(&str) -> Option<f32> + Send + Sync> {
+fn s2v_db() -> StringToValue {
     Arc::new(|text: &str| {
         let text = text.trim();
         let number = text
