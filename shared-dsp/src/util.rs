@@ -33,6 +33,14 @@ pub fn sanitize(samples: &mut [f32]) -> bool {
     replaced
 }
 
+/// Weight of the new value in a one-pole average that reaches 1 - 1/e of a step after
+/// `time_ms` (at least one sample): `1 - exp(-1 / (tau fs))`. Meters integrate with it.
+#[inline]
+pub fn one_pole_weight(time_ms: f64, sample_rate_hz: f64) -> f64 {
+    let samples = (time_ms * 1e-3 * sample_rate_hz).max(1.0);
+    1.0 - (-1.0 / samples).exp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +51,17 @@ mod tests {
         assert!((gain_to_db(2.0) - 6.020_6).abs() < 1e-4);
         assert!((db_to_gain(-6.020_6) - 0.5).abs() < 1e-5);
         assert_eq!(gain_to_db(0.0), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn one_pole_weight_reaches_1_minus_1_over_e_after_the_time_constant() {
+        let weight = one_pole_weight(10.0, 48_000.0); // 480 samples
+        let mut y = 0.0;
+        for _ in 0..480 {
+            y += (1.0 - y) * weight;
+        }
+        assert!((y - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+        assert_eq!(one_pole_weight(0.0, 48_000.0), 1.0 - (-1.0f64).exp());
     }
 
     #[test]

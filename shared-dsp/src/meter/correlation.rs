@@ -38,8 +38,7 @@ impl Correlation {
     }
 
     fn update_coef(&mut self) {
-        let samples = (self.integration_ms * 1e-3 * self.sample_rate_hz).max(1.0);
-        self.coef = 1.0 - (-1.0 / samples).exp();
+        self.coef = crate::util::one_pole_weight(self.integration_ms, self.sample_rate_hz);
     }
 
     /// Sets the sample rate and resets.

@@ -107,9 +107,7 @@ impl Rms {
     }
 
     fn update_coef(&mut self) {
-        // One-pole smoothing reaching 1 - 1/e of a step after `integration_ms`.
-        let samples = (self.integration_ms * 1e-3 * self.sample_rate_hz).max(1.0);
-        self.coef = 1.0 - (-1.0 / samples).exp();
+        self.coef = crate::util::one_pole_weight(self.integration_ms, self.sample_rate_hz);
     }
 
     /// Sets the sample rate and resets.
