@@ -56,8 +56,12 @@ pub const MAX_LOOKAHEAD_MS: f32 = 10.0;
 /// samples.
 pub const GUARD_SAMPLES: usize = 8;
 /// Internal headroom below the ceiling in dB, covering the parabolic refinement's residual
-/// under-read and the sinc tails beyond the guard band.
-pub const SAFETY_MARGIN_DB: f32 = 0.05;
+/// under-read and the sinc tails beyond the guard band. 0.05 dB held the torture set, but
+/// `ceiling_holds_for_many_noise_seeds` found +12 dB noise seeds going up to 0.10 dB over at
+/// 1-3 ms lookahead: 0.25 dB is measured headroom for that spread, not a derived bound (the
+/// likely cause, peaks just outside the guard band whose neighbours are not turned down, is
+/// still to be fixed at its root).
+pub const SAFETY_MARGIN_DB: f32 = 0.25;
 /// Attack ramps (lookahead spans) of at least this many samples need no headroom beyond
 /// [`SAFETY_MARGIN_DB`]: 44 samples is 1 ms at 44.1 kHz, the shortest ramp at which the 16x
 /// reference measured no overs with the plain margin.
