@@ -33,6 +33,20 @@ pub fn sanitize(samples: &mut [f32]) -> bool {
     replaced
 }
 
+/// How many of `channels` a unit built for `max_channels` processes, and over how many samples:
+/// channels beyond the maximum are left untouched, and linked channels are processed over the
+/// shortest length so no channel is read past its end.
+#[inline]
+pub fn processed_extent(channels: &[&mut [f32]], max_channels: usize) -> (usize, usize) {
+    let num_channels = channels.len().min(max_channels);
+    let len = channels[..num_channels]
+        .iter()
+        .map(|c| c.len())
+        .min()
+        .unwrap_or(0);
+    (num_channels, len)
+}
+
 /// Weight of the new value in a one-pole average that reaches 1 - 1/e of a step after
 /// `time_ms` (at least one sample): `1 - exp(-1 / (tau fs))`. Meters integrate with it.
 #[inline]

@@ -686,12 +686,7 @@ impl Limiter {
         if self.dirty {
             self.update();
         }
-        let num_ch = channels.len().min(self.max_channels);
-        let len = channels[..num_ch]
-            .iter()
-            .map(|c| c.len())
-            .min()
-            .unwrap_or(0);
+        let (num_ch, len) = crate::util::processed_extent(channels, self.max_channels);
         if len == 0 {
             return;
         }

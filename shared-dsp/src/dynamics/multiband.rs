@@ -253,12 +253,7 @@ impl MultibandCompressor {
         if self.dirty {
             self.update();
         }
-        let num_ch = channels.len().min(self.max_channels);
-        let len = channels[..num_ch]
-            .iter()
-            .map(|c| c.len())
-            .min()
-            .unwrap_or(0);
+        let (num_ch, len) = crate::util::processed_extent(channels, self.max_channels);
         let nb = self.num_bands;
         let stride = self.max_channels * CHUNK;
         for ch in channels[..num_ch].iter_mut() {
