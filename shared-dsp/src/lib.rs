@@ -14,6 +14,7 @@
 //! Audio is `f32` at the unit boundary; recursive state and coefficient design use `f64` where
 //! precision matters (K-weighting, low corners at high sample rates).
 
+pub mod chain;
 pub mod delay;
 pub mod dither;
 pub mod dynamics;

@@ -1,0 +1,1 @@
+//! The Stem Channel chain: trim, EQ, dynamics, mid/side, saturation, output, gain match.

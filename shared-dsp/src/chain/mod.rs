@@ -1,0 +1,8 @@
+//! Whole processing chains in physical units, shared by the plugins and the `stem` tool so a
+//! DAW session and an offline render produce the same samples.
+//!
+//! - [`channel`]: the Stem Channel chain (one per stem bus).
+//! - [`master`]: the Stem Master chain (the sum of the stems).
+
+pub mod channel;
+pub mod master;
