@@ -3,6 +3,9 @@
 //!
 //! - [`channel`]: the Stem Channel chain (one per stem bus).
 //! - [`master`]: the Stem Master chain (the sum of the stems).
+//! - [`learn`]: the master's target assist (limiter drive for a loudness target) and the
+//!   streaming-normalisation readout.
 
 pub mod channel;
+pub mod learn;
 pub mod master;
