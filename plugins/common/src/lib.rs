@@ -8,6 +8,7 @@ pub mod editor;
 pub mod frame;
 pub mod gain;
 pub mod io;
+pub mod meters;
 
 pub use bypass::BypassCrossfade;
 pub use editor::{param_list_editor, ParamListApp};
@@ -15,3 +16,4 @@ pub use frame::ProcessFrame;
 pub use gain::{gain_db_param, GainStage};
 pub use gain::{InputParams, OutputParams};
 pub use io::STEREO_LAYOUTS;
+pub use meters::{EditorOpen, MeterValue, SharedHistory, SharedSpectrum};
