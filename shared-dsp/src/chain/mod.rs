@@ -2,7 +2,9 @@
 //! DAW session and an offline render produce the same samples.
 //!
 //! - [`channel`]: the Stem Channel chain (one per stem bus).
+//! - [`gain_match`]: keeps the channel output as loud as its input (K-weighted).
 //! - [`master`]: the Stem Master chain (the sum of the stems).
 
 pub mod channel;
+pub mod gain_match;
 pub mod master;
