@@ -5,6 +5,7 @@
 
 pub mod bypass;
 pub mod editor;
+pub mod eq_params;
 pub mod frame;
 pub mod gain;
 pub mod io;
@@ -13,6 +14,7 @@ pub mod widgets;
 
 pub use bypass::BypassCrossfade;
 pub use editor::{param_list_editor, ParamListApp};
+pub use eq_params::{EqBandParams, EqParams, EQ_BANDS};
 pub use frame::ProcessFrame;
 pub use gain::{gain_db_param, GainStage};
 pub use gain::{InputParams, OutputParams};
