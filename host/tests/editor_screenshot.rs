@@ -35,8 +35,9 @@ const EDITORS: [(&str, &str, &str, (u32, u32)); 2] = [
 /// A rendered editor has text, meters, curves and panels: far more than a handful of colours.
 /// An unrendered or cleared window has one or two.
 const MIN_DISTINCT_COLOURS: u32 = 200;
-/// Standard deviation of the grey levels (0..1): a flat fill has ~0.
-const MIN_GREY_STDDEV: f64 = 0.03;
+/// Standard deviation of the grey levels (0..1): a flat fill has 0, a dark editor with a few
+/// panels about 0.03.
+const MIN_GREY_STDDEV: f64 = 0.015;
 /// Software OpenGL on a loaded 2-core machine can take a while for the first frame.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -206,6 +207,7 @@ fn editors_render_under_xvfb() {
     let dir = standalone_dir();
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&out_dir).expect("creating target/screenshots");
+    let out_dir = out_dir.canonicalize().unwrap_or(out_dir);
     let (_xvfb, display) = start_xvfb();
 
     for (binary, title, name, (width, height)) in EDITORS {
