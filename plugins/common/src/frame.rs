@@ -3,6 +3,7 @@
 
 use crate::BypassCrossfade;
 use nice_plug::prelude::*;
+use shared_dsp::delay::DelayLine;
 use shared_dsp::util::sanitize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,6 +17,9 @@ pub struct ProcessFrame {
     bypass_fade: BypassCrossfade,
     /// Dry copy of the current slice, for the bypass crossfade.
     dry: [Vec<f32>; 2],
+    /// Delays the dry copy by the chain's latency, so bypass (and anything mixing dry with wet)
+    /// stays time-aligned. Always fed, so its history is current when bypass engages.
+    dry_delay: DelayLine,
     /// Raised when the host fed NaN/Inf samples; read off the audio thread, never logged on it.
     pub bad_input_seen: Arc<AtomicBool>,
 }
@@ -25,20 +29,41 @@ impl Default for ProcessFrame {
         ProcessFrame {
             bypass_fade: BypassCrossfade::default(),
             dry: [vec![0.0; MAX_SLICE], vec![0.0; MAX_SLICE]],
+            dry_delay: DelayLine::new(2, 0),
             bad_input_seen: Arc::new(AtomicBool::new(false)),
         }
     }
 }
 
 impl ProcessFrame {
-    /// Call from `activate()`.
-    pub fn set_sample_rate(&mut self, sample_rate_hz: f32) {
+    /// Call from `activate()` (allocates): `max_latency_samples` is the most latency the chain
+    /// can report at this sample rate, so later [`Self::set_latency_samples`] calls never
+    /// allocate.
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f32, max_latency_samples: usize) {
         self.bypass_fade.set_sample_rate(sample_rate_hz);
+        if self.dry_delay.max_delay_samples() < max_latency_samples {
+            let latency = self.dry_delay.delay_samples();
+            self.dry_delay = DelayLine::new(2, max_latency_samples);
+            self.dry_delay.set_delay_samples(latency);
+        }
+    }
+
+    /// Delays the dry path by the chain's current latency (clamped to the maximum given to
+    /// [`Self::set_sample_rate`]). Never allocates: callable from `process()` when the chain's
+    /// latency changes.
+    pub fn set_latency_samples(&mut self, latency_samples: usize) {
+        self.dry_delay.set_delay_samples(latency_samples);
+    }
+
+    /// The dry path's delay in samples.
+    pub fn latency_samples(&self) -> usize {
+        self.dry_delay.delay_samples()
     }
 
     /// Call from `reset()`: jumps to the current bypass state without a fade.
     pub fn reset(&mut self, bypassed: bool) {
         self.bypass_fade.reset(bypassed);
+        self.dry_delay.reset();
     }
 
     /// Sanitises the buffer, then runs `chain` on consecutive stereo slices of at most
@@ -69,10 +94,12 @@ impl ProcessFrame {
             let mut slice = [&mut left[start..end], &mut right[start..end]];
             let keeps_dry = !self.bypass_fade.is_fully_active(bypassed);
             let [dry_l, dry_r] = &mut self.dry;
-            if keeps_dry {
-                dry_l[..len].copy_from_slice(slice[0]);
-                dry_r[..len].copy_from_slice(slice[1]);
-            }
+            // The delay line is fed even while no dry signal is needed, so its history is the
+            // real input the moment bypass engages.
+            dry_l[..len].copy_from_slice(slice[0]);
+            dry_r[..len].copy_from_slice(slice[1]);
+            self.dry_delay.process_block(0, &mut dry_l[..len]);
+            self.dry_delay.process_block(1, &mut dry_r[..len]);
             chain(&mut slice);
             if keeps_dry {
                 self.bypass_fade

@@ -48,7 +48,7 @@ impl Plugin for StemChannel {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        self.frame.set_sample_rate(buffer_config.sample_rate);
+        self.frame.set_sample_rate(buffer_config.sample_rate, 0);
         // The chain adds no latency yet; report it anyway so hosts never keep a stale value.
         context.set_latency_samples(0);
         true

@@ -1,1 +1,938 @@
-//! The Stem Channel chain: trim, EQ, dynamics, mid/side, saturation, output, gain match.
+//! The Stem Channel chain: input trim, EQ, dynamics, mid/side, saturation, output gain and
+//! gain match, in that order, with the starting points of the stem-mastering guide
+//! (`shared/reference/stem-mastering-guide.txt`, "Drums/Bass/Synth/Vocal/FX Stem Processing")
+//! for each stem type.
+//!
+//! Units: [`ParametricEq`] (Vicanek-matched Simper SVFs), [`Compressor`] /
+//! [`MultibandCompressor`] (Giannoulis, Massberg & Reiss, JAES 2012), [`StereoTool`] (Blumlein
+//! M/S), [`Saturation`] (oversampled), [`GainMatch`] (ITU-R BS.1770-5 K-weighting).
+//!
+//! Latency is constant: each section with latency has a bypass path that is a delay of the
+//! section's latency, always fed so a toggle can cross-fade ([`SECTION_FADE_MS`]) between two
+//! aligned signals. The saturation section is padded to the 4x oversampler's latency whatever
+//! factor is chosen, and the dynamics section to the larger lookahead of its two modes, so
+//! neither bypass, the dynamics mode nor the oversampling factor moves the output in time. Only
+//! a changed lookahead changes [`ChannelChain::latency_samples`]. Changes that swap a unit
+//! (dynamics mode, oversampling factor) fade the section out, switch, and fade it back in.
+//!
+//! Gain match compensates everything from the input trim to the saturation; the output gain
+//! comes after it, so it stays the user's deliberate level change.
+//!
+//! Settings apply sample-accurately from the next sample; trim and output gain are smoothed
+//! here (one-pole, [`GAIN_SMOOTHING_MS`]), EQ bands by the EQ itself; after
+//! [`ChannelChain::new`], [`ChannelChain::reset`] or [`ChannelChain::set_sample_rate`] the first
+//! [`ChannelChain::set_settings`] applies at once, without fades or smoothing, so an offline
+//! render starts exactly on its settings. Any partition of the input into blocks gives the
+//! same output.
+
+use super::gain_match::GainMatch;
+use crate::delay::DelayLine;
+use crate::dynamics::compressor::MAX_LOOKAHEAD_MS;
+use crate::dynamics::multiband::MAX_BANDS as MULTIBAND_MAX_BANDS;
+use crate::dynamics::{Compressor, CompressorSettings, MultibandCompressor, MultibandSettings};
+use crate::eq::{BandKind, BandSettings, DynamicSettings, ParametricEq, Placement};
+use crate::filter::Slope;
+use crate::oversampling::Oversampler;
+use crate::saturation::{Saturation, SaturationMode, SaturationSettings};
+use crate::stereo::{StereoSettings, StereoTool};
+use crate::util::{db_to_gain, gain_to_db, sanitize};
+use serde::{Deserialize, Serialize};
+
+/// Number of EQ bands of the channel.
+pub const CHANNEL_EQ_BANDS: usize = 8;
+/// Cross-fade time of a section toggle, in ms.
+pub const SECTION_FADE_MS: f32 = 10.0;
+/// Time constant of the trim and output gain smoothing, in ms.
+pub const GAIN_SMOOTHING_MS: f32 = 5.0;
+/// Highest sample rate the chain sizes its delays for, in Hz.
+pub const MAX_SAMPLE_RATE_HZ: f32 = 384_000.0;
+/// Oversampling factor whose latency the saturation section always has.
+const SATURATION_PADDED_FACTOR: usize = 4;
+
+/// Role of the stem the channel sits on; selects the starting points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StemType {
+    Drums,
+    Bass,
+    /// Synths / harmonic stem.
+    Synths,
+    Vocals,
+    /// FX / atmosphere stem.
+    Fx,
+    #[default]
+    Custom,
+}
+
+impl StemType {
+    /// Every stem type, in selector order.
+    pub const ALL: [StemType; 6] = [
+        StemType::Drums,
+        StemType::Bass,
+        StemType::Synths,
+        StemType::Vocals,
+        StemType::Fx,
+        StemType::Custom,
+    ];
+
+    /// Display name (also the factory preset's name).
+    pub fn name(self) -> &'static str {
+        match self {
+            StemType::Drums => "Drums",
+            StemType::Bass => "Bass",
+            StemType::Synths => "Synths",
+            StemType::Vocals => "Vocals",
+            StemType::Fx => "FX",
+            StemType::Custom => "Custom",
+        }
+    }
+
+    /// The stem type named `name` (case-insensitive; also "harmonic" and "atmosphere").
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "drums" => Some(StemType::Drums),
+            "bass" => Some(StemType::Bass),
+            "synths" | "synth" | "harmonic" => Some(StemType::Synths),
+            "vocals" | "vocal" => Some(StemType::Vocals),
+            "fx" | "atmosphere" => Some(StemType::Fx),
+            "custom" => Some(StemType::Custom),
+            _ => None,
+        }
+    }
+}
+
+/// Which compressor the dynamics section runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DynamicsMode {
+    /// One broadband compressor.
+    #[default]
+    Single,
+    /// The 2-3 band multiband compressor (sub / low-mid control).
+    Multiband,
+}
+
+/// All channel settings in physical units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChannelSettings {
+    pub stem_type: StemType,
+    /// Gain before everything else, in dB (gain staging: the guide wants stems peaking between
+    /// -12 and -6 dBFS before processing).
+    pub input_trim_db: f32,
+    pub eq_enabled: bool,
+    pub eq_bands: [BandSettings; CHANNEL_EQ_BANDS],
+    pub compressor_enabled: bool,
+    pub dynamics_mode: DynamicsMode,
+    pub compressor: CompressorSettings,
+    pub multiband: MultibandSettings,
+    pub stereo_enabled: bool,
+    pub stereo: StereoSettings,
+    pub saturation_enabled: bool,
+    pub saturation: SaturationSettings,
+    /// Gain after gain match, in dB.
+    pub output_gain_db: f32,
+    /// Keep the output as loud (K-weighted) as the input.
+    pub gain_match: bool,
+}
+
+/// The EQ layout every channel starts from (all bands off): high-pass, low shelf, four bells
+/// spread over the spectrum, high shelf, low-pass.
+pub fn default_eq_bands() -> [BandSettings; CHANNEL_EQ_BANDS] {
+    let off = |kind, freq_hz, q| BandSettings {
+        enabled: false,
+        ..BandSettings::new(kind, freq_hz, 0.0, q)
+    };
+    let q = std::f32::consts::FRAC_1_SQRT_2;
+    [
+        BandSettings {
+            slope: Slope::Db24,
+            ..off(BandKind::HighPass, 30.0, q)
+        },
+        off(BandKind::LowShelf, 100.0, q),
+        off(BandKind::Bell, 250.0, 1.0),
+        off(BandKind::Bell, 800.0, 1.0),
+        off(BandKind::Bell, 2_500.0, 1.0),
+        off(BandKind::Bell, 6_000.0, 1.0),
+        off(BandKind::HighShelf, 12_000.0, q),
+        off(BandKind::LowPass, 20_000.0, q),
+    ]
+}
+
+impl Default for ChannelSettings {
+    /// A transparent chain: EQ on with every band off, every other section off, unity gains.
+    fn default() -> Self {
+        Self {
+            stem_type: StemType::Custom,
+            input_trim_db: 0.0,
+            eq_enabled: true,
+            eq_bands: default_eq_bands(),
+            compressor_enabled: false,
+            dynamics_mode: DynamicsMode::Single,
+            compressor: CompressorSettings::default(),
+            multiband: MultibandSettings::default(),
+            stereo_enabled: false,
+            stereo: StereoSettings::default(),
+            saturation_enabled: false,
+            saturation: SaturationSettings {
+                drive_db: 3.0,
+                ..SaturationSettings::default()
+            },
+            output_gain_db: 0.0,
+            gain_match: false,
+        }
+    }
+}
+
+impl ChannelSettings {
+    /// The guide's starting point for `stem` (moves kept within about 1.5 dB, as the guide
+    /// insists; gain match on so the stem keeps its place in the mix). `Custom` is the
+    /// transparent default.
+    pub fn for_stem(stem: StemType) -> Self {
+        let mut s = Self {
+            stem_type: stem,
+            ..Self::default()
+        };
+        if stem == StemType::Custom {
+            return s;
+        }
+        s.gain_match = true;
+        let b = &mut s.eq_bands;
+        match stem {
+            StemType::Drums => {
+                // "High-pass filter to cut below 30-40 Hz", "gentle low-mid cut around
+                // 200-350 Hz", "subtle high shelf boost at 12-16 kHz (+0.5 to +1.5 dB)".
+                b[0] = BandSettings {
+                    slope: Slope::Db24,
+                    ..BandSettings::new(BandKind::HighPass, 35.0, 0.0, 0.707)
+                };
+                b[2] = BandSettings::bell(250.0, -1.5, 1.0);
+                b[6] = BandSettings::new(BandKind::HighShelf, 14_000.0, 1.0, 0.707);
+                // New York parallel: fast attack (1-5 ms), medium release (60-150 ms), 3:1,
+                // 30-50 % wet.
+                s.compressor_enabled = true;
+                s.compressor = CompressorSettings {
+                    ratio: 3.0,
+                    attack_ms: 3.0,
+                    release_ms: 100.0,
+                    mix_percent: 40.0,
+                    ..CompressorSettings::drums_parallel()
+                };
+                // "Light tape saturation ... keep input drive conservative."
+                s.saturation_enabled = true;
+                s.saturation = SaturationSettings {
+                    mode: SaturationMode::Tape,
+                    drive_db: 3.0,
+                    bias: 0.1,
+                    mix_percent: 50.0,
+                    ..SaturationSettings::default()
+                };
+            }
+            StemType::Bass => {
+                // "Dynamic attenuation at ... 60-120 Hz", "gentle boost at 100-160 Hz",
+                // "hard high-pass [sic: low-pass] filtering above 800 Hz-1 kHz".
+                b[2] = BandSettings {
+                    dynamic: DynamicSettings {
+                        enabled: true,
+                        threshold_db: -18.0,
+                        range_db: -3.0,
+                        attack_ms: 10.0,
+                        release_ms: 150.0,
+                    },
+                    ..BandSettings::bell(85.0, 0.0, 1.4)
+                };
+                b[3] = BandSettings::bell(130.0, 1.0, 1.0);
+                b[7] = BandSettings {
+                    slope: Slope::Db12,
+                    ..BandSettings::new(BandKind::LowPass, 1_000.0, 0.0, 0.707)
+                };
+                // VCA, 10-30 ms attack, 80-200 ms release.
+                s.compressor_enabled = true;
+                s.compressor = CompressorSettings::bass_vca();
+                s.multiband = MultibandSettings::bass_sub_control();
+                // "Bass below 100 Hz should always be mono."
+                s.stereo_enabled = true;
+                s.stereo = StereoSettings {
+                    mono_below_hz: 100.0,
+                    ..StereoSettings::default()
+                };
+            }
+            StemType::Synths => {
+                // "Broad, gentle low-shelf cut around 80-120 Hz"; "boosting the sides subtly
+                // in the high frequencies (10-16 kHz)".
+                b[1] = BandSettings::new(BandKind::LowShelf, 100.0, -1.5, 0.6);
+                b[6] = BandSettings {
+                    placement: Placement::Side,
+                    ..BandSettings::new(BandKind::HighShelf, 12_000.0, 1.5, 0.707)
+                };
+            }
+            StemType::Vocals => {
+                // "High-pass filter at 80-100 Hz", "narrow dynamic cut in the 2-4 kHz range",
+                // "gentle air boost at 14-18 kHz".
+                b[0] = BandSettings {
+                    slope: Slope::Db18,
+                    ..BandSettings::new(BandKind::HighPass, 90.0, 0.0, 0.707)
+                };
+                b[4] = BandSettings {
+                    dynamic: DynamicSettings {
+                        enabled: true,
+                        threshold_db: -30.0,
+                        range_db: -3.0,
+                        attack_ms: 5.0,
+                        release_ms: 80.0,
+                    },
+                    ..BandSettings::bell(3_000.0, 0.0, 2.5)
+                };
+                b[6] = BandSettings::new(BandKind::HighShelf, 16_000.0, 1.0, 0.707);
+                // LA-2A-style opto; the 200-400 Hz low-mid band ready in multiband mode.
+                s.compressor_enabled = true;
+                s.compressor = CompressorSettings::vocal_opto();
+                s.multiband = MultibandSettings::vocal_low_mid();
+            }
+            StemType::Fx => {
+                // "High-pass filter at 60-80 Hz"; "high threshold ... light ratio (1.5:1 to
+                // 2:1)".
+                b[0] = BandSettings {
+                    slope: Slope::Db24,
+                    ..BandSettings::new(BandKind::HighPass, 70.0, 0.0, 0.707)
+                };
+                s.compressor_enabled = true;
+                s.compressor = CompressorSettings::fx_light();
+            }
+            StemType::Custom => {}
+        }
+        s
+    }
+}
+
+/// Meter readings of the last processed block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ChannelMeters {
+    /// Sample peak after the input trim, in dBFS.
+    pub input_peak_dbfs: f32,
+    /// Sample peak of the output, in dBFS.
+    pub output_peak_dbfs: f32,
+    /// Largest compressor gain reduction during the block (single mode), in dB (>= 0).
+    pub compressor_gr_db: f32,
+    /// Gain reduction per multiband band (multiband mode), in dB (>= 0).
+    pub multiband_gr_db: [f32; MULTIBAND_MAX_BANDS],
+    /// Momentary gain change of each dynamic EQ band, in dB.
+    pub eq_dynamic_gain_db: [f32; CHANNEL_EQ_BANDS],
+    /// Gain the gain match applies, in dB.
+    pub gain_match_db: f32,
+    /// Loudness change from input to output, in LU (see [`ChannelChain::net_loudness_change_lu`]).
+    pub net_loudness_change_lu: f32,
+}
+
+/// Bypass cross-fade state of one section.
+#[derive(Clone, Copy, Debug)]
+struct Fade {
+    /// Wet share, 0..1.
+    gain: f32,
+    step: f32,
+    /// The unit has been reset for a fade-in from bypass.
+    primed: bool,
+    /// Samples the unit still runs at zero share after a reset, so its delay lines and filters
+    /// hold real signal before it is heard.
+    warmup: usize,
+}
+
+impl Fade {
+    fn new() -> Self {
+        Self {
+            gain: 0.0,
+            step: 1.0,
+            primed: false,
+            warmup: 0,
+        }
+    }
+}
+
+/// How a section runs over one chunk.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Run {
+    /// Only the bypass delay.
+    Bypassed,
+    /// Only the unit.
+    Full,
+    /// Both, cross-faded.
+    Fading,
+}
+
+/// One-pole gain smoother.
+#[derive(Clone, Copy, Debug)]
+struct GainSmoother {
+    value: f32,
+    target: f32,
+    weight: f32,
+}
+
+impl GainSmoother {
+    fn apply(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if self.value == self.target {
+            if self.value != 1.0 {
+                let g = self.value;
+                left.iter_mut().for_each(|x| *x *= g);
+                right.iter_mut().for_each(|x| *x *= g);
+            }
+            return;
+        }
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            self.value += self.weight * (self.target - self.value);
+            if (self.value - self.target).abs() <= 1e-6 * self.target {
+                self.value = self.target;
+            }
+            *l *= self.value;
+            *r *= self.value;
+        }
+    }
+}
+
+/// The Stem Channel processing chain for one stereo stem.
+#[derive(Clone, Debug)]
+pub struct ChannelChain {
+    settings: ChannelSettings,
+    sample_rate_hz: f64,
+    /// The next `set_settings` jumps instead of fading.
+    fresh: bool,
+
+    trim: GainSmoother,
+    output: GainSmoother,
+
+    eq: ParametricEq,
+    eq_fade: Fade,
+    eq_bypass: DelayLine,
+
+    compressor: Compressor,
+    multiband: MultibandCompressor,
+    /// Mode the dynamics section runs now (switches while faded out).
+    dynamics_mode: DynamicsMode,
+    dynamics_fade: Fade,
+    dynamics_bypass: DelayLine,
+    /// Pads the running mode up to the section latency.
+    dynamics_pad: DelayLine,
+    dynamics_latency: usize,
+
+    stereo: StereoTool,
+    stereo_fade: Fade,
+    stereo_bypass: DelayLine,
+
+    saturation: Saturation,
+    /// Oversampling factor the saturation runs now (switches while faded out).
+    saturation_factor: usize,
+    saturation_fade: Fade,
+    saturation_bypass: DelayLine,
+    saturation_pad: DelayLine,
+    saturation_latency: usize,
+
+    gain_match: GainMatch,
+
+    chunk: usize,
+    dry_left: Vec<f32>,
+    dry_right: Vec<f32>,
+    input_power: Vec<f32>,
+
+    input_peak: f32,
+    output_peak: f32,
+    compressor_gr_db: f32,
+}
+
+/// Lookahead in samples exactly as [`Compressor`] rounds it.
+fn lookahead_samples(lookahead_ms: f32, sample_rate_hz: f32) -> usize {
+    let ms = if lookahead_ms.is_finite() {
+        lookahead_ms.clamp(0.0, MAX_LOOKAHEAD_MS)
+    } else {
+        0.0
+    };
+    (ms * 1e-3 * sample_rate_hz).round() as usize
+}
+
+impl ChannelChain {
+    /// Allocates a chain processing up to `max_block` samples per internal pass (longer calls
+    /// are split; any length is accepted) at `sample_rate_hz`, with default settings.
+    pub fn new(max_block: usize, sample_rate_hz: f64) -> Self {
+        let chunk = max_block.clamp(64, 8192);
+        let max_lookahead = lookahead_samples(MAX_LOOKAHEAD_MS, MAX_SAMPLE_RATE_HZ) + 1;
+        let settings = ChannelSettings::default();
+        let sat_max = Saturation::new(
+            1,
+            SaturationSettings {
+                oversampling: SATURATION_PADDED_FACTOR,
+                ..SaturationSettings::default()
+            },
+        )
+        .latency_samples();
+        let mut chain = Self {
+            sample_rate_hz,
+            fresh: true,
+            trim: GainSmoother {
+                value: 1.0,
+                target: 1.0,
+                weight: 1.0,
+            },
+            output: GainSmoother {
+                value: 1.0,
+                target: 1.0,
+                weight: 1.0,
+            },
+            eq: ParametricEq::new(sample_rate_hz),
+            eq_fade: Fade::new(),
+            eq_bypass: DelayLine::new(2, 0),
+            compressor: Compressor::new(2, MAX_SAMPLE_RATE_HZ),
+            multiband: MultibandCompressor::new(2, MAX_SAMPLE_RATE_HZ),
+            dynamics_mode: settings.dynamics_mode,
+            dynamics_fade: Fade::new(),
+            dynamics_bypass: DelayLine::new(2, max_lookahead),
+            dynamics_pad: DelayLine::new(2, max_lookahead),
+            dynamics_latency: 0,
+            stereo: StereoTool::new(),
+            stereo_fade: Fade::new(),
+            stereo_bypass: DelayLine::new(2, 0),
+            saturation: Saturation::new(2, settings.saturation),
+            saturation_factor: settings.saturation.oversampling,
+            saturation_fade: Fade::new(),
+            saturation_bypass: DelayLine::new(2, sat_max),
+            saturation_pad: DelayLine::new(2, sat_max),
+            saturation_latency: sat_max,
+            gain_match: GainMatch::new(sample_rate_hz),
+            chunk,
+            dry_left: vec![0.0; chunk],
+            dry_right: vec![0.0; chunk],
+            input_power: vec![0.0; chunk],
+            input_peak: 0.0,
+            output_peak: 0.0,
+            compressor_gr_db: 0.0,
+            settings,
+        };
+        chain.saturation_bypass.set_delay_samples(sat_max);
+        chain.set_sample_rate(sample_rate_hz);
+        chain
+    }
+
+    /// Sets the sample rate (re-derives every unit; call from `activate()`), resets, and makes
+    /// the next [`Self::set_settings`] apply at once.
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        let sr = if sample_rate_hz.is_finite() && sample_rate_hz > 0.0 {
+            sample_rate_hz.min(MAX_SAMPLE_RATE_HZ as f64)
+        } else {
+            48_000.0
+        };
+        self.sample_rate_hz = sr;
+        self.eq.set_sample_rate(sr);
+        self.compressor.set_sample_rate(sr as f32);
+        self.multiband.set_sample_rate(sr as f32);
+        self.stereo.set_sample_rate(sr as f32);
+        self.saturation.set_sample_rate(sr as f32);
+        self.gain_match.set_sample_rate(sr);
+        let w = crate::util::one_pole_weight(GAIN_SMOOTHING_MS as f64, sr) as f32;
+        self.trim.weight = w;
+        self.output.weight = w;
+        let step = 1.0 / (SECTION_FADE_MS * 1e-3 * sr as f32).max(1.0);
+        for f in [
+            &mut self.eq_fade,
+            &mut self.dynamics_fade,
+            &mut self.stereo_fade,
+            &mut self.saturation_fade,
+        ] {
+            f.step = step;
+        }
+        let settings = self.settings.clone();
+        self.apply_settings(&settings);
+        self.reset();
+    }
+
+    /// The sample rate in Hz.
+    pub fn sample_rate_hz(&self) -> f64 {
+        self.sample_rate_hz
+    }
+
+    /// The settings as last set.
+    pub fn settings(&self) -> &ChannelSettings {
+        &self.settings
+    }
+
+    /// Records new settings (never allocates). They act from the next processed sample; after
+    /// a reset they apply at once.
+    pub fn set_settings(&mut self, settings: &ChannelSettings) {
+        if *settings != self.settings {
+            self.settings.clone_from(settings);
+            self.apply_settings(settings);
+        }
+        if self.fresh {
+            self.jump_to_settings();
+        }
+    }
+
+    fn apply_settings(&mut self, s: &ChannelSettings) {
+        for (i, b) in s.eq_bands.iter().enumerate() {
+            self.eq.set_band(i, *b);
+        }
+        self.compressor.set_settings(s.compressor);
+        self.multiband.set_settings(s.multiband);
+        self.stereo.set_settings(s.stereo);
+        // The oversampling factor is switched while the section is faded out.
+        self.saturation.set_settings(SaturationSettings {
+            oversampling: self.saturation_factor,
+            ..s.saturation
+        });
+        self.gain_match.set_enabled(s.gain_match);
+        self.trim.target = db_to_gain(finite_or_zero(s.input_trim_db).clamp(-48.0, 48.0));
+        self.output.target = db_to_gain(finite_or_zero(s.output_gain_db).clamp(-48.0, 48.0));
+        let sr = self.sample_rate_hz as f32;
+        let latency = lookahead_samples(s.compressor.lookahead_ms, sr)
+            .max(lookahead_samples(s.multiband.lookahead_ms, sr));
+        self.dynamics_latency = latency;
+        self.dynamics_bypass.set_delay_samples(latency);
+        self.update_dynamics_pad();
+    }
+
+    fn update_dynamics_pad(&mut self) {
+        let sr = self.sample_rate_hz as f32;
+        let running = match self.dynamics_mode {
+            DynamicsMode::Single => lookahead_samples(self.settings.compressor.lookahead_ms, sr),
+            DynamicsMode::Multiband => lookahead_samples(self.settings.multiband.lookahead_ms, sr),
+        };
+        self.dynamics_pad
+            .set_delay_samples(self.dynamics_latency.saturating_sub(running));
+    }
+
+    fn update_saturation_pad(&mut self) {
+        self.saturation_pad.set_delay_samples(
+            self.saturation_latency
+                .saturating_sub(self.saturation.latency_samples()),
+        );
+    }
+
+    /// Puts every smoother, fade and structural choice straight onto the current settings.
+    fn jump_to_settings(&mut self) {
+        self.fresh = false;
+        let s = &self.settings;
+        for (i, b) in s.eq_bands.iter().enumerate() {
+            self.eq.set_band_immediately(i, *b);
+        }
+        self.dynamics_mode = s.dynamics_mode;
+        self.saturation_factor = Oversampler::valid_factor(s.saturation.oversampling);
+        self.saturation.set_settings(s.saturation);
+        self.saturation
+            .set_oversampling(Oversampler::valid_factor(s.saturation.oversampling));
+        self.eq_fade.gain = on(s.eq_enabled);
+        self.dynamics_fade.gain = on(s.compressor_enabled);
+        self.stereo_fade.gain = on(s.stereo_enabled);
+        self.saturation_fade.gain = on(s.saturation_enabled);
+        self.trim.value = self.trim.target;
+        self.output.value = self.output.target;
+        self.update_dynamics_pad();
+        self.update_saturation_pad();
+    }
+
+    /// Total latency in samples: dynamics lookahead plus the saturation's padded oversampling
+    /// latency; the same whichever sections are on.
+    pub fn latency_samples(&self) -> usize {
+        self.dynamics_latency + self.saturation_latency
+    }
+
+    /// Clears all state (never allocates); the next [`Self::set_settings`] applies at once.
+    pub fn reset(&mut self) {
+        self.eq.reset();
+        self.compressor.reset();
+        self.multiband.reset();
+        self.stereo.reset();
+        self.saturation.reset();
+        self.gain_match.reset();
+        for d in [
+            &mut self.eq_bypass,
+            &mut self.dynamics_bypass,
+            &mut self.dynamics_pad,
+            &mut self.stereo_bypass,
+            &mut self.saturation_bypass,
+            &mut self.saturation_pad,
+        ] {
+            d.reset();
+        }
+        self.input_peak = 0.0;
+        self.output_peak = 0.0;
+        self.compressor_gr_db = 0.0;
+        self.fresh = true;
+        self.jump_to_settings();
+        // Stay fresh: settings given right after a reset still jump.
+        self.fresh = true;
+    }
+
+    /// Processes a stereo block in place (any length; `left` and `right` of equal length, the
+    /// shorter length is used). Never allocates.
+    pub fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len().min(right.len());
+        self.fresh = false;
+        self.input_peak = 0.0;
+        self.output_peak = 0.0;
+        self.compressor_gr_db = 0.0;
+        let mut start = 0;
+        while start < len {
+            let end = (start + self.chunk).min(len);
+            self.process_chunk(&mut left[start..end], &mut right[start..end]);
+            start = end;
+        }
+    }
+
+    fn process_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let m = left.len();
+        sanitize(left);
+        sanitize(right);
+        self.gain_match
+            .measure_input(left, right, &mut self.input_power[..m]);
+        self.trim.apply(left, right);
+        self.input_peak = self.input_peak.max(peak(left)).max(peak(right));
+
+        self.run_section(Section::Eq, left, right);
+        self.run_section(Section::Dynamics, left, right);
+        self.run_section(Section::Stereo, left, right);
+        self.run_section(Section::Saturation, left, right);
+
+        self.gain_match.process(left, right, &self.input_power[..m]);
+        self.output.apply(left, right);
+        self.output_peak = self.output_peak.max(peak(left)).max(peak(right));
+    }
+
+    /// Whether `section` should be on, and whether its unit must be swapped first (which
+    /// happens while it is faded out).
+    fn wanted(&self, section: Section) -> (bool, bool) {
+        let s = &self.settings;
+        match section {
+            Section::Eq => (s.eq_enabled, false),
+            Section::Dynamics => (s.compressor_enabled, s.dynamics_mode != self.dynamics_mode),
+            Section::Stereo => (s.stereo_enabled, false),
+            Section::Saturation => (
+                s.saturation_enabled,
+                Oversampler::valid_factor(s.saturation.oversampling) != self.saturation_factor,
+            ),
+        }
+    }
+
+    fn parts(&mut self, section: Section) -> (&mut Fade, &mut DelayLine) {
+        match section {
+            Section::Eq => (&mut self.eq_fade, &mut self.eq_bypass),
+            Section::Dynamics => (&mut self.dynamics_fade, &mut self.dynamics_bypass),
+            Section::Stereo => (&mut self.stereo_fade, &mut self.stereo_bypass),
+            Section::Saturation => (&mut self.saturation_fade, &mut self.saturation_bypass),
+        }
+    }
+
+    /// Decides how `section` runs over this chunk; swaps its unit or resets it when it starts
+    /// from silence.
+    fn begin(&mut self, section: Section) -> Run {
+        let (want, swap) = self.wanted(section);
+        let gain = self.parts(section).0.gain;
+        if gain == 0.0 {
+            if swap {
+                self.parts(section).0.primed = false;
+                match section {
+                    Section::Dynamics => {
+                        self.dynamics_mode = self.settings.dynamics_mode;
+                        self.update_dynamics_pad();
+                    }
+                    Section::Saturation => {
+                        let f = Oversampler::valid_factor(self.settings.saturation.oversampling);
+                        self.saturation_factor = f;
+                        self.saturation.set_oversampling(f);
+                        self.update_saturation_pad();
+                    }
+                    _ => {}
+                }
+            }
+            if !want {
+                self.parts(section).0.primed = false;
+                return Run::Bypassed;
+            }
+            if self.parts(section).0.primed {
+                return Run::Fading;
+            }
+            // Starting from bypass: the unit's state is stale; reset it and let it run unheard
+            // for twice its latency (its longest internal history) before fading in.
+            let (fade, bypass) = self.parts(section);
+            fade.primed = true;
+            fade.warmup = if bypass.delay_samples() > 0 {
+                2 * bypass.delay_samples() + 16
+            } else {
+                0
+            };
+            match section {
+                Section::Eq => self.eq.reset(),
+                Section::Dynamics => {
+                    self.compressor.reset();
+                    self.multiband.reset();
+                    self.dynamics_pad.reset();
+                }
+                Section::Stereo => self.stereo.reset(),
+                Section::Saturation => {
+                    self.saturation.reset();
+                    self.saturation_pad.reset();
+                }
+            }
+            return Run::Fading;
+        }
+        if gain == 1.0 && want && !swap {
+            Run::Full
+        } else {
+            Run::Fading
+        }
+    }
+
+    /// Runs `section` over one chunk: its unit (unless bypassed) and its bypass delay, which is
+    /// fed the section's input whenever it has latency, so it is current when a fade starts.
+    fn run_section(&mut self, section: Section, left: &mut [f32], right: &mut [f32]) {
+        let m = left.len();
+        let run = self.begin(section);
+        let has_latency = self.parts(section).1.delay_samples() > 0;
+        if run == Run::Bypassed {
+            if has_latency {
+                let bypass = self.parts(section).1;
+                bypass.process_block(0, left);
+                bypass.process_block(1, right);
+            }
+            return;
+        }
+        let keep_dry = run == Run::Fading || has_latency;
+        if keep_dry {
+            self.dry_left[..m].copy_from_slice(left);
+            self.dry_right[..m].copy_from_slice(right);
+        }
+        match section {
+            Section::Eq => self.eq.process_block(left, right),
+            Section::Dynamics => {
+                match self.dynamics_mode {
+                    DynamicsMode::Single => {
+                        self.compressor
+                            .process_block(&mut [&mut *left, &mut *right]);
+                        self.compressor_gr_db = self
+                            .compressor_gr_db
+                            .max(self.compressor.block_max_gain_reduction_db());
+                    }
+                    DynamicsMode::Multiband => {
+                        self.multiband.process_block(&mut [&mut *left, &mut *right]);
+                    }
+                }
+                if self.dynamics_pad.delay_samples() > 0 {
+                    self.dynamics_pad.process_block(0, left);
+                    self.dynamics_pad.process_block(1, right);
+                }
+            }
+            Section::Stereo => self.stereo.process_block(left, right),
+            Section::Saturation => {
+                self.saturation
+                    .process_block(&mut [&mut *left, &mut *right]);
+                if self.saturation_pad.delay_samples() > 0 {
+                    self.saturation_pad.process_block(0, left);
+                    self.saturation_pad.process_block(1, right);
+                }
+            }
+        }
+        if !keep_dry {
+            return;
+        }
+        let (want, swap) = self.wanted(section);
+        let target = if want && !swap { 1.0 } else { 0.0 };
+        let (dl, dr) = (&mut self.dry_left[..m], &mut self.dry_right[..m]);
+        let (fade, bypass) = match section {
+            Section::Eq => (&mut self.eq_fade, &mut self.eq_bypass),
+            Section::Dynamics => (&mut self.dynamics_fade, &mut self.dynamics_bypass),
+            Section::Stereo => (&mut self.stereo_fade, &mut self.stereo_bypass),
+            Section::Saturation => (&mut self.saturation_fade, &mut self.saturation_bypass),
+        };
+        if has_latency {
+            bypass.process_block(0, dl);
+            bypass.process_block(1, dr);
+        }
+        if run == Run::Fading {
+            let mut g = fade.gain;
+            for i in 0..m {
+                if fade.warmup > 0 {
+                    fade.warmup -= 1;
+                } else {
+                    g = if target > g {
+                        (g + fade.step).min(1.0)
+                    } else {
+                        (g - fade.step).max(0.0)
+                    };
+                }
+                left[i] = dl[i] + g * (left[i] - dl[i]);
+                right[i] = dr[i] + g * (right[i] - dr[i]);
+            }
+            fade.gain = g;
+        }
+    }
+
+    /// Loudness change from input to output in LU (K-weighted, averaged over about 3 s):
+    /// the processing's change, plus the gain match compensation, plus the output gain.
+    pub fn net_loudness_change_lu(&self) -> f32 {
+        self.gain_match.net_change_lu() + gain_to_db(self.output.value)
+    }
+
+    /// Meter readings of the last [`Self::process_block`] call.
+    pub fn meters(&self) -> ChannelMeters {
+        let mut m = ChannelMeters {
+            input_peak_dbfs: gain_to_db(self.input_peak),
+            output_peak_dbfs: gain_to_db(self.output_peak),
+            compressor_gr_db: 0.0,
+            multiband_gr_db: [0.0; MULTIBAND_MAX_BANDS],
+            eq_dynamic_gain_db: [0.0; CHANNEL_EQ_BANDS],
+            gain_match_db: self.gain_match.gain_db(),
+            net_loudness_change_lu: self.net_loudness_change_lu(),
+        };
+        if self.dynamics_fade.gain > 0.0 {
+            match self.dynamics_mode {
+                DynamicsMode::Single => m.compressor_gr_db = self.compressor_gr_db,
+                DynamicsMode::Multiband => {
+                    for (b, gr) in m.multiband_gr_db.iter_mut().enumerate() {
+                        *gr = self.multiband.band_gain_reduction_db(b);
+                    }
+                }
+            }
+        }
+        if self.eq_fade.gain > 0.0 {
+            for (b, g) in m.eq_dynamic_gain_db.iter_mut().enumerate() {
+                *g = self.eq.dynamic_gain_db(b);
+            }
+        }
+        m
+    }
+
+    /// The EQ (for its response curve in editors).
+    pub fn eq(&self) -> &ParametricEq {
+        &self.eq
+    }
+
+    /// Correlation of the mid/side section's output, -1..+1 (+1 while the section is off).
+    pub fn correlation(&self) -> f32 {
+        if self.stereo_fade.gain > 0.0 {
+            self.stereo.correlation()
+        } else {
+            1.0
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Section {
+    Eq,
+    Dynamics,
+    Stereo,
+    Saturation,
+}
+
+fn on(enabled: bool) -> f32 {
+    if enabled {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+fn finite_or_zero(v: f32) -> f32 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}
+
+fn peak(x: &[f32]) -> f32 {
+    x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}

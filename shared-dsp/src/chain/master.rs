@@ -1,1 +1,922 @@
-//! The Stem Master chain: glue, linear-phase EQ, width, true-peak limiter, dither, meter.
+//! The Stem Master chain: input gain, glue compressor, linear-phase EQ, width, true-peak
+//! limiter, output gain and dither, with a programme meter on the output and a loudness-matched
+//! compare path.
+//!
+//! Order and defaults follow the guide's master chain (`stem-mastering-guide.txt`, "Master bus
+//! processing": glue with 1-2 dB of reduction, a transparent linear-phase EQ with small moves,
+//! optional width, a limiter to a loudness target with a -1.0 dBTP ceiling) and its loudness
+//! table ("Loudness Targets by Genre"). Loudness is measured after ITU-R BS.1770-5 / EBU R128
+//! ([`crate::meter::programme::ProgrammeMeter`]); the true-peak ceiling is the limiter's
+//! ([`crate::dynamics::limiter`], BS.1770 Annex 2 detection).
+//!
+//! Output gain sits before the dither, not after it: dither must be the last change to the
+//! samples, or the word length it was made for no longer holds.
+//!
+//! Latency is the sum of the glue lookahead, the linear-phase FIR delay and the limiter's
+//! lookahead + detector delay. A bypassed section is replaced by a delay of exactly its latency,
+//! so [`MasterChain::latency_samples`] never changes with bypass. Switching a section is
+//! click-free: the bypass delay is always fed; a section being switched on processes in the
+//! background until its own delay lines hold real audio ("warm-up"), then both paths are
+//! cross-faded over [`SECTION_FADE_MS`] (the paths are time-aligned, so a linear fade is
+//! enough).
+//!
+//! Loudness-matched compare ("A/B", after the guide's "A/B Comparison Against Reference":
+//! louder always sounds better, so compare at matched loudness): the unprocessed input, delayed
+//! by the chain's latency, is measured with the same BS.1770 meter as the output; in compare
+//! mode the chain outputs that unprocessed signal turned by the measured difference of the two
+//! integrated loudnesses, so processed and unprocessed are heard at equal loudness.
+
+use super::learn::streaming_turn_down_db;
+use crate::delay::DelayLine;
+use crate::dither::{Dither, DitherSettings};
+use crate::dynamics::{Compressor, CompressorSettings, CompressorStyle, Limiter, LimiterSettings};
+use crate::eq::{BandSettings, LinearPhaseEq, LinearPhaseQuality};
+use crate::meter::loudness::LoudnessMeter;
+use crate::meter::programme::ProgrammeMeter;
+use crate::stereo::{StereoSettings, StereoTool};
+use crate::util::{db_to_gain, sanitize};
+use serde::{Deserialize, Serialize};
+
+pub use super::learn::{TargetLearn, STREAMING_REFERENCE_LUFS};
+
+/// Bands of the master's linear-phase EQ (the channel EQ's count, so presets carry over).
+pub const MASTER_EQ_BANDS: usize = 8;
+/// Cross-fade length of a section switch, in ms.
+pub const SECTION_FADE_MS: f64 = 10.0;
+/// Ramp length of the gain stages (input, limiter drive, output, compare match) in ms: long
+/// enough that a change between two host blocks does not click, short enough to follow
+/// parameter smoothing upstream.
+pub const GAIN_RAMP_MS: f64 = 5.0;
+/// Largest gain the loudness-matched compare applies to the unprocessed signal, in dB.
+pub const MAX_MATCH_GAIN_DB: f32 = 24.0;
+/// Longest internal run; host blocks are split into runs of at most this many samples.
+const MAX_RUN: usize = 4096;
+
+/// All master controls in physical units. `Default` is the guide's starting point with only
+/// the safety stage on: every section bypassed except the limiter (-1.0 dBTP ceiling, no
+/// drive), which only acts on peaks above the ceiling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MasterSettings {
+    /// Gain before everything, dB.
+    pub input_gain_db: f32,
+    pub glue_enabled: bool,
+    /// Glue compressor; the chain always runs it in [`CompressorStyle::Glue`] (stepped ratio,
+    /// attack and release, see [`crate::dynamics::compressor::GLUE_RATIOS`]).
+    pub glue: CompressorSettings,
+    pub eq_enabled: bool,
+    pub eq_bands: [BandSettings; MASTER_EQ_BANDS],
+    /// FIR length (latency) of the linear-phase EQ.
+    pub eq_quality: LinearPhaseQuality,
+    pub width_enabled: bool,
+    pub stereo: StereoSettings,
+    pub limiter_enabled: bool,
+    /// `limiter.input_gain_db` is the drive into the limiter (the loudness control).
+    pub limiter: LimiterSettings,
+    /// Word length and dither for delivery (off by default).
+    pub dither: DitherSettings,
+    /// Gain after the limiter, before dither, dB.
+    pub output_gain_db: f32,
+}
+
+impl Default for MasterSettings {
+    fn default() -> Self {
+        Self {
+            input_gain_db: 0.0,
+            glue_enabled: false,
+            glue: CompressorSettings::master_glue(),
+            eq_enabled: false,
+            eq_bands: [BandSettings::default(); MASTER_EQ_BANDS],
+            eq_quality: LinearPhaseQuality::Medium,
+            width_enabled: false,
+            stereo: StereoSettings::default(),
+            limiter_enabled: true,
+            limiter: LimiterSettings::default(),
+            dither: DitherSettings::default(),
+            output_gain_db: 0.0,
+        }
+    }
+}
+
+impl MasterSettings {
+    /// Sets the limiter's ceiling to the target's (the drive is what [`TargetLearn`] finds).
+    pub fn apply_target(&mut self, target: &LoudnessTarget) {
+        self.limiter_enabled = true;
+        self.limiter.ceiling_dbtp = target.ceiling_dbtp;
+    }
+}
+
+/// A delivery loudness: integrated loudness in LUFS and a true-peak ceiling in dBTP.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoudnessTarget {
+    /// Short lowercase key (stable: saved sessions and the command line use it).
+    pub name: &'static str,
+    /// Integrated loudness, LUFS.
+    pub integrated_lufs: f32,
+    /// True-peak ceiling, dBTP.
+    pub ceiling_dbtp: f32,
+}
+
+/// The guide's loudness table ("Loudness Targets by Genre (Quick Reference)") and its three
+/// delivery masters ("Deliver Three Format-Specific Masters"). Where the guide gives a range,
+/// the entry takes the point named here:
+/// - `pop-rnb`: -14 LUFS, -1 dBTP;
+/// - `hip-hop`: -12 to -13 in the guide, -12.5 (the middle);
+/// - `club`: -7 to -9 in the guide, -8 (the guide's club/DJ master);
+/// - `rock`: -13 to -14 in the guide, -13.5 (the middle);
+/// - `cinematic`: -14 to -18 in the guide, -16 (the middle; trailer/sync masters sit at -14
+///   to -16);
+/// - `singer-songwriter`: -16 to -18 in the guide, -17 (the middle);
+/// - `streaming`: -14 LUFS, -1 dBTP (the guide's streaming master);
+/// - `vinyl`: -3 dBTP per the guide, which asks for DR above 10 but names no loudness; -16
+///   LUFS leaves a peak-to-loudness ratio of 13 dB, comfortably above DR 10.
+///
+/// All genre targets use the guide's -1.0 dBTP ceiling.
+pub const LOUDNESS_TARGETS: &[LoudnessTarget] = &[
+    LoudnessTarget {
+        name: "pop-rnb",
+        integrated_lufs: -14.0,
+        ceiling_dbtp: -1.0,
+    },
+    LoudnessTarget {
+        name: "hip-hop",
+        integrated_lufs: -12.5,
+        ceiling_dbtp: -1.0,
+    },
+    LoudnessTarget {
+        name: "club",
+        integrated_lufs: -8.0,
+        ceiling_dbtp: -1.0,
+    },
+    LoudnessTarget {
+        name: "rock",
+        integrated_lufs: -13.5,
+        ceiling_dbtp: -1.0,
+    },
+    LoudnessTarget {
+        name: "cinematic",
+        integrated_lufs: -16.0,
+        ceiling_dbtp: -1.0,
+    },
+    LoudnessTarget {
+        name: "singer-songwriter",
+        integrated_lufs: -17.0,
+        ceiling_dbtp: -1.0,
+    },
+    LoudnessTarget {
+        name: "streaming",
+        integrated_lufs: -14.0,
+        ceiling_dbtp: -1.0,
+    },
+    LoudnessTarget {
+        name: "vinyl",
+        integrated_lufs: -16.0,
+        ceiling_dbtp: -3.0,
+    },
+];
+
+/// Any target of [`LOUDNESS_TARGETS`] by its `name`.
+pub fn loudness_target(name: &str) -> Option<&'static LoudnessTarget> {
+    LOUDNESS_TARGETS.iter().find(|t| t.name == name)
+}
+
+/// The delivery targets: `"streaming"` (-14 LUFS, -1 dBTP), `"club"` (-8 LUFS, -1 dBTP),
+/// `"vinyl"` (-16 LUFS, -3 dBTP). Other names give `None`.
+pub fn delivery_target(name: &str) -> Option<&'static LoudnessTarget> {
+    match name {
+        "streaming" | "club" | "vinyl" => loudness_target(name),
+        _ => None,
+    }
+}
+
+/// A linear gain ramp: each change glides to the new value over a fixed number of samples,
+/// counted per sample so any block partition gives the same output.
+#[derive(Clone, Copy, Debug)]
+struct GainRamp {
+    value: f32,
+    target: f32,
+    step: f32,
+    remaining: usize,
+    ramp_samples: usize,
+}
+
+impl GainRamp {
+    fn new(ramp_samples: usize) -> Self {
+        Self {
+            value: 1.0,
+            target: 1.0,
+            step: 0.0,
+            remaining: 0,
+            ramp_samples: ramp_samples.max(1),
+        }
+    }
+
+    fn set_target(&mut self, target: f32) {
+        if target != self.target {
+            self.target = target;
+            self.remaining = self.ramp_samples;
+            self.step = (target - self.value) / self.ramp_samples as f32;
+        }
+    }
+
+    fn jump(&mut self, target: f32) {
+        self.value = target;
+        self.target = target;
+        self.remaining = 0;
+    }
+
+    fn is_unity(&self) -> bool {
+        self.remaining == 0 && self.value == 1.0
+    }
+
+    /// Multiplies `left` and `right` by the gain, advancing it.
+    fn apply(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len().min(right.len());
+        let mut i = 0;
+        while self.remaining > 0 && i < len {
+            self.remaining -= 1;
+            self.value = if self.remaining == 0 {
+                self.target
+            } else {
+                self.value + self.step
+            };
+            left[i] *= self.value;
+            right[i] *= self.value;
+            i += 1;
+        }
+        if self.value != 1.0 {
+            let g = self.value;
+            for (l, r) in left[i..len].iter_mut().zip(right[i..len].iter_mut()) {
+                *l *= g;
+                *r *= g;
+            }
+        }
+    }
+}
+
+/// Where a section stands between bypassed and active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SwitchState {
+    /// Bypassed: the audio takes the delay; the unit is idle.
+    Off,
+    /// Being switched on: the unit processes (filling its delay lines with real audio) while
+    /// the output still comes from the delay; samples left.
+    WarmUp(usize),
+    /// Cross-fading from the delay to the unit; samples done.
+    FadeIn(usize),
+    /// Active: the unit's output; the delay is still fed so a switch-off finds real audio.
+    On,
+    /// Cross-fading from the unit to the delay; samples done.
+    FadeOut(usize),
+}
+
+/// Bypass of one section with a latency-compensating delay and click-free switching.
+#[derive(Clone, Debug)]
+struct SectionSwitch {
+    state: SwitchState,
+    delay: DelayLine,
+    fade_samples: usize,
+}
+
+impl SectionSwitch {
+    fn new(max_latency_samples: usize, fade_samples: usize, on: bool) -> Self {
+        Self {
+            state: if on {
+                SwitchState::On
+            } else {
+                SwitchState::Off
+            },
+            delay: DelayLine::new(2, max_latency_samples),
+            fade_samples: fade_samples.max(1),
+        }
+    }
+
+    fn set_latency(&mut self, samples: usize) {
+        self.delay.set_delay_samples(samples);
+    }
+
+    fn is_active(&self) -> bool {
+        self.state != SwitchState::Off
+    }
+
+    /// Requests on/off; `warm_up_samples` is how long a unit needs after a reset before its
+    /// output is valid. Returns `true` when the unit must be reset now (it is being woken).
+    fn set_enabled(&mut self, on: bool, warm_up_samples: usize) -> bool {
+        match (self.state, on) {
+            (SwitchState::Off, true) => {
+                self.state = SwitchState::WarmUp(warm_up_samples);
+                true
+            }
+            (SwitchState::WarmUp(_), false) => {
+                self.state = SwitchState::Off;
+                false
+            }
+            (SwitchState::FadeIn(done), false) => {
+                self.state = SwitchState::FadeOut(self.fade_samples - done);
+                false
+            }
+            (SwitchState::On, false) => {
+                self.state = SwitchState::FadeOut(0);
+                false
+            }
+            (SwitchState::FadeOut(done), true) => {
+                self.state = SwitchState::FadeIn(self.fade_samples - done);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn reset(&mut self, on: bool) {
+        self.delay.reset();
+        self.state = if on {
+            SwitchState::On
+        } else {
+            SwitchState::Off
+        };
+    }
+
+    /// Processes a stereo run through the unit `run_unit` or the delay, per the state.
+    /// `scratch` holds at least `left.len()` samples per channel.
+    fn process(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        scratch: &mut [Vec<f32>; 2],
+        mut run_unit: impl FnMut(&mut [f32], &mut [f32]),
+    ) {
+        let len = left.len().min(right.len());
+        let mut n = 0;
+        while n < len {
+            let rest = len - n;
+            let (l, r) = (&mut left[n..], &mut right[n..]);
+            let run = match self.state {
+                SwitchState::Off | SwitchState::On => rest,
+                SwitchState::WarmUp(left_samples) => rest.min(left_samples.max(1)),
+                SwitchState::FadeIn(done) | SwitchState::FadeOut(done) => {
+                    rest.min(self.fade_samples - done)
+                }
+            };
+            let (l, r) = (&mut l[..run], &mut r[..run]);
+            let [sl, sr] = scratch;
+            let (sl, sr) = (&mut sl[..run], &mut sr[..run]);
+            match self.state {
+                SwitchState::Off => {
+                    self.delay.process_block(0, l);
+                    self.delay.process_block(1, r);
+                }
+                SwitchState::On => {
+                    // Keep the delay's history current for a later switch-off.
+                    sl.copy_from_slice(l);
+                    sr.copy_from_slice(r);
+                    self.delay.process_block(0, sl);
+                    self.delay.process_block(1, sr);
+                    run_unit(l, r);
+                }
+                SwitchState::WarmUp(left_samples) => {
+                    sl.copy_from_slice(l);
+                    sr.copy_from_slice(r);
+                    self.delay.process_block(0, sl);
+                    self.delay.process_block(1, sr);
+                    run_unit(l, r);
+                    l.copy_from_slice(sl);
+                    r.copy_from_slice(sr);
+                    let left_samples = left_samples.saturating_sub(run);
+                    self.state = if left_samples == 0 {
+                        SwitchState::FadeIn(0)
+                    } else {
+                        SwitchState::WarmUp(left_samples)
+                    };
+                }
+                SwitchState::FadeIn(done) | SwitchState::FadeOut(done) => {
+                    let fading_in = matches!(self.state, SwitchState::FadeIn(_));
+                    sl.copy_from_slice(l);
+                    sr.copy_from_slice(r);
+                    self.delay.process_block(0, sl);
+                    self.delay.process_block(1, sr);
+                    run_unit(l, r);
+                    let inv = 1.0 / self.fade_samples as f32;
+                    for i in 0..run {
+                        let t = (done + i + 1) as f32 * inv;
+                        let w = if fading_in { t } else { 1.0 - t };
+                        l[i] = sl[i] + w * (l[i] - sl[i]);
+                        r[i] = sr[i] + w * (r[i] - sr[i]);
+                    }
+                    let done = done + run;
+                    self.state = match (fading_in, done >= self.fade_samples) {
+                        (true, true) => SwitchState::On,
+                        (false, true) => SwitchState::Off,
+                        (true, false) => SwitchState::FadeIn(done),
+                        (false, false) => SwitchState::FadeOut(done),
+                    };
+                }
+            }
+            n += run;
+        }
+    }
+}
+
+/// Meter readings of the chain, for editors and the command-line tool.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MasterReadings {
+    pub momentary_lufs: f64,
+    pub short_term_lufs: f64,
+    pub integrated_lufs: f64,
+    pub loudness_range_lu: f64,
+    pub true_peak_max_dbtp: f64,
+    pub plr_db: f64,
+    /// Glue gain reduction now / largest in the last block, dB (>= 0).
+    pub glue_gain_reduction_db: f32,
+    pub glue_block_max_gain_reduction_db: f32,
+    /// Limiter gain reduction now / largest in the last block, dB (>= 0).
+    pub limiter_gain_reduction_db: f32,
+    pub limiter_block_max_gain_reduction_db: f32,
+    /// Integrated loudness of the latency-aligned unprocessed input, LUFS.
+    pub unprocessed_integrated_lufs: f64,
+    /// Gain the compare path gives the unprocessed signal to match the processed one, dB.
+    pub match_gain_db: f32,
+    /// How far a -14 LUFS streaming service would turn the master down, dB (>= 0).
+    pub streaming_turn_down_db: f64,
+}
+
+/// The Stem Master chain (stereo).
+pub struct MasterChain {
+    sample_rate_hz: f64,
+    max_block: usize,
+    settings: MasterSettings,
+
+    input_gain: GainRamp,
+    glue: Compressor,
+    glue_switch: SectionSwitch,
+    eq: LinearPhaseEq,
+    eq_switch: SectionSwitch,
+    width: StereoTool,
+    width_switch: SectionSwitch,
+    limiter_drive: GainRamp,
+    limiter: Limiter,
+    limiter_switch: SectionSwitch,
+    output_gain: GainRamp,
+    dither: Dither,
+
+    meter: ProgrammeMeter,
+    dry: DelayLine,
+    dry_meter: LoudnessMeter,
+    compare: bool,
+    compare_mix: f32,
+    compare_step: f32,
+    match_gain: GainRamp,
+
+    run: [Vec<f32>; 2],
+    scratch: [Vec<f32>; 2],
+}
+
+impl MasterChain {
+    /// Allocates the chain for blocks of up to `max_block` samples (longer blocks are split)
+    /// at `sample_rate_hz` (22.05 to 384 kHz; other rates are clamped to that range), with
+    /// [`MasterSettings::default`], the EQ designed and every delay sized for the worst case
+    /// at this rate.
+    pub fn new(max_block: usize, sample_rate_hz: f64) -> Self {
+        let fs = clamp_rate(sample_rate_hz);
+        let settings = MasterSettings::default();
+        let max_block = max_block.clamp(1, MAX_RUN);
+
+        let glue = Compressor::new(2, fs as f32);
+        let glue_max =
+            (crate::dynamics::compressor::MAX_LOOKAHEAD_MS as f64 * 1e-3 * fs).ceil() as usize + 1;
+
+        let mut eq = LinearPhaseEq::new(fs, fs);
+        eq.set_quality(LinearPhaseQuality::High);
+        let eq_max = eq.latency_samples();
+        eq.set_quality(settings.eq_quality);
+
+        let mut limiter = Limiter::new(2, fs as f32);
+        limiter.set_sample_rate(fs as f32);
+        limiter.set_settings(LimiterSettings {
+            lookahead_ms: crate::dynamics::limiter::MAX_LOOKAHEAD_MS,
+            ..LimiterSettings::default()
+        });
+        let limiter_max = limiter.latency_samples();
+
+        let fade = (SECTION_FADE_MS * 1e-3 * fs).round() as usize;
+        let ramp = (GAIN_RAMP_MS * 1e-3 * fs).round() as usize;
+        let mut width = StereoTool::new();
+        width.set_sample_rate(fs as f32);
+        let mut dry_meter = LoudnessMeter::new(2, fs);
+        dry_meter.reset();
+
+        let mut chain = Self {
+            sample_rate_hz: fs,
+            max_block,
+            settings: settings.clone(),
+            input_gain: GainRamp::new(ramp),
+            glue,
+            glue_switch: SectionSwitch::new(glue_max, fade, settings.glue_enabled),
+            eq,
+            eq_switch: SectionSwitch::new(eq_max, fade, settings.eq_enabled),
+            width,
+            width_switch: SectionSwitch::new(0, fade, settings.width_enabled),
+            limiter_drive: GainRamp::new(ramp),
+            limiter,
+            limiter_switch: SectionSwitch::new(limiter_max, fade, settings.limiter_enabled),
+            output_gain: GainRamp::new(ramp),
+            dither: Dither::new(2),
+            meter: ProgrammeMeter::new(2, fs),
+            dry: DelayLine::new(2, glue_max + eq_max + limiter_max),
+            dry_meter,
+            compare: false,
+            compare_mix: 0.0,
+            compare_step: 1.0 / fade.max(1) as f32,
+            match_gain: GainRamp::new(ramp),
+            run: [vec![0.0; max_block], vec![0.0; max_block]],
+            scratch: [vec![0.0; max_block], vec![0.0; max_block]],
+        };
+        chain.glue.set_sample_rate(fs as f32);
+        chain.apply_settings(&settings, true);
+        chain.eq.set_bands(&settings.eq_bands);
+        chain.finish_design_now();
+        chain.reset();
+        chain
+    }
+
+    /// Re-creates every unit for a new rate (allocates: call from `activate()`), keeping the
+    /// settings and the compare state.
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        let settings = self.settings.clone();
+        let compare = self.compare;
+        *self = Self::new(self.max_block, sample_rate_hz);
+        self.apply_settings(&settings, true);
+        self.eq.set_bands(&settings.eq_bands);
+        self.finish_design_now();
+        self.compare = compare;
+        self.reset();
+    }
+
+    /// The rate in use, Hz.
+    pub fn sample_rate_hz(&self) -> f64 {
+        self.sample_rate_hz
+    }
+
+    /// The settings as last set.
+    pub fn settings(&self) -> &MasterSettings {
+        &self.settings
+    }
+
+    /// Records new settings; they apply from the next `process_block`. Never allocates. Gain
+    /// changes glide over [`GAIN_RAMP_MS`], section switches cross-fade, EQ changes are
+    /// redesigned in the background and cross-faded in. Quality and lookahead changes change
+    /// the latency (report it).
+    pub fn set_settings(&mut self, settings: &MasterSettings) {
+        if *settings != self.settings {
+            self.apply_settings(settings, false);
+        }
+    }
+
+    fn apply_settings(&mut self, s: &MasterSettings, immediate: bool) {
+        let fs = self.sample_rate_hz;
+        if s.eq_bands != self.settings.eq_bands || immediate {
+            self.eq.set_bands(&s.eq_bands);
+        }
+        self.eq.set_quality(s.eq_quality);
+        let glue = CompressorSettings {
+            style: CompressorStyle::Glue,
+            ..s.glue
+        };
+        self.glue.set_settings(glue);
+        self.width.set_settings(s.stereo);
+        let limiter = LimiterSettings {
+            input_gain_db: 0.0,
+            ..s.limiter
+        };
+        self.limiter.set_settings(limiter);
+        self.dither.set_settings(s.dither);
+
+        let gain = |db: f32| {
+            if db.is_finite() {
+                db_to_gain(db.clamp(-60.0, 60.0))
+            } else {
+                1.0
+            }
+        };
+        let (gi, gd, go) = (
+            gain(s.input_gain_db),
+            gain(s.limiter.effective().input_gain_db),
+            gain(s.output_gain_db),
+        );
+        if immediate {
+            self.input_gain.jump(gi);
+            self.limiter_drive.jump(gd);
+            self.output_gain.jump(go);
+        } else {
+            self.input_gain.set_target(gi);
+            self.limiter_drive.set_target(gd);
+            self.output_gain.set_target(go);
+        }
+
+        let (lg, le, ll) = self.section_latencies();
+        self.glue_switch.set_latency(lg);
+        self.eq_switch.set_latency(le);
+        self.limiter_switch.set_latency(ll);
+        self.dry.set_delay_samples(lg + le + ll);
+
+        let fade_guard = (SECTION_FADE_MS * 1e-3 * fs) as usize;
+        if immediate {
+            self.glue_switch.reset(s.glue_enabled);
+            self.eq_switch.reset(s.eq_enabled);
+            self.width_switch.reset(s.width_enabled);
+            self.limiter_switch.reset(s.limiter_enabled);
+        } else {
+            if self
+                .glue_switch
+                .set_enabled(s.glue_enabled, lg + fade_guard)
+            {
+                self.glue.reset();
+            }
+            // The FIR spans twice its delay: wait until the whole kernel sees real audio
+            // (and a pending redesign has had time to land).
+            if self
+                .eq_switch
+                .set_enabled(s.eq_enabled, 2 * le + fade_guard)
+            {
+                self.eq.reset();
+            }
+            if self.width_switch.set_enabled(s.width_enabled, fade_guard) {
+                self.width.reset();
+            }
+            if self
+                .limiter_switch
+                .set_enabled(s.limiter_enabled, ll + fade_guard)
+            {
+                self.limiter.reset();
+            }
+        }
+        self.settings = s.clone();
+    }
+
+    fn section_latencies(&self) -> (usize, usize, usize) {
+        (
+            self.glue.latency_samples(),
+            self.eq.latency_samples(),
+            self.limiter.latency_samples(),
+        )
+    }
+
+    /// Latency in samples: glue lookahead + linear-phase FIR delay + limiter lookahead and
+    /// detector delay. The same whichever sections are bypassed.
+    pub fn latency_samples(&self) -> usize {
+        let (a, b, c) = self.section_latencies();
+        a + b + c
+    }
+
+    /// Offline use: applies the requested EQ quality and any pending FIR redesign now, so the
+    /// first sample already goes through the final EQ.
+    pub fn finish_design_now(&mut self) {
+        // A zero-length block applies a pending quality change (which restarts the design).
+        self.eq.process_block(&mut [], &mut []);
+        self.eq.finish_design_now();
+    }
+
+    /// Clears all audio state and every meter, without allocating; sections jump to their set
+    /// state without fades.
+    pub fn reset(&mut self) {
+        self.glue.reset();
+        self.eq.reset();
+        self.width.reset();
+        self.limiter.reset();
+        self.dither.reset();
+        self.meter.reset();
+        self.dry.reset();
+        self.dry_meter.reset();
+        self.glue_switch.reset(self.settings.glue_enabled);
+        self.eq_switch.reset(self.settings.eq_enabled);
+        self.width_switch.reset(self.settings.width_enabled);
+        self.limiter_switch.reset(self.settings.limiter_enabled);
+        self.input_gain.jump(self.input_gain.target);
+        self.limiter_drive.jump(self.limiter_drive.target);
+        self.output_gain.jump(self.output_gain.target);
+        self.compare_mix = if self.compare { 1.0 } else { 0.0 };
+        self.match_gain.jump(self.match_gain_linear());
+    }
+
+    /// Clears the meters only (loudness, true peak, the compare match), keeping the audio.
+    pub fn reset_meters(&mut self) {
+        self.meter.reset();
+        self.dry_meter.reset();
+    }
+
+    /// Loudness-matched compare: `true` outputs the unprocessed input (latency-aligned) at
+    /// the processed signal's measured loudness; the switch cross-fades over
+    /// [`SECTION_FADE_MS`]. Processing and metering carry on underneath.
+    pub fn set_compare(&mut self, compare: bool) {
+        self.compare = compare;
+    }
+
+    /// Whether compare is on.
+    pub fn compare(&self) -> bool {
+        self.compare
+    }
+
+    /// The programme meter on the output (processed signal, after dither).
+    pub fn meter(&self) -> &ProgrammeMeter {
+        &self.meter
+    }
+
+    /// The loudness meter on the latency-aligned unprocessed input.
+    pub fn unprocessed_meter(&self) -> &LoudnessMeter {
+        &self.dry_meter
+    }
+
+    /// Pauses or resumes both loudness measurements (the audio keeps flowing).
+    pub fn set_meters_paused(&mut self, paused: bool) {
+        self.meter.set_paused(paused);
+        self.dry_meter.set_paused(paused);
+    }
+
+    /// Glue gain reduction now, dB (0 while bypassed).
+    pub fn glue_gain_reduction_db(&self) -> f32 {
+        if self.glue_switch.is_active() {
+            self.glue.gain_reduction_db()
+        } else {
+            0.0
+        }
+    }
+
+    /// Limiter gain reduction now, dB (0 while bypassed).
+    pub fn limiter_gain_reduction_db(&self) -> f32 {
+        if self.limiter_switch.is_active() {
+            self.limiter.gain_reduction_db()
+        } else {
+            0.0
+        }
+    }
+
+    /// The glue compressor (its static curve, for editors).
+    pub fn glue(&self) -> &Compressor {
+        &self.glue
+    }
+
+    /// The linear-phase EQ (its response, for editors).
+    pub fn eq(&self) -> &LinearPhaseEq {
+        &self.eq
+    }
+
+    /// The stereo tool (its correlation reading, for editors).
+    pub fn stereo(&self) -> &StereoTool {
+        &self.width
+    }
+
+    /// Gain the compare path applies to the unprocessed signal: processed minus unprocessed
+    /// integrated loudness, dB, clamped to +-[`MAX_MATCH_GAIN_DB`]; 0 until both are measured.
+    pub fn match_gain_db(&self) -> f32 {
+        let p = self.meter.loudness().integrated_lufs();
+        let u = self.dry_meter.integrated_lufs();
+        if p.is_finite() && u.is_finite() {
+            ((p - u) as f32).clamp(-MAX_MATCH_GAIN_DB, MAX_MATCH_GAIN_DB)
+        } else {
+            0.0
+        }
+    }
+
+    fn match_gain_linear(&self) -> f32 {
+        db_to_gain(self.match_gain_db())
+    }
+
+    /// Every reading in one struct.
+    pub fn readings(&self) -> MasterReadings {
+        let l = self.meter.loudness();
+        let integrated = l.integrated_lufs();
+        MasterReadings {
+            momentary_lufs: l.momentary_lufs(),
+            short_term_lufs: l.short_term_lufs(),
+            integrated_lufs: integrated,
+            loudness_range_lu: l.loudness_range_lu(),
+            true_peak_max_dbtp: self.meter.max_true_peak_dbtp(),
+            plr_db: self.meter.plr_db(),
+            glue_gain_reduction_db: self.glue_gain_reduction_db(),
+            glue_block_max_gain_reduction_db: if self.glue_switch.is_active() {
+                self.glue.block_max_gain_reduction_db()
+            } else {
+                0.0
+            },
+            limiter_gain_reduction_db: self.limiter_gain_reduction_db(),
+            limiter_block_max_gain_reduction_db: if self.limiter_switch.is_active() {
+                self.limiter.block_max_gain_reduction_db()
+            } else {
+                0.0
+            },
+            unprocessed_integrated_lufs: self.dry_meter.integrated_lufs(),
+            match_gain_db: self.match_gain_db(),
+            streaming_turn_down_db: streaming_turn_down_db(integrated),
+        }
+    }
+
+    /// Processes a stereo block in place, any length (the shorter slice sets it). Never
+    /// allocates. NaN/Inf input becomes silence.
+    pub fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len().min(right.len());
+        let mut start = 0;
+        while start < len {
+            let end = (start + self.max_block).min(len);
+            self.process_run(&mut left[start..end], &mut right[start..end]);
+            start = end;
+        }
+    }
+
+    fn process_run(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len();
+        sanitize(left);
+        sanitize(right);
+
+        // The unprocessed signal, aligned with the output, for the compare path and its meter.
+        let [dl, dr] = &mut self.run;
+        let (dl, dr) = (&mut dl[..n], &mut dr[..n]);
+        dl.copy_from_slice(left);
+        dr.copy_from_slice(right);
+        self.dry.process_block(0, dl);
+        self.dry.process_block(1, dr);
+        self.dry_meter.process_block(&[dl, dr]);
+
+        self.input_gain.apply(left, right);
+
+        let glue = &mut self.glue;
+        self.glue_switch
+            .process(left, right, &mut self.scratch, |l, r| {
+                glue.process_block(&mut [l, r]);
+            });
+        let eq = &mut self.eq;
+        self.eq_switch
+            .process(left, right, &mut self.scratch, |l, r| {
+                eq.process_block(l, r)
+            });
+        let width = &mut self.width;
+        self.width_switch
+            .process(left, right, &mut self.scratch, |l, r| {
+                width.process_block(l, r)
+            });
+        let (limiter, drive) = (&mut self.limiter, &mut self.limiter_drive);
+        let drive_on = self.limiter_switch.is_active();
+        self.limiter_switch
+            .process(left, right, &mut self.scratch, |l, r| {
+                drive.apply(l, r);
+                limiter.process_block(&mut [l, r]);
+            });
+        if !drive_on {
+            // Keep the drive ramp's clock running while bypassed.
+            let d = &mut self.limiter_drive;
+            d.jump(d.target);
+        }
+
+        if !self.output_gain.is_unity() {
+            self.output_gain.apply(left, right);
+        }
+        self.dither.process_block(&mut [left, right]);
+        self.meter.process_block(&[left, right]);
+
+        // Loudness-matched compare.
+        self.match_gain.set_target(self.match_gain_linear());
+        let target = if self.compare { 1.0 } else { 0.0 };
+        if self.compare_mix != target || self.compare {
+            let [dl, dr] = &mut self.run;
+            let (dl, dr) = (&mut dl[..n], &mut dr[..n]);
+            self.match_gain.apply(dl, dr);
+            let step = self.compare_step;
+            for i in 0..n {
+                self.compare_mix = if target > self.compare_mix {
+                    (self.compare_mix + step).min(1.0)
+                } else {
+                    (self.compare_mix - step).max(0.0)
+                };
+                let w = self.compare_mix;
+                left[i] += w * (dl[i] - left[i]);
+                right[i] += w * (dr[i] - right[i]);
+            }
+        } else {
+            let g = self.match_gain_linear();
+            self.match_gain.jump(g);
+        }
+    }
+}
+
+/// Rates outside 22.05-384 kHz are clamped into it (the units are designed for that range).
+fn clamp_rate(sample_rate_hz: f64) -> f64 {
+    if sample_rate_hz.is_finite() {
+        sample_rate_hz.clamp(22_050.0, 384_000.0)
+    } else {
+        48_000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_targets_are_the_guides() {
+        let s = delivery_target("streaming").unwrap();
+        assert_eq!((s.integrated_lufs, s.ceiling_dbtp), (-14.0, -1.0));
+        let c = delivery_target("club").unwrap();
+        assert_eq!((c.integrated_lufs, c.ceiling_dbtp), (-8.0, -1.0));
+        assert_eq!(delivery_target("vinyl").unwrap().ceiling_dbtp, -3.0);
+        assert!(delivery_target("pop-rnb").is_none());
+        assert!(loudness_target("pop-rnb").is_some());
+    }
+}
