@@ -5,13 +5,16 @@
 
 pub mod bypass;
 pub mod editor;
+pub mod eq_params;
 pub mod frame;
 pub mod gain;
 pub mod io;
 pub mod meters;
+pub mod widgets;
 
 pub use bypass::BypassCrossfade;
 pub use editor::{param_list_editor, ParamListApp};
+pub use eq_params::{EqBandParams, EqParams, EQ_BANDS};
 pub use frame::ProcessFrame;
 pub use gain::{gain_db_param, GainStage};
 pub use gain::{InputParams, OutputParams};

@@ -19,8 +19,10 @@ use shared_dsp::meter::spectrum::SpectrumAnalyser;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use stem_plugin_common::frame::MAX_SLICE;
-use stem_plugin_common::{param_list_editor, ParamListApp, ProcessFrame, STEREO_LAYOUTS};
+use stem_plugin_common::widgets::EditorApp;
+use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 
+mod editor;
 pub mod meters;
 pub mod params;
 
@@ -156,14 +158,14 @@ impl Plugin for StemMaster {
 
     type SysExMessage = ();
     type BackgroundTask = ();
-    type Editor = EguiEditor<ParamListApp<StemMasterParams>>;
+    type Editor = EguiEditor<EditorApp<editor::MasterEditor>>;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        param_list_editor(self.params.clone(), Self::NAME)
+        editor::create(self.params.clone())
     }
 
     fn activate(

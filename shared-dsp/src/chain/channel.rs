@@ -9,11 +9,13 @@
 //!
 //! Latency is constant: each section with latency has a bypass path that is a delay of the
 //! section's latency, always fed so a toggle can cross-fade ([`SECTION_FADE_MS`]) between two
-//! aligned signals. The saturation section is padded to the 4x oversampler's latency whatever
-//! factor is chosen, and the dynamics section to the larger lookahead of its two modes, so
-//! neither bypass, the dynamics mode nor the oversampling factor moves the output in time. Only
-//! a changed lookahead changes [`ChannelChain::latency_samples`]. Changes that swap a unit
-//! (dynamics mode, oversampling factor) fade the section out, switch, and fade it back in.
+//! aligned signals. The saturation section has the latency of its chosen oversampling factor
+//! whether it is on or off, and the dynamics section the larger lookahead of its two modes, so
+//! neither bypass nor the dynamics mode moves the output in time. Only the oversampling factor
+//! and the lookahead change [`ChannelChain::latency_samples`] (so a chain that does not
+//! oversample has no latency at all); a plugin reports such a change to the host. Changes that
+//! swap a unit (dynamics mode, oversampling factor) fade the section out, switch, and fade it
+//! back in.
 //!
 //! Gain match compensates everything from the input trim to the saturation; the output gain
 //! comes after it, so it stays the user's deliberate level change.
@@ -46,8 +48,6 @@ pub const SECTION_FADE_MS: f32 = 10.0;
 pub const GAIN_SMOOTHING_MS: f32 = 5.0;
 /// Highest sample rate the chain sizes its delays for, in Hz.
 pub const MAX_SAMPLE_RATE_HZ: f32 = 384_000.0;
-/// Oversampling factor whose latency the saturation section always has.
-const SATURATION_PADDED_FACTOR: usize = 4;
 
 /// Role of the stem the channel sits on; selects the starting points.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -172,8 +172,10 @@ impl Default for ChannelSettings {
             stereo_enabled: false,
             stereo: StereoSettings::default(),
             saturation_enabled: false,
+            // No oversampling until asked for: a transparent chain has no latency.
             saturation: SaturationSettings {
                 drive_db: 3.0,
+                oversampling: 1,
                 ..SaturationSettings::default()
             },
             output_gain_db: 0.0,
@@ -223,6 +225,7 @@ impl ChannelSettings {
                     drive_db: 3.0,
                     bias: 0.1,
                     mix_percent: 50.0,
+                    oversampling: 4,
                     ..SaturationSettings::default()
                 };
             }
@@ -422,6 +425,8 @@ pub struct ChannelChain {
     saturation_bypass: DelayLine,
     saturation_pad: DelayLine,
     saturation_latency: usize,
+    /// Latency of the saturation at 1x, 2x, 4x.
+    saturation_latencies: [usize; 3],
 
     gain_match: GainMatch,
 
@@ -452,14 +457,17 @@ impl ChannelChain {
         let chunk = max_block.clamp(64, 8192);
         let max_lookahead = lookahead_samples(MAX_LOOKAHEAD_MS, MAX_SAMPLE_RATE_HZ) + 1;
         let settings = ChannelSettings::default();
-        let sat_max = Saturation::new(
-            1,
-            SaturationSettings {
-                oversampling: SATURATION_PADDED_FACTOR,
-                ..SaturationSettings::default()
-            },
-        )
-        .latency_samples();
+        let saturation_latencies = [1, 2, 4].map(|factor| {
+            Saturation::new(
+                1,
+                SaturationSettings {
+                    oversampling: factor,
+                    ..SaturationSettings::default()
+                },
+            )
+            .latency_samples()
+        });
+        let sat_max = saturation_latencies[2];
         let mut chain = Self {
             sample_rate_hz,
             fresh: true,
@@ -491,7 +499,8 @@ impl ChannelChain {
             saturation_fade: Fade::new(),
             saturation_bypass: DelayLine::new(2, sat_max),
             saturation_pad: DelayLine::new(2, sat_max),
-            saturation_latency: sat_max,
+            saturation_latency: 0,
+            saturation_latencies,
             gain_match: GainMatch::new(sample_rate_hz),
             chunk,
             dry_left: vec![0.0; chunk],
@@ -502,7 +511,6 @@ impl ChannelChain {
             compressor_gr_db: 0.0,
             settings,
         };
-        chain.saturation_bypass.set_delay_samples(sat_max);
         chain.set_sample_rate(sample_rate_hz);
         chain
     }
@@ -582,6 +590,14 @@ impl ChannelChain {
         self.dynamics_latency = latency;
         self.dynamics_bypass.set_delay_samples(latency);
         self.update_dynamics_pad();
+        self.saturation_latency = match Oversampler::valid_factor(s.saturation.oversampling) {
+            1 => self.saturation_latencies[0],
+            2 => self.saturation_latencies[1],
+            _ => self.saturation_latencies[2],
+        };
+        self.saturation_bypass
+            .set_delay_samples(self.saturation_latency);
+        self.update_saturation_pad();
     }
 
     fn update_dynamics_pad(&mut self) {
@@ -623,8 +639,8 @@ impl ChannelChain {
         self.update_saturation_pad();
     }
 
-    /// Total latency in samples: dynamics lookahead plus the saturation's padded oversampling
-    /// latency; the same whichever sections are on.
+    /// Total latency in samples: dynamics lookahead plus the latency of the saturation's
+    /// oversampling factor; the same whichever sections are on.
     pub fn latency_samples(&self) -> usize {
         self.dynamics_latency + self.saturation_latency
     }
