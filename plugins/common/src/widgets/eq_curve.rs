@@ -357,7 +357,7 @@ impl<'a> EqCurveView<'a> {
                 Color32::from_rgb(0x10, 0x12, 0x16),
             );
         }
-        if let Some(i) = hovered_band.or(self.selected) {
+        if let Some(i) = hovered_band.or(self.selected.filter(|&i| self.handles[i].enabled)) {
             let band = &self.handles[i];
             let text = if band.has_gain {
                 format!(
@@ -485,7 +485,11 @@ fn paint_grid(painter: &egui::Painter, axes: &Axes) {
         painter.text(
             pos2(plot.right() - 4.0, y - 1.0),
             Align2::RIGHT_BOTTOM,
-            format!("{db:+.0}"),
+            if db.abs() < 1e-3 {
+                "0 dB".to_owned()
+            } else {
+                format!("{db:+.0}")
+            },
             font.clone(),
             theme::TEXT_DIM,
         );
