@@ -30,6 +30,8 @@ pub struct EqLive<'a> {
 /// EQ panel state kept between frames (the selected band).
 pub struct EqPanel {
     selected: usize,
+    /// Whether the EQ runs dynamic bands (the linear-phase master EQ does not).
+    dynamics: bool,
 }
 
 impl Default for EqPanel {
@@ -40,7 +42,16 @@ impl Default for EqPanel {
 
 impl EqPanel {
     pub fn new() -> Self {
-        Self { selected: 0 }
+        Self {
+            selected: 0,
+            dynamics: true,
+        }
+    }
+
+    /// For an EQ without dynamic bands: their controls are not shown.
+    pub fn without_dynamics(mut self) -> Self {
+        self.dynamics = false;
+        self
     }
 
     /// Draws the curve in `curve_size` and the band controls below it.
@@ -122,7 +133,13 @@ impl EqPanel {
         ui.add_space(4.0);
         self.band_strip(ui, eq, setter);
         ui.add_space(2.0);
-        band_controls(ui, &eq.bands[self.selected], &bands[self.selected], setter);
+        band_controls(
+            ui,
+            &eq.bands[self.selected],
+            &bands[self.selected],
+            setter,
+            self.dynamics,
+        );
     }
 
     /// One button per band (coloured like its handle) with its on/off state.
@@ -195,7 +212,13 @@ fn band_has_gain(band: &EqBandParams) -> bool {
 }
 
 /// The selected band's controls; only the ones that apply to its type.
-fn band_controls(ui: &mut Ui, band: &EqBandParams, settings: &BandSettings, setter: &ParamSetter) {
+fn band_controls(
+    ui: &mut Ui,
+    band: &EqBandParams,
+    settings: &BandSettings,
+    setter: &ParamSetter,
+    dynamics: bool,
+) {
     ui.horizontal(|ui| {
         ui.add(ParamToggle::for_param(&band.enabled, setter).label("On"));
         ui.add(ParamChoice::for_param(&band.kind, setter).combo());
@@ -216,7 +239,7 @@ fn band_controls(ui: &mut Ui, band: &EqBandParams, settings: &BandSettings, sett
         ) {
             ui.add(ParamKnob::for_param(&band.q, setter).label("Q"));
         }
-        if settings.kind.has_gain() {
+        if dynamics && settings.kind.has_gain() {
             ui.add_space(8.0);
             ui.vertical(|ui| {
                 ui.add_space(14.0);

@@ -201,7 +201,7 @@ impl<'a, P: ControlTarget> ParamKnob<'a, P> {
 
 impl<P: ControlTarget> Widget for ParamKnob<'_, P> {
     fn ui(self, ui: &mut Ui) -> Response {
-        let width = (self.diameter + 24.0).max(58.0);
+        let width = (self.diameter + 30.0).max(64.0);
         let name = self.param.name();
         let label = self.label.unwrap_or(&name);
         ui.allocate_ui_with_layout(
