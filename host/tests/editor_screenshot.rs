@@ -1,8 +1,10 @@
 //! Both editors open and render headless: each plugin's standalone build runs with
 //! `--backend dummy` (no sound card) on an `Xvfb` display with Mesa's software OpenGL, the
 //! editor window is captured with imagemagick's `import`, and the capture must have the
-//! editor's size and real content (many colours, not one flat fill). The PNGs stay in
-//! `target/screenshots/` for people to look at.
+//! editor's size and real content (many colours, not one flat fill). Then the display's scale
+//! is set to 2 (`Xft.dpi: 192`, what HiDPI desktops publish and baseview reads) and the
+//! Stem Channel editor must open at twice its size in physical pixels: host/system scaling is
+//! honoured. The PNGs stay in `target/screenshots/` for people to look at.
 //!
 //! `cargo xtask test` builds the standalone binaries (debug, into `target/test-bundles/`) and
 //! points `STEM_STANDALONE_DIR` at them. Without `Xvfb` or imagemagick the test is skipped with
@@ -38,6 +40,8 @@ const MIN_DISTINCT_COLOURS: u32 = 200;
 /// Standard deviation of the grey levels (0..1): a flat fill has 0, a dark editor with a few
 /// panels about 0.03.
 const MIN_GREY_STDDEV: f64 = 0.015;
+/// The X resource HiDPI desktops set for a scale factor of 2 (96 dpi = scale 1).
+const HIDPI_RESOURCES: &str = "Xft.dpi: 192";
 /// Software OpenGL on a loaded 2-core machine can take a while for the first frame.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -88,7 +92,8 @@ impl Drop for Reaped {
 /// never collide) and returns it with the display name.
 fn start_xvfb() -> (Reaped, String) {
     let mut child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1280x800x24"])
+        // Large enough for the 2x capture.
+        .args(["-displayfd", "1", "-screen", "0", "2560x1600x24"])
         .args(["+extension", "GLX", "-nolisten", "tcp", "-noreset"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -197,7 +202,7 @@ fn editors_render_under_xvfb() {
     .collect();
     if !missing.is_empty() {
         let message = format!(
-            "editor screenshot test needs {missing:?} (Debian: xvfb imagemagick \
+            "editor screenshot test needs {missing:?} (Debian: xvfb imagemagick x11-utils \
              libgl1-mesa-dri)"
         );
         assert!(!in_ci(), "{message}: CI must run it");
@@ -233,4 +238,39 @@ fn editors_render_under_xvfb() {
             png.display()
         );
     }
+
+    // Scale 2: the same logical layout in twice the physical pixels.
+    let scaled = Command::new("xprop")
+        .args([
+            "-display",
+            &display,
+            "-root",
+            "-format",
+            "RESOURCE_MANAGER",
+            "8s",
+        ])
+        .args(["-set", "RESOURCE_MANAGER", HIDPI_RESOURCES])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        scaled,
+        "setting {HIDPI_RESOURCES} on the virtual display failed"
+    );
+    let (binary, title, name, (width, height)) = EDITORS[0];
+    let png = out_dir.join(format!("{name}@2x.png"));
+    let (w, h, colours, _) = capture(&dir.join(binary), title, &display, &png);
+    println!(
+        "{title} at scale 2: {w}x{h}, {colours} colours -> {}",
+        png.display()
+    );
+    assert_eq!(
+        (w, h),
+        (2 * width, 2 * height),
+        "{title}: window size at scale 2 (twice the logical size)"
+    );
+    assert!(
+        colours >= MIN_DISTINCT_COLOURS,
+        "{title} at scale 2: only {colours} distinct colours ({})",
+        png.display()
+    );
 }

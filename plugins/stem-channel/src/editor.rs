@@ -34,7 +34,12 @@ pub fn create(params: Arc<StemChannelParams>) -> Option<EguiEditor<EditorApp<Cha
 }
 
 impl EditorLayout for ChannelEditor {
-    fn ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+    fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        _gui: &nice_plug::context::gui::GuiContext,
+        setter: &ParamSetter,
+    ) {
         self.layout(ui, setter);
     }
 }

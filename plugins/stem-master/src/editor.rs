@@ -34,7 +34,12 @@ pub fn create(params: Arc<StemMasterParams>) -> Option<EguiEditor<EditorApp<Mast
 }
 
 impl EditorLayout for MasterEditor {
-    fn ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+    fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        _gui: &nice_plug::context::gui::GuiContext,
+        setter: &ParamSetter,
+    ) {
         let params = self.params.clone();
         ui.horizontal(|ui| {
             ui.label(

@@ -186,7 +186,12 @@ impl<'a> EqCurveView<'a> {
         let mut clicked = None;
 
         if response.drag_started() {
-            if let Some(band) = response.interact_pointer_pos().and_then(nearest) {
+            // Where the button went down, not where the pointer is now: a quick drag has
+            // already left the handle by the time egui calls it a drag.
+            let origin = ui
+                .input(|i| i.pointer.press_origin())
+                .or(response.interact_pointer_pos());
+            if let Some(band) = origin.and_then(nearest) {
                 let handle = &self.handles[band];
                 ui.data_mut(|d| {
                     d.insert_temp(
@@ -357,7 +362,7 @@ impl<'a> EqCurveView<'a> {
                 Color32::from_rgb(0x10, 0x12, 0x16),
             );
         }
-        if let Some(i) = hovered_band.or(self.selected) {
+        if let Some(i) = hovered_band.or(self.selected.filter(|&i| self.handles[i].enabled)) {
             let band = &self.handles[i];
             let text = if band.has_gain {
                 format!(
@@ -485,7 +490,11 @@ fn paint_grid(painter: &egui::Painter, axes: &Axes) {
         painter.text(
             pos2(plot.right() - 4.0, y - 1.0),
             Align2::RIGHT_BOTTOM,
-            format!("{db:+.0}"),
+            if db.abs() < 1e-3 {
+                "0 dB".to_owned()
+            } else {
+                format!("{db:+.0}")
+            },
             font.clone(),
             theme::TEXT_DIM,
         );

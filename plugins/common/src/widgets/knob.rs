@@ -201,7 +201,7 @@ impl<'a, P: ControlTarget> ParamKnob<'a, P> {
 
 impl<P: ControlTarget> Widget for ParamKnob<'_, P> {
     fn ui(self, ui: &mut Ui) -> Response {
-        let width = (self.diameter + 26.0).max(62.0);
+        let width = (self.diameter + 30.0).max(64.0);
         let name = self.param.name();
         let label = self.label.unwrap_or(&name);
         ui.allocate_ui_with_layout(
@@ -503,7 +503,13 @@ impl<P: ControlTarget> Widget for ParamChoice<'_, P> {
         }
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 2.0;
-            for i in 0..=steps {
+            // Reversed in a right-to-left row, so the options always read in their order.
+            let order: Vec<usize> = if ui.layout().prefer_right_to_left() {
+                (0..=steps).rev().collect()
+            } else {
+                (0..=steps).collect()
+            };
+            for i in order {
                 let name = self.param.format(option(i), true);
                 let selected = is_current(i);
                 let text = egui::RichText::new(name).size(11.5).color(if selected {

@@ -11,31 +11,48 @@ const HOLD_SECONDS: f64 = 1.5;
 /// Fall rate of a released hold in dB per second.
 const HOLD_FALL_DB_PER_SECOND: f32 = 20.0;
 
-/// A peak hold kept by the editor: holds the highest value for [`HOLD_SECONDS`], then falls.
+/// Meter ballistics kept by the editor: holds the highest value for a while, then falls at a
+/// fixed rate. With no hold time it is a meter bar's fall-back (readings arrive per audio
+/// block, frames come faster, so bars would flicker without it).
 #[derive(Clone, Copy, Debug)]
 pub struct MeterHold {
     value_db: f32,
     held_at_s: f64,
     updated_at_s: f64,
+    hold_s: f64,
+    fall_db_per_s: f32,
 }
 
 impl Default for MeterHold {
+    /// A peak-hold line: [`HOLD_SECONDS`], then [`HOLD_FALL_DB_PER_SECOND`].
     fn default() -> Self {
-        Self {
-            value_db: f32::NEG_INFINITY,
-            held_at_s: 0.0,
-            updated_at_s: 0.0,
-        }
+        Self::new(HOLD_SECONDS, HOLD_FALL_DB_PER_SECOND)
     }
 }
 
 impl MeterHold {
+    pub fn new(hold_s: f64, fall_db_per_s: f32) -> Self {
+        Self {
+            value_db: f32::NEG_INFINITY,
+            held_at_s: 0.0,
+            updated_at_s: 0.0,
+            hold_s,
+            fall_db_per_s,
+        }
+    }
+
+    /// A meter bar: no hold, falls 20 dB in 1.7 s (the return time of an IEC 60268-10
+    /// type I peak programme meter).
+    pub fn bar() -> Self {
+        Self::new(0.0, 20.0 / 1.7)
+    }
+
     /// Feeds the current value at time `now_s` (egui's `input.time`) and returns the hold.
     pub fn update(&mut self, value_db: f32, now_s: f64) -> f32 {
         let elapsed = (now_s - self.updated_at_s).max(0.0);
         self.updated_at_s = now_s;
-        if now_s - self.held_at_s > HOLD_SECONDS {
-            self.value_db -= HOLD_FALL_DB_PER_SECOND * elapsed as f32;
+        if now_s - self.held_at_s > self.hold_s {
+            self.value_db -= self.fall_db_per_s * elapsed as f32;
         }
         if value_db.is_finite() && value_db >= self.value_db {
             self.value_db = value_db;
@@ -49,7 +66,7 @@ impl MeterHold {
     }
 
     pub fn reset(&mut self) {
-        *self = Self::default();
+        *self = Self::new(self.hold_s, self.fall_db_per_s);
     }
 }
 
@@ -334,7 +351,7 @@ impl<'a> GainReductionMeter<'a> {
         painter.text(
             pos2(meter.center().x, rect.bottom()),
             Align2::CENTER_BOTTOM,
-            format!("{:.1}", -reduction),
+            format!("{:.1}", if reduction > 0.05 { -reduction } else { 0.0 }),
             theme::value_font(10.5),
             theme::REDUCTION,
         );
@@ -353,14 +370,14 @@ impl CorrelationMeter {
     }
 
     pub fn show(self, ui: &mut Ui, width: f32) -> Response {
-        let (rect, response) = ui.allocate_exact_size(vec2(width, 30.0), Sense::hover());
+        let (rect, response) = ui.allocate_exact_size(vec2(width, 44.0), Sense::hover());
         if !ui.is_rect_visible(rect) {
             return response;
         }
         let painter = ui.painter();
         let bar = Rect::from_min_max(
-            pos2(rect.left() + 14.0, rect.top() + 3.0),
-            pos2(rect.right() - 14.0, rect.top() + 15.0),
+            pos2(rect.left() + 8.0, rect.top() + 16.0),
+            pos2(rect.right() - 8.0, rect.top() + 28.0),
         );
         painter.rect_filled(bar, 2.0, theme::PLOT);
         let x = |c: f32| bar.left() + (c.clamp(-1.0, 1.0) + 1.0) * 0.5 * bar.width();
@@ -403,17 +420,17 @@ impl CorrelationMeter {
             );
         }
         painter.text(
-            pos2(rect.left(), bar.center().y),
-            Align2::LEFT_CENTER,
-            "φ",
+            rect.left_top(),
+            Align2::LEFT_TOP,
+            "CORRELATION",
             theme::small_font(),
             theme::TEXT_DIM,
         );
         painter.text(
-            pos2(rect.right(), bar.center().y),
-            Align2::RIGHT_CENTER,
+            rect.right_top(),
+            Align2::RIGHT_TOP,
             format!("{value:+.2}"),
-            theme::value_font(10.0),
+            theme::value_font(11.0),
             colour,
         );
         response

@@ -65,15 +65,21 @@ impl<'a> ReadoutGrid<'a> {
                     for readout in row {
                         ui.vertical(|ui| {
                             ui.spacing_mut().item_spacing.y = 0.0;
-                            ui.label(
-                                RichText::new(&readout.label)
-                                    .font(theme::small_font())
-                                    .color(theme::TEXT_DIM),
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(&readout.label)
+                                        .font(theme::small_font())
+                                        .color(theme::TEXT_DIM),
+                                )
+                                .extend(),
                             );
-                            ui.label(
-                                RichText::new(&readout.value)
-                                    .font(theme::value_font(self.value_size))
-                                    .color(readout.colour),
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(&readout.value)
+                                        .font(theme::value_font(self.value_size))
+                                        .color(readout.colour),
+                                )
+                                .extend(),
                             );
                         });
                     }

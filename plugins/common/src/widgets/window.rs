@@ -85,7 +85,7 @@ fn unpack(packed: u64) -> (u32, u32) {
 /// What a plugin's editor draws; [`EditorApp`] does the window, the theme and the plumbing.
 pub trait EditorLayout: Send + 'static {
     /// Draws one frame.
-    fn ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter);
+    fn ui(&mut self, ui: &mut egui::Ui, gui: &GuiContext, setter: &ParamSetter);
 
     /// The window opened (set the plugin's `EditorOpen` flag here).
     fn opened(&mut self) {}
@@ -128,7 +128,7 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
         let setter = gui.param_setter();
         let Self { layout, window, .. } = self;
         let size = layout.persisted_size().map(|s| s.get());
-        window.show(ui, size, |ui| layout.ui(ui, &setter));
+        window.show(ui, size, |ui| layout.ui(ui, &gui, &setter));
         // Meters and spectra move while audio runs: draw again at the notifier's poll rate.
         ui.ctx().request_repaint();
     }
