@@ -16,8 +16,10 @@ use nice_plug_egui::EguiEditor;
 use shared_dsp::chain::channel::ChannelChain;
 use std::sync::Arc;
 use stem_plugin_common::frame::MAX_SLICE;
-use stem_plugin_common::{param_list_editor, ParamListApp, ProcessFrame, STEREO_LAYOUTS};
+use stem_plugin_common::widgets::EditorApp;
+use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 
+mod editor;
 pub mod meters;
 pub mod params;
 
@@ -72,14 +74,14 @@ impl Plugin for StemChannel {
 
     type SysExMessage = ();
     type BackgroundTask = ();
-    type Editor = EguiEditor<ParamListApp<StemChannelParams>>;
+    type Editor = EguiEditor<EditorApp<editor::ChannelEditor>>;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        param_list_editor(self.params.clone(), Self::NAME)
+        editor::create(self.params.clone())
     }
 
     fn activate(

@@ -7,10 +7,10 @@
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use std::sync::Arc;
-use stem_plugin_common::{
-    param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS,
-};
+use stem_plugin_common::widgets::EditorApp;
+use stem_plugin_common::{GainStage, ProcessFrame, STEREO_LAYOUTS};
 
+mod editor;
 pub mod params;
 
 use params::StemMasterParams;
@@ -33,14 +33,14 @@ impl Plugin for StemMaster {
 
     type SysExMessage = ();
     type BackgroundTask = ();
-    type Editor = EguiEditor<ParamListApp<StemMasterParams>>;
+    type Editor = EguiEditor<EditorApp<editor::MasterEditor>>;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        param_list_editor(self.params.clone(), Self::NAME)
+        editor::create(self.params.clone())
     }
 
     fn activate(

@@ -1,0 +1,302 @@
+//! Per-file figures: sample and true peak, clipping runs, DC offset, loudness (BS.1770-5 via
+//! `shared_dsp::meter`), low-frequency side energy, and the TT Dynamic Range.
+//!
+//! TT DR follows the Pleasurize Music Foundation's published off-line meter procedure
+//! ("Measuring DR", dynamicrange.de, v3), as the open DR14 T.meter reproduces it: per channel,
+//! 3 s blocks (the last one partial, still divided by the full block length); per block
+//! `RMS = sqrt(2 * sum(x^2) / n)` (a full-scale sine reads 0 dB) and the sample peak; the RMS of
+//! the loudest 20 % of blocks (`round(0.2 * blocks)`, at least one) is set against the
+//! second-highest block peak; `DR_ch = 20 log10(peak_2nd / rms_top20)`; DR is the mean over
+//! channels rounded to an integer.
+
+use serde::Serialize;
+use shared_dsp::filter::biquad::BiquadCascade;
+use shared_dsp::filter::coefficients::{CascadeCoefs, Slope};
+use shared_dsp::meter::loudness::LoudnessMeter;
+use shared_dsp::meter::true_peak::TruePeakMeter;
+
+use crate::audio::Audio;
+
+/// A sample this close to full scale counts as clipped (the top code of 16-bit PCM is
+/// -0.00027 dBFS, so every integer format's largest code qualifies).
+pub const CLIP_LEVEL: f32 = 0.9999;
+/// Consecutive samples at [`CLIP_LEVEL`] or above that make a clipping run (one or two
+/// full-scale samples occur in legitimate peaks; three in a row are flat-topped).
+pub const CLIP_RUN_SAMPLES: usize = 3;
+/// DC offset above this is reported (-60 dBFS: 0.1 % of full scale).
+pub const DC_WARN_DBFS: f64 = -60.0;
+/// Side energy below 100 Hz on the bass stem is reported above this, dB relative to the mid
+/// energy below 100 Hz (the guide: "bass below 100 Hz should always be mono").
+pub const BASS_SIDE_WARN_DB: f64 = -20.0;
+/// Frequency below which the bass stem should be mono, Hz.
+pub const BASS_MONO_HZ: f64 = 100.0;
+
+/// Converts a linear amplitude to dB (`-inf` for 0).
+pub fn amp_db(x: f64) -> f64 {
+    if x > 0.0 {
+        20.0 * x.log10()
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// Figures of one file on its own.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileStats {
+    pub file: String,
+    pub format: String,
+    pub sample_rate_hz: u32,
+    pub bits_per_sample: u16,
+    pub channels: usize,
+    pub frames: usize,
+    pub duration_s: f64,
+    pub sample_peak_dbfs: f64,
+    pub true_peak_dbtp: f64,
+    /// Runs of at least [`CLIP_RUN_SAMPLES`] consecutive samples at full scale (all channels).
+    pub clip_runs: usize,
+    /// Longest such run, samples.
+    pub longest_clip_run: usize,
+    /// Largest per-channel mean, dBFS.
+    pub dc_offset_dbfs: f64,
+    /// Integrated loudness as the file sits in a stereo mix (a mono file feeds both sides).
+    pub integrated_lufs: f64,
+    /// NaN or infinite samples found (float files; replaced by silence for the analysis).
+    pub non_finite_samples: usize,
+}
+
+/// Measures one file.
+pub fn file_stats(audio: &Audio) -> FileStats {
+    let sr = audio.sample_rate_hz as f64;
+    let mut peak = 0.0f32;
+    let mut clip_runs = 0;
+    let mut longest = 0;
+    let mut dc = 0.0f64;
+    for ch in &audio.channels {
+        let mut run = 0;
+        let mut sum = 0.0f64;
+        for &x in ch {
+            let a = x.abs();
+            peak = peak.max(a);
+            sum += x as f64;
+            if a >= CLIP_LEVEL {
+                run += 1;
+            } else {
+                if run >= CLIP_RUN_SAMPLES {
+                    clip_runs += 1;
+                    longest = longest.max(run);
+                }
+                run = 0;
+            }
+        }
+        if run >= CLIP_RUN_SAMPLES {
+            clip_runs += 1;
+            longest = longest.max(run);
+        }
+        if !ch.is_empty() {
+            dc = dc.max((sum / ch.len() as f64).abs());
+        }
+    }
+    let (l, r) = audio.stereo();
+    let mut loud = LoudnessMeter::new(2, sr);
+    loud.process_block(&[l, r]);
+
+    FileStats {
+        file: audio.name(),
+        format: audio.format_label(),
+        sample_rate_hz: audio.sample_rate_hz,
+        bits_per_sample: audio.bits_per_sample,
+        channels: audio.num_channels(),
+        frames: audio.frames(),
+        duration_s: audio.duration_s(),
+        sample_peak_dbfs: amp_db(peak as f64),
+        true_peak_dbtp: true_peak_dbtp(
+            &audio
+                .channels
+                .iter()
+                .map(|c| c.as_slice())
+                .collect::<Vec<_>>(),
+            sr,
+        ),
+        clip_runs,
+        longest_clip_run: longest,
+        dc_offset_dbfs: amp_db(dc),
+        integrated_lufs: loud.integrated_lufs(),
+        non_finite_samples: audio.non_finite_samples,
+    }
+}
+
+/// True peak of planar `channels` (BS.1770-5 Annex 2 via `TruePeakMeter`), dBTP. The
+/// interpolator is flushed with silence so a peak in the last samples is seen.
+pub fn true_peak_dbtp(channels: &[&[f32]], sample_rate_hz: f64) -> f64 {
+    let mut tp = TruePeakMeter::new(channels.len(), sample_rate_hz);
+    tp.process_block(channels);
+    let tail = vec![0.0f32; tp.latency_samples() + 64];
+    let tails: Vec<&[f32]> = channels.iter().map(|_| tail.as_slice()).collect();
+    tp.process_block(&tails);
+    tp.true_peak_dbtp()
+}
+
+/// Energy of the side signal below [`BASS_MONO_HZ`] relative to the mid signal below it, dB
+/// (`-inf` for a mono file or identical channels). Both are low-passed by a 4th-order
+/// Butterworth (24 dB/oct) at 100 Hz.
+pub fn low_side_to_mid_db(audio: &Audio) -> f64 {
+    if audio.num_channels() < 2 {
+        return f64::NEG_INFINITY;
+    }
+    let sr = audio.sample_rate_hz as f64;
+    let coefs = CascadeCoefs::butterworth_lowpass(sr, BASS_MONO_HZ, Slope::Db24);
+    let mut lp_mid = BiquadCascade::new(coefs);
+    let mut lp_side = BiquadCascade::new(coefs);
+    let (l, r) = audio.stereo();
+    let mut mid = [0.0f32; 4096];
+    let mut side = [0.0f32; 4096];
+    let (mut e_mid, mut e_side) = (0.0f64, 0.0f64);
+    for (lc, rc) in l.chunks(4096).zip(r.chunks(4096)) {
+        let n = lc.len();
+        for i in 0..n {
+            mid[i] = 0.5 * (lc[i] + rc[i]);
+            side[i] = 0.5 * (lc[i] - rc[i]);
+        }
+        lp_mid.process_block(&mut mid[..n]);
+        lp_side.process_block(&mut side[..n]);
+        e_mid += mid[..n]
+            .iter()
+            .map(|&x| (x as f64) * (x as f64))
+            .sum::<f64>();
+        e_side += side[..n]
+            .iter()
+            .map(|&x| (x as f64) * (x as f64))
+            .sum::<f64>();
+    }
+    if e_side <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if e_mid <= 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (e_side / e_mid).log10()
+}
+
+/// TT Dynamic Range of `channels` (see the module docs). `None` for silence or no audio.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct DynamicRange {
+    /// The published integer figure ("DR12").
+    pub dr: i32,
+    /// The unrounded mean of the channels' values, dB.
+    pub dr_db: f64,
+    /// Number of 3 s blocks (the figure is meant for programmes of at least 5 blocks).
+    pub blocks: usize,
+}
+
+pub fn tt_dynamic_range(channels: &[&[f32]], sample_rate_hz: u32) -> Option<DynamicRange> {
+    let block = (3.0 * sample_rate_hz as f64).round() as usize;
+    let frames = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+    if frames == 0 || block == 0 {
+        return None;
+    }
+    let blocks = frames.div_ceil(block);
+    let top = ((blocks as f64 * 0.2).round() as usize).max(1);
+    let mut sum_db = 0.0;
+    for ch in channels {
+        let mut rms = Vec::with_capacity(blocks);
+        let mut peaks = Vec::with_capacity(blocks);
+        for b in ch[..frames].chunks(block) {
+            let sq: f64 = b.iter().map(|&x| (x as f64) * (x as f64)).sum();
+            rms.push((2.0 * sq / block as f64).sqrt());
+            peaks.push(b.iter().fold(0.0f32, |m, &x| m.max(x.abs())) as f64);
+        }
+        rms.sort_by(|a, b| b.total_cmp(a));
+        peaks.sort_by(|a, b| b.total_cmp(a));
+        let top_rms = (rms[..top].iter().map(|r| r * r).sum::<f64>() / top as f64).sqrt();
+        let second_peak = peaks.get(1).copied().unwrap_or(peaks[0]);
+        if top_rms <= 0.0 || second_peak <= 0.0 {
+            return None;
+        }
+        sum_db += 20.0 * (second_peak / top_rms).log10();
+    }
+    let dr_db = sum_db / channels.len() as f64;
+    Some(DynamicRange {
+        dr: dr_db.round() as i32,
+        dr_db,
+        blocks,
+    })
+}
+
+/// Loudness figures of a programme (BS.1770-5 / EBU R128 via `LoudnessMeter`, true peak via
+/// `TruePeakMeter`, PLR as `ProgrammeMeter` defines it) plus TT DR.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoudnessFigures {
+    pub integrated_lufs: f64,
+    pub momentary_max_lufs: f64,
+    pub short_term_max_lufs: f64,
+    pub lra_lu: f64,
+    pub true_peak_dbtp: f64,
+    pub sample_peak_dbfs: f64,
+    pub plr_db: f64,
+    /// TT DR, integer (`null` for silence).
+    pub dr: Option<i32>,
+    /// TT DR before rounding, dB.
+    pub dr_db: Option<f64>,
+}
+
+/// Momentary and short-term loudness every 100 ms, for the loudness plot.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LoudnessHistory {
+    pub time_s: Vec<f64>,
+    pub momentary_lufs: Vec<f64>,
+    pub short_term_lufs: Vec<f64>,
+}
+
+/// Measures a programme. Mono is measured as it plays on two speakers (both sides).
+pub fn loudness_figures(audio: &Audio) -> (LoudnessFigures, LoudnessHistory) {
+    let sr = audio.sample_rate_hz as f64;
+    let (l, r) = audio.stereo();
+    let channels = [l, r];
+    let mut meter = LoudnessMeter::new(2, sr);
+    let hop = meter.tick_len() * 10;
+    let mut history = LoudnessHistory::default();
+    let frames = audio.frames();
+    let mut start = 0;
+    while start < frames {
+        let end = (start + hop).min(frames);
+        meter.process_block(&[&l[start..end], &r[start..end]]);
+        start = end;
+        history.time_s.push(end as f64 / sr);
+        history.momentary_lufs.push(meter.momentary_lufs());
+        history.short_term_lufs.push(meter.short_term_lufs());
+    }
+    let true_peak_dbtp = true_peak_dbtp(&channels, sr);
+    let integrated = meter.integrated_lufs();
+    let plr = if true_peak_dbtp.is_finite() && integrated.is_finite() {
+        true_peak_dbtp - integrated
+    } else {
+        f64::NEG_INFINITY
+    };
+    let peak = audio
+        .channels
+        .iter()
+        .flat_map(|c| c.iter())
+        .fold(0.0f32, |m, &x| m.max(x.abs()));
+    let dr = tt_dynamic_range(
+        &audio
+            .channels
+            .iter()
+            .map(|c| c.as_slice())
+            .collect::<Vec<_>>(),
+        audio.sample_rate_hz,
+    );
+    (
+        LoudnessFigures {
+            integrated_lufs: integrated,
+            momentary_max_lufs: meter.max_momentary_lufs(),
+            short_term_max_lufs: meter.max_short_term_lufs(),
+            lra_lu: meter.loudness_range_lu(),
+            true_peak_dbtp,
+            sample_peak_dbfs: amp_db(peak as f64),
+            plr_db: plr,
+            dr: dr.map(|d| d.dr),
+            dr_db: dr.map(|d| d.dr_db),
+        },
+        history,
+    )
+}

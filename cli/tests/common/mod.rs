@@ -1,0 +1,158 @@
+//! Test signals and helpers shared by the `stem` integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use stem_cli::audio::{write_wav_atomic, OutputFormat};
+
+pub const SR: u32 = 48_000;
+
+/// A fresh, empty directory under the target dir for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Deterministic white noise in [-1, 1).
+pub fn noise(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s as f64 / u32::MAX as f64 * 2.0 - 1.0) as f32
+        })
+        .collect()
+}
+
+/// Rounds to the 24-bit grid, so sums of stems are exact and written files read back bit for
+/// bit.
+pub fn q24(x: &mut [f32]) {
+    for v in x {
+        *v = (*v as f64 * 8_388_608.0).round() as f32 / 8_388_608.0;
+    }
+}
+
+/// Four stereo stems of `seconds` (drums: noise bursts, bass: a moving mono bass line,
+/// synths: a detuned chord, vocals: a vibrato tone), peaking around -10 dBFS, on the 24-bit
+/// grid.
+pub fn stems(seconds: f64) -> Vec<(String, [Vec<f32>; 2])> {
+    let n = (seconds * SR as f64) as usize;
+    let sr = SR as f64;
+    let tau = std::f64::consts::TAU;
+    let nz = noise(n, 7);
+    let nz2 = noise(n, 11);
+    let mut drums = [vec![0.0; n], vec![0.0; n]];
+    for i in 0..n {
+        let t = (i % (SR as usize / 2)) as f64 / sr;
+        let env = (-t * 30.0).exp() as f32;
+        drums[0][i] = 0.3 * env * nz[i];
+        drums[1][i] = 0.3 * env * nz2[i];
+    }
+    let notes = [55.0, 73.4, 65.4, 49.0];
+    let mut bass = [vec![0.0; n], vec![0.0; n]];
+    let mut phase = 0.0f64;
+    for i in 0..n {
+        let f = notes[(i / (SR as usize / 2)) % notes.len()];
+        phase += tau * f / sr;
+        let v = (0.25 * phase.sin() + 0.06 * (2.0 * phase).sin()) as f32;
+        bass[0][i] = v;
+        bass[1][i] = v;
+    }
+    let mut synths = [vec![0.0; n], vec![0.0; n]];
+    for i in 0..n {
+        let t = i as f64 / sr;
+        let mut l = 0.0;
+        let mut r = 0.0;
+        for f in [261.6, 329.6, 392.0] {
+            l += (tau * f * t).sin();
+            r += (tau * f * 1.003 * t).sin();
+        }
+        synths[0][i] = (0.1 * l) as f32;
+        synths[1][i] = (0.1 * r) as f32;
+    }
+    let mut vocals = [vec![0.0; n], vec![0.0; n]];
+    let mut ph = 0.0f64;
+    for i in 0..n {
+        let t = i as f64 / sr;
+        let f = 220.0 * (1.0 + 0.01 * (tau * 5.5 * t).sin());
+        ph += tau * f / sr;
+        let v = (0.2 * ph.sin() + 0.08 * (3.0 * ph).sin() + 0.02 * nz[(i * 7) % n] as f64) as f32;
+        vocals[0][i] = v;
+        vocals[1][i] = v * 0.9;
+    }
+    let mut out = vec![
+        ("drums.wav".to_string(), drums),
+        ("bass.wav".to_string(), bass),
+        ("synths.wav".to_string(), synths),
+        ("vocals.wav".to_string(), vocals),
+    ];
+    for (_, s) in &mut out {
+        q24(&mut s[0]);
+        q24(&mut s[1]);
+    }
+    out
+}
+
+/// The exact sum of `stems` (exact in `f32` on the 24-bit grid).
+pub fn mix_of(stems: &[(String, [Vec<f32>; 2])]) -> [Vec<f32>; 2] {
+    let n = stems[0].1[0].len();
+    let mut mix = [vec![0.0f32; n], vec![0.0f32; n]];
+    for c in 0..2 {
+        for i in 0..n {
+            mix[c][i] = stems.iter().map(|s| s.1[c][i] as f64).sum::<f64>() as f32;
+        }
+    }
+    mix
+}
+
+pub fn write(path: &Path, ch: &[Vec<f32>], sr: u32) {
+    let refs: Vec<&[f32]> = ch.iter().map(|c| c.as_slice()).collect();
+    write_wav_atomic(path, sr, &refs, OutputFormat::Pcm24, &[]).unwrap();
+}
+
+/// Writes the stems and their mix into `dir`; returns (stem paths, mix path).
+pub fn write_set(
+    dir: &Path,
+    stems: &[(String, [Vec<f32>; 2])],
+    mix: &[Vec<f32>; 2],
+) -> (Vec<PathBuf>, PathBuf) {
+    let paths: Vec<PathBuf> = stems
+        .iter()
+        .map(|(name, ch)| {
+            let p = dir.join(name);
+            write(&p, ch, SR);
+            p
+        })
+        .collect();
+    let mix_path = dir.join("mix.wav");
+    write(&mix_path, mix, SR);
+    (paths, mix_path)
+}
+
+/// Runs the `stem` binary.
+pub fn stem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stem"))
+        .args(args)
+        .output()
+        .expect("the stem binary runs")
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Parses stdout as JSON.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
