@@ -186,7 +186,12 @@ impl<'a> EqCurveView<'a> {
         let mut clicked = None;
 
         if response.drag_started() {
-            if let Some(band) = response.interact_pointer_pos().and_then(nearest) {
+            // Where the button went down, not where the pointer is now: a quick drag has
+            // already left the handle by the time egui calls it a drag.
+            let origin = ui
+                .input(|i| i.pointer.press_origin())
+                .or(response.interact_pointer_pos());
+            if let Some(band) = origin.and_then(nearest) {
                 let handle = &self.handles[band];
                 ui.data_mut(|d| {
                     d.insert_temp(

@@ -139,6 +139,7 @@ impl EqPanel {
             &bands[self.selected],
             setter,
             self.dynamics,
+            dynamic_gain(self.selected),
         );
     }
 
@@ -218,6 +219,7 @@ fn band_controls(
     settings: &BandSettings,
     setter: &ParamSetter,
     dynamics: bool,
+    moving_gain_db: Option<f32>,
 ) {
     ui.horizontal(|ui| {
         ui.add(ParamToggle::for_param(&band.enabled, setter).label("On"));
@@ -248,6 +250,14 @@ fn band_controls(
                         .label("Dynamic")
                         .on_colour(theme::REDUCTION),
                 );
+                if let (true, Some(gain_db)) = (settings.dynamic.enabled, moving_gain_db) {
+                    ui.label(
+                        RichText::new(format!("{gain_db:+.1} dB"))
+                            .font(theme::value_font(11.0))
+                            .color(theme::REDUCTION),
+                    )
+                    .on_hover_text("The gain change the dynamic band applies right now");
+                }
             });
             if settings.dynamic.enabled {
                 let colour = theme::REDUCTION;

@@ -452,6 +452,8 @@ pub struct ParamChoice<'a, P: ControlTarget> {
     setter: &'a ParamSetter<'a>,
     /// Show as a drop-down instead of a row (for long lists).
     combo: bool,
+    /// Width of the drop-down in logical pixels (egui's default when `None`).
+    combo_width: Option<f32>,
 }
 
 impl<'a, P: ControlTarget> ParamChoice<'a, P> {
@@ -460,12 +462,20 @@ impl<'a, P: ControlTarget> ParamChoice<'a, P> {
             param,
             setter,
             combo: false,
+            combo_width: None,
         }
     }
 
     /// A drop-down instead of a row of buttons.
     pub fn combo(mut self) -> Self {
         self.combo = true;
+        self
+    }
+
+    /// A drop-down `width` logical pixels wide.
+    pub fn combo_width(mut self, width: f32) -> Self {
+        self.combo = true;
+        self.combo_width = Some(width);
         self
     }
 
@@ -485,8 +495,11 @@ impl<P: ControlTarget> Widget for ParamChoice<'_, P> {
         if self.combo {
             let selected = self.param.format(current, true);
             let mut chosen = None;
-            let response = egui::ComboBox::from_id_salt(self.param.name())
-                .selected_text(selected)
+            let mut combo = egui::ComboBox::from_id_salt(self.param.name()).selected_text(selected);
+            if let Some(width) = self.combo_width {
+                combo = combo.width(width);
+            }
+            let response = combo
                 .show_ui(ui, |ui| {
                     for i in 0..=steps {
                         let name = self.param.format(option(i), true);

@@ -35,3 +35,6 @@ pub use meter::{CorrelationMeter, GainReductionMeter, LevelMeter, MeterHold};
 pub use param_group::{group_controls, GroupParam, ParamGroups};
 pub use readout::{Readout, ReadoutGrid};
 pub use window::{create_resizable_editor, EditorApp, EditorLayout, EditorSize, EditorWindow};
+
+#[cfg(test)]
+mod tests;
