@@ -8,6 +8,9 @@
 //!   any allocation on the audio thread aborts) into `target/test-bundles/bundled/`, then runs
 //!   the whole workspace's test suite against them.
 //! - `cargo xtask bench`: runs the DSP benchmarks.
+//! - `cargo xtask demo [ARGS]`: bundles both plugins in release mode, then builds the `stem`
+//!   command-line tool in release mode and runs `stem demo ARGS` (a synthetic stem set checked,
+//!   mastered for streaming, club and vinyl, and reported on, in `stem-demo/`).
 
 use std::env;
 use std::fs;
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
         "bundle" => bundle(&rest),
         "install" => install(rest.first().map(PathBuf::from)),
         "test" => test(&rest),
+        "demo" => demo(&rest),
         "bench" => run(
             "cargo",
             &cargo_args(&["bench", "-p", "shared-dsp"], &rest),
@@ -44,7 +48,8 @@ fn main() -> Result<()> {
             eprintln!(
                 "Usage:\n  cargo xtask bundle [-p <package> ...] [cargo build args]\n  \
                  cargo xtask install [DIR]\n  cargo xtask test [cargo test args]\n  \
-                 cargo xtask bench [criterion args]"
+                 cargo xtask bench [criterion args]\n  \
+                 cargo xtask demo [stem demo args, e.g. --seconds 60 --out DIR]"
             );
             if command.is_empty() || command == "help" || command == "--help" {
                 Ok(())
@@ -133,6 +138,22 @@ fn test(args: &[String]) -> Result<()> {
         &cargo_args(base, args),
         &[("STEM_TEST_BUNDLE_DIR", bundle_dir.as_str())],
     )
+}
+
+/// Release bundles of both plugins, then `stem demo` from a release build of the tool.
+fn demo(args: &[String]) -> Result<()> {
+    bundle(&[])?;
+    let base = [
+        "run",
+        "--release",
+        "-p",
+        "stem-cli",
+        "--bin",
+        "stem",
+        "--",
+        "demo",
+    ];
+    run("cargo", &cargo_args(&base, args), &[])
 }
 
 fn cargo_args(base: &[&str], extra: &[String]) -> Vec<String> {
