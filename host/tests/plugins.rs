@@ -76,6 +76,13 @@ fn assert_identical(actual: &[f32], expected: &[f32], context: &str) {
     }
 }
 
+/// The input as a plugin reporting `latency` samples returns it: delayed, zeros first.
+fn delayed(signal: &[f32], latency: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; latency.min(signal.len())];
+    out.extend_from_slice(&signal[..signal.len() - out.len()]);
+    out
+}
+
 fn db_to_gain(db: f64) -> f64 {
     10f64.powf(db / 20.0)
 }
@@ -107,12 +114,17 @@ fn bundles_expose_bypass_trim_and_output_with_working_text_conversion() {
 fn unity_at_defaults_is_bit_exact() {
     for_each_bundle(|label, host| {
         host.activate(48_000.0, 512).unwrap();
-        let input = noise(48_000, 7);
+        let latency = host.latency_samples().unwrap() as usize;
+        let input = noise(48_000 + latency, 7);
         let output = host
             .process(as_refs(&input), &BlockSchedule::Fixed(512), &[])
             .unwrap();
         for ch in 0..2 {
-            assert_identical(&output[ch], &input[ch], &format!("{label}: channel {ch}"));
+            assert_identical(
+                &output[ch],
+                &delayed(&input[ch], latency),
+                &format!("{label}: channel {ch}"),
+            );
         }
     });
 }
@@ -121,12 +133,13 @@ fn unity_at_defaults_is_bit_exact() {
 fn parameter_change_takes_effect_at_its_exact_sample() {
     for_each_bundle(|label, host| {
         host.activate(48_000.0, 512).unwrap();
+        let latency = host.latency_samples().unwrap() as usize;
         for name in ["Input Trim", "Output Gain"] {
             let trim = param_named(host, name);
             let minus_six = host.text_to_value(trim.id, "-6 dB").unwrap();
             // Not on a block boundary, so the plugin must split the block at the event.
             let change_at = 3_333;
-            let input = noise(24_000, 3);
+            let input = noise(24_000 + latency, 3);
             let changes = [ParamChange {
                 sample_offset: change_at,
                 param_id: trim.id,
@@ -136,30 +149,37 @@ fn parameter_change_takes_effect_at_its_exact_sample() {
                 .process(as_refs(&input), &BlockSchedule::Fixed(512), &changes)
                 .unwrap();
             for ch in 0..2 {
+                // Input sample `i` leaves the plugin at `i + latency` (before that comes the
+                // previous run's tail).
+                let (input, output, at) = (&input[ch], &output[ch][latency..], change_at);
                 assert_identical(
-                    &output[ch][..change_at],
-                    &input[ch][..change_at],
+                    &output[..at],
+                    &input[..at],
                     &format!("{label}: {name} acted before sample {change_at}"),
                 );
                 assert_ne!(
-                    output[ch][change_at], input[ch][change_at],
+                    output[at], input[at],
                     "{label}: {name} did not act at sample {change_at}"
                 );
                 // Once the 20 ms smoother has settled the gain is exactly -6 dB.
-                let settled = change_at + 48 * 25;
+                let settled = at + 48 * 25;
                 let expected = db_to_gain(-6.0);
-                for i in settled..input[ch].len() {
-                    let ratio = output[ch][i] as f64 / input[ch][i] as f64;
+                for i in settled..output.len() {
+                    let ratio = output[i] as f64 / input[i] as f64;
                     assert!(
-                        (ratio - expected).abs() < 1e-4 || input[ch][i].abs() < 1e-6,
+                        (ratio - expected).abs() < 1e-4 || input[i].abs() < 1e-6,
                         "{label}: {name} gain {ratio} at {i}"
                     );
                 }
             }
             // Back to unity for the next parameter.
             host.set_param_value(trim.id, trim.default_value).unwrap();
-            host.process(as_refs(&noise(4_800, 1)), &BlockSchedule::Fixed(512), &[])
-                .unwrap();
+            host.process(
+                as_refs(&noise(4_800 + latency, 1)),
+                &BlockSchedule::Fixed(512),
+                &[],
+            )
+            .unwrap();
         }
     });
 }
@@ -228,7 +248,8 @@ fn declared_latency_equals_measured_impulse_shift() {
         host.activate(48_000.0, 512).unwrap();
         let latency = host.latency_samples().unwrap() as usize;
         let at = 1_000;
-        let mut impulse = [vec![0.0f32; 8_192], vec![0.0f32; 8_192]];
+        let len = 8_192 + latency;
+        let mut impulse = [vec![0.0f32; len], vec![0.0f32; len]];
         impulse[0][at] = 0.5;
         impulse[1][at] = -0.5;
         let output = host
@@ -248,10 +269,11 @@ fn declared_latency_equals_measured_impulse_shift() {
 
 #[test]
 fn any_block_size_gives_the_same_output_as_one_block() {
-    // 10,007 samples: every schedule below ends on a partial block.
-    let num_samples = 10_007;
-    let input = noise(num_samples, 5);
     for_each_bundle(|label, host| {
+        // 10,007 samples past the latency: every schedule below ends on a partial block.
+        host.activate(48_000.0, 512).unwrap();
+        let num_samples = 10_007 + host.latency_samples().unwrap() as usize;
+        let input = noise(num_samples, 5);
         let trim = param_named(host, "Input Trim");
         let out_gain = param_named(host, "Output Gain");
         let changes = [
@@ -312,14 +334,15 @@ fn every_common_sample_rate_passes_unity_and_reaches_gain_targets() {
             host.set_param_value(out_gain.id, out_gain.default_value)
                 .unwrap();
             host.activate(sample_rate, 1024).unwrap();
-            let num_samples = (sample_rate * 0.1) as usize;
+            let latency = host.latency_samples().unwrap() as usize;
+            let num_samples = (sample_rate * 0.1) as usize + latency;
             let input = noise(num_samples, 9);
             let output = host
                 .process(as_refs(&input), &BlockSchedule::Fixed(1024), &[])
                 .unwrap();
             assert_identical(
                 &output[0],
-                &input[0],
+                &delayed(&input[0], latency),
                 &format!("{label} at {sample_rate} Hz"),
             );
             // The 20 ms gain ramp takes the same time at every rate.
@@ -333,7 +356,9 @@ fn every_common_sample_rate_passes_unity_and_reaches_gain_targets() {
                 .unwrap();
             let ramp_end = (sample_rate * 0.020) as usize;
             let before_end = ramp_end * 9 / 10;
-            let gain_at = |i: usize| output[0][i] as f64 / input[0][i] as f64;
+            // The previous run's tail fills the first `latency` samples; from then on input
+            // sample `i` leaves at `i + latency`.
+            let gain_at = |i: usize| output[0][i + latency] as f64 / input[0][i] as f64;
             assert!(
                 gain_at(before_end) < db_to_gain(3.0) - 1e-4,
                 "{label} at {sample_rate} Hz"
@@ -351,6 +376,7 @@ fn bad_input_never_reaches_the_output_and_the_plugin_recovers() {
     for_each_bundle(|label, host| {
         let trim = param_named(host, "Input Trim");
         host.activate(48_000.0, 512).unwrap();
+        let latency = host.latency_samples().unwrap() as usize;
         let mut input = noise(4_800, 13);
         for (i, bad) in [
             f32::NAN,
@@ -380,13 +406,20 @@ fn bad_input_never_reaches_the_output_and_the_plugin_recovers() {
                 "{label}: bad sample on channel {ch}"
             );
         }
-        let clean = noise(4_800, 17);
+        // Flush the bad stretch out of the plugin's latency, then check clean audio.
+        host.process(
+            as_refs(&noise(latency, 19)),
+            &BlockSchedule::Fixed(512),
+            &[],
+        )
+        .unwrap();
+        let clean = noise(4_800 + latency, 17);
         let output = host
             .process(as_refs(&clean), &BlockSchedule::Fixed(512), &[])
             .unwrap();
         let expected = db_to_gain(-6.0);
         for ch in 0..2 {
-            for (o, i) in output[ch].iter().zip(&clean[ch]) {
+            for (o, i) in output[ch][latency..].iter().zip(&clean[ch]) {
                 assert!(
                     (*o as f64 - *i as f64 * expected).abs() < 1e-6,
                     "{label}: no recovery"
@@ -407,7 +440,10 @@ fn bypass_passes_the_input_through_after_a_click_free_fade() {
             .unwrap();
         let trim = param_named(host, "Input Trim");
         host.activate(48_000.0, 512).unwrap();
-        let input = [vec![0.25f32; 9_600], vec![-0.25f32; 9_600]];
+        // The bypass engages once the trimmed signal has come through the latency.
+        let latency = host.latency_samples().unwrap() as usize;
+        let at = 4_800 + latency;
+        let input = [vec![0.25f32; at + 4_800], vec![-0.25f32; at + 4_800]];
         let changes = [
             ParamChange {
                 sample_offset: 0,
@@ -415,7 +451,7 @@ fn bypass_passes_the_input_through_after_a_click_free_fade() {
                 value: host.text_to_value(trim.id, "-12 dB").unwrap(),
             },
             ParamChange {
-                sample_offset: 4_800,
+                sample_offset: at,
                 param_id: bypass.id,
                 value: bypass.max_value,
             },
@@ -423,10 +459,10 @@ fn bypass_passes_the_input_through_after_a_click_free_fade() {
         let output = host
             .process(as_refs(&input), &BlockSchedule::Fixed(512), &changes)
             .unwrap();
-        // Dry after the 10 ms fade, exactly.
-        assert_identical(&output[0][4_800 + 480..], &input[0][4_800 + 480..], label);
+        // Dry (the latency-aligned input) after the 10 ms fade, exactly.
+        assert_identical(&output[0][at + 480..], &input[0][at + 480..], label);
         // The fade moves at most 1/480 of the 0.19 level difference per sample.
-        let max_step = output[0][4_700..5_400]
+        let max_step = output[0][at - 100..at + 600]
             .windows(2)
             .map(|w| (w[1] - w[0]).abs())
             .fold(0.0f32, f32::max);

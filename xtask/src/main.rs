@@ -6,7 +6,9 @@
 //!   `~/.clap` and the `.vst3` bundles into `~/.vst3`, or both into `DIR` when given.
 //! - `cargo xtask test`: builds test bundles (debug, with nice-plug's `assert_process_allocs`, so
 //!   any allocation on the audio thread aborts) into `target/test-bundles/bundled/`, then runs
-//!   the whole workspace's test suite against them.
+//!   the whole workspace's test suite against them. When the selection includes the editor
+//!   screenshot test, it also builds the plugins' standalone applications (debug) next to the
+//!   test bundles for it to open under Xvfb.
 //! - `cargo xtask bench`: runs the DSP benchmarks.
 //! - `cargo xtask demo [ARGS]`: bundles both plugins in release mode, then builds the `stem`
 //!   command-line tool in release mode and runs `stem demo ARGS` (a synthetic stem set checked,
@@ -123,9 +125,14 @@ fn test(args: &[String]) -> Result<()> {
     // directory, so setting it for this process sends both to the test directory.
     env::set_var("CARGO_TARGET_DIR", TEST_TARGET_DIR);
     nice_plug_xtask::main_with_args("cargo xtask", bundle_args)?;
+    if runs_screenshot_test(args) {
+        build_standalones()?;
+    }
     env::remove_var("CARGO_TARGET_DIR");
     let bundle_dir = env::current_dir()?.join(TEST_TARGET_DIR).join("bundled");
     let bundle_dir = bundle_dir.to_string_lossy().into_owned();
+    let standalone_dir = env::current_dir()?.join(TEST_TARGET_DIR).join("debug");
+    let standalone_dir = standalone_dir.to_string_lossy().into_owned();
     // The whole workspace unless the caller picked packages.
     let picks_packages = args.iter().any(|a| a == "-p" || a.starts_with("--package"));
     let base: &[&str] = if picks_packages {
@@ -136,7 +143,10 @@ fn test(args: &[String]) -> Result<()> {
     run(
         "cargo",
         &cargo_args(base, args),
-        &[("STEM_TEST_BUNDLE_DIR", bundle_dir.as_str())],
+        &[
+            ("STEM_TEST_BUNDLE_DIR", bundle_dir.as_str()),
+            ("STEM_STANDALONE_DIR", standalone_dir.as_str()),
+        ],
     )
 }
 
@@ -154,6 +164,54 @@ fn demo(args: &[String]) -> Result<()> {
         "demo",
     ];
     run("cargo", &cargo_args(&base, args), &[])
+}
+
+/// The package and test target of the editor screenshot test.
+const SCREENSHOT_TEST: (&str, &str) = ("stem-host", "editor_screenshot");
+
+/// Whether `cargo test` with these arguments runs the editor screenshot test: the whole
+/// workspace, or its package without a narrower `--test` pick. Other selections skip building
+/// the standalone applications, which takes minutes on a cold target directory.
+fn runs_screenshot_test(args: &[String]) -> bool {
+    let values_of = |flag: &str| -> Vec<&str> {
+        let mut values = Vec::new();
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            if arg == flag {
+                if let Some(value) = iter.next() {
+                    values.push(value.as_str());
+                }
+            } else if let Some(value) = arg.strip_prefix(&format!("{flag}=")) {
+                values.push(value);
+            }
+        }
+        values
+    };
+    let mut packages = values_of("-p");
+    packages.extend(values_of("--package"));
+    let tests = values_of("--test");
+    let package_ok = packages.is_empty() || packages.contains(&SCREENSHOT_TEST.0);
+    let narrowed_away = args
+        .iter()
+        .any(|a| a == "--lib" || a == "--doc" || a == "--benches")
+        || (!tests.is_empty() && !tests.contains(&SCREENSHOT_TEST.1));
+    package_ok && !narrowed_away
+}
+
+/// Builds both plugins' standalone applications (debug) into the test target directory.
+fn build_standalones() -> Result<()> {
+    let mut args = vec!["build".to_string()];
+    let mut features = Vec::new();
+    for (package, _) in PLUGINS {
+        args.extend(["-p".to_string(), package.to_string()]);
+        features.push(format!("{package}/standalone"));
+    }
+    args.extend([
+        "--bins".to_string(),
+        "--features".to_string(),
+        features.join(","),
+    ]);
+    run("cargo", &args, &[])
 }
 
 fn cargo_args(base: &[&str], extra: &[String]) -> Vec<String> {

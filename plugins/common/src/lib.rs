@@ -10,6 +10,7 @@ pub mod frame;
 pub mod gain;
 pub mod io;
 pub mod meters;
+pub mod widgets;
 
 pub use bypass::BypassCrossfade;
 pub use editor::{param_list_editor, ParamListApp};

@@ -1,23 +1,65 @@
 //! Stem Channel: the plugin a producer puts on each stem bus (drums, bass, synths, vocals, FX).
 //!
-//! Chain so far: input trim -> output gain, with a click-free bypass. The EQ, compressor,
-//! mid/side and saturation sections arrive with their issues and slot in between.
+//! The audio path is [`shared_dsp::chain::channel::ChannelChain`] (input trim, EQ, dynamics,
+//! mid/side, saturation, output gain, gain match), the same chain the `stem` command-line tool
+//! renders with. nice-plug splits host blocks at automation events, so at the start of every
+//! slice the parameters' plain values are the targets from that sample on; they go to the
+//! chain as they are, and the chain smooths them (gains ramp linearly in dB over 20 ms, other
+//! settings approach their targets in 32-sample steps counted across calls, EQ bands glide,
+//! sections cross-fade). So a change at sample N acts from sample N, the output does not depend
+//! on the host's block size, and the `stem` tool renders the same automation to the sample.
+//! The chain's latency (the saturation's oversampling factor) is reported on activation and
+//! whenever the factor changes; bypassing sections never changes it.
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
+use shared_dsp::chain::channel::ChannelChain;
 use std::sync::Arc;
-use stem_plugin_common::{
-    param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS,
-};
+use stem_plugin_common::frame::MAX_SLICE;
+use stem_plugin_common::widgets::EditorApp;
+use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 
+mod editor;
+pub mod meters;
 pub mod params;
 
+use meters::{MeterTaps, StemChannelMeters};
 use params::StemChannelParams;
 
-#[derive(Default)]
 pub struct StemChannel {
     params: Arc<StemChannelParams>,
+    meters: Arc<StemChannelMeters>,
     frame: ProcessFrame,
+    chain: ChannelChain,
+    taps: MeterTaps,
+    /// Latency last reported to the host.
+    reported_latency: usize,
+}
+
+impl Default for StemChannel {
+    fn default() -> Self {
+        Self {
+            params: Arc::new(StemChannelParams::default()),
+            meters: Arc::new(StemChannelMeters::default()),
+            frame: ProcessFrame::default(),
+            chain: ChannelChain::new(MAX_SLICE, 48_000.0),
+            taps: MeterTaps::new(48_000.0),
+            reported_latency: 0,
+        }
+    }
+}
+
+impl StemChannel {
+    /// The meter readings shared with the editor.
+    pub fn meters(&self) -> Arc<StemChannelMeters> {
+        self.meters.clone()
+    }
+
+    /// Puts the chain straight onto the parameters' current values (no smoothing, no fades).
+    fn jump_to_params(&mut self) {
+        self.chain.reset();
+        self.chain.set_settings(&self.params.target_settings());
+    }
 }
 
 impl Plugin for StemChannel {
@@ -32,14 +74,14 @@ impl Plugin for StemChannel {
 
     type SysExMessage = ();
     type BackgroundTask = ();
-    type Editor = EguiEditor<ParamListApp<StemChannelParams>>;
+    type Editor = EguiEditor<EditorApp<editor::ChannelEditor>>;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        param_list_editor(self.params.clone(), Self::NAME)
+        editor::create(self.params.clone())
     }
 
     fn activate(
@@ -48,38 +90,51 @@ impl Plugin for StemChannel {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        self.frame.set_sample_rate(buffer_config.sample_rate, 0);
-        // The chain adds no latency yet; report it anyway so hosts never keep a stale value.
-        context.set_latency_samples(0);
+        let sample_rate = buffer_config.sample_rate;
+        self.chain.set_sample_rate(sample_rate as f64);
+        self.taps = MeterTaps::new(sample_rate);
+        self.jump_to_params();
+        let latency = self.chain.latency_samples();
+        self.frame
+            .set_sample_rate(sample_rate, self.chain.max_latency_samples());
+        self.frame.set_latency_samples(latency);
+        self.reported_latency = latency;
+        context.set_latency_samples(latency as u32);
         true
     }
 
     fn reset(&mut self) {
         self.frame.reset(self.params.bypass.value());
-        self.params
-            .input
-            .trim
-            .smoothed
-            .reset(self.params.input.trim.value());
-        self.params
-            .output
-            .gain
-            .smoothed
-            .reset(self.params.output.gain.value());
+        self.jump_to_params();
+        self.taps.reset();
     }
 
     fn process(
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        let params = &self.params;
-        self.frame
-            .process(buffer, params.bypass.value(), |channels| {
-                GainStage::process(&params.input.trim, channels);
-                GainStage::process(&params.output.gain, channels);
-            });
+        let Self {
+            params,
+            meters,
+            frame,
+            chain,
+            taps,
+            ..
+        } = self;
+        frame.process(buffer, params.bypass.value(), |[left, right]| {
+            taps.input(meters, left, right);
+            chain.set_settings(&params.target_settings());
+            chain.process_block(left, right);
+            taps.output(meters, chain, left, right);
+        });
+        let latency = self.chain.latency_samples();
+        if latency != self.reported_latency {
+            self.reported_latency = latency;
+            self.frame.set_latency_samples(latency);
+            context.set_latency_samples(latency as u32);
+        }
         ProcessStatus::Normal
     }
 }
@@ -98,6 +153,63 @@ impl ClapPlugin for StemChannel {
         ClapFeature::Compressor,
         ClapFeature::Mixing,
     ];
+
+    /// Pages for hardware controllers: the channel strip first, then the EQ two bands a page,
+    /// the compressor, and mid/side with saturation.
+    fn remote_controls(&self, context: &mut impl RemoteControlsContext) {
+        let p = &self.params;
+        context.add_section("Channel", |section| {
+            section.add_page("Main", |page| {
+                page.add_param(&p.input.trim);
+                page.add_param(&p.output.gain);
+                page.add_param(&p.gain_match);
+                page.add_param(&p.eq.enabled);
+                page.add_param(&p.compressor.enabled);
+                page.add_param(&p.stereo.enabled);
+                page.add_param(&p.saturation.enabled);
+                page.add_param(&p.bypass);
+            });
+        });
+        context.add_section("EQ", |section| {
+            for (i, pair) in p.eq.bands.bands.chunks(2).enumerate() {
+                let first = 2 * i + 1;
+                section.add_page(format!("Bands {}-{}", first, first + 1), |page| {
+                    for band in pair {
+                        page.add_param(&band.enabled);
+                        page.add_param(&band.freq_hz);
+                        page.add_param(&band.gain_db);
+                        page.add_param(&band.q);
+                    }
+                });
+            }
+        });
+        context.add_section("Compressor", |section| {
+            let c = &p.compressor;
+            section.add_page("Compressor", |page| {
+                page.add_param(&c.threshold_db);
+                page.add_param(&c.ratio);
+                page.add_param(&c.knee_db);
+                page.add_param(&c.attack_ms);
+                page.add_param(&c.release_ms);
+                page.add_param(&c.makeup_db);
+                page.add_param(&c.mix_percent);
+                page.add_param(&c.sidechain_hpf_hz);
+            });
+        });
+        context.add_section("Stereo and Saturation", |section| {
+            let (st, sat) = (&p.stereo, &p.saturation);
+            section.add_page("Mid/Side and Saturation", |page| {
+                page.add_param(&st.width_percent);
+                page.add_param(&st.mono_below_hz);
+                page.add_param(&st.balance_percent);
+                page.add_param(&st.mono_enabled);
+                page.add_param(&sat.drive_db);
+                page.add_param(&sat.color);
+                page.add_param(&sat.mix_percent);
+                page.add_param(&sat.output_db);
+            });
+        });
+    }
 }
 
 impl Vst3Plugin for StemChannel {

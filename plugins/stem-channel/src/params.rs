@@ -1,30 +1,830 @@
-//! Stem Channel parameters. The string ids are the plugin's contract with every saved host
-//! session and automation lane: they are short and never renamed. Sections live in nested
-//! groups so later sections (EQ, compressor, width, saturation) add groups without touching
-//! these ids.
+//! Stem Channel parameters and their mapping onto [`ChannelSettings`]. The string ids are the
+//! plugin's contract with every saved host session and automation lane: they are short and
+//! never renamed. Each section is a nested group (the host shows "EQ", "Compressor", ...).
+//!
+//! The stem type is recorded with the session but does not drive the audio by itself: a
+//! plugin cannot change its own parameters from the audio thread without the host's view going
+//! stale, so choosing a stem type in the editor writes the guide's starting points
+//! ([`ChannelSettings::for_stem`]) through the host with [`StemChannelParams::apply_stem_type`]
+//! (one gesture per parameter, undoable, automation sees it). It is not automatable for that
+//! reason.
 
 use nice_plug::prelude::*;
-use stem_plugin_common::{InputParams, OutputParams};
+use shared_dsp::chain::channel::{ChannelSettings, DynamicsMode, StemType};
+use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, Detection, MultibandSettings};
+use shared_dsp::saturation::{SaturationMode, SaturationSettings};
+use shared_dsp::stereo::StereoSettings;
+use std::sync::Arc;
+use stem_plugin_common::eq_params::{linear_param, log_param, s2v_with_unit, set_param};
+use stem_plugin_common::{EqParams, InputParams, OutputParams};
 
+/// Compressor threshold range in dBFS.
+pub const THRESHOLD_RANGE_DB: (f32, f32) = (-60.0, 0.0);
+/// Multiband threshold range in dBFS (up to +24 so an untouched band can sit above any peak).
+pub const MB_THRESHOLD_RANGE_DB: (f32, f32) = (-60.0, 24.0);
+/// Ratio range (n:1).
+pub const RATIO_RANGE: (f32, f32) = (1.0, 20.0);
+/// Knee width range in dB.
+pub const KNEE_RANGE_DB: (f32, f32) = (0.0, 24.0);
+/// Attack range in ms.
+pub const ATTACK_RANGE_MS: (f32, f32) = (0.05, 300.0);
+/// Release range in ms.
+pub const RELEASE_RANGE_MS: (f32, f32) = (5.0, 3_000.0);
+/// Make-up range in dB.
+pub const MAKEUP_RANGE_DB: (f32, f32) = (-12.0, 24.0);
+/// Sidechain high-pass range in Hz (below 1 Hz is off).
+pub const SIDECHAIN_HPF_RANGE_HZ: (f32, f32) = (0.0, 500.0);
+/// Lower multiband crossover range in Hz.
+pub const XOVER_LOW_RANGE_HZ: (f32, f32) = (20.0, 1_000.0);
+/// Upper multiband crossover range in Hz.
+pub const XOVER_HIGH_RANGE_HZ: (f32, f32) = (100.0, 10_000.0);
+/// Width range in percent.
+pub const WIDTH_RANGE_PERCENT: (f32, f32) = (0.0, 200.0);
+/// Mono-below range in Hz.
+pub const MONO_BELOW_RANGE_HZ: (f32, f32) = (20.0, 500.0);
+/// Balance range in percent.
+pub const BALANCE_RANGE_PERCENT: (f32, f32) = (-100.0, 100.0);
+/// Saturation drive range in dB.
+pub const DRIVE_RANGE_DB: (f32, f32) = (0.0, 36.0);
+/// Saturation colour (tape bias) range.
+pub const COLOR_RANGE: (f32, f32) = (-1.0, 1.0);
+/// Mix range in percent.
+pub const MIX_RANGE_PERCENT: (f32, f32) = (0.0, 100.0);
+/// Saturation output trim range in dB.
+pub const SAT_OUTPUT_RANGE_DB: (f32, f32) = (-24.0, 24.0);
+/// Bands of the multiband mode shown (the chain supports up to 4; the guide asks for 2-3).
+pub const MB_BANDS: usize = 3;
+
+/// Stem type (mirrors [`StemType`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StemTypeParam {
+    #[id = "drums"]
+    Drums,
+    #[id = "bass"]
+    Bass,
+    #[id = "synths"]
+    #[name = "Synths/Harmonic"]
+    Synths,
+    #[id = "vocals"]
+    Vocals,
+    #[id = "fx"]
+    #[name = "FX/Atmosphere"]
+    Fx,
+    #[id = "custom"]
+    Custom,
+}
+
+impl From<StemTypeParam> for StemType {
+    fn from(s: StemTypeParam) -> Self {
+        match s {
+            StemTypeParam::Drums => StemType::Drums,
+            StemTypeParam::Bass => StemType::Bass,
+            StemTypeParam::Synths => StemType::Synths,
+            StemTypeParam::Vocals => StemType::Vocals,
+            StemTypeParam::Fx => StemType::Fx,
+            StemTypeParam::Custom => StemType::Custom,
+        }
+    }
+}
+
+impl From<StemType> for StemTypeParam {
+    fn from(s: StemType) -> Self {
+        match s {
+            StemType::Drums => StemTypeParam::Drums,
+            StemType::Bass => StemTypeParam::Bass,
+            StemType::Synths => StemTypeParam::Synths,
+            StemType::Vocals => StemTypeParam::Vocals,
+            StemType::Fx => StemTypeParam::Fx,
+            StemType::Custom => StemTypeParam::Custom,
+        }
+    }
+}
+
+/// Dynamics mode (mirrors [`DynamicsMode`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamicsModeParam {
+    #[id = "single"]
+    Single,
+    #[id = "multi"]
+    Multiband,
+}
+
+/// Compressor style (mirrors [`CompressorStyle`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StyleParam {
+    #[id = "clean"]
+    Clean,
+    #[id = "opto"]
+    Opto,
+    #[id = "glue"]
+    Glue,
+}
+
+/// Level detector (mirrors [`Detection`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectionParam {
+    #[id = "peak"]
+    Peak,
+    #[id = "rms"]
+    #[name = "RMS"]
+    Rms,
+}
+
+/// Saturation curve (mirrors [`SaturationMode`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SatModeParam {
+    #[id = "tape"]
+    Tape,
+    #[id = "soft"]
+    #[name = "Soft Clip"]
+    SoftClip,
+}
+
+/// Saturation oversampling factor. Changing it changes the plugin's latency.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OversamplingParam {
+    #[id = "1"]
+    #[name = "Off"]
+    X1,
+    #[id = "2"]
+    #[name = "2x"]
+    X2,
+    #[id = "4"]
+    #[name = "4x"]
+    X4,
+}
+
+impl OversamplingParam {
+    pub fn factor(self) -> usize {
+        match self {
+            OversamplingParam::X1 => 1,
+            OversamplingParam::X2 => 2,
+            OversamplingParam::X4 => 4,
+        }
+    }
+
+    pub fn from_factor(factor: usize) -> Self {
+        match factor {
+            0 | 1 => OversamplingParam::X1,
+            2 | 3 => OversamplingParam::X2,
+            _ => OversamplingParam::X4,
+        }
+    }
+}
+
+fn percent_param(name: &str, default: f32, range: (f32, f32)) -> FloatParam {
+    linear_param(name.to_string(), default, range, " %")
+        .with_value_to_string(formatters::v2s_f32_rounded(1))
+}
+
+fn ratio_param(name: String, default: f32) -> FloatParam {
+    log_param(name, default, RATIO_RANGE, "")
+        .with_value_to_string(formatters::v2s_compression_ratio(2))
+        .with_string_to_value(formatters::s2v_compression_ratio())
+}
+
+fn hz_param(name: String, default: f32, range: (f32, f32)) -> FloatParam {
+    log_param(name, default, range, " Hz")
+        .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
+        .with_string_to_value(formatters::s2v_f32_hz_then_khz())
+}
+
+/// EQ section.
+#[derive(Params)]
+pub struct EqSectionParams {
+    #[id = "eq_enable"]
+    pub enabled: BoolParam,
+    #[nested]
+    pub bands: EqParams,
+}
+
+/// Compressor section (the broadband compressor, and the switch to the multiband mode).
+#[derive(Params)]
+pub struct CompressorParams {
+    #[id = "comp_on"]
+    pub enabled: BoolParam,
+    #[id = "comp_mode"]
+    pub mode: EnumParam<DynamicsModeParam>,
+    #[id = "comp_style"]
+    pub style: EnumParam<StyleParam>,
+    #[id = "comp_det"]
+    pub detection: EnumParam<DetectionParam>,
+    #[id = "comp_thr"]
+    pub threshold_db: FloatParam,
+    #[id = "comp_ratio"]
+    pub ratio: FloatParam,
+    #[id = "comp_knee"]
+    pub knee_db: FloatParam,
+    #[id = "comp_atk"]
+    pub attack_ms: FloatParam,
+    #[id = "comp_rel"]
+    pub release_ms: FloatParam,
+    #[id = "comp_arel"]
+    pub auto_release: BoolParam,
+    #[id = "comp_mkup"]
+    pub makeup_db: FloatParam,
+    #[id = "comp_amkup"]
+    pub auto_makeup: BoolParam,
+    #[id = "comp_mix"]
+    pub mix_percent: FloatParam,
+    #[id = "comp_schpf"]
+    pub sidechain_hpf_hz: FloatParam,
+}
+
+impl CompressorParams {
+    fn new(enabled: bool, mode: DynamicsMode, c: &CompressorSettings) -> Self {
+        Self {
+            enabled: BoolParam::new("Compressor On", enabled),
+            mode: EnumParam::new(
+                "Dynamics Mode",
+                match mode {
+                    DynamicsMode::Single => DynamicsModeParam::Single,
+                    DynamicsMode::Multiband => DynamicsModeParam::Multiband,
+                },
+            ),
+            style: EnumParam::new(
+                "Comp Style",
+                match c.style {
+                    CompressorStyle::Clean => StyleParam::Clean,
+                    CompressorStyle::Opto => StyleParam::Opto,
+                    CompressorStyle::Glue => StyleParam::Glue,
+                },
+            ),
+            detection: EnumParam::new(
+                "Comp Detection",
+                match c.detection {
+                    Detection::Peak => DetectionParam::Peak,
+                    Detection::Rms => DetectionParam::Rms,
+                },
+            ),
+            threshold_db: linear_param(
+                "Comp Threshold".into(),
+                c.threshold_db,
+                THRESHOLD_RANGE_DB,
+                " dB",
+            ),
+            ratio: ratio_param("Comp Ratio".into(), c.ratio),
+            knee_db: linear_param("Comp Knee".into(), c.knee_db, KNEE_RANGE_DB, " dB"),
+            attack_ms: log_param("Comp Attack".into(), c.attack_ms, ATTACK_RANGE_MS, " ms"),
+            release_ms: log_param("Comp Release".into(), c.release_ms, RELEASE_RANGE_MS, " ms"),
+            auto_release: BoolParam::new("Comp Auto Release", c.auto_release),
+            makeup_db: linear_param("Comp Makeup".into(), c.makeup_db, MAKEUP_RANGE_DB, " dB"),
+            auto_makeup: BoolParam::new("Comp Auto Makeup", c.auto_makeup),
+            mix_percent: percent_param("Comp Mix", c.mix_percent, MIX_RANGE_PERCENT),
+            sidechain_hpf_hz: FloatParam::new(
+                "Comp SC HPF",
+                c.sidechain_hpf_hz
+                    .clamp(SIDECHAIN_HPF_RANGE_HZ.0, SIDECHAIN_HPF_RANGE_HZ.1),
+                FloatRange::Skewed {
+                    min: SIDECHAIN_HPF_RANGE_HZ.0,
+                    max: SIDECHAIN_HPF_RANGE_HZ.1,
+                    factor: FloatRange::skew_factor(-1.5),
+                },
+            )
+            .with_smoother(SmoothingStyle::Linear(
+                stem_plugin_common::gain::GAIN_SMOOTHING_MS,
+            ))
+            .with_unit(" Hz")
+            .with_value_to_string(Arc::new(|hz| {
+                if hz < 1.0 {
+                    "Off".to_string()
+                } else {
+                    format!("{hz:.0}")
+                }
+            }))
+            .with_string_to_value(Arc::new(|text| {
+                if text.trim().eq_ignore_ascii_case("off") {
+                    Some(0.0)
+                } else {
+                    s2v_with_unit(" Hz")(text)
+                }
+            })),
+        }
+    }
+
+    fn settings(&self, lookahead_ms: f32) -> CompressorSettings {
+        let hpf = self.sidechain_hpf_hz.value();
+        CompressorSettings {
+            style: match self.style.value() {
+                StyleParam::Clean => CompressorStyle::Clean,
+                StyleParam::Opto => CompressorStyle::Opto,
+                StyleParam::Glue => CompressorStyle::Glue,
+            },
+            detection: match self.detection.value() {
+                DetectionParam::Peak => Detection::Peak,
+                DetectionParam::Rms => Detection::Rms,
+            },
+            threshold_db: self.threshold_db.value(),
+            ratio: self.ratio.value(),
+            knee_db: self.knee_db.value(),
+            attack_ms: self.attack_ms.value(),
+            release_ms: self.release_ms.value(),
+            auto_release: self.auto_release.value(),
+            makeup_db: self.makeup_db.value(),
+            auto_makeup: self.auto_makeup.value(),
+            mix_percent: self.mix_percent.value(),
+            sidechain_hpf_hz: if hpf < 1.0 { 0.0 } else { hpf },
+            lookahead_ms,
+            ..CompressorSettings::default()
+        }
+    }
+
+    fn for_each_float(&self, f: &mut impl FnMut(&FloatParam)) {
+        for p in [
+            &self.threshold_db,
+            &self.ratio,
+            &self.knee_db,
+            &self.attack_ms,
+            &self.release_ms,
+            &self.makeup_db,
+            &self.mix_percent,
+            &self.sidechain_hpf_hz,
+        ] {
+            f(p);
+        }
+    }
+
+    fn set_from(
+        &self,
+        setter: &ParamSetter,
+        enabled: bool,
+        mode: DynamicsMode,
+        c: &CompressorSettings,
+    ) {
+        let fresh = Self::new(enabled, mode, c);
+        set_param(setter, &self.enabled, enabled);
+        set_param(setter, &self.mode, fresh.mode.value());
+        set_param(setter, &self.style, fresh.style.value());
+        set_param(setter, &self.detection, fresh.detection.value());
+        set_param(setter, &self.auto_release, c.auto_release);
+        set_param(setter, &self.auto_makeup, c.auto_makeup);
+        let mut targets = Vec::new();
+        fresh.for_each_float(&mut |p| targets.push(p.value()));
+        let mut i = 0;
+        self.for_each_float(&mut |p| {
+            set_param(setter, p, targets[i]);
+            i += 1;
+        });
+    }
+}
+
+/// One band of the multiband mode.
+#[derive(Params)]
+pub struct MultibandBandParams {
+    #[id = "mb_thr"]
+    pub threshold_db: FloatParam,
+    #[id = "mb_ratio"]
+    pub ratio: FloatParam,
+    #[id = "mb_knee"]
+    pub knee_db: FloatParam,
+    #[id = "mb_atk"]
+    pub attack_ms: FloatParam,
+    #[id = "mb_rel"]
+    pub release_ms: FloatParam,
+    #[id = "mb_mkup"]
+    pub makeup_db: FloatParam,
+}
+
+impl MultibandBandParams {
+    fn new(index: usize, c: &CompressorSettings) -> Self {
+        let n = index + 1;
+        Self {
+            threshold_db: linear_param(
+                format!("MB {n} Threshold"),
+                c.threshold_db,
+                MB_THRESHOLD_RANGE_DB,
+                " dB",
+            ),
+            ratio: ratio_param(format!("MB {n} Ratio"), c.ratio),
+            knee_db: linear_param(format!("MB {n} Knee"), c.knee_db, KNEE_RANGE_DB, " dB"),
+            attack_ms: log_param(
+                format!("MB {n} Attack"),
+                c.attack_ms,
+                ATTACK_RANGE_MS,
+                " ms",
+            ),
+            release_ms: log_param(
+                format!("MB {n} Release"),
+                c.release_ms,
+                RELEASE_RANGE_MS,
+                " ms",
+            ),
+            makeup_db: linear_param(
+                format!("MB {n} Makeup"),
+                c.makeup_db,
+                MAKEUP_RANGE_DB,
+                " dB",
+            ),
+        }
+    }
+
+    fn floats(&self) -> [&FloatParam; 6] {
+        [
+            &self.threshold_db,
+            &self.ratio,
+            &self.knee_db,
+            &self.attack_ms,
+            &self.release_ms,
+            &self.makeup_db,
+        ]
+    }
+}
+
+/// Multiband mode (2-3 bands, for sub and low-mid control).
+#[derive(Params)]
+pub struct MultibandParams {
+    #[id = "mb_bands"]
+    pub num_bands: IntParam,
+    #[id = "mb_xo1"]
+    pub crossover_low_hz: FloatParam,
+    #[id = "mb_xo2"]
+    pub crossover_high_hz: FloatParam,
+    #[nested(array, group = "Multiband Band")]
+    pub bands: [MultibandBandParams; MB_BANDS],
+}
+
+impl MultibandParams {
+    fn new(m: &MultibandSettings) -> Self {
+        Self {
+            num_bands: IntParam::new(
+                "MB Bands",
+                m.num_bands.clamp(2, MB_BANDS) as i32,
+                IntRange::Linear {
+                    min: 2,
+                    max: MB_BANDS as i32,
+                },
+            ),
+            crossover_low_hz: hz_param(
+                "MB Crossover 1".into(),
+                m.crossover_hz[0],
+                XOVER_LOW_RANGE_HZ,
+            ),
+            crossover_high_hz: hz_param(
+                "MB Crossover 2".into(),
+                m.crossover_hz[1],
+                XOVER_HIGH_RANGE_HZ,
+            ),
+            bands: std::array::from_fn(|i| MultibandBandParams::new(i, &m.bands[i])),
+        }
+    }
+
+    fn settings(&self, lookahead_ms: f32) -> MultibandSettings {
+        let mut m = MultibandSettings {
+            num_bands: self.num_bands.value() as usize,
+            lookahead_ms,
+            ..MultibandSettings::default()
+        };
+        m.crossover_hz[0] = self.crossover_low_hz.value();
+        m.crossover_hz[1] = self.crossover_high_hz.value();
+        for (b, p) in m.bands.iter_mut().zip(&self.bands) {
+            *b = CompressorSettings {
+                threshold_db: p.threshold_db.value(),
+                ratio: p.ratio.value(),
+                knee_db: p.knee_db.value(),
+                attack_ms: p.attack_ms.value(),
+                release_ms: p.release_ms.value(),
+                makeup_db: p.makeup_db.value(),
+                ..CompressorSettings::default()
+            };
+        }
+        m
+    }
+
+    fn for_each_float(&self, f: &mut impl FnMut(&FloatParam)) {
+        f(&self.crossover_low_hz);
+        f(&self.crossover_high_hz);
+        for b in &self.bands {
+            for p in b.floats() {
+                f(p);
+            }
+        }
+    }
+}
+
+/// Mid/side section.
+#[derive(Params)]
+pub struct StereoParams {
+    #[id = "ms_on"]
+    pub enabled: BoolParam,
+    #[id = "ms_width"]
+    pub width_percent: FloatParam,
+    #[id = "ms_mono_on"]
+    pub mono_enabled: BoolParam,
+    #[id = "ms_mono"]
+    pub mono_below_hz: FloatParam,
+    #[id = "ms_bal"]
+    pub balance_percent: FloatParam,
+}
+
+impl StereoParams {
+    fn new(enabled: bool, s: &StereoSettings) -> Self {
+        Self {
+            enabled: BoolParam::new("Mid/Side On", enabled),
+            width_percent: percent_param("Width", s.width_percent, WIDTH_RANGE_PERCENT),
+            mono_enabled: BoolParam::new("Mono Bass", s.mono_below_hz > 0.0),
+            mono_below_hz: hz_param(
+                "Mono Below".into(),
+                if s.mono_below_hz > 0.0 {
+                    s.mono_below_hz
+                } else {
+                    100.0
+                },
+                MONO_BELOW_RANGE_HZ,
+            ),
+            balance_percent: percent_param("Balance", s.balance_percent, BALANCE_RANGE_PERCENT),
+        }
+    }
+
+    fn settings(&self) -> StereoSettings {
+        let mono = self.mono_below_hz.value();
+        StereoSettings {
+            width_percent: self.width_percent.value(),
+            mono_below_hz: if self.mono_enabled.value() { mono } else { 0.0 },
+            balance_percent: self.balance_percent.value(),
+        }
+    }
+}
+
+/// Saturation section.
+#[derive(Params)]
+pub struct SaturationParams {
+    #[id = "sat_on"]
+    pub enabled: BoolParam,
+    #[id = "sat_mode"]
+    pub mode: EnumParam<SatModeParam>,
+    #[id = "sat_drive"]
+    pub drive_db: FloatParam,
+    #[id = "sat_color"]
+    pub color: FloatParam,
+    #[id = "sat_mix"]
+    pub mix_percent: FloatParam,
+    #[id = "sat_out"]
+    pub output_db: FloatParam,
+    #[id = "sat_os"]
+    pub oversampling: EnumParam<OversamplingParam>,
+}
+
+impl SaturationParams {
+    fn new(enabled: bool, s: &SaturationSettings) -> Self {
+        Self {
+            enabled: BoolParam::new("Saturation On", enabled),
+            mode: EnumParam::new(
+                "Sat Mode",
+                match s.mode {
+                    SaturationMode::Tape => SatModeParam::Tape,
+                    SaturationMode::SoftClip => SatModeParam::SoftClip,
+                },
+            ),
+            drive_db: linear_param("Sat Drive".into(), s.drive_db, DRIVE_RANGE_DB, " dB"),
+            color: linear_param("Sat Color".into(), s.bias, COLOR_RANGE, ""),
+            mix_percent: percent_param("Sat Mix", s.mix_percent, MIX_RANGE_PERCENT),
+            output_db: linear_param("Sat Output".into(), s.output_db, SAT_OUTPUT_RANGE_DB, " dB"),
+            oversampling: EnumParam::new(
+                "Sat Oversampling",
+                OversamplingParam::from_factor(s.oversampling),
+            ),
+        }
+    }
+
+    fn settings(&self) -> SaturationSettings {
+        SaturationSettings {
+            mode: match self.mode.value() {
+                SatModeParam::Tape => SaturationMode::Tape,
+                SatModeParam::SoftClip => SaturationMode::SoftClip,
+            },
+            drive_db: self.drive_db.value(),
+            bias: self.color.value(),
+            mix_percent: self.mix_percent.value(),
+            output_db: self.output_db.value(),
+            oversampling: self.oversampling.value().factor(),
+        }
+    }
+}
+
+/// Every Stem Channel parameter.
 #[derive(Params)]
 pub struct StemChannelParams {
     /// The host's bypass switch.
     #[id = "bypass"]
     pub bypass: BoolParam,
 
+    /// Stem type: session metadata; the editor applies its starting points (see module doc).
+    #[id = "stem"]
+    pub stem_type: EnumParam<StemTypeParam>,
+
     #[nested(group = "Input")]
     pub input: InputParams,
 
+    #[nested(group = "EQ")]
+    pub eq: EqSectionParams,
+
+    #[nested(group = "Compressor")]
+    pub compressor: CompressorParams,
+
+    #[nested(group = "Multiband")]
+    pub multiband: MultibandParams,
+
+    #[nested(group = "Mid-Side")]
+    pub stereo: StereoParams,
+
+    #[nested(group = "Saturation")]
+    pub saturation: SaturationParams,
+
     #[nested(group = "Output")]
     pub output: OutputParams,
+
+    /// Keeps the output as loud as the input (K-weighted, slowly adapting).
+    #[id = "gm_on"]
+    pub gain_match: BoolParam,
 }
 
 impl Default for StemChannelParams {
+    /// The transparent chain.
     fn default() -> Self {
-        StemChannelParams {
+        Self::new(&ChannelSettings::default())
+    }
+}
+
+impl StemChannelParams {
+    /// Parameters whose values (and defaults) are `s`.
+    pub fn new(s: &ChannelSettings) -> Self {
+        Self {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
-            input: InputParams::default(),
-            output: OutputParams::default(),
+            stem_type: EnumParam::new("Stem Type", StemTypeParam::from(s.stem_type))
+                .non_automatable(),
+            input: InputParams {
+                trim: stem_plugin_common::gain_db_param(
+                    "Input Trim",
+                    s.input_trim_db,
+                    stem_plugin_common::gain::TRIM_RANGE_DB.0,
+                    stem_plugin_common::gain::TRIM_RANGE_DB.1,
+                ),
+            },
+            eq: EqSectionParams {
+                enabled: BoolParam::new("EQ On", s.eq_enabled),
+                bands: EqParams::new(&s.eq_bands),
+            },
+            compressor: CompressorParams::new(s.compressor_enabled, s.dynamics_mode, &s.compressor),
+            multiband: MultibandParams::new(&s.multiband),
+            stereo: StereoParams::new(s.stereo_enabled, &s.stereo),
+            saturation: SaturationParams::new(s.saturation_enabled, &s.saturation),
+            output: OutputParams {
+                gain: stem_plugin_common::gain_db_param(
+                    "Output Gain",
+                    s.output_gain_db,
+                    stem_plugin_common::gain::OUTPUT_RANGE_DB.0,
+                    stem_plugin_common::gain::OUTPUT_RANGE_DB.1,
+                ),
+            },
+            gain_match: BoolParam::new("Gain Match", s.gain_match),
+        }
+    }
+
+    /// The settings the parameters stand for: their plain target values. The chain smooths
+    /// them (see the crate doc), so this is what the audio thread hands over, once per slice.
+    pub fn target_settings(&self) -> ChannelSettings {
+        let eq_bands = self.eq.bands.to_band_settings();
+        ChannelSettings {
+            stem_type: self.stem_type.value().into(),
+            input_trim_db: self.input.trim.value(),
+            eq_enabled: self.eq.enabled.value(),
+            eq_bands,
+            compressor_enabled: self.compressor.enabled.value(),
+            dynamics_mode: match self.compressor.mode.value() {
+                DynamicsModeParam::Single => DynamicsMode::Single,
+                DynamicsModeParam::Multiband => DynamicsMode::Multiband,
+            },
+            compressor: self.compressor.settings(0.0),
+            multiband: self.multiband.settings(0.0),
+            stereo_enabled: self.stereo.enabled.value(),
+            stereo: self.stereo.settings(),
+            saturation_enabled: self.saturation.enabled.value(),
+            saturation: self.saturation.settings(),
+            output_gain_db: self.output.gain.value(),
+            gain_match: self.gain_match.value(),
+        }
+    }
+
+    /// Writes `s` through the host (GUI thread), one gesture per parameter.
+    pub fn set_from_settings(&self, setter: &ParamSetter, s: &ChannelSettings) {
+        let fresh = Self::new(s);
+        set_param(setter, &self.stem_type, fresh.stem_type.value());
+        set_param(setter, &self.input.trim, s.input_trim_db);
+        set_param(setter, &self.eq.enabled, s.eq_enabled);
+        self.eq.bands.set_from(setter, &s.eq_bands);
+        self.compressor
+            .set_from(setter, s.compressor_enabled, s.dynamics_mode, &s.compressor);
+        set_param(
+            setter,
+            &self.multiband.num_bands,
+            fresh.multiband.num_bands.value(),
+        );
+        let mut targets = Vec::new();
+        fresh
+            .multiband
+            .for_each_float(&mut |p| targets.push(p.value()));
+        let mut i = 0;
+        self.multiband.for_each_float(&mut |p| {
+            set_param(setter, p, targets[i]);
+            i += 1;
+        });
+        set_param(setter, &self.stereo.enabled, s.stereo_enabled);
+        set_param(
+            setter,
+            &self.stereo.width_percent,
+            fresh.stereo.width_percent.value(),
+        );
+        set_param(
+            setter,
+            &self.stereo.mono_enabled,
+            fresh.stereo.mono_enabled.value(),
+        );
+        set_param(
+            setter,
+            &self.stereo.mono_below_hz,
+            fresh.stereo.mono_below_hz.value(),
+        );
+        set_param(
+            setter,
+            &self.stereo.balance_percent,
+            fresh.stereo.balance_percent.value(),
+        );
+        let (sat, new_sat) = (&self.saturation, &fresh.saturation);
+        set_param(setter, &sat.enabled, s.saturation_enabled);
+        set_param(setter, &sat.mode, new_sat.mode.value());
+        set_param(setter, &sat.drive_db, new_sat.drive_db.value());
+        set_param(setter, &sat.color, new_sat.color.value());
+        set_param(setter, &sat.mix_percent, new_sat.mix_percent.value());
+        set_param(setter, &sat.output_db, new_sat.output_db.value());
+        set_param(setter, &sat.oversampling, new_sat.oversampling.value());
+        set_param(setter, &self.output.gain, s.output_gain_db);
+        set_param(setter, &self.gain_match, s.gain_match);
+    }
+
+    /// Chooses a stem type: writes the guide's starting points for it through the host (GUI
+    /// thread; what the editor's stem selector calls).
+    pub fn apply_stem_type(&self, setter: &ParamSetter, stem: StemType) {
+        self.set_from_settings(setter, &ChannelSettings::for_stem(stem));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parameters built from a stem preset stand for exactly that preset, so the plugin renders
+    /// what `ChannelSettings::for_stem` (and the `stem` tool) does.
+    #[test]
+    fn every_stem_preset_maps_onto_parameters_exactly() {
+        for stem in StemType::ALL {
+            let s = ChannelSettings::for_stem(stem);
+            let p = StemChannelParams::new(&s);
+            let back = p.target_settings();
+            // The multiband mode shows 3 of the chain's 4 bands; the 4th stays at its default.
+            let mut want = s.clone();
+            want.multiband.bands[MB_BANDS..]
+                .copy_from_slice(&MultibandSettings::default().bands[MB_BANDS..]);
+            for b in want.multiband.bands.iter_mut() {
+                *b = CompressorSettings {
+                    threshold_db: b.threshold_db,
+                    ratio: b.ratio,
+                    knee_db: b.knee_db,
+                    attack_ms: b.attack_ms,
+                    release_ms: b.release_ms,
+                    makeup_db: b.makeup_db,
+                    ..CompressorSettings::default()
+                };
+            }
+            want.multiband.crossover_hz[2] = MultibandSettings::default().crossover_hz[2];
+            assert_eq!(back, want, "{stem:?}");
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_stable() {
+        let p = StemChannelParams::default();
+        let ids: Vec<String> = p.param_map().into_iter().map(|(id, _, _)| id).collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+        for id in [
+            "bypass",
+            "stem",
+            "in_trim",
+            "eq_enable",
+            "eq_freq_1",
+            "eq_rel_8",
+            "comp_on",
+            "comp_thr",
+            "mb_thr_3",
+            "mb_xo2",
+            "ms_width",
+            "sat_os",
+            "out_gain",
+            "gm_on",
+        ] {
+            assert!(ids.iter().any(|i| i == id), "missing {id}");
         }
     }
 }

@@ -1,24 +1,149 @@
 //! Stem Master: the plugin on the sum of the processed stems, turning them into a deliverable
 //! master.
 //!
-//! Chain so far: input trim -> output gain, with a click-free bypass. The glue compressor,
-//! linear-phase EQ, width, true-peak limiter and loudness meter arrive with their issues.
+//! The processing is `shared_dsp::chain::master::MasterChain` (input gain, glue, linear-phase
+//! EQ, width, true-peak limiter, output, dither, programme meter, loudness-matched compare), so
+//! the plugin and the `stem` command-line tool produce the same samples. This crate maps the
+//! parameters onto `MasterSettings` every [`SUB_BLOCK`] samples (smoothers advance per
+//! sub-block; the chain ramps gains per sample), runs the chain inside
+//! `stem_plugin_common::ProcessFrame` (input hygiene and a latency-aligned bypass), reports the
+//! latency on activation and whenever the EQ quality or the limiter lookahead changes (never on
+//! bypass: bypassed sections are replaced by equal delays), and publishes meters
+//! ([`meters::MasterMeters`]) for the editor.
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
+use shared_dsp::chain::learn::streaming_turn_down_db;
+use shared_dsp::chain::master::{MasterChain, MasterSettings, TargetLearn};
+use shared_dsp::meter::spectrum::SpectrumAnalyser;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use stem_plugin_common::{
-    param_list_editor, GainStage, ParamListApp, ProcessFrame, STEREO_LAYOUTS,
-};
+use stem_plugin_common::frame::MAX_SLICE;
+use stem_plugin_common::widgets::EditorApp;
+use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 
+mod editor;
+pub mod meters;
 pub mod params;
 
+use meters::{MasterMeters, GR_HISTORY_INTERVAL_MS, LOUDNESS_HISTORY_INTERVAL_MS};
 use params::StemMasterParams;
 
-#[derive(Default)]
+/// Samples between two parameter-to-settings updates (the smoothers step by this much).
+pub const SUB_BLOCK: usize = 32;
+/// Sample rate the plugin is built for before the host activates it.
+const DEFAULT_SAMPLE_RATE_HZ: f64 = 48_000.0;
+
 pub struct StemMaster {
     params: Arc<StemMasterParams>,
+    meters: Arc<MasterMeters>,
     frame: ProcessFrame,
+    chain: MasterChain,
+    /// Settings for the current sub-block (reused, so nothing is built per block).
+    settings: MasterSettings,
+    learn: TargetLearn,
+    /// Learn parameter state seen last block (a pass starts on off->on, ends on on->off).
+    learning: bool,
+    spectrum: SpectrumAnalyser,
+    mid: [f32; SUB_BLOCK],
+    sample_rate_hz: f32,
+    reported_latency: usize,
+    /// History accumulators: samples since the last point and the worst reduction in them.
+    gr_samples: usize,
+    gr_max: [f32; 2],
+    loudness_samples: usize,
+}
+
+impl Default for StemMaster {
+    fn default() -> Self {
+        let chain = MasterChain::new(MAX_SLICE, DEFAULT_SAMPLE_RATE_HZ);
+        Self {
+            params: Arc::new(StemMasterParams::default()),
+            meters: Arc::new(MasterMeters::default()),
+            frame: ProcessFrame::default(),
+            settings: chain.settings().clone(),
+            chain,
+            learn: TargetLearn::new(DEFAULT_SAMPLE_RATE_HZ),
+            learning: false,
+            spectrum: SpectrumAnalyser::new(meters::SPECTRUM_FFT_SIZE_48K, DEFAULT_SAMPLE_RATE_HZ),
+            mid: [0.0; SUB_BLOCK],
+            sample_rate_hz: DEFAULT_SAMPLE_RATE_HZ as f32,
+            reported_latency: 0,
+            gr_samples: 0,
+            gr_max: [0.0; 2],
+            loudness_samples: 0,
+        }
+    }
+}
+
+impl StemMaster {
+    /// The meters the editor reads.
+    pub fn meters(&self) -> Arc<MasterMeters> {
+        self.meters.clone()
+    }
+
+    /// Stores the readings that change per block and the target-derived ones.
+    fn publish_meters(&self) {
+        let m = &self.meters;
+        let r = self.chain.readings();
+        let target = self.params.loudness.target.value().target();
+        let ceiling = self.settings.limiter.ceiling_dbtp;
+        m.momentary_lufs.store(r.momentary_lufs as f32);
+        m.short_term_lufs.store(r.short_term_lufs as f32);
+        m.integrated_lufs.store(r.integrated_lufs as f32);
+        m.loudness_range_lu.store(r.loudness_range_lu as f32);
+        m.true_peak_max_dbtp.store(r.true_peak_max_dbtp as f32);
+        m.plr_db.store(r.plr_db as f32);
+        m.target_lufs.store(target.integrated_lufs);
+        m.target_ceiling_dbtp.store(ceiling);
+        m.distance_to_target_lu
+            .store(if r.integrated_lufs.is_finite() {
+                (r.integrated_lufs - target.integrated_lufs as f64) as f32
+            } else {
+                f32::NAN
+            });
+        m.over_ceiling.store(
+            r.true_peak_max_dbtp > ceiling as f64 + 0.005,
+            Ordering::Relaxed,
+        );
+        m.streaming_turn_down_db
+            .store(streaming_turn_down_db(r.integrated_lufs) as f32);
+        m.glue_gain_reduction_db
+            .store(r.glue_block_max_gain_reduction_db);
+        m.limiter_gain_reduction_db
+            .store(r.limiter_block_max_gain_reduction_db);
+        m.compare_gain_db.store(r.match_gain_db);
+        m.unprocessed_integrated_lufs
+            .store(r.unprocessed_integrated_lufs as f32);
+        let ms = |samples: usize| samples as f32 * 1000.0 / self.sample_rate_hz;
+        m.eq_latency_ms.store(ms(self.chain.eq().latency_samples()));
+        m.latency_ms.store(ms(self.chain.latency_samples()));
+        if self.learn.is_active() {
+            m.learn_measured_lufs
+                .store(self.learn.measured_lufs() as f32);
+        }
+    }
+
+    /// Starts or ends a learn pass when the parameter flips.
+    fn handle_learn(&mut self) {
+        let on = self.params.loudness.learn.value();
+        if on == self.learning {
+            return;
+        }
+        self.learning = on;
+        let m = &self.meters;
+        if on {
+            let target = self.params.loudness.target.value().target();
+            self.learn
+                .start(target.integrated_lufs, self.params.limiter.gain_db.value());
+            m.learn_measured_lufs.store(f32::NEG_INFINITY);
+        } else if let Some(drive_db) = self.learn.finish() {
+            let (lo, hi) = params::LIMITER_GAIN_RANGE_DB;
+            m.learn_result_db.store(drive_db.clamp(lo, hi));
+            m.learn_result_ready.store(true, Ordering::Release);
+        }
+        m.learning.store(on, Ordering::Relaxed);
+    }
 }
 
 impl Plugin for StemMaster {
@@ -33,14 +158,14 @@ impl Plugin for StemMaster {
 
     type SysExMessage = ();
     type BackgroundTask = ();
-    type Editor = EguiEditor<ParamListApp<StemMasterParams>>;
+    type Editor = EguiEditor<EditorApp<editor::MasterEditor>>;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        param_list_editor(self.params.clone(), Self::NAME)
+        editor::create(self.params.clone(), self.meters.clone())
     }
 
     fn activate(
@@ -49,38 +174,130 @@ impl Plugin for StemMaster {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        self.frame.set_sample_rate(buffer_config.sample_rate, 0);
-        // The chain adds no latency yet; report it anyway so hosts never keep a stale value.
-        context.set_latency_samples(0);
+        let fs = buffer_config.sample_rate;
+        self.sample_rate_hz = fs;
+        self.chain.set_sample_rate(fs as f64);
+        self.params.reset_smoothers();
+        self.params.next_settings(1, &mut self.settings);
+        self.chain.set_settings(&self.settings);
+        self.chain.finish_design_now();
+        self.chain.reset();
+        self.learn.set_sample_rate(fs as f64);
+        self.learning = false;
+        let fft = (meters::SPECTRUM_FFT_SIZE_48K as f32 * fs / 48_000.0) as usize;
+        self.spectrum = SpectrumAnalyser::new(fft, fs as f64);
+        let latency = self.chain.latency_samples();
+        self.frame
+            .set_sample_rate(fs, self.chain.max_latency_samples());
+        self.frame.set_latency_samples(latency);
+        self.reported_latency = latency;
+        context.set_latency_samples(latency as u32);
+        self.publish_meters();
         true
     }
 
     fn reset(&mut self) {
+        self.params.reset_smoothers();
+        self.params.next_settings(1, &mut self.settings);
+        self.chain.set_settings(&self.settings);
+        self.chain.reset();
         self.frame.reset(self.params.bypass.value());
-        self.params
-            .input
-            .trim
-            .smoothed
-            .reset(self.params.input.trim.value());
-        self.params
-            .output
-            .gain
-            .smoothed
-            .reset(self.params.output.gain.value());
+        self.spectrum.reset();
+        self.learn.cancel();
+        self.learning = false;
+        self.meters.learning.store(false, Ordering::Relaxed);
+        self.gr_samples = 0;
+        self.gr_max = [0.0; 2];
+        self.loudness_samples = 0;
     }
 
     fn process(
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        let params = &self.params;
-        self.frame
-            .process(buffer, params.bypass.value(), |channels| {
-                GainStage::process(&params.input.trim, channels);
-                GainStage::process(&params.output.gain, channels);
-            });
+        if self.meters.reset_requested.swap(false, Ordering::Relaxed) {
+            self.chain.reset_meters();
+            self.spectrum.reset();
+            self.meters.clear();
+        }
+        self.handle_learn();
+        self.chain.set_compare(self.params.loudness.compare.value());
+
+        let Self {
+            params,
+            meters,
+            frame,
+            chain,
+            settings,
+            learn,
+            spectrum,
+            mid,
+            sample_rate_hz,
+            gr_samples,
+            gr_max,
+            loudness_samples,
+            ..
+        } = self;
+        let editor_open = meters.editor_open.is_open();
+        let gr_interval = (GR_HISTORY_INTERVAL_MS * 1e-3 * *sample_rate_hz) as usize;
+        let loudness_interval = (LOUDNESS_HISTORY_INTERVAL_MS * 1e-3 * *sample_rate_hz) as usize;
+        let bypassed = params.bypass.value();
+        frame.process(buffer, bypassed, |channels| {
+            let [left, right] = channels;
+            let len = left.len();
+            let mut start = 0;
+            while start < len {
+                let end = (start + SUB_BLOCK).min(len);
+                let n = end - start;
+                params.next_settings(n as u32, settings);
+                chain.set_settings(settings);
+                let (l, r) = (&mut left[start..end], &mut right[start..end]);
+                chain.process_block(l, r);
+                learn.process_block(l, r);
+
+                gr_max[0] = gr_max[0].max(chain.glue_block_max_gain_reduction_db());
+                gr_max[1] = gr_max[1].max(chain.limiter_block_max_gain_reduction_db());
+                *gr_samples += n;
+                if *gr_samples >= gr_interval {
+                    meters.glue_gr_history.push(gr_max[0]);
+                    meters.limiter_gr_history.push(gr_max[1]);
+                    *gr_samples = 0;
+                    *gr_max = [0.0; 2];
+                }
+                *loudness_samples += n;
+                if *loudness_samples >= loudness_interval {
+                    let loudness = chain.meter().loudness();
+                    meters
+                        .momentary_history
+                        .push(loudness.momentary_lufs() as f32);
+                    meters
+                        .short_term_history
+                        .push(loudness.short_term_lufs() as f32);
+                    *loudness_samples = 0;
+                }
+                if editor_open {
+                    for ((m, &a), &b) in mid.iter_mut().zip(l.iter()).zip(r.iter()) {
+                        *m = 0.5 * (a + b);
+                    }
+                    spectrum.process_block(&mid[..n]);
+                }
+                start = end;
+            }
+        });
+        if editor_open {
+            meters.spectrum.publish(spectrum);
+        }
+
+        // The EQ quality or the limiter lookahead changed: the host and the dry path follow.
+        let latency = self.chain.latency_samples();
+        if latency != self.reported_latency {
+            self.reported_latency = latency;
+            self.frame.set_latency_samples(latency);
+            context.set_latency_samples(latency as u32);
+        }
+        self.publish_meters();
         ProcessStatus::Normal
     }
 }

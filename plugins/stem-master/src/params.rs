@@ -1,22 +1,78 @@
 //! Stem Master parameters. The string ids are the plugin's contract with every saved host
 //! session and automation lane: they are short and never renamed. Sections live in nested
-//! groups so later sections (glue, linear-phase EQ, width, limiter, loudness targets) add groups without touching
-//! these ids.
+//! groups; ranges and steps are `pub const`s and functions the editor reuses.
+//!
+//! Every continuous parameter is smoothed (thresholds and percentages linearly in their unit,
+//! frequencies and times logarithmically, advanced once per sub-block); the three gains (input,
+//! limiter gain, output) are smoothed per sample inside the chain (`GAIN_RAMP_MS`, the same
+//! 20 ms), which keeps them exact whatever the host's block sizes. Two are deliberately not: the limiter's
+//! lookahead and the EQ quality set the plugin's latency, and a latency that glides would make
+//! the host re-align on every step; they apply at the next block and the new latency is
+//! reported at once.
 
 use nice_plug::prelude::*;
+use shared_dsp::chain::master::{LoudnessTarget, MasterSettings, LOUDNESS_TARGETS};
+use shared_dsp::dither::{DitherMode, DitherSettings};
+use shared_dsp::dynamics::compressor::{GLUE_ATTACKS_MS, GLUE_RATIOS, GLUE_RELEASES_MS};
+use shared_dsp::dynamics::limiter::{MAX_LOOKAHEAD_MS, MIN_LOOKAHEAD_MS};
+use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, LimiterSettings};
+use shared_dsp::eq::LinearPhaseQuality;
+use shared_dsp::stereo::StereoSettings;
+use std::sync::Arc;
+use stem_plugin_common::gain::GAIN_SMOOTHING_MS;
 use stem_plugin_common::{InputParams, OutputParams};
+
+/// Smoothing time of frequencies and times, in ms.
+pub const SMOOTHING_MS: f32 = 20.0;
+/// Glue threshold range, dBFS.
+pub const GLUE_THRESHOLD_RANGE_DB: (f32, f32) = (-40.0, 0.0);
+/// Glue make-up range, dB.
+pub const GLUE_MAKEUP_RANGE_DB: (f32, f32) = (0.0, 12.0);
+/// Glue sidechain high-pass range in Hz; the bottom value means off.
+pub const GLUE_HPF_RANGE_HZ: (f32, f32) = (0.0, 400.0);
+/// Width range, percent (0 = mono, 100 = unchanged).
+pub const WIDTH_RANGE_PERCENT: (f32, f32) = (0.0, 200.0);
+/// Mono-bass corner range in Hz; the bottom value means off.
+pub const MONO_BASS_RANGE_HZ: (f32, f32) = (0.0, 300.0);
+/// Limiter drive range, dB (learn can ask for a cut as well as a push).
+pub const LIMITER_GAIN_RANGE_DB: (f32, f32) = (-12.0, 24.0);
+/// Limiter ceiling range, dBTP.
+pub const CEILING_RANGE_DBTP: (f32, f32) = (-12.0, 0.0);
+/// Limiter release range, ms.
+pub const LIMITER_RELEASE_RANGE_MS: (f32, f32) = (1.0, 1000.0);
+/// Limiter lookahead range, ms.
+pub const LOOKAHEAD_RANGE_MS: (f32, f32) = (MIN_LOOKAHEAD_MS, MAX_LOOKAHEAD_MS);
 
 #[derive(Params)]
 pub struct StemMasterParams {
-    /// The host's bypass switch.
+    /// The host's bypass switch (plain bypass; for a loudness-matched comparison use
+    /// [`Self::compare`]).
     #[id = "bypass"]
     pub bypass: BoolParam,
 
     #[nested(group = "Input")]
     pub input: InputParams,
 
+    #[nested(group = "Glue")]
+    pub glue: GlueParams,
+
+    #[nested(group = "EQ")]
+    pub eq: MasterEqParams,
+
+    #[nested(group = "Width")]
+    pub width: WidthParams,
+
+    #[nested(group = "Limiter")]
+    pub limiter: LimiterParams,
+
+    #[nested(group = "Dither")]
+    pub dither: DitherParams,
+
     #[nested(group = "Output")]
     pub output: OutputParams,
+
+    #[nested(group = "Loudness")]
+    pub loudness: LoudnessParams,
 }
 
 impl Default for StemMasterParams {
@@ -24,7 +80,585 @@ impl Default for StemMasterParams {
         StemMasterParams {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             input: InputParams::default(),
+            glue: GlueParams::default(),
+            eq: MasterEqParams::default(),
+            width: WidthParams::default(),
+            limiter: LimiterParams::default(),
+            dither: DitherParams::default(),
             output: OutputParams::default(),
+            loudness: LoudnessParams::default(),
         }
+    }
+}
+
+/// The parser type nice-plug's `with_string_to_value` takes.
+type StringToValue = Arc<dyn Fn(&str) -> Option<f32> + Send + Sync>;
+/// The formatter type nice-plug's `with_value_to_string` takes.
+type ValueToString = Arc<dyn Fn(f32) -> String + Send + Sync>;
+
+/// Parses a number with an optional unit suffix (case-insensitive), or "off" as `off_value`.
+fn s2v(unit: &'static str, off_value: Option<f32>) -> StringToValue {
+    Arc::new(move |text: &str| {
+        let t = text.trim().to_ascii_lowercase();
+        if t == "off" {
+            return off_value;
+        }
+        let u = unit.trim().to_ascii_lowercase();
+        let number = t.strip_suffix(u.as_str()).unwrap_or(&t);
+        number.trim().trim_start_matches('+').parse().ok()
+    })
+}
+
+/// Two decimals, or "Off" at and below `off_below`.
+fn v2s_or_off(off_below: f32, decimals: usize) -> ValueToString {
+    Arc::new(move |v: f32| {
+        if v <= off_below {
+            "Off".to_string()
+        } else {
+            format!("{v:.decimals$}")
+        }
+    })
+}
+
+/// A float over a linear range, smoothed linearly over `smoothing_ms`.
+fn linear(name: &str, default: f32, range: (f32, f32), unit: &'static str) -> FloatParam {
+    FloatParam::new(
+        name,
+        default,
+        FloatRange::Linear {
+            min: range.0,
+            max: range.1,
+        },
+    )
+    .with_smoother(SmoothingStyle::Linear(GAIN_SMOOTHING_MS))
+    .with_unit(unit)
+    .with_value_to_string(formatters::v2s_f32_rounded(2))
+    .with_string_to_value(s2v(unit, None))
+}
+
+/// Skew factor of a `FloatRange::Skewed` whose midpoint is the geometric mean of `min` and
+/// `max` (`((c - min) / (max - min))^f = 1/2` with `c = sqrt(min max)`), so a control for times
+/// or frequencies spends equal travel per octave around its centre.
+pub fn geometric_skew(min: f32, max: f32) -> f32 {
+    let centre = (min * max).sqrt();
+    0.5f32.ln() / ((centre - min) / (max - min)).ln()
+}
+
+/// A float over a geometrically skewed range (times), smoothed logarithmically.
+fn logarithmic(name: &str, default: f32, range: (f32, f32), unit: &'static str) -> FloatParam {
+    FloatParam::new(
+        name,
+        default,
+        FloatRange::Skewed {
+            min: range.0,
+            max: range.1,
+            factor: geometric_skew(range.0, range.1),
+        },
+    )
+    .with_smoother(SmoothingStyle::Logarithmic(SMOOTHING_MS))
+    .with_unit(unit)
+    .with_value_to_string(formatters::v2s_f32_rounded(2))
+    .with_string_to_value(s2v(unit, None))
+}
+
+/// A frequency from 0 (off) up, skewed towards the low end; smoothed linearly (a logarithmic
+/// smoother cannot start from 0).
+fn hz_or_off(name: &str, default: f32, range: (f32, f32)) -> FloatParam {
+    FloatParam::new(
+        name,
+        default,
+        FloatRange::Skewed {
+            min: range.0,
+            max: range.1,
+            factor: FloatRange::skew_factor(-1.5),
+        },
+    )
+    .with_smoother(SmoothingStyle::Linear(SMOOTHING_MS))
+    .with_unit(" Hz")
+    .with_value_to_string(v2s_or_off(1.0, 1))
+    .with_string_to_value(s2v("hz", Some(0.0)))
+}
+
+/// Glue ratio steps ([`GLUE_RATIOS`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlueRatio {
+    #[id = "2"]
+    #[name = "2:1"]
+    R2,
+    #[id = "4"]
+    #[name = "4:1"]
+    R4,
+    #[id = "10"]
+    #[name = "10:1"]
+    R10,
+}
+
+impl GlueRatio {
+    pub fn ratio(self) -> f32 {
+        GLUE_RATIOS[self as usize]
+    }
+}
+
+/// Glue attack steps ([`GLUE_ATTACKS_MS`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlueAttack {
+    #[id = "0.1"]
+    #[name = "0.1 ms"]
+    A0_1,
+    #[id = "0.3"]
+    #[name = "0.3 ms"]
+    A0_3,
+    #[id = "1"]
+    #[name = "1 ms"]
+    A1,
+    #[id = "3"]
+    #[name = "3 ms"]
+    A3,
+    #[id = "10"]
+    #[name = "10 ms"]
+    A10,
+    #[id = "30"]
+    #[name = "30 ms"]
+    A30,
+}
+
+impl GlueAttack {
+    pub fn attack_ms(self) -> f32 {
+        GLUE_ATTACKS_MS[self as usize]
+    }
+}
+
+/// Glue release steps ([`GLUE_RELEASES_MS`]) and auto.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlueRelease {
+    #[id = "0.1"]
+    #[name = "0.1 s"]
+    R0_1,
+    #[id = "0.3"]
+    #[name = "0.3 s"]
+    R0_3,
+    #[id = "0.6"]
+    #[name = "0.6 s"]
+    R0_6,
+    #[id = "1.2"]
+    #[name = "1.2 s"]
+    R1_2,
+    #[id = "auto"]
+    #[name = "Auto"]
+    Auto,
+}
+
+impl GlueRelease {
+    /// Release in ms (the auto release's fast stage uses the 0.3 s step as its base).
+    pub fn release_ms(self) -> f32 {
+        match self {
+            GlueRelease::Auto => GLUE_RELEASES_MS[1],
+            r => GLUE_RELEASES_MS[r as usize],
+        }
+    }
+}
+
+/// The glue compressor (SSL-G-bus-style stepped controls).
+#[derive(Params)]
+pub struct GlueParams {
+    #[id = "g_on"]
+    pub enabled: BoolParam,
+    #[id = "g_thr"]
+    pub threshold_db: FloatParam,
+    #[id = "g_ratio"]
+    pub ratio: EnumParam<GlueRatio>,
+    #[id = "g_atk"]
+    pub attack: EnumParam<GlueAttack>,
+    #[id = "g_rel"]
+    pub release: EnumParam<GlueRelease>,
+    #[id = "g_mk"]
+    pub makeup_db: FloatParam,
+    #[id = "g_mix"]
+    pub mix_percent: FloatParam,
+    #[id = "g_hpf"]
+    pub sidechain_hpf_hz: FloatParam,
+}
+
+impl Default for GlueParams {
+    fn default() -> Self {
+        let d = CompressorSettings::master_glue();
+        Self {
+            enabled: BoolParam::new("Glue", false),
+            threshold_db: linear(
+                "Glue Threshold",
+                d.threshold_db,
+                GLUE_THRESHOLD_RANGE_DB,
+                " dB",
+            ),
+            ratio: EnumParam::new("Glue Ratio", GlueRatio::R2),
+            attack: EnumParam::new("Glue Attack", GlueAttack::A10),
+            release: EnumParam::new("Glue Release", GlueRelease::Auto),
+            makeup_db: linear("Glue Make-up", 0.0, GLUE_MAKEUP_RANGE_DB, " dB"),
+            mix_percent: linear("Glue Mix", 100.0, (0.0, 100.0), " %"),
+            sidechain_hpf_hz: hz_or_off("Glue SC High-pass", 0.0, GLUE_HPF_RANGE_HZ),
+        }
+    }
+}
+
+/// Linear-phase EQ quality (FIR length); the latency it gives is published in
+/// `meters::MasterMeters::eq_latency_ms`.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EqQuality {
+    #[id = "low"]
+    #[name = "Low (4k taps)"]
+    Low,
+    #[id = "med"]
+    #[name = "Medium (16k taps)"]
+    Medium,
+    #[id = "high"]
+    #[name = "High (64k taps)"]
+    High,
+}
+
+impl From<EqQuality> for LinearPhaseQuality {
+    fn from(q: EqQuality) -> Self {
+        match q {
+            EqQuality::Low => LinearPhaseQuality::Low,
+            EqQuality::Medium => LinearPhaseQuality::Medium,
+            EqQuality::High => LinearPhaseQuality::High,
+        }
+    }
+}
+
+/// The master EQ's switch and quality (the bands arrive with the shared EQ band parameters).
+#[derive(Params)]
+pub struct MasterEqParams {
+    #[id = "eq_en"]
+    pub enabled: BoolParam,
+    #[id = "eq_qual"]
+    pub quality: EnumParam<EqQuality>,
+}
+
+impl Default for MasterEqParams {
+    fn default() -> Self {
+        Self {
+            enabled: BoolParam::new("EQ", false),
+            quality: EnumParam::new("EQ Quality", EqQuality::Medium),
+        }
+    }
+}
+
+/// Width (M/S) and mono bass.
+#[derive(Params)]
+pub struct WidthParams {
+    #[id = "w_on"]
+    pub enabled: BoolParam,
+    #[id = "w_width"]
+    pub width_percent: FloatParam,
+    #[id = "w_mono"]
+    pub mono_below_hz: FloatParam,
+}
+
+impl Default for WidthParams {
+    fn default() -> Self {
+        Self {
+            enabled: BoolParam::new("Width", false),
+            width_percent: linear("Width Amount", 100.0, WIDTH_RANGE_PERCENT, " %"),
+            mono_below_hz: hz_or_off("Mono Bass Below", 0.0, MONO_BASS_RANGE_HZ),
+        }
+    }
+}
+
+/// The true-peak limiter.
+#[derive(Params)]
+pub struct LimiterParams {
+    #[id = "l_on"]
+    pub enabled: BoolParam,
+    /// Drive into the limiter (what "learn" sets).
+    #[id = "l_gain"]
+    pub gain_db: FloatParam,
+    /// Ceiling used when [`Self::ceiling_from_target`] is off.
+    #[id = "l_ceil"]
+    pub ceiling_dbtp: FloatParam,
+    /// Use the selected loudness target's ceiling (-1 dBTP, vinyl -3 dBTP).
+    #[id = "l_tceil"]
+    pub ceiling_from_target: BoolParam,
+    #[id = "l_rel"]
+    pub release_ms: FloatParam,
+    #[id = "l_auto"]
+    pub auto_release: BoolParam,
+    /// Not smoothed: it sets the latency.
+    #[id = "l_look"]
+    pub lookahead_ms: FloatParam,
+    #[id = "l_link"]
+    pub link_percent: FloatParam,
+}
+
+impl Default for LimiterParams {
+    fn default() -> Self {
+        let d = LimiterSettings::default();
+        Self {
+            enabled: BoolParam::new("Limiter", true),
+            gain_db: linear(
+                "Limiter Gain",
+                d.input_gain_db,
+                LIMITER_GAIN_RANGE_DB,
+                " dB",
+            ),
+            ceiling_dbtp: linear("Ceiling", d.ceiling_dbtp, CEILING_RANGE_DBTP, " dBTP"),
+            ceiling_from_target: BoolParam::new("Ceiling From Target", true),
+            release_ms: logarithmic(
+                "Limiter Release",
+                d.release_ms,
+                LIMITER_RELEASE_RANGE_MS,
+                " ms",
+            ),
+            auto_release: BoolParam::new("Auto Release", d.auto_release),
+            lookahead_ms: FloatParam::new(
+                "Lookahead",
+                d.lookahead_ms,
+                FloatRange::Skewed {
+                    min: LOOKAHEAD_RANGE_MS.0,
+                    max: LOOKAHEAD_RANGE_MS.1,
+                    factor: geometric_skew(LOOKAHEAD_RANGE_MS.0, LOOKAHEAD_RANGE_MS.1),
+                },
+            )
+            .with_unit(" ms")
+            .with_value_to_string(formatters::v2s_f32_rounded(2))
+            .with_string_to_value(s2v("ms", None)),
+            link_percent: linear("Stereo Link", d.stereo_link_percent, (0.0, 100.0), " %"),
+        }
+    }
+}
+
+/// Dither type.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DitherType {
+    #[id = "off"]
+    #[name = "Off"]
+    Off,
+    #[id = "tpdf"]
+    #[name = "TPDF"]
+    Tpdf,
+    #[id = "shaped"]
+    #[name = "Noise-shaped TPDF"]
+    NoiseShaped,
+}
+
+/// Output word length.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordLength {
+    #[id = "16"]
+    #[name = "16 bit"]
+    Bits16,
+    #[id = "24"]
+    #[name = "24 bit"]
+    Bits24,
+}
+
+/// Dither and word length for delivery.
+#[derive(Params)]
+pub struct DitherParams {
+    #[id = "d_mode"]
+    pub mode: EnumParam<DitherType>,
+    #[id = "d_bits"]
+    pub bits: EnumParam<WordLength>,
+}
+
+impl Default for DitherParams {
+    fn default() -> Self {
+        Self {
+            mode: EnumParam::new("Dither", DitherType::Off),
+            bits: EnumParam::new("Word Length", WordLength::Bits24),
+        }
+    }
+}
+
+impl DitherParams {
+    pub fn settings(&self) -> DitherSettings {
+        DitherSettings {
+            mode: match self.mode.value() {
+                DitherType::Off => DitherMode::Off,
+                DitherType::Tpdf => DitherMode::Tpdf,
+                DitherType::NoiseShaped => DitherMode::NoiseShaped,
+            },
+            bits: match self.bits.value() {
+                WordLength::Bits16 => 16,
+                WordLength::Bits24 => 24,
+            },
+        }
+    }
+}
+
+/// Loudness target presets, in the order of [`LOUDNESS_TARGETS`] (ids are its names).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetPreset {
+    #[id = "pop-rnb"]
+    #[name = "Pop / R&B (-14 LUFS)"]
+    PopRnb,
+    #[id = "hip-hop"]
+    #[name = "Hip-hop / Trap (-12.5 LUFS)"]
+    HipHop,
+    #[id = "club"]
+    #[name = "Club (-8 LUFS)"]
+    Club,
+    #[id = "rock"]
+    #[name = "Rock (-13.5 LUFS)"]
+    Rock,
+    #[id = "cinematic"]
+    #[name = "Cinematic (-16 LUFS)"]
+    Cinematic,
+    #[id = "singer-songwriter"]
+    #[name = "Singer-songwriter (-17 LUFS)"]
+    SingerSongwriter,
+    #[id = "streaming"]
+    #[name = "Streaming (-14 LUFS, -1 dBTP)"]
+    Streaming,
+    #[id = "vinyl"]
+    #[name = "Vinyl (-16 LUFS, -3 dBTP)"]
+    Vinyl,
+}
+
+impl TargetPreset {
+    /// The target this preset selects.
+    pub fn target(self) -> &'static LoudnessTarget {
+        &LOUDNESS_TARGETS[self as usize]
+    }
+}
+
+/// Loudness target, learn and the loudness-matched comparison.
+#[derive(Params)]
+pub struct LoudnessParams {
+    #[id = "target"]
+    pub target: EnumParam<TargetPreset>,
+    /// On: measure the output's integrated loudness while playing; off again: set the
+    /// limiter gain so the master lands on the target (the editor writes it to
+    /// [`LimiterParams::gain_db`]; see `meters::MasterMeters::learn_result_db`).
+    #[id = "learn"]
+    pub learn: BoolParam,
+    /// Loudness-matched A/B: hear the unprocessed input at the processed loudness.
+    #[id = "ab"]
+    pub compare: BoolParam,
+}
+
+impl Default for LoudnessParams {
+    fn default() -> Self {
+        Self {
+            target: EnumParam::new("Target", TargetPreset::Streaming),
+            learn: BoolParam::new("Learn", false),
+            compare: BoolParam::new("Loudness-matched A/B", false),
+        }
+    }
+}
+
+impl StemMasterParams {
+    /// The chain settings `steps` samples on: every smoother advances by `steps` (audio
+    /// thread; call once per sub-block).
+    pub fn next_settings(&self, steps: u32, settings: &mut MasterSettings) {
+        let g = &self.glue;
+        let release = g.release.value();
+        // Gains go to the chain as targets: it ramps them per sample over the same 20 ms
+        // (`GAIN_RAMP_MS`), so the result does not depend on the host's block sizes.
+        settings.input_gain_db = self.input.trim.value();
+        settings.glue_enabled = g.enabled.value();
+        settings.glue = CompressorSettings {
+            style: CompressorStyle::Glue,
+            threshold_db: g.threshold_db.smoothed.next_step(steps),
+            ratio: g.ratio.value().ratio(),
+            attack_ms: g.attack.value().attack_ms(),
+            release_ms: release.release_ms(),
+            auto_release: release == GlueRelease::Auto,
+            makeup_db: g.makeup_db.smoothed.next_step(steps),
+            mix_percent: g.mix_percent.smoothed.next_step(steps),
+            sidechain_hpf_hz: off_below_one(g.sidechain_hpf_hz.smoothed.next_step(steps)),
+            ..CompressorSettings::master_glue()
+        };
+        settings.eq_enabled = self.eq.enabled.value();
+        settings.eq_quality = self.eq.quality.value().into();
+        let w = &self.width;
+        settings.width_enabled = w.enabled.value();
+        settings.stereo = StereoSettings {
+            width_percent: w.width_percent.smoothed.next_step(steps),
+            mono_below_hz: off_below_one(w.mono_below_hz.smoothed.next_step(steps)),
+            balance_percent: 0.0,
+        };
+        let l = &self.limiter;
+        let ceiling = l.ceiling_dbtp.smoothed.next_step(steps);
+        settings.limiter_enabled = l.enabled.value();
+        settings.limiter = LimiterSettings {
+            ceiling_dbtp: if l.ceiling_from_target.value() {
+                self.loudness.target.value().target().ceiling_dbtp
+            } else {
+                ceiling
+            },
+            input_gain_db: l.gain_db.value(),
+            lookahead_ms: l.lookahead_ms.value(),
+            release_ms: l.release_ms.smoothed.next_step(steps),
+            auto_release: l.auto_release.value(),
+            stereo_link_percent: l.link_percent.smoothed.next_step(steps),
+        };
+        settings.dither = self.dither.settings();
+        settings.output_gain_db = self.output.gain.value();
+    }
+
+    /// Jumps every smoother to its target (from `reset()`).
+    pub fn reset_smoothers(&self) {
+        for p in [
+            &self.input.trim,
+            &self.glue.threshold_db,
+            &self.glue.makeup_db,
+            &self.glue.mix_percent,
+            &self.glue.sidechain_hpf_hz,
+            &self.width.width_percent,
+            &self.width.mono_below_hz,
+            &self.limiter.gain_db,
+            &self.limiter.ceiling_dbtp,
+            &self.limiter.release_ms,
+            &self.limiter.link_percent,
+            &self.output.gain,
+        ] {
+            p.smoothed.reset(p.value());
+        }
+    }
+}
+
+/// Corner frequencies below 1 Hz mean "off" (0 in the chain's settings).
+fn off_below_one(hz: f32) -> f32 {
+    if hz < 1.0 {
+        0.0
+    } else {
+        hz
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_presets_follow_the_shared_table() {
+        for (i, t) in LOUDNESS_TARGETS.iter().enumerate() {
+            let preset = TargetPreset::from_index(i);
+            assert_eq!(preset.target().name, t.name);
+            assert_eq!(TargetPreset::ids().unwrap()[i], t.name);
+        }
+        assert_eq!(TargetPreset::variants().len(), LOUDNESS_TARGETS.len());
+    }
+
+    #[test]
+    fn glue_steps_match_the_compressor_steps() {
+        assert_eq!(GlueRatio::variants().len(), GLUE_RATIOS.len());
+        assert_eq!(GlueAttack::variants().len(), GLUE_ATTACKS_MS.len());
+        assert_eq!(GlueRelease::variants().len(), GLUE_RELEASES_MS.len() + 1);
+        assert_eq!(GlueAttack::A30.attack_ms(), 30.0);
+        assert_eq!(GlueRelease::R1_2.release_ms(), 1200.0);
+    }
+
+    #[test]
+    fn default_parameters_give_the_default_chain() {
+        let params = StemMasterParams::default();
+        params.reset_smoothers();
+        let mut s = MasterSettings::default();
+        params.next_settings(1, &mut s);
+        let d = MasterSettings::default();
+        assert_eq!(s.limiter, d.limiter);
+        assert_eq!(s.glue_enabled, d.glue_enabled);
+        assert_eq!(s.eq_quality, d.eq_quality);
+        assert_eq!(s.dither, d.dither);
     }
 }

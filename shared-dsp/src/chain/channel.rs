@@ -20,8 +20,11 @@
 //! Gain match compensates everything from the input trim to the saturation; the output gain
 //! comes after it, so it stays the user's deliberate level change.
 //!
-//! Settings apply sample-accurately from the next sample; trim and output gain are smoothed
-//! here (one-pole, [`GAIN_SMOOTHING_MS`]), EQ bands by the EQ itself; after
+//! Settings apply from the next sample and are smoothed here, so the plugin hands over plain
+//! parameter targets and the command-line tool renders automation identically: trim and
+//! output gain ramp linearly in dB over [`GAIN_RAMP_MS`], the other continuous settings
+//! approach their targets every [`SMOOTHING_STEP`] samples ([`SETTINGS_SMOOTHING_MS`]), EQ
+//! bands are smoothed by the EQ itself; section toggles cross-fade. After
 //! [`ChannelChain::new`], [`ChannelChain::reset`] or [`ChannelChain::set_sample_rate`] the first
 //! [`ChannelChain::set_settings`] applies at once, without fades or smoothing, so an offline
 //! render starts exactly on its settings. Any partition of the input into blocks gives the
@@ -44,8 +47,14 @@ use serde::{Deserialize, Serialize};
 pub const CHANNEL_EQ_BANDS: usize = 8;
 /// Cross-fade time of a section toggle, in ms.
 pub const SECTION_FADE_MS: f32 = 10.0;
-/// Time constant of the trim and output gain smoothing, in ms.
-pub const GAIN_SMOOTHING_MS: f32 = 5.0;
+/// Length of the trim and output gain ramps, in ms.
+pub const GAIN_RAMP_MS: f32 = 20.0;
+/// Time constant of the smoothing of the other continuous settings (EQ bands excepted: the EQ
+/// smooths them itself), in ms.
+pub const SETTINGS_SMOOTHING_MS: f32 = 10.0;
+/// Samples per smoothing step (steps are counted across calls, so any partition into blocks
+/// sees the same steps).
+pub const SMOOTHING_STEP: usize = 32;
 /// Highest sample rate the chain sizes its delays for, in Hz.
 pub const MAX_SAMPLE_RATE_HZ: f32 = 384_000.0;
 
@@ -306,7 +315,7 @@ impl ChannelSettings {
     }
 }
 
-/// Meter readings of the last processed block.
+/// Meter readings (see [`ChannelChain::meters`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ChannelMeters {
     /// Sample peak after the input trim, in dBFS.
@@ -360,33 +369,186 @@ enum Run {
     Fading,
 }
 
-/// One-pole gain smoother.
+/// Gain ramp linear in dB over [`GAIN_RAMP_MS`] (the law of the plugins' gain parameters:
+/// even-sounding, and exactly on target when the ramp ends).
 #[derive(Clone, Copy, Debug)]
-struct GainSmoother {
-    value: f32,
-    target: f32,
-    weight: f32,
+struct GainRamp {
+    current_db: f32,
+    target_db: f32,
+    step_db: f32,
+    steps_left: u32,
+    ramp_samples: u32,
+    gain: f32,
 }
 
-impl GainSmoother {
+impl GainRamp {
+    fn new() -> Self {
+        Self {
+            current_db: 0.0,
+            target_db: 0.0,
+            step_db: 0.0,
+            steps_left: 0,
+            ramp_samples: 1,
+            gain: 1.0,
+        }
+    }
+
+    fn set_target(&mut self, db: f32) {
+        let db = finite_or_zero(db).clamp(-48.0, 48.0);
+        if db != self.target_db {
+            self.target_db = db;
+            self.steps_left = self.ramp_samples;
+            self.step_db = (db - self.current_db) / self.ramp_samples as f32;
+        }
+    }
+
+    fn jump(&mut self) {
+        self.current_db = self.target_db;
+        self.steps_left = 0;
+        self.gain = db_to_gain(self.target_db);
+    }
+
     fn apply(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if self.value == self.target {
-            if self.value != 1.0 {
-                let g = self.value;
+        if self.steps_left == 0 {
+            if self.gain != 1.0 {
+                let g = self.gain;
                 left.iter_mut().for_each(|x| *x *= g);
                 right.iter_mut().for_each(|x| *x *= g);
             }
             return;
         }
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            self.value += self.weight * (self.target - self.value);
-            if (self.value - self.target).abs() <= 1e-6 * self.target {
-                self.value = self.target;
+            if self.steps_left > 0 {
+                self.steps_left -= 1;
+                self.current_db = if self.steps_left == 0 {
+                    self.target_db
+                } else {
+                    self.current_db + self.step_db
+                };
+                self.gain = db_to_gain(self.current_db);
             }
-            *l *= self.value;
-            *r *= self.value;
+            *l *= self.gain;
+            *r *= self.gain;
         }
     }
+}
+
+/// Moves `c` toward `t` by the one-pole weight `a` (linear), snapping within `tol`.
+#[inline]
+fn lin(c: f32, t: f32, a: f32, tol: f32, moving: &mut bool) -> f32 {
+    if c == t || !c.is_finite() || !t.is_finite() {
+        return t;
+    }
+    let v = c + a * (t - c);
+    if (t - v).abs() <= tol {
+        t
+    } else {
+        *moving = true;
+        v
+    }
+}
+
+/// Moves `c` toward `t` geometrically (frequencies, times, ratios), snapping within 0.01 %;
+/// jumps when either is not positive (e.g. a filter switched off by 0 Hz).
+#[inline]
+fn geo(c: f32, t: f32, a: f32, moving: &mut bool) -> f32 {
+    if c == t || !(c > 0.0 && t > 0.0 && c.is_finite() && t.is_finite()) {
+        return t;
+    }
+    let (lc, lt) = (c.ln(), t.ln());
+    let lv = lc + a * (lt - lc);
+    if (lt - lv).abs() <= 1e-4 {
+        t
+    } else {
+        *moving = true;
+        lv.exp()
+    }
+}
+
+fn approach_compressor(
+    c: &CompressorSettings,
+    t: &CompressorSettings,
+    a: f32,
+    m: &mut bool,
+) -> CompressorSettings {
+    CompressorSettings {
+        threshold_db: lin(c.threshold_db, t.threshold_db, a, 0.01, m),
+        ratio: geo(c.ratio, t.ratio, a, m),
+        knee_db: lin(c.knee_db, t.knee_db, a, 0.01, m),
+        attack_ms: geo(c.attack_ms, t.attack_ms, a, m),
+        release_ms: geo(c.release_ms, t.release_ms, a, m),
+        rms_window_ms: geo(c.rms_window_ms, t.rms_window_ms, a, m),
+        makeup_db: lin(c.makeup_db, t.makeup_db, a, 0.001, m),
+        mix_percent: lin(c.mix_percent, t.mix_percent, a, 0.01, m),
+        sidechain_hpf_hz: geo(c.sidechain_hpf_hz, t.sidechain_hpf_hz, a, m),
+        ..*t
+    }
+}
+
+/// One smoothing step of every continuous setting outside the EQ (which smooths its bands
+/// itself) and the trim/output gains (ramped per sample): level and mix settings linearly,
+/// frequencies, times and ratios geometrically. Switches, modes and the lookahead take the
+/// target at once. Returns whether anything is still moving.
+fn approach_settings(c: &mut ChannelSettings, t: &ChannelSettings, a: f32) -> bool {
+    let mut m = false;
+    let mut next = t.clone();
+    next.compressor = approach_compressor(&c.compressor, &t.compressor, a, &mut m);
+    for i in 0..next.multiband.crossover_hz.len() {
+        next.multiband.crossover_hz[i] = geo(
+            c.multiband.crossover_hz[i],
+            t.multiband.crossover_hz[i],
+            a,
+            &mut m,
+        );
+    }
+    for i in 0..next.multiband.bands.len() {
+        next.multiband.bands[i] =
+            approach_compressor(&c.multiband.bands[i], &t.multiband.bands[i], a, &mut m);
+    }
+    next.stereo = StereoSettings {
+        width_percent: lin(
+            c.stereo.width_percent,
+            t.stereo.width_percent,
+            a,
+            0.01,
+            &mut m,
+        ),
+        mono_below_hz: geo(c.stereo.mono_below_hz, t.stereo.mono_below_hz, a, &mut m),
+        balance_percent: lin(
+            c.stereo.balance_percent,
+            t.stereo.balance_percent,
+            a,
+            0.01,
+            &mut m,
+        ),
+    };
+    next.saturation = SaturationSettings {
+        drive_db: lin(
+            c.saturation.drive_db,
+            t.saturation.drive_db,
+            a,
+            0.001,
+            &mut m,
+        ),
+        bias: lin(c.saturation.bias, t.saturation.bias, a, 1e-4, &mut m),
+        mix_percent: lin(
+            c.saturation.mix_percent,
+            t.saturation.mix_percent,
+            a,
+            0.01,
+            &mut m,
+        ),
+        output_db: lin(
+            c.saturation.output_db,
+            t.saturation.output_db,
+            a,
+            0.001,
+            &mut m,
+        ),
+        ..t.saturation
+    };
+    *c = next;
+    m
 }
 
 /// The Stem Channel processing chain for one stereo stem.
@@ -397,8 +559,18 @@ pub struct ChannelChain {
     /// The next `set_settings` jumps instead of fading.
     fresh: bool,
 
-    trim: GainSmoother,
-    output: GainSmoother,
+    trim: GainRamp,
+    output: GainRamp,
+    /// The settings the units run with: `settings` approached step by step.
+    current: ChannelSettings,
+    /// Weight of one smoothing step.
+    smoothing_weight: f32,
+    /// Position inside the current smoothing step (steps run across calls).
+    step_pos: usize,
+    /// New targets arrived; smoothing starts at the next step boundary.
+    pending: bool,
+    /// A smoothed setting has not reached its target yet.
+    moving: bool,
 
     eq: ParametricEq,
     eq_fade: Fade,
@@ -471,16 +643,13 @@ impl ChannelChain {
         let mut chain = Self {
             sample_rate_hz,
             fresh: true,
-            trim: GainSmoother {
-                value: 1.0,
-                target: 1.0,
-                weight: 1.0,
-            },
-            output: GainSmoother {
-                value: 1.0,
-                target: 1.0,
-                weight: 1.0,
-            },
+            trim: GainRamp::new(),
+            output: GainRamp::new(),
+            current: settings.clone(),
+            smoothing_weight: 1.0,
+            step_pos: 0,
+            pending: false,
+            moving: false,
             eq: ParametricEq::new(sample_rate_hz),
             eq_fade: Fade::new(),
             eq_bypass: DelayLine::new(2, 0),
@@ -530,9 +699,12 @@ impl ChannelChain {
         self.stereo.set_sample_rate(sr as f32);
         self.saturation.set_sample_rate(sr as f32);
         self.gain_match.set_sample_rate(sr);
-        let w = crate::util::one_pole_weight(GAIN_SMOOTHING_MS as f64, sr) as f32;
-        self.trim.weight = w;
-        self.output.weight = w;
+        let ramp = ((GAIN_RAMP_MS * 1e-3 * sr as f32).round() as u32).max(1);
+        self.trim.ramp_samples = ramp;
+        self.output.ramp_samples = ramp;
+        self.smoothing_weight = (1.0
+            - (-(SMOOTHING_STEP as f64) / (SETTINGS_SMOOTHING_MS as f64 * 1e-3 * sr)).exp())
+            as f32;
         let step = 1.0 / (SECTION_FADE_MS * 1e-3 * sr as f32).max(1.0);
         for f in [
             &mut self.eq_fade,
@@ -573,31 +745,33 @@ impl ChannelChain {
         for (i, b) in s.eq_bands.iter().enumerate() {
             self.eq.set_band(i, *b);
         }
-        self.compressor.set_settings(s.compressor);
-        self.multiband.set_settings(s.multiband);
-        self.stereo.set_settings(s.stereo);
-        // The oversampling factor is switched while the section is faded out.
-        self.saturation.set_settings(SaturationSettings {
-            oversampling: self.saturation_factor,
-            ..s.saturation
-        });
+        self.pending = true;
         self.gain_match.set_enabled(s.gain_match);
-        self.trim.target = db_to_gain(finite_or_zero(s.input_trim_db).clamp(-48.0, 48.0));
-        self.output.target = db_to_gain(finite_or_zero(s.output_gain_db).clamp(-48.0, 48.0));
+        self.trim.set_target(s.input_trim_db);
+        self.output.set_target(s.output_gain_db);
         let sr = self.sample_rate_hz as f32;
         let latency = lookahead_samples(s.compressor.lookahead_ms, sr)
             .max(lookahead_samples(s.multiband.lookahead_ms, sr));
         self.dynamics_latency = latency;
         self.dynamics_bypass.set_delay_samples(latency);
         self.update_dynamics_pad();
-        self.saturation_latency = match Oversampler::valid_factor(s.saturation.oversampling) {
-            1 => self.saturation_latencies[0],
-            2 => self.saturation_latencies[1],
-            _ => self.saturation_latencies[2],
-        };
+        self.saturation_latency = self.latency_samples_for(s) - latency;
         self.saturation_bypass
             .set_delay_samples(self.saturation_latency);
         self.update_saturation_pad();
+    }
+
+    /// Hands the smoothed settings to the units (they ignore unchanged settings).
+    fn apply_current(&mut self) {
+        let c = &self.current;
+        self.compressor.set_settings(c.compressor);
+        self.multiband.set_settings(c.multiband);
+        self.stereo.set_settings(c.stereo);
+        // The oversampling factor is switched while the section is faded out.
+        self.saturation.set_settings(SaturationSettings {
+            oversampling: self.saturation_factor,
+            ..c.saturation
+        });
     }
 
     fn update_dynamics_pad(&mut self) {
@@ -626,15 +800,18 @@ impl ChannelChain {
         }
         self.dynamics_mode = s.dynamics_mode;
         self.saturation_factor = Oversampler::valid_factor(s.saturation.oversampling);
-        self.saturation.set_settings(s.saturation);
         self.saturation
             .set_oversampling(Oversampler::valid_factor(s.saturation.oversampling));
         self.eq_fade.gain = on(s.eq_enabled);
         self.dynamics_fade.gain = on(s.compressor_enabled);
         self.stereo_fade.gain = on(s.stereo_enabled);
         self.saturation_fade.gain = on(s.saturation_enabled);
-        self.trim.value = self.trim.target;
-        self.output.value = self.output.target;
+        self.current.clone_from(&self.settings);
+        self.apply_current();
+        self.pending = false;
+        self.moving = false;
+        self.trim.jump();
+        self.output.jump();
         self.update_dynamics_pad();
         self.update_saturation_pad();
     }
@@ -643,6 +820,26 @@ impl ChannelChain {
     /// oversampling factor; the same whichever sections are on.
     pub fn latency_samples(&self) -> usize {
         self.dynamics_latency + self.saturation_latency
+    }
+
+    /// The latency `settings` would give at the current sample rate.
+    pub fn latency_samples_for(&self, settings: &ChannelSettings) -> usize {
+        let sr = self.sample_rate_hz as f32;
+        let dynamics = lookahead_samples(settings.compressor.lookahead_ms, sr)
+            .max(lookahead_samples(settings.multiband.lookahead_ms, sr));
+        let saturation = match Oversampler::valid_factor(settings.saturation.oversampling) {
+            1 => self.saturation_latencies[0],
+            2 => self.saturation_latencies[1],
+            _ => self.saturation_latencies[2],
+        };
+        dynamics + saturation
+    }
+
+    /// The most latency any settings can give at the current sample rate (largest lookahead
+    /// plus 4x oversampling), for sizing a host's or plugin's dry-path delay.
+    pub fn max_latency_samples(&self) -> usize {
+        lookahead_samples(MAX_LOOKAHEAD_MS, self.sample_rate_hz as f32)
+            + self.saturation_latencies[2]
     }
 
     /// Clears all state (never allocates); the next [`Self::set_settings`] applies at once.
@@ -677,9 +874,6 @@ impl ChannelChain {
     pub fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let len = left.len().min(right.len());
         self.fresh = false;
-        self.input_peak = 0.0;
-        self.output_peak = 0.0;
-        self.compressor_gr_db = 0.0;
         let mut start = 0;
         while start < len {
             let end = (start + self.chunk).min(len);
@@ -697,10 +891,29 @@ impl ChannelChain {
         self.trim.apply(left, right);
         self.input_peak = self.input_peak.max(peak(left)).max(peak(right));
 
-        self.run_section(Section::Eq, left, right);
-        self.run_section(Section::Dynamics, left, right);
-        self.run_section(Section::Stereo, left, right);
-        self.run_section(Section::Saturation, left, right);
+        let mut pos = 0;
+        while pos < m {
+            if self.step_pos == 0 && (self.pending || self.moving) {
+                self.pending = false;
+                self.moving =
+                    approach_settings(&mut self.current, &self.settings, self.smoothing_weight);
+                self.apply_current();
+            }
+            // While settings move (or new ones wait for the next step boundary), run up to the
+            // boundary; otherwise nothing can change before the end of this call.
+            let run = if self.pending || self.moving {
+                (SMOOTHING_STEP - self.step_pos).min(m - pos)
+            } else {
+                m - pos
+            };
+            let (l, r) = (&mut left[pos..pos + run], &mut right[pos..pos + run]);
+            self.run_section(Section::Eq, l, r);
+            self.run_section(Section::Dynamics, l, r);
+            self.run_section(Section::Stereo, l, r);
+            self.run_section(Section::Saturation, l, r);
+            self.step_pos = (self.step_pos + run) % SMOOTHING_STEP;
+            pos += run;
+        }
 
         self.gain_match.process(left, right, &self.input_power[..m]);
         self.output.apply(left, right);
@@ -878,10 +1091,11 @@ impl ChannelChain {
     /// Loudness change from input to output in LU (K-weighted, averaged over about 3 s):
     /// the processing's change, plus the gain match compensation, plus the output gain.
     pub fn net_loudness_change_lu(&self) -> f32 {
-        self.gain_match.net_change_lu() + gain_to_db(self.output.value)
+        self.gain_match.net_change_lu() + self.output.current_db
     }
 
-    /// Meter readings of the last [`Self::process_block`] call.
+    /// Meter readings; peaks and compressor gain reduction are held since the last
+    /// [`Self::take_meters`] (or reset).
     pub fn meters(&self) -> ChannelMeters {
         let mut m = ChannelMeters {
             input_peak_dbfs: gain_to_db(self.input_peak),
@@ -907,6 +1121,16 @@ impl ChannelChain {
                 *g = self.eq.dynamic_gain_db(b);
             }
         }
+        m
+    }
+
+    /// Meter readings as [`Self::meters`], then clears the held peaks (a meter's display
+    /// period ends).
+    pub fn take_meters(&mut self) -> ChannelMeters {
+        let m = self.meters();
+        self.input_peak = 0.0;
+        self.output_peak = 0.0;
+        self.compressor_gr_db = 0.0;
         m
     }
 

@@ -43,10 +43,11 @@ pub use super::learn::{TargetLearn, STREAMING_REFERENCE_LUFS};
 pub const MASTER_EQ_BANDS: usize = 8;
 /// Cross-fade length of a section switch, in ms.
 pub const SECTION_FADE_MS: f64 = 10.0;
-/// Ramp length of the gain stages (input, limiter drive, output, compare match) in ms: long
-/// enough that a change between two host blocks does not click, short enough to follow
-/// parameter smoothing upstream.
-pub const GAIN_RAMP_MS: f64 = 5.0;
+/// Ramp length of the gain stages (input, limiter drive, output, compare match) in ms: the
+/// plugins' gain smoothing time, so a plugin can hand the chain its gain targets and let the
+/// chain do the smoothing per sample (which keeps the output independent of how the host
+/// splits its blocks).
+pub const GAIN_RAMP_MS: f64 = 20.0;
 /// Largest gain the loudness-matched compare applies to the unprocessed signal, in dB.
 pub const MAX_MATCH_GAIN_DB: f32 = 24.0;
 /// Longest internal run; host blocks are split into runs of at most this many samples.
@@ -225,8 +226,20 @@ impl GainRamp {
         self.remaining = 0;
     }
 
-    fn is_unity(&self) -> bool {
-        self.remaining == 0 && self.value == 1.0
+    /// Writes the gain of each of the next `out.len()` samples minus one (so a delay line's
+    /// silence reads as unity), advancing it.
+    fn fill_offset(&mut self, out: &mut [f32]) {
+        for o in out.iter_mut() {
+            if self.remaining > 0 {
+                self.remaining -= 1;
+                self.value = if self.remaining == 0 {
+                    self.target
+                } else {
+                    self.value + self.step
+                };
+            }
+            *o = self.value - 1.0;
+        }
     }
 
     /// Multiplies `left` and `right` by the gain, advancing it.
@@ -443,6 +456,7 @@ pub struct MasterReadings {
 pub struct MasterChain {
     sample_rate_hz: f64,
     max_block: usize,
+    max_latency: usize,
     settings: MasterSettings,
 
     input_gain: GainRamp,
@@ -456,6 +470,9 @@ pub struct MasterChain {
     limiter: Limiter,
     limiter_switch: SectionSwitch,
     output_gain: GainRamp,
+    /// The output gain curve, computed when the audio enters and delayed by the latency, so an
+    /// output-gain change acts on the same samples as an input-gain change at the same time.
+    output_gain_delay: DelayLine,
     dither: Dither,
 
     meter: ProgrammeMeter,
@@ -468,6 +485,8 @@ pub struct MasterChain {
 
     run: [Vec<f32>; 2],
     scratch: [Vec<f32>; 2],
+    /// Output gain curve of the current run (gain minus one).
+    og: Vec<f32>,
 }
 
 impl MasterChain {
@@ -507,6 +526,7 @@ impl MasterChain {
         let mut chain = Self {
             sample_rate_hz: fs,
             max_block,
+            max_latency: glue_max + eq_max + limiter_max,
             settings: settings.clone(),
             input_gain: GainRamp::new(ramp),
             glue,
@@ -519,6 +539,7 @@ impl MasterChain {
             limiter,
             limiter_switch: SectionSwitch::new(limiter_max, fade, settings.limiter_enabled),
             output_gain: GainRamp::new(ramp),
+            output_gain_delay: DelayLine::new(1, glue_max + eq_max + limiter_max),
             dither: Dither::new(2),
             meter: ProgrammeMeter::new(2, fs),
             dry: DelayLine::new(2, glue_max + eq_max + limiter_max),
@@ -529,6 +550,7 @@ impl MasterChain {
             match_gain: GainRamp::new(ramp),
             run: [vec![0.0; max_block], vec![0.0; max_block]],
             scratch: [vec![0.0; max_block], vec![0.0; max_block]],
+            og: vec![0.0; max_block],
         };
         chain.glue.set_sample_rate(fs as f32);
         chain.apply_settings(&settings, true);
@@ -617,6 +639,7 @@ impl MasterChain {
         self.eq_switch.set_latency(le);
         self.limiter_switch.set_latency(ll);
         self.dry.set_delay_samples(lg + le + ll);
+        self.output_gain_delay.set_delay_samples(lg + le + ll);
 
         let fade_guard = (SECTION_FADE_MS * 1e-3 * fs) as usize;
         if immediate {
@@ -667,6 +690,12 @@ impl MasterChain {
         a + b + c
     }
 
+    /// The largest latency any settings can give at this rate (High EQ quality, longest
+    /// lookaheads), for sizing dry-path delays once.
+    pub fn max_latency_samples(&self) -> usize {
+        self.max_latency
+    }
+
     /// Offline use: applies the requested EQ quality and any pending FIR redesign now, so the
     /// first sample already goes through the final EQ.
     pub fn finish_design_now(&mut self) {
@@ -685,6 +714,7 @@ impl MasterChain {
         self.dither.reset();
         self.meter.reset();
         self.dry.reset();
+        self.output_gain_delay.reset();
         self.dry_meter.reset();
         self.glue_switch.reset(self.settings.glue_enabled);
         self.eq_switch.reset(self.settings.eq_enabled);
@@ -749,6 +779,24 @@ impl MasterChain {
         }
     }
 
+    /// Largest glue gain reduction in the last processed block, dB (0 while bypassed).
+    pub fn glue_block_max_gain_reduction_db(&self) -> f32 {
+        if self.glue_switch.is_active() {
+            self.glue.block_max_gain_reduction_db()
+        } else {
+            0.0
+        }
+    }
+
+    /// Largest limiter gain reduction in the last processed block, dB (0 while bypassed).
+    pub fn limiter_block_max_gain_reduction_db(&self) -> f32 {
+        if self.limiter_switch.is_active() {
+            self.limiter.block_max_gain_reduction_db()
+        } else {
+            0.0
+        }
+    }
+
     /// The glue compressor (its static curve, for editors).
     pub fn glue(&self) -> &Compressor {
         &self.glue
@@ -792,17 +840,9 @@ impl MasterChain {
             true_peak_max_dbtp: self.meter.max_true_peak_dbtp(),
             plr_db: self.meter.plr_db(),
             glue_gain_reduction_db: self.glue_gain_reduction_db(),
-            glue_block_max_gain_reduction_db: if self.glue_switch.is_active() {
-                self.glue.block_max_gain_reduction_db()
-            } else {
-                0.0
-            },
+            glue_block_max_gain_reduction_db: self.glue_block_max_gain_reduction_db(),
             limiter_gain_reduction_db: self.limiter_gain_reduction_db(),
-            limiter_block_max_gain_reduction_db: if self.limiter_switch.is_active() {
-                self.limiter.block_max_gain_reduction_db()
-            } else {
-                0.0
-            },
+            limiter_block_max_gain_reduction_db: self.limiter_block_max_gain_reduction_db(),
             unprocessed_integrated_lufs: self.dry_meter.integrated_lufs(),
             match_gain_db: self.match_gain_db(),
             streaming_turn_down_db: streaming_turn_down_db(integrated),
@@ -836,6 +876,10 @@ impl MasterChain {
         self.dry_meter.process_block(&[dl, dr]);
 
         self.input_gain.apply(left, right);
+        let og = &mut self.og[..n];
+        self.output_gain.fill_offset(og);
+        self.output_gain_delay.process_block(0, og);
+        let output_gain_moves = og.iter().any(|&g| g != 0.0);
 
         let glue = &mut self.glue;
         self.glue_switch
@@ -865,8 +909,12 @@ impl MasterChain {
             d.jump(d.target);
         }
 
-        if !self.output_gain.is_unity() {
-            self.output_gain.apply(left, right);
+        if output_gain_moves {
+            let og = &self.og[..n];
+            for ((l, r), &g) in left.iter_mut().zip(right.iter_mut()).zip(og) {
+                *l *= 1.0 + g;
+                *r *= 1.0 + g;
+            }
         }
         self.dither.process_block(&mut [left, right]);
         self.meter.process_block(&[left, right]);

@@ -1,0 +1,276 @@
+//! Both editors open and render headless: each plugin's standalone build runs with
+//! `--backend dummy` (no sound card) on an `Xvfb` display with Mesa's software OpenGL, the
+//! editor window is captured with imagemagick's `import`, and the capture must have the
+//! editor's size and real content (many colours, not one flat fill). Then the display's scale
+//! is set to 2 (`Xft.dpi: 192`, what HiDPI desktops publish and baseview reads) and the
+//! Stem Channel editor must open at twice its size in physical pixels: host/system scaling is
+//! honoured. The PNGs stay in `target/screenshots/` for people to look at.
+//!
+//! `cargo xtask test` builds the standalone binaries (debug, into `target/test-bundles/`) and
+//! points `STEM_STANDALONE_DIR` at them. Without `Xvfb` or imagemagick the test is skipped with
+//! a loud message, except under `CI=true`, where it fails: CI must prove the editors render.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// Binary, window title (the plugin's name), screenshot name, expected window size in
+/// logical pixels at scale 1 (the editors' default size, `DEFAULT_EDITOR_SIZE` in
+/// `stem_plugin_common::widgets::window`).
+const EDITORS: [(&str, &str, &str, (u32, u32)); 2] = [
+    (
+        "stem-channel-standalone",
+        "Stem Channel",
+        "stem-channel",
+        (1000, 640),
+    ),
+    (
+        "stem-master-standalone",
+        "Stem Master",
+        "stem-master",
+        (1000, 640),
+    ),
+];
+
+/// A rendered editor has text, meters, curves and panels: far more than a handful of colours.
+/// An unrendered or cleared window has one or two.
+const MIN_DISTINCT_COLOURS: u32 = 200;
+/// Standard deviation of the grey levels (0..1): a flat fill has 0, a dark editor with a few
+/// panels about 0.03.
+const MIN_GREY_STDDEV: f64 = 0.015;
+/// The X resource HiDPI desktops set for a scale factor of 2 (96 dpi = scale 1).
+const HIDPI_RESOURCES: &str = "Xft.dpi: 192";
+/// Software OpenGL on a loaded 2-core machine can take a while for the first frame.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether `program` can be started at all.
+fn available(program: &str, probe_arg: &str) -> bool {
+    Command::new(program)
+        .arg(probe_arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn standalone_dir() -> PathBuf {
+    let dir = std::env::var_os("STEM_STANDALONE_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-bundles/debug")
+        });
+    for (binary, ..) in EDITORS {
+        assert!(
+            dir.join(binary).is_file(),
+            "no {binary} in {}: run the suite with `cargo xtask test`, which builds the \
+             standalone editors",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// Kills (and reaps) a child process when dropped, so a failing assertion never leaves an X
+/// server or a plugin running.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `Xvfb` on a free display (it picks one itself with `-displayfd`, so parallel runs
+/// never collide) and returns it with the display name.
+fn start_xvfb() -> (Reaped, String) {
+    let mut child = Command::new("Xvfb")
+        // Large enough for the 2x capture.
+        .args(["-displayfd", "1", "-screen", "0", "2560x1600x24"])
+        .args(["+extension", "GLX", "-nolisten", "tcp", "-noreset"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting Xvfb");
+    let stdout = child.stdout.take().expect("Xvfb stdout");
+    let server = Reaped(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reading Xvfb's display number");
+    let number = line.trim();
+    assert!(
+        !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()),
+        "Xvfb did not report a display number (got {line:?})"
+    );
+    (server, format!(":{number}"))
+}
+
+/// `(width, height, distinct colours, grey standard deviation)` of an image.
+fn image_stats(path: &Path) -> Option<(u32, u32, u32, f64)> {
+    let output = Command::new("identify")
+        .args(["-format", "%w %h %k %[fx:standard_deviation]"])
+        .arg(path)
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut fields = text.split_whitespace();
+    Some((
+        fields.next()?.parse().ok()?,
+        fields.next()?.parse().ok()?,
+        fields.next()?.parse().ok()?,
+        fields.next()?.parse().ok()?,
+    ))
+}
+
+/// Opens one editor on `display`, waits until its window shows rendered content, saves the
+/// capture to `png` and returns its statistics.
+fn capture(binary: &Path, title: &str, display: &str, png: &Path) -> (u32, u32, u32, f64) {
+    let log = png.with_extension("log");
+    let mut plugin = Reaped(
+        Command::new(binary)
+            .args(["--backend", "dummy"])
+            .env("DISPLAY", display)
+            // Mesa's software renderer, whatever GPU driver the machine would pick.
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("creating the standalone's log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display())),
+    );
+    let started = Instant::now();
+    let mut last = None;
+    while started.elapsed() < RENDER_TIMEOUT {
+        if let Ok(Some(status)) = plugin.0.try_wait() {
+            panic!(
+                "{title} exited with {status} before its editor rendered; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        sleep(Duration::from_millis(500));
+        let captured = Command::new("import")
+            .args(["-display", display, "-window", title])
+            .arg(png)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !captured {
+            continue;
+        }
+        last = image_stats(png);
+        if let Some(stats) = last {
+            if stats.2 >= MIN_DISTINCT_COLOURS {
+                // One more frame so meters and layout have settled, then the final capture.
+                sleep(Duration::from_millis(1500));
+                let recaptured = Command::new("import")
+                    .args(["-display", display, "-window", title])
+                    .arg(png)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(recaptured, "{title}: capturing the settled editor failed");
+                return image_stats(png).expect("reading the capture");
+            }
+        }
+    }
+    panic!(
+        "{title}: no rendered editor within {RENDER_TIMEOUT:?} (last capture: {last:?} as \
+         (width, height, colours, stddev)); the standalone's log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+#[test]
+fn editors_render_under_xvfb() {
+    let missing: Vec<&str> = [
+        ("Xvfb", "-help"),
+        ("import", "-version"),
+        ("identify", "-version"),
+    ]
+    .into_iter()
+    .filter(|(program, probe)| !available(program, probe))
+    .map(|(program, _)| program)
+    .collect();
+    if !missing.is_empty() {
+        let message = format!(
+            "editor screenshot test needs {missing:?} (Debian: xvfb imagemagick x11-utils \
+             libgl1-mesa-dri)"
+        );
+        assert!(!in_ci(), "{message}: CI must run it");
+        eprintln!("\n*** SKIPPED editors_render_under_xvfb: {message} ***\n");
+        return;
+    }
+    let dir = standalone_dir();
+    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&out_dir).expect("creating target/screenshots");
+    let out_dir = out_dir.canonicalize().unwrap_or(out_dir);
+    let (_xvfb, display) = start_xvfb();
+
+    for (binary, title, name, (width, height)) in EDITORS {
+        let png = out_dir.join(format!("{name}.png"));
+        let (w, h, colours, stddev) = capture(&dir.join(binary), title, &display, &png);
+        println!(
+            "{title}: {w}x{h}, {colours} colours, grey stddev {stddev:.3} -> {}",
+            png.display()
+        );
+        assert_eq!(
+            (w, h),
+            (width, height),
+            "{title}: window size (the editor's default size at scale 1)"
+        );
+        assert!(
+            colours >= MIN_DISTINCT_COLOURS,
+            "{title}: only {colours} distinct colours: the editor did not render ({})",
+            png.display()
+        );
+        assert!(
+            stddev >= MIN_GREY_STDDEV,
+            "{title}: grey standard deviation {stddev:.4}: the capture is nearly uniform ({})",
+            png.display()
+        );
+    }
+
+    // Scale 2: the same logical layout in twice the physical pixels.
+    let scaled = Command::new("xprop")
+        .args([
+            "-display",
+            &display,
+            "-root",
+            "-format",
+            "RESOURCE_MANAGER",
+            "8s",
+        ])
+        .args(["-set", "RESOURCE_MANAGER", HIDPI_RESOURCES])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        scaled,
+        "setting {HIDPI_RESOURCES} on the virtual display failed"
+    );
+    let (binary, title, name, (width, height)) = EDITORS[0];
+    let png = out_dir.join(format!("{name}@2x.png"));
+    let (w, h, colours, _) = capture(&dir.join(binary), title, &display, &png);
+    println!(
+        "{title} at scale 2: {w}x{h}, {colours} colours -> {}",
+        png.display()
+    );
+    assert_eq!(
+        (w, h),
+        (2 * width, 2 * height),
+        "{title}: window size at scale 2 (twice the logical size)"
+    );
+    assert!(
+        colours >= MIN_DISTINCT_COLOURS,
+        "{title} at scale 2: only {colours} distinct colours ({})",
+        png.display()
+    );
+}

@@ -1,0 +1,40 @@
+//! egui widgets both plugin editors are built from. They know nice-plug's `Param` and
+//! `ParamSetter` but no plugin's parameters: each plugin's `editor/` module lays them out.
+//!
+//! - [`knob`]: a rotary knob bound to a parameter (drag, shift = fine, double-click = default,
+//!   click the value to type one), [`ParamToggle`] and [`ParamChoice`] for switches and enums.
+//! - [`ab`]: A/B slots of complete plugin states.
+//! - [`eq_curve`]: the EQ response on a log-frequency axis over a pre/post spectrum, with
+//!   draggable band handles that report edits for the caller to apply.
+//! - [`eq_panel`]: the curve bound to the shared `EqParams`, with the selected band's controls.
+//! - [`meter`]: vertical level meters (peak + loudness with hold), gain-reduction and
+//!   correlation meters.
+//! - [`history`]: a scrolling trace (gain reduction, loudness history with a target line).
+//! - [`param_group`]: controls for every parameter of a group, found through `param_map()`.
+//! - [`readout`]: a grid of labelled numbers.
+//! - [`window`]: the resizable editor frame whose size survives in the plugin state.
+//! - [`theme`]: colours and the egui style the editors share.
+
+pub mod ab;
+pub mod eq_curve;
+pub mod eq_panel;
+pub mod history;
+pub mod knob;
+pub mod meter;
+pub mod param_group;
+pub mod readout;
+pub mod theme;
+pub mod window;
+
+pub use ab::AbCompare;
+pub use eq_curve::{BandEdit, BandHandle, EqCurveView};
+pub use eq_panel::{EqLive, EqPanel};
+pub use history::HistoryPlot;
+pub use knob::{ControlTarget, ParamChoice, ParamKnob, ParamToggle, RawParam};
+pub use meter::{CorrelationMeter, GainReductionMeter, LevelMeter, MeterHold};
+pub use param_group::{group_controls, GroupParam, ParamGroups};
+pub use readout::{Readout, ReadoutGrid};
+pub use window::{create_resizable_editor, EditorApp, EditorLayout, EditorSize, EditorWindow};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,554 @@
+//! The Stem Master editor: header (target, learn, loudness-matched A/B, A/B slots, bypass),
+//! the loudness panel with its history, the linear-phase EQ curve over the output spectrum,
+//! the glue / limiter / width / output panels with their gain-reduction traces, and the
+//! meters. Built from the shared widgets in `stem_plugin_common::widgets`; this module only
+//! lays them out and binds them to [`StemMasterParams`] and [`MasterMeters`].
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use egui::{vec2, RichText, Ui};
+use nice_plug::context::gui::GuiContext;
+use nice_plug::prelude::*;
+use nice_plug_egui::EguiEditor;
+use stem_plugin_common::widgets::{
+    create_resizable_editor, theme, AbCompare, CorrelationMeter, EditorApp, EditorLayout,
+    EqCurveView, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold, ParamChoice, ParamKnob,
+    ParamToggle, Readout, ReadoutGrid,
+};
+
+use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
+use crate::params::StemMasterParams;
+
+/// Knob size in the section panels, logical pixels.
+const KNOB: f32 = 32.0;
+/// Distance to target (LU) within which the integrated loudness counts as on target.
+const ON_TARGET_LU: f32 = 0.5;
+
+pub struct MasterEditor {
+    params: Arc<StemMasterParams>,
+    meters: Arc<MasterMeters>,
+    ab: AbCompare,
+    glue_bar: MeterHold,
+    limiter_bar: MeterHold,
+    /// Scratch buffers the meters are read into (no allocation per frame once grown).
+    spectrum: Vec<[f32; 2]>,
+    glue_history: Vec<f32>,
+    limiter_history: Vec<f32>,
+    short_term_history: Vec<f32>,
+}
+
+/// The editor for `params`, showing `meters`.
+pub fn create(
+    params: Arc<StemMasterParams>,
+    meters: Arc<MasterMeters>,
+) -> Option<EguiEditor<EditorApp<MasterEditor>>> {
+    create_resizable_editor(
+        "Stem Master",
+        MasterEditor {
+            params,
+            meters,
+            ab: AbCompare::default(),
+            glue_bar: MeterHold::bar(),
+            limiter_bar: MeterHold::bar(),
+            spectrum: Vec::new(),
+            glue_history: Vec::new(),
+            limiter_history: Vec::new(),
+            short_term_history: Vec::new(),
+        },
+    )
+}
+
+impl EditorLayout for MasterEditor {
+    fn opened(&mut self) {
+        self.meters.editor_open.set(true);
+    }
+
+    fn closed(&mut self) {
+        self.meters.editor_open.set(false);
+    }
+
+    fn ui(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
+        self.read_meters(setter);
+        self.header(ui, gui, setter);
+        ui.add_space(6.0);
+        let gap = ui.spacing().item_spacing.x;
+        let total_w = ui.available_width();
+        let total_h = ui.available_height();
+        let bottom_h = 226.0_f32.min(total_h * 0.45);
+        let top_h = total_h - bottom_h - 8.0;
+        let loudness_w = 268.0;
+        let meters_w = 178.0;
+        let eq_w = total_w - loudness_w - meters_w - 2.0 * gap;
+        let now = ui.input(|i| i.time);
+
+        ui.horizontal_top(|ui| {
+            ui.set_height(top_h);
+            column(ui, loudness_w, top_h, |ui| self.loudness_panel(ui, top_h));
+            column(ui, eq_w, top_h, |ui| self.eq_panel(ui, setter, eq_w, top_h));
+            column(ui, meters_w, top_h, |ui| self.meter_panel(ui, top_h, now));
+        });
+        ui.add_space(8.0);
+        ui.horizontal_top(|ui| {
+            ui.set_height(bottom_h);
+            let side_w = 124.0;
+            let dynamics_w = (total_w - 2.0 * side_w - 3.0 * gap) / 2.0;
+            column(ui, dynamics_w, bottom_h, |ui| self.glue_panel(ui, setter));
+            column(ui, dynamics_w, bottom_h, |ui| {
+                self.limiter_panel(ui, setter)
+            });
+            column(ui, side_w, bottom_h, |ui| self.width_panel(ui, setter));
+            column(ui, side_w, bottom_h, |ui| self.output_panel(ui, setter));
+        });
+    }
+}
+
+/// A fixed-size column whose panel fills it.
+fn column(ui: &mut Ui, width: f32, height: f32, add: impl FnOnce(&mut Ui)) {
+    ui.allocate_ui_with_layout(
+        vec2(width, height),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            ui.set_width(width);
+            ui.set_min_height(height);
+            add(ui);
+        },
+    );
+}
+
+/// `-14.2` or `—` before anything was measured.
+fn lufs(value: f32) -> String {
+    if value.is_finite() && value > -150.0 {
+        format!("{value:.1}")
+    } else {
+        "—".to_owned()
+    }
+}
+
+impl MasterEditor {
+    fn read_meters(&mut self, setter: &ParamSetter) {
+        let m = &self.meters;
+        m.spectrum.read(&mut self.spectrum);
+        m.glue_gr_history.snapshot(&mut self.glue_history);
+        m.limiter_gr_history.snapshot(&mut self.limiter_history);
+        m.short_term_history.snapshot(&mut self.short_term_history);
+        // A finished learn pass: write its limiter gain through the host, so the session and
+        // automation record it like a user's move.
+        if let Some(gain_db) = m.take_learn_result() {
+            let gain = &self.params.limiter.gain_db;
+            setter.begin_set_parameter(gain);
+            setter.set_parameter(gain, gain_db);
+            setter.end_set_parameter(gain);
+        }
+    }
+
+    fn header(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let meters = self.meters.clone();
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new("STEM MASTER")
+                    .font(egui::FontId::proportional(17.0))
+                    .strong()
+                    .color(theme::TEXT),
+            );
+            ui.add_space(14.0);
+            ui.label(RichText::new("Target").color(theme::TEXT_DIM));
+            ui.add(ParamChoice::for_param(&params.loudness.target, setter).combo());
+            let learning = meters.learning.load(Ordering::Relaxed);
+            ui.add(
+                ParamToggle::for_param(&params.loudness.learn, setter)
+                    .label(if learning { "Learning…" } else { "Learn" })
+                    .on_colour(theme::WARN),
+            )
+            .on_hover_text(
+                "On: measure the integrated loudness while the song plays.\n\
+                 Off: set the limiter gain so the master lands on the target.",
+            );
+            if learning {
+                ui.label(
+                    RichText::new(format!("{} LUFS", lufs(meters.learn_measured_lufs.load())))
+                        .font(theme::value_font(12.0))
+                        .color(theme::WARN),
+                );
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.add(
+                    ParamToggle::for_param(&params.bypass, setter)
+                        .label("Bypass")
+                        .on_colour(theme::WARN),
+                );
+                ui.add_space(10.0);
+                self.ab.show(ui, gui);
+                ui.add_space(10.0);
+                if params.loudness.compare.value() {
+                    ui.label(
+                        RichText::new(format!("{:+.1} dB", meters.compare_gain_db.load()))
+                            .font(theme::value_font(12.0))
+                            .color(theme::ACCENT),
+                    )
+                    .on_hover_text("Gain given to the unprocessed signal to match loudness");
+                }
+                ui.add(
+                    ParamToggle::for_param(&params.loudness.compare, setter)
+                        .label("Matched Bypass"),
+                )
+                .on_hover_text(
+                    "Hear the unprocessed input at the processed loudness (measured), \
+                     so louder never wins by being louder",
+                );
+            });
+        });
+    }
+
+    fn loudness_panel(&mut self, ui: &mut Ui, height: f32) {
+        let m = self.meters.clone();
+        theme::section(
+            ui,
+            "Loudness",
+            |ui| {
+                if ui
+                    .button(RichText::new("Reset").size(11.0))
+                    .on_hover_text("Restart the integrated, LRA and true-peak measurements")
+                    .clicked()
+                {
+                    m.request_reset();
+                }
+            },
+            |ui| {
+                let target = m.target_lufs.load();
+                let ceiling = m.target_ceiling_dbtp.load();
+                let distance = m.distance_to_target_lu.load();
+                let integrated = m.integrated_lufs.load();
+                let tp_max = m.true_peak_max_dbtp.load();
+                let over_ceiling = m.over_ceiling.load(Ordering::Relaxed);
+                let distance_colour = if !distance.is_finite() {
+                    theme::TEXT_DIM
+                } else if distance > ON_TARGET_LU {
+                    theme::OVER
+                } else if distance < -ON_TARGET_LU {
+                    theme::WARN
+                } else {
+                    theme::GOOD
+                };
+                ui.horizontal(|ui| {
+                    ui.vertical(|ui| {
+                        ui.spacing_mut().item_spacing.y = 0.0;
+                        ui.label(
+                            RichText::new("INTEGRATED")
+                                .font(theme::small_font())
+                                .color(theme::TEXT_DIM),
+                        );
+                        ui.label(
+                            RichText::new(lufs(integrated))
+                                .font(theme::value_font(30.0))
+                                .color(theme::TEXT),
+                        );
+                        ui.label(
+                            RichText::new("LUFS")
+                                .font(theme::small_font())
+                                .color(theme::TEXT_DIM),
+                        );
+                    });
+                    ui.add_space(8.0);
+                    ui.vertical(|ui| {
+                        ui.spacing_mut().item_spacing.y = 0.0;
+                        ui.label(
+                            RichText::new(format!("TARGET {target:.1} LUFS / {ceiling:.1} dBTP"))
+                                .font(theme::small_font())
+                                .color(theme::TEXT_DIM),
+                        );
+                        let text = if distance.is_finite() {
+                            format!("{distance:+.1} LU")
+                        } else {
+                            "—".to_owned()
+                        };
+                        ui.label(
+                            RichText::new(text)
+                                .font(theme::value_font(20.0))
+                                .color(distance_colour),
+                        )
+                        .on_hover_text("Integrated loudness minus target (red: over)");
+                        let turn_down = m.streaming_turn_down_db.load();
+                        ui.label(
+                            RichText::new(if turn_down > 0.05 {
+                                format!("Streaming: -{turn_down:.1} dB")
+                            } else {
+                                "Streaming: no turn-down".to_owned()
+                            })
+                            .font(theme::value_font(11.0))
+                            .color(theme::TEXT_DIM),
+                        )
+                        .on_hover_text(
+                            "How far a service normalising to -14 LUFS would turn this master down",
+                        );
+                    });
+                });
+                ui.add_space(4.0);
+                let readouts = [
+                    Readout::new("MOMENTARY", lufs(m.momentary_lufs.load())),
+                    Readout::new("SHORT-TERM", lufs(m.short_term_lufs.load())),
+                    Readout::new(
+                        "LRA",
+                        format!("{:.1} LU", m.loudness_range_lu.load().max(0.0)),
+                    ),
+                    Readout::new("TRUE PEAK", lufs(tp_max)).colour(if over_ceiling {
+                        theme::OVER
+                    } else {
+                        theme::TEXT
+                    }),
+                    Readout::new("PLR", lufs(m.plr_db.load())),
+                    Readout::new(
+                        "LIMITER GR",
+                        reduction_text(m.limiter_gain_reduction_db.load()),
+                    )
+                    .colour(theme::REDUCTION),
+                ];
+                ReadoutGrid::new("loudness-readouts", &readouts)
+                    .columns(3)
+                    .value_size(14.0)
+                    .show(ui);
+                ui.add_space(4.0);
+                let plot_h = (height - 206.0).max(60.0);
+                let target_label = format!("target {target:.0}");
+                HistoryPlot::new(&self.short_term_history)
+                    .range(target - 18.0, target + 6.0, 6.0)
+                    .capacity(LOUDNESS_HISTORY_LEN)
+                    .target(target, &target_label)
+                    .show(ui, vec2(ui.available_width(), plot_h))
+                    .on_hover_text("Short-term loudness over the last 3 minutes (LUFS)");
+            },
+        );
+    }
+
+    fn eq_panel(&mut self, ui: &mut Ui, setter: &ParamSetter, width: f32, height: f32) {
+        let params = self.params.clone();
+        let eq_latency_ms = self.meters.eq_latency_ms.load();
+        theme::section(
+            ui,
+            "Linear-phase EQ",
+            |ui| {
+                ui.add(ParamToggle::for_param(&params.eq.enabled, setter).label("On"));
+                ui.label(
+                    RichText::new(format!("{eq_latency_ms:.1} ms"))
+                        .font(theme::value_font(11.0))
+                        .color(theme::TEXT_DIM),
+                )
+                .on_hover_text("Latency of the linear-phase EQ at this quality");
+                ui.add(ParamChoice::for_param(&params.eq.quality, setter).combo());
+            },
+            |ui| {
+                // The EQ has no band parameters yet, so its response is flat: draw that, over
+                // the output spectrum.
+                let flat = |_hz: f32| 0.0;
+                EqCurveView::new(&flat, &[])
+                    .spectra(&[], &self.spectrum)
+                    .show(ui, vec2(width - 22.0, height - 60.0));
+            },
+        );
+    }
+
+    fn meter_panel(&mut self, ui: &mut Ui, height: f32, now_s: f64) {
+        let m = self.meters.clone();
+        let glue = self
+            .glue_bar
+            .update(m.glue_gain_reduction_db.load().abs(), now_s);
+        let limiter = self
+            .limiter_bar
+            .update(m.limiter_gain_reduction_db.load().abs(), now_s);
+        theme::section(
+            ui,
+            "Meters",
+            |_| {},
+            |ui| {
+                let meter_h = height - 128.0;
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().item_spacing.x = 4.0;
+                    LevelMeter::new("M / S", &[m.momentary_lufs.load()])
+                        .loudness(m.short_term_lufs.load())
+                        .range(-48.0, 0.0)
+                        .show(ui, meter_h)
+                        .on_hover_text("Momentary and short-term loudness, LUFS");
+                    GainReductionMeter::new("GLUE", glue)
+                        .range(6.0)
+                        .show(ui, meter_h);
+                    GainReductionMeter::new("LIM", limiter)
+                        .range(12.0)
+                        .show(ui, meter_h);
+                });
+                ui.label(
+                    RichText::new(format!("latency {:.1} ms", self.meters.latency_ms.load()))
+                        .font(theme::small_font())
+                        .color(theme::TEXT_DIM),
+                );
+                CorrelationMeter::new(m.correlation.load()).show(ui, ui.available_width());
+            },
+        );
+    }
+
+    fn glue_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let g = &params.glue;
+        theme::section(
+            ui,
+            "Glue",
+            |ui| {
+                ui.add(ParamToggle::for_param(&g.enabled, setter).label("On"));
+            },
+            |ui| {
+                ui.horizontal(|ui| {
+                    ui.add(ParamChoice::for_param(&g.ratio, setter));
+                    ui.add(ParamChoice::for_param(&g.attack, setter).combo());
+                    ui.add(ParamChoice::for_param(&g.release, setter).combo());
+                });
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        knob_row(
+                            ui,
+                            setter,
+                            &[(&g.threshold_db, "Threshold"), (&g.makeup_db, "Make-up")],
+                        );
+                        knob_row(
+                            ui,
+                            setter,
+                            &[(&g.mix_percent, "Mix"), (&g.sidechain_hpf_hz, "SC HPF")],
+                        );
+                    });
+                    let plot_h = ui.available_height().max(80.0) - 4.0;
+                    HistoryPlot::new(&self.glue_history)
+                        .range(-6.0, 0.0, 2.0)
+                        .colour(theme::REDUCTION)
+                        .fill_from_top()
+                        .capacity(GR_HISTORY_LEN)
+                        .show(ui, vec2(ui.available_width(), plot_h))
+                        .on_hover_text("Glue gain reduction over the last 10 s (dB)");
+                });
+            },
+        );
+    }
+
+    fn limiter_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let l = &params.limiter;
+        theme::section(
+            ui,
+            "True-peak limiter",
+            |ui| {
+                ui.add(ParamToggle::for_param(&l.enabled, setter).label("On"));
+            },
+            |ui| {
+                ui.horizontal(|ui| {
+                    ui.add(
+                        ParamToggle::for_param(&l.ceiling_from_target, setter)
+                            .label("Ceiling from target"),
+                    );
+                    ui.add(ParamToggle::for_param(&l.auto_release, setter).label("Auto release"));
+                });
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        knob_row(
+                            ui,
+                            setter,
+                            &[
+                                (&l.gain_db, "Gain"),
+                                (&l.ceiling_dbtp, "Ceiling"),
+                                (&l.release_ms, "Release"),
+                            ],
+                        );
+                        knob_row(
+                            ui,
+                            setter,
+                            &[(&l.lookahead_ms, "Lookahead"), (&l.link_percent, "Link")],
+                        );
+                    });
+                    let plot_h = ui.available_height().max(80.0) - 4.0;
+                    HistoryPlot::new(&self.limiter_history)
+                        .range(-12.0, 0.0, 3.0)
+                        .colour(theme::REDUCTION)
+                        .fill_from_top()
+                        .capacity(GR_HISTORY_LEN)
+                        .show(ui, vec2(ui.available_width(), plot_h))
+                        .on_hover_text("Limiter gain reduction over the last 10 s (dB)");
+                });
+            },
+        );
+    }
+
+    fn width_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let w = &params.width;
+        theme::section(
+            ui,
+            "Width",
+            |ui| {
+                ui.add(ParamToggle::for_param(&w.enabled, setter).label("On"));
+            },
+            |ui| {
+                ui.vertical_centered(|ui| {
+                    ui.add(
+                        ParamKnob::for_param(&w.width_percent, setter)
+                            .label("Width")
+                            .diameter(KNOB),
+                    );
+                    ui.add(
+                        ParamKnob::for_param(&w.mono_below_hz, setter)
+                            .label("Mono below")
+                            .diameter(KNOB),
+                    );
+                });
+            },
+        );
+    }
+
+    fn output_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        theme::section(
+            ui,
+            "Output",
+            |_| {},
+            |ui| {
+                ui.vertical_centered(|ui| {
+                    ui.add(
+                        ParamKnob::for_param(&params.output.gain, setter)
+                            .label("Gain")
+                            .diameter(KNOB),
+                    );
+                    ui.label(
+                        RichText::new("Dither")
+                            .font(theme::small_font())
+                            .color(theme::TEXT_DIM),
+                    );
+                    ui.add(
+                        ParamChoice::for_param(&params.dither.mode, setter)
+                            .combo_width(ui.available_width() - 8.0),
+                    );
+                    ui.add(ParamChoice::for_param(&params.dither.bits, setter));
+                });
+            },
+        );
+    }
+}
+
+/// Gain reduction as a negative dB figure, `0.0` when there is none.
+fn reduction_text(reduction_db: f32) -> String {
+    let db = reduction_db.abs();
+    if db.is_finite() && db >= 0.05 {
+        format!("{:.1}", -db)
+    } else {
+        "0.0".to_owned()
+    }
+}
+
+/// A row of section knobs.
+fn knob_row(ui: &mut Ui, setter: &ParamSetter, knobs: &[(&FloatParam, &str)]) {
+    ui.horizontal(|ui| {
+        ui.spacing_mut().item_spacing.x = 0.0;
+        for (param, label) in knobs {
+            ui.add(
+                ParamKnob::for_param(*param, setter)
+                    .label(label)
+                    .diameter(KNOB),
+            );
+        }
+    });
+}
