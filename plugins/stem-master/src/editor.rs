@@ -12,9 +12,9 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
-    create_resizable_editor, theme, AbCompare, CorrelationMeter, EditorApp, EditorLayout,
-    EqCurveView, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold, ParamChoice, ParamKnob,
-    ParamToggle, Readout, ReadoutGrid,
+    create_resizable_editor, theme, AbCompare, CloseHook, CorrelationMeter, EditorApp,
+    EditorLayout, EqCurveView, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold, ParamChoice,
+    ParamKnob, ParamToggle, Readout, ReadoutGrid,
 };
 
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
@@ -64,8 +64,9 @@ impl EditorLayout for MasterEditor {
         self.meters.editor_open.set(true);
     }
 
-    fn closed(&mut self) {
-        self.meters.editor_open.set(false);
+    fn close_hook(&self) -> Option<CloseHook> {
+        let meters = self.meters.clone();
+        Some(CloseHook::new(move || meters.editor_open.set(false)))
     }
 
     fn ui(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {

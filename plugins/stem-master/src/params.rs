@@ -16,11 +16,11 @@ use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::compressor::{GLUE_ATTACKS_MS, GLUE_RATIOS, GLUE_RELEASES_MS};
 use shared_dsp::dynamics::limiter::{MAX_LOOKAHEAD_MS, MIN_LOOKAHEAD_MS};
 use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, LimiterSettings};
-use shared_dsp::eq::LinearPhaseQuality;
+use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::Arc;
 use stem_plugin_common::gain::GAIN_SMOOTHING_MS;
-use stem_plugin_common::{InputParams, OutputParams};
+use stem_plugin_common::{EqParams, InputParams, OutputParams, EQ_BANDS};
 
 /// Smoothing time of frequencies and times, in ms.
 pub const SMOOTHING_MS: f32 = 20.0;
@@ -59,6 +59,13 @@ pub struct StemMasterParams {
     #[nested(group = "EQ")]
     pub eq: MasterEqParams,
 
+    /// The eight EQ bands: the channel EQ's band parameters (`eq_on_1` .. `eq_rel_8`), so
+    /// bands, ranges and presets are the same in both plugins. The linear-phase EQ follows
+    /// each band's static curve; the dynamic-band controls have no effect here (a dynamic band
+    /// would need a time-varying FIR).
+    #[nested]
+    pub eq_bands: EqParams,
+
     #[nested(group = "Width")]
     pub width: WidthParams,
 
@@ -82,6 +89,7 @@ impl Default for StemMasterParams {
             input: InputParams::default(),
             glue: GlueParams::default(),
             eq: MasterEqParams::default(),
+            eq_bands: EqParams::new(&master_eq_defaults()),
             width: WidthParams::default(),
             limiter: LimiterParams::default(),
             dither: DitherParams::default(),
@@ -325,7 +333,29 @@ impl From<EqQuality> for LinearPhaseQuality {
     }
 }
 
-/// The master EQ's switch and quality (the bands arrive with the shared EQ band parameters).
+const _: () = assert!(EQ_BANDS == shared_dsp::chain::master::MASTER_EQ_BANDS);
+
+/// Starting points of the master EQ's bands, all off: a low cut, low and high shelves, four
+/// bells spread over the decades and a high cut, at the places mastering moves usually sit
+/// (the guide: small moves, +-0.5 to 1.5 dB).
+pub fn master_eq_defaults() -> [BandSettings; EQ_BANDS] {
+    let band = |kind, freq_hz, q| BandSettings {
+        enabled: false,
+        ..BandSettings::new(kind, freq_hz, 0.0, q)
+    };
+    [
+        band(BandKind::HighPass, 25.0, 0.707),
+        band(BandKind::LowShelf, 90.0, 0.707),
+        band(BandKind::Bell, 250.0, 1.0),
+        band(BandKind::Bell, 800.0, 1.0),
+        band(BandKind::Bell, 2_500.0, 1.0),
+        band(BandKind::Bell, 6_000.0, 1.0),
+        band(BandKind::HighShelf, 12_000.0, 0.707),
+        band(BandKind::LowPass, 20_000.0, 0.707),
+    ]
+}
+
+/// The master EQ's switch and quality (the bands are [`StemMasterParams::eq_bands`]).
 #[derive(Params)]
 pub struct MasterEqParams {
     #[id = "eq_en"]
@@ -570,6 +600,7 @@ impl StemMasterParams {
         };
         settings.eq_enabled = self.eq.enabled.value();
         settings.eq_quality = self.eq.quality.value().into();
+        settings.eq_bands = self.eq_bands.next_band_settings(steps);
         let w = &self.width;
         settings.width_enabled = w.enabled.value();
         settings.stereo = StereoSettings {
@@ -598,6 +629,7 @@ impl StemMasterParams {
 
     /// Jumps every smoother to its target (from `reset()`).
     pub fn reset_smoothers(&self) {
+        self.eq_bands.reset_smoothers();
         for p in [
             &self.input.trim,
             &self.glue.threshold_db,

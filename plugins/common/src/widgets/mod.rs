@@ -34,7 +34,9 @@ pub use knob::{ControlTarget, ParamChoice, ParamKnob, ParamToggle, RawParam};
 pub use meter::{CorrelationMeter, GainReductionMeter, LevelMeter, MeterHold};
 pub use param_group::{group_controls, GroupParam, ParamGroups};
 pub use readout::{Readout, ReadoutGrid};
-pub use window::{create_resizable_editor, EditorApp, EditorLayout, EditorSize, EditorWindow};
+pub use window::{
+    create_resizable_editor, CloseHook, EditorApp, EditorLayout, EditorSize, EditorWindow,
+};
 
 #[cfg(test)]
 mod tests;

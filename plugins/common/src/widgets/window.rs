@@ -90,13 +90,45 @@ pub trait EditorLayout: Send + 'static {
     /// The window opened (set the plugin's `EditorOpen` flag here).
     fn opened(&mut self) {}
 
-    /// The window closed.
-    fn closed(&mut self) {}
+    /// The window closed (clear the plugin's `EditorOpen` flag here). nice-plug-egui 0.6 never
+    /// calls `NiceEguiApp::editor_closed`, so this runs when the window's egui context is
+    /// destroyed, which happens exactly when the window closes.
+    fn close_hook(&self) -> Option<CloseHook> {
+        None
+    }
 
     /// The persisted window size, when the plugin keeps one.
     fn persisted_size(&self) -> Option<&EditorSize> {
         None
     }
+}
+
+/// Runs a function once when dropped. [`EditorApp`] stores one in the window's egui context, so
+/// it runs when the window (and with it the context) goes away.
+pub struct CloseHook(std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl CloseHook {
+    pub fn new(on_close: impl FnOnce() + Send + 'static) -> Self {
+        Self(std::sync::Mutex::new(Some(Box::new(on_close))))
+    }
+}
+
+impl Drop for CloseHook {
+    fn drop(&mut self) {
+        let hook = match self.0.get_mut() {
+            Ok(hook) => hook.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+}
+
+/// Stores `hook` in `ctx`, to run when the context is destroyed.
+pub fn run_on_context_drop(ctx: &egui::Context, hook: CloseHook) {
+    let hook = std::sync::Arc::new(hook);
+    ctx.data_mut(|d| d.insert_temp(egui::Id::unique("stem-editor-close-hook"), hook));
 }
 
 /// A nice-plug-egui app around an [`EditorLayout`].
@@ -118,6 +150,9 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
         self.gui = Some(nice_gui_ctx);
         self.window.opened();
         self.layout.opened();
+        if let Some(hook) = self.layout.close_hook() {
+            run_on_context_drop(&egui_ctx, hook);
+        }
         Ok(())
     }
 
@@ -140,7 +175,6 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
     }
 
     fn editor_closed(&mut self) {
-        self.layout.closed();
         self.gui = None;
     }
 }
@@ -263,6 +297,28 @@ mod tests {
             nice_plug::params::persist::deserialize_field::<(u32, u32)>(&json).unwrap(),
         );
         assert_eq!(restored.get(), (1234, 777));
+    }
+
+    #[test]
+    fn close_hook_runs_once_when_the_egui_context_is_destroyed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let ctx = egui::Context::default();
+        let counter = calls.clone();
+        run_on_context_drop(
+            &ctx,
+            CloseHook::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        // Frames come and go: the hook stays.
+        let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+        output.textures_delta.clear();
+        let clone = ctx.clone();
+        drop(ctx);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        drop(clone);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]
