@@ -161,10 +161,26 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
 
     let bar = progress.bar(stems.len() as u64 + 1, "analysing");
     let mix_stats = file_stats(&mix);
+    // Each stem is located in what the mix leaves when every other stem is taken out of it:
+    // `mix - sum + stem`. With a correct set that is the stem itself (its autocorrelation peaks
+    // exactly at 0); with this stem shifted it is the unshifted stem, so the peak sits at the
+    // shift; other stems' errors only add uncorrelated rest. Correlating with the whole mix
+    // instead lets correlated stems (kick and bass share the same low notes) pull the peak.
     let mix_mono = mono(&mix.channels);
+    let mut mix_minus_sum: Vec<f64> = mix_mono.iter().map(|&x| x as f64).collect();
+    let stem_monos: Vec<Vec<f32>> = stems.iter().map(|s| mono(&s.channels)).collect();
+    for (s, m) in stems.iter().zip(&stem_monos) {
+        if s.sample_rate_hz == mix.sample_rate_hz {
+            for (acc, &x) in mix_minus_sum.iter_mut().zip(m) {
+                *acc -= x as f64;
+            }
+        }
+    }
+    let indexed: Vec<usize> = (0..stems.len()).collect();
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let bass_path = opts.bass.as_deref().map(canon);
-    let stem_checks: Vec<StemCheck> = par::map(&stems, |s| {
+    let stem_checks: Vec<StemCheck> = par::map(&indexed, |&i| {
+        let s = &stems[i];
         let stats = file_stats(s);
         let role = match &bass_path {
             Some(b) if *b == canon(&s.path) => Role::Bass,
@@ -174,7 +190,13 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
         let offset = (s.sample_rate_hz == mix.sample_rate_hz)
             .then(|| {
                 let max_lag = (MAX_OFFSET_S * s.sample_rate_hz as f64).round() as usize;
-                find_offset(&mono(&s.channels), &mix_mono, max_lag)
+                let own = &stem_monos[i];
+                let target: Vec<f32> = mix_minus_sum
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &r)| (r + own.get(k).copied().unwrap_or(0.0) as f64) as f32)
+                    .collect();
+                find_offset(own, &target, max_lag)
             })
             .flatten();
         let low_side = (role == Role::Bass).then(|| analysis::low_side_to_mid_db(s));

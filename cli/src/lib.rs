@@ -14,12 +14,14 @@ pub mod align;
 pub mod analysis;
 pub mod audio;
 pub mod check;
+pub mod demo;
 
 pub mod error;
 pub mod par;
 
 pub mod plots;
 pub mod progress;
+pub mod render;
 pub mod report;
 
 pub mod role;

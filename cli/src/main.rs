@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use stem_cli::{check, report, Error};
+use stem_cli::{check, demo, render, report, Error};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +49,42 @@ enum Command {
         /// Also write a Markdown + JSON report and PNG plots per file into this directory.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Render delivery masters: each stem through the Stem Channel chain, the sum through the
+    /// Stem Master chain, the limiter driven to each delivery's loudness target.
+    Render {
+        /// The stem WAV files (same sample rate).
+        #[arg(required = true)]
+        stems: Vec<PathBuf>,
+        /// Preset (TOML, or JSON by extension) with per-stem, master and per-delivery settings.
+        /// Without one, each stem gets its role's starting point and the master its defaults.
+        #[arg(long)]
+        preset: Option<PathBuf>,
+        /// Deliveries, comma-separated: streaming (-14 LUFS, -1 dBTP), club (-8 LUFS, -1 dBTP),
+        /// vinyl (-16 LUFS, -3 dBTP, DR above 10), or custom ones defined in the preset.
+        #[arg(long, value_delimiter = ',', default_value = "streaming,club,vinyl")]
+        deliver: Vec<String>,
+        /// Output directory (created if missing; input files are never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Word lengths to write, comma-separated: 24 and/or 16 (16-bit is dithered).
+        #[arg(long, value_delimiter = ',', default_value = "24")]
+        bits: Vec<u16>,
+        /// Resample the masters to this rate (e.g. 44100 for CD), with rubato.
+        #[arg(long)]
+        sample_rate: Option<u32>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Synthesise a short stem set and its mix, check it, render three masters, write reports.
+    Demo {
+        /// Length of the synthetic song, seconds.
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// Where to write everything.
+        #[arg(long, default_value = "stem-demo")]
+        out: PathBuf,
     },
 }
 
@@ -109,6 +145,35 @@ fn run(cli: Cli) -> Result<bool, Error> {
             }
             Ok(true)
         }
+        Command::Render {
+            stems,
+            preset,
+            deliver,
+            out,
+            bits,
+            sample_rate,
+            json,
+        } => {
+            let summary = render::run_render(&render::RenderOptions {
+                stems,
+                preset,
+                deliveries: deliver,
+                out,
+                bits,
+                sample_rate_hz: sample_rate,
+                show_progress: !json,
+            })?;
+            if json {
+                println!("{}", to_json(&summary)?);
+            } else {
+                print!("{}", render::format_human(&summary));
+                for p in &summary.files {
+                    println!("wrote {}", p.display());
+                }
+            }
+            Ok(summary.passed)
+        }
+        Command::Demo { seconds, out } => demo::run_demo(seconds, &out, true),
     }
 }
 

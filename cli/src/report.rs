@@ -24,8 +24,8 @@ pub struct TargetCheck {
     pub ceiling_dbtp: f64,
     /// Largest accepted distance from the target, LU.
     pub tolerance_lu: f64,
-    /// Smallest TT DR asked for (vinyl), if any.
-    pub min_dr: Option<i32>,
+    /// TT DR the master must exceed (vinyl: 10), if any.
+    pub dr_above: Option<i32>,
     pub loudness_error_lu: f64,
     pub loudness_ok: bool,
     pub ceiling_ok: bool,
@@ -163,7 +163,7 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
             fmt_db(f.true_peak_dbtp, "dBTP"),
             pass(t.ceiling_ok),
         );
-        if let Some(min) = t.min_dr {
+        if let Some(min) = t.dr_above {
             s += &format!(
                 "| TT Dynamic Range | > DR{min} | {} | {} |\n",
                 opt_dr(f),

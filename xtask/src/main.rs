@@ -10,6 +10,9 @@
 //!   screenshot test, it also builds the plugins' standalone applications (debug) next to the
 //!   test bundles for it to open under Xvfb.
 //! - `cargo xtask bench`: runs the DSP benchmarks.
+//! - `cargo xtask demo [ARGS]`: bundles both plugins in release mode, then builds the `stem`
+//!   command-line tool in release mode and runs `stem demo ARGS` (a synthetic stem set checked,
+//!   mastered for streaming, club and vinyl, and reported on, in `stem-demo/`).
 
 use std::env;
 use std::fs;
@@ -37,6 +40,7 @@ fn main() -> Result<()> {
         "bundle" => bundle(&rest),
         "install" => install(rest.first().map(PathBuf::from)),
         "test" => test(&rest),
+        "demo" => demo(&rest),
         "bench" => run(
             "cargo",
             &cargo_args(&["bench", "-p", "shared-dsp"], &rest),
@@ -46,7 +50,8 @@ fn main() -> Result<()> {
             eprintln!(
                 "Usage:\n  cargo xtask bundle [-p <package> ...] [cargo build args]\n  \
                  cargo xtask install [DIR]\n  cargo xtask test [cargo test args]\n  \
-                 cargo xtask bench [criterion args]"
+                 cargo xtask bench [criterion args]\n  \
+                 cargo xtask demo [stem demo args, e.g. --seconds 60 --out DIR]"
             );
             if command.is_empty() || command == "help" || command == "--help" {
                 Ok(())
@@ -143,6 +148,22 @@ fn test(args: &[String]) -> Result<()> {
             ("STEM_STANDALONE_DIR", standalone_dir.as_str()),
         ],
     )
+}
+
+/// Release bundles of both plugins, then `stem demo` from a release build of the tool.
+fn demo(args: &[String]) -> Result<()> {
+    bundle(&[])?;
+    let base = [
+        "run",
+        "--release",
+        "-p",
+        "stem-cli",
+        "--bin",
+        "stem",
+        "--",
+        "demo",
+    ];
+    run("cargo", &cargo_args(&base, args), &[])
 }
 
 /// The package and test target of the editor screenshot test.

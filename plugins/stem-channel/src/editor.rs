@@ -1,129 +1,568 @@
-//! The Stem Channel editor: header (stem type, A/B, bypass), input with its gain-staging
-//! window, the EQ curve, the section panels and the meters. Built from the shared widgets in
+//! The Stem Channel editor: header (stem type, A/B, gain match, bypass), input with its
+//! gain-staging window, the EQ curve over the live spectra, the compressor / mid-side /
+//! saturation / output panels and the meters. Built from the shared widgets in
 //! `stem_plugin_common::widgets`; this module only lays them out and binds them to
-//! [`StemChannelParams`].
+//! [`StemChannelParams`] and [`StemChannelMeters`].
 
 use std::sync::Arc;
 
+use egui::{vec2, RichText, Ui};
+use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
-    create_resizable_editor, group_controls, theme, EditorApp, EditorLayout, ParamGroups,
-    ParamKnob, ParamToggle,
+    create_resizable_editor, theme, AbCompare, CloseHook, CorrelationMeter, EditorApp,
+    EditorLayout, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold,
+    ParamChoice, ParamKnob, ParamToggle,
 };
 
-use crate::params::StemChannelParams;
+use crate::meters::{StemChannelMeters, HISTORY_LEN};
+use crate::params::{DynamicsModeParam, StemChannelParams, StemTypeParam};
 
-/// Groups drawn in their own panels; every other group becomes a generic section panel.
-const DEDICATED_GROUPS: [&str; 2] = ["Input", "Output"];
+/// The guide wants stems peaking between -12 and -6 dBFS before processing.
+const GAIN_STAGING_DBFS: (f32, f32) = (-12.0, -6.0);
+/// The guide's limit on how far processing may move a stem's level in the mix.
+const NET_CHANGE_LIMIT_LU: f32 = 1.5;
+/// Knob size in the section panels, logical pixels.
+const KNOB: f32 = 32.0;
 
 pub struct ChannelEditor {
     params: Arc<StemChannelParams>,
-    groups: ParamGroups,
+    meters: Arc<StemChannelMeters>,
+    eq: EqPanel,
+    ab: AbCompare,
+    /// Multiband band whose controls are shown.
+    multiband_band: usize,
+    input_bar: MeterHold,
+    input_hold: MeterHold,
+    output_bar: MeterHold,
+    output_hold: MeterHold,
+    gr_bar: MeterHold,
+    /// Scratch buffers the meters are read into (no allocation per frame once grown).
+    pre_spectrum: Vec<[f32; 2]>,
+    post_spectrum: Vec<[f32; 2]>,
+    gr_history: Vec<f32>,
 }
 
-/// The editor for `params`.
-pub fn create(params: Arc<StemChannelParams>) -> Option<EguiEditor<EditorApp<ChannelEditor>>> {
+/// The editor for `params`, showing `meters`.
+pub fn create(
+    params: Arc<StemChannelParams>,
+    meters: Arc<StemChannelMeters>,
+) -> Option<EguiEditor<EditorApp<ChannelEditor>>> {
     create_resizable_editor(
         "Stem Channel",
         ChannelEditor {
-            groups: ParamGroups::new(params.clone()),
             params,
+            meters,
+            eq: EqPanel::new(),
+            ab: AbCompare::default(),
+            multiband_band: 0,
+            input_bar: MeterHold::bar(),
+            input_hold: MeterHold::default(),
+            output_bar: MeterHold::bar(),
+            output_hold: MeterHold::default(),
+            gr_bar: MeterHold::bar(),
+            pre_spectrum: Vec::new(),
+            post_spectrum: Vec::new(),
+            gr_history: Vec::new(),
         },
     )
 }
 
+/// Readings of one frame.
+struct Levels {
+    input_peak_db: f32,
+    input_hold_db: f32,
+    output_peak_db: f32,
+    output_hold_db: f32,
+    compressor_gr_db: f32,
+}
+
 impl EditorLayout for ChannelEditor {
-    fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        _gui: &nice_plug::context::gui::GuiContext,
-        setter: &ParamSetter,
-    ) {
-        self.layout(ui, setter);
+    fn opened(&mut self) {
+        self.meters.editor_open.set(true);
+    }
+
+    fn close_hook(&self) -> Option<CloseHook> {
+        let meters = self.meters.clone();
+        Some(CloseHook::new(move || meters.editor_open.set(false)))
+    }
+
+    fn ui(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
+        let levels = self.read_meters(ui.input(|i| i.time));
+        self.header(ui, gui, setter);
+        ui.add_space(6.0);
+        let gap = ui.spacing().item_spacing.x;
+        let total_w = ui.available_width();
+        let total_h = ui.available_height();
+        let bottom_h = 226.0_f32.min(total_h * 0.45);
+        let top_h = total_h - bottom_h - 8.0;
+        let side_w = 132.0;
+        let meters_w = 226.0;
+        let eq_w = total_w - side_w - meters_w - 2.0 * gap;
+
+        ui.horizontal_top(|ui| {
+            ui.set_height(top_h);
+            column(ui, side_w, top_h, |ui| {
+                self.input_panel(ui, setter, &levels)
+            });
+            column(ui, eq_w, top_h, |ui| self.eq_panel(ui, setter, eq_w, top_h));
+            column(ui, meters_w, top_h, |ui| {
+                self.meter_panel(ui, &levels, top_h)
+            });
+        });
+        ui.add_space(8.0);
+        ui.horizontal_top(|ui| {
+            ui.set_height(bottom_h);
+            let compressor_w = (total_w * 0.43).max(380.0);
+            let output_w = 124.0;
+            let rest = (total_w - compressor_w - output_w - 3.0 * gap) / 2.0;
+            column(ui, compressor_w, bottom_h, |ui| {
+                self.compressor_panel(ui, setter, &levels)
+            });
+            column(ui, rest, bottom_h, |ui| self.stereo_panel(ui, setter));
+            column(ui, rest, bottom_h, |ui| self.saturation_panel(ui, setter));
+            column(ui, output_w, bottom_h, |ui| self.output_panel(ui, setter));
+        });
     }
 }
 
+/// A fixed-size column whose panel fills it.
+fn column(ui: &mut Ui, width: f32, height: f32, add: impl FnOnce(&mut Ui)) {
+    ui.allocate_ui_with_layout(
+        vec2(width, height),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            ui.set_width(width);
+            ui.set_min_height(height);
+            add(ui);
+        },
+    );
+}
+
 impl ChannelEditor {
-    fn layout(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
-        let params = self.params.clone();
-        self.header(ui, setter);
-        ui.add_space(6.0);
-        let full = ui.available_rect_before_wrap();
-        let input_w = 150.0;
-        ui.horizontal_top(|ui| {
-            ui.set_height(full.height());
-            ui.vertical(|ui| {
-                ui.set_width(input_w);
-                theme::section(
-                    ui,
-                    "Input",
-                    |_| {},
-                    |ui| {
-                        ui.vertical_centered(|ui| {
-                            ui.add(ParamKnob::for_param(&params.input.trim, setter).label("Trim"));
-                        });
-                    },
-                );
-                ui.add_space(6.0);
-                theme::section(
-                    ui,
-                    "Output",
-                    |_| {},
-                    |ui| {
-                        ui.vertical_centered(|ui| {
-                            ui.add(ParamKnob::for_param(&params.output.gain, setter).label("Gain"));
-                        });
-                    },
-                );
-            });
-            let centre_w = ui.available_width();
-            ui.vertical(|ui| {
-                ui.set_width(centre_w);
-                self.sections(ui, setter);
-            });
-        });
+    fn read_meters(&mut self, now_s: f64) -> Levels {
+        let m = &self.meters;
+        let input = m.input_peak_dbfs.take(f32::NEG_INFINITY);
+        let output = m.output_peak_dbfs.take(f32::NEG_INFINITY);
+        let gr = m.compressor_gr_db.take(0.0);
+        m.pre_spectrum.read(&mut self.pre_spectrum);
+        m.post_spectrum.read(&mut self.post_spectrum);
+        m.gr_history.snapshot(&mut self.gr_history);
+        Levels {
+            input_peak_db: self.input_bar.update(input, now_s),
+            input_hold_db: self.input_hold.update(input, now_s),
+            output_peak_db: self.output_bar.update(output, now_s),
+            output_hold_db: self.output_hold.update(output, now_s),
+            compressor_gr_db: self.gr_bar.update(gr.abs(), now_s),
+        }
     }
 
-    fn header(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+    fn header(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
+        let params = self.params.clone();
         ui.horizontal(|ui| {
             ui.label(
-                egui::RichText::new("STEM CHANNEL")
+                RichText::new("STEM CHANNEL")
                     .font(egui::FontId::proportional(17.0))
                     .strong()
                     .color(theme::TEXT),
             );
+            ui.add_space(14.0);
+            ui.label(RichText::new("Stem").color(theme::TEXT_DIM));
+            // Choosing a stem type writes the guide's starting points for it through the host
+            // (one undoable gesture per parameter), not just the type.
+            let current = params.stem_type.value();
+            egui::ComboBox::from_id_salt("stem-type")
+                .selected_text(params.stem_type.to_string())
+                .width(140.0)
+                .show_ui(ui, |ui| {
+                    for stem in [
+                        StemTypeParam::Drums,
+                        StemTypeParam::Bass,
+                        StemTypeParam::Synths,
+                        StemTypeParam::Vocals,
+                        StemTypeParam::Fx,
+                        StemTypeParam::Custom,
+                    ] {
+                        let name = params.stem_type.normalized_value_to_string(
+                            params.stem_type.preview_normalized(stem),
+                            false,
+                        );
+                        if ui.selectable_label(current == stem, name).clicked() && current != stem {
+                            params.apply_stem_type(setter, stem.into());
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Loads the guide's starting points for this kind of stem");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.add(
-                    ParamToggle::for_param(&self.params.bypass, setter)
+                    ParamToggle::for_param(&params.bypass, setter)
                         .label("Bypass")
                         .on_colour(theme::WARN),
                 );
+                ui.add_space(10.0);
+                self.ab.show(ui, gui);
+                ui.add_space(10.0);
+                self.net_change(ui);
+                ui.add(ParamToggle::for_param(&params.gain_match, setter).label("Gain Match"));
             });
         });
     }
 
-    /// Every group without a dedicated panel, as generic section panels.
-    fn sections(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
-        let names: Vec<String> = self
-            .groups
-            .names()
-            .filter(|n| !n.is_empty() && !DEDICATED_GROUPS.contains(n))
-            .map(str::to_owned)
-            .collect();
-        ui.horizontal_wrapped(|ui| {
-            for name in names {
-                ui.vertical(|ui| {
-                    theme::section(
-                        ui,
-                        &name,
-                        |_| {},
-                        |ui| {
-                            group_controls(ui, self.groups.group(&name), setter);
-                        },
+    /// Net loudness change of the whole chain in LU, coloured when it exceeds the guide's
+    /// +-1.5 dB.
+    fn net_change(&self, ui: &mut Ui) {
+        let lu = self.meters.net_loudness_change_lu.load();
+        let shown = if lu.is_finite() { lu } else { 0.0 };
+        let colour = if shown.abs() > NET_CHANGE_LIMIT_LU {
+            theme::OVER
+        } else {
+            theme::GOOD
+        };
+        ui.label(
+            RichText::new(format!("{shown:+.1} LU"))
+                .font(theme::value_font(13.0))
+                .color(colour),
+        )
+        .on_hover_text(
+            "Net loudness change through the channel (K-weighted, short-term).\n\
+             The guide keeps it within ±1.5 dB; Gain Match holds it at 0.",
+        );
+        ui.label(RichText::new("net").color(theme::TEXT_DIM).size(11.0));
+    }
+
+    fn input_panel(&mut self, ui: &mut Ui, setter: &ParamSetter, levels: &Levels) {
+        let params = self.params.clone();
+        theme::section(
+            ui,
+            "Input",
+            |_| {},
+            |ui| {
+                ui.vertical_centered(|ui| {
+                    ui.add(ParamKnob::for_param(&params.input.trim, setter).label("Trim"));
+                    ui.add_space(6.0);
+                    ui.label(
+                        RichText::new("Gain staging")
+                            .font(theme::small_font())
+                            .color(theme::TEXT_DIM),
                     );
+                    let peak = levels.input_hold_db;
+                    let (text, colour) = if !peak.is_finite() || peak < -150.0 {
+                        ("no signal".to_owned(), theme::TEXT_DIM)
+                    } else if peak < GAIN_STAGING_DBFS.0 {
+                        (format!("{peak:.1} dBFS low"), theme::WARN)
+                    } else if peak > GAIN_STAGING_DBFS.1 {
+                        (format!("{peak:.1} dBFS hot"), theme::OVER)
+                    } else {
+                        (format!("{peak:.1} dBFS ok"), theme::GOOD)
+                    };
+                    ui.label(
+                        RichText::new(text)
+                            .font(theme::value_font(11.5))
+                            .color(colour),
+                    )
+                    .on_hover_text("Stems should peak between -12 and -6 dBFS before processing");
+                    ui.add_space(4.0);
+                    LevelMeter::new("PEAK", &[levels.input_peak_db])
+                        .holds(&[levels.input_hold_db])
+                        .target_band(GAIN_STAGING_DBFS.0, GAIN_STAGING_DBFS.1)
+                        .show(ui, (ui.available_height() - 8.0).max(120.0));
                 });
+            },
+        );
+    }
+
+    fn eq_panel(&mut self, ui: &mut Ui, setter: &ParamSetter, width: f32, height: f32) {
+        let params = self.params.clone();
+        let dynamic: [f32; 8] = std::array::from_fn(|i| self.meters.eq_dynamic_gain_db[i].load());
+        theme::section(
+            ui,
+            "EQ",
+            |ui| {
+                ui.add(ParamToggle::for_param(&params.eq.enabled, setter).label("On"));
+            },
+            |ui| {
+                let live = EqLive {
+                    pre_spectrum: &self.pre_spectrum,
+                    post_spectrum: &self.post_spectrum,
+                    dynamic_gain_db: &dynamic,
+                };
+                let curve_h = (height - 196.0).max(110.0);
+                self.eq.show(
+                    ui,
+                    &params.eq.bands,
+                    setter,
+                    &live,
+                    vec2(width - 22.0, curve_h),
+                );
+            },
+        );
+    }
+
+    fn meter_panel(&mut self, ui: &mut Ui, levels: &Levels, height: f32) {
+        let m = self.meters.clone();
+        theme::section(
+            ui,
+            "Meters",
+            |_| {},
+            |ui| {
+                let meter_h = height - 128.0;
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().item_spacing.x = 4.0;
+                    LevelMeter::new("IN", &[levels.input_peak_db])
+                        .holds(&[levels.input_hold_db])
+                        .loudness(m.input_short_term_lufs.load())
+                        .show(ui, meter_h);
+                    LevelMeter::new("OUT", &[levels.output_peak_db])
+                        .holds(&[levels.output_hold_db])
+                        .loudness(m.output_short_term_lufs.load())
+                        .show(ui, meter_h);
+                    GainReductionMeter::new("GR", levels.compressor_gr_db)
+                        .range(12.0)
+                        .show(ui, meter_h);
+                });
+                ui.label(
+                    RichText::new("peak dBFS · short-term LUFS")
+                        .font(theme::small_font())
+                        .color(theme::TEXT_DIM),
+                );
+                CorrelationMeter::new(m.correlation.load()).show(ui, ui.available_width());
+            },
+        );
+    }
+
+    fn compressor_panel(&mut self, ui: &mut Ui, setter: &ParamSetter, levels: &Levels) {
+        let params = self.params.clone();
+        let c = &params.compressor;
+        theme::section(
+            ui,
+            "Compressor",
+            |ui| {
+                ui.add(ParamToggle::for_param(&c.enabled, setter).label("On"));
+                ui.add(ParamChoice::for_param(&c.mode, setter));
+            },
+            |ui| {
+                let multiband = c.mode.value() == DynamicsModeParam::Multiband;
+                ui.horizontal_top(|ui| {
+                    let knobs_w = 4.0 * 64.0;
+                    ui.vertical(|ui| {
+                        ui.set_width(knobs_w);
+                        if multiband {
+                            self.multiband_controls(ui, setter);
+                        } else {
+                            ui.horizontal(|ui| {
+                                ui.add(ParamChoice::for_param(&c.style, setter));
+                                ui.add(ParamChoice::for_param(&c.detection, setter));
+                            });
+                            knob_row(
+                                ui,
+                                setter,
+                                &[
+                                    (&c.threshold_db, "Threshold"),
+                                    (&c.ratio, "Ratio"),
+                                    (&c.attack_ms, "Attack"),
+                                    (&c.release_ms, "Release"),
+                                ],
+                            );
+                            knob_row(
+                                ui,
+                                setter,
+                                &[
+                                    (&c.knee_db, "Knee"),
+                                    (&c.makeup_db, "Makeup"),
+                                    (&c.mix_percent, "Mix"),
+                                    (&c.sidechain_hpf_hz, "SC HPF"),
+                                ],
+                            );
+                        }
+                    });
+                    ui.vertical(|ui| {
+                        if !multiband {
+                            ui.horizontal(|ui| {
+                                ui.add(
+                                    ParamToggle::for_param(&c.auto_release, setter)
+                                        .label("Auto Rel"),
+                                );
+                                ui.add(
+                                    ParamToggle::for_param(&c.auto_makeup, setter)
+                                        .label("Auto Makeup"),
+                                );
+                            });
+                        }
+                        let plot_w = ui.available_width();
+                        let plot_h = ui.available_height().max(80.0) - 4.0;
+                        ui.horizontal_top(|ui| {
+                            HistoryPlot::new(&self.gr_history)
+                                .range(-12.0, 0.0, 3.0)
+                                .colour(theme::REDUCTION)
+                                .fill_from_top()
+                                .capacity(HISTORY_LEN)
+                                .show(ui, vec2(plot_w - 48.0, plot_h))
+                                .on_hover_text("Gain reduction over the last 8 s (dB)");
+                            GainReductionMeter::new("GR", levels.compressor_gr_db)
+                                .range(12.0)
+                                .show(ui, plot_h);
+                        });
+                    });
+                });
+            },
+        );
+    }
+
+    fn multiband_controls(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let mb = &params.multiband;
+        ui.horizontal(|ui| {
+            ui.add(ParamChoice::for_param(&mb.num_bands, setter));
+            ui.add_space(6.0);
+            let bands = (mb.num_bands.value() as usize).clamp(1, mb.bands.len());
+            self.multiband_band = self.multiband_band.min(bands - 1);
+            for i in 0..bands {
+                let gr = self.meters.multiband_gr_db[i].load();
+                let text = format!("{} {:.1}", i + 1, -gr.abs());
+                if ui
+                    .selectable_label(self.multiband_band == i, RichText::new(text).size(11.0))
+                    .on_hover_text("Band and its gain reduction (dB)")
+                    .clicked()
+                {
+                    self.multiband_band = i;
+                }
             }
         });
+        let band = &mb.bands[self.multiband_band];
+        knob_row(
+            ui,
+            setter,
+            &[
+                (&mb.crossover_low_hz, "X-over Lo"),
+                (&mb.crossover_high_hz, "X-over Hi"),
+                (&band.threshold_db, "Threshold"),
+                (&band.ratio, "Ratio"),
+            ],
+        );
+        knob_row(
+            ui,
+            setter,
+            &[
+                (&band.attack_ms, "Attack"),
+                (&band.release_ms, "Release"),
+                (&band.makeup_db, "Makeup"),
+                (&band.knee_db, "Knee"),
+            ],
+        );
     }
+
+    fn stereo_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let s = &params.stereo;
+        theme::section(
+            ui,
+            "Mid / Side",
+            |ui| {
+                ui.add(ParamToggle::for_param(&s.enabled, setter).label("On"));
+            },
+            |ui| {
+                knob_row(
+                    ui,
+                    setter,
+                    &[(&s.width_percent, "Width"), (&s.balance_percent, "Balance")],
+                );
+                ui.horizontal(|ui| {
+                    ui.vertical(|ui| {
+                        ui.add_space(18.0);
+                        ui.add(ParamToggle::for_param(&s.mono_enabled, setter).label("Mono Bass"));
+                    });
+                    ui.add(
+                        ParamKnob::for_param(&s.mono_below_hz, setter)
+                            .label("Below")
+                            .diameter(KNOB),
+                    );
+                });
+            },
+        );
+    }
+
+    fn saturation_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let s = &params.saturation;
+        theme::section(
+            ui,
+            "Saturation",
+            |ui| {
+                ui.add(ParamToggle::for_param(&s.enabled, setter).label("On"));
+            },
+            |ui| {
+                ui.horizontal(|ui| {
+                    ui.add(ParamChoice::for_param(&s.mode, setter).combo_width(86.0));
+                    ui.add_space(4.0);
+                    ui.add(ParamChoice::for_param(&s.oversampling, setter))
+                        .on_hover_text("Oversampling (adds latency, reported to the host)");
+                });
+                knob_row(ui, setter, &[(&s.drive_db, "Drive"), (&s.color, "Colour")]);
+                knob_row(
+                    ui,
+                    setter,
+                    &[(&s.mix_percent, "Mix"), (&s.output_db, "Output")],
+                );
+            },
+        );
+    }
+
+    fn output_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let gain_match_db = self.meters.gain_match_db.load();
+        theme::section(
+            ui,
+            "Output",
+            |_| {},
+            |ui| {
+                ui.vertical_centered(|ui| {
+                    ui.add(ParamKnob::for_param(&params.output.gain, setter).label("Gain"));
+                    ui.add_space(6.0);
+                    ui.label(
+                        RichText::new("Gain match")
+                            .font(theme::small_font())
+                            .color(theme::TEXT_DIM),
+                    );
+                    let (text, colour) = if params.gain_match.value() {
+                        (
+                            format!("{:+.1} dB", finite_or_zero(gain_match_db)),
+                            theme::ACCENT,
+                        )
+                    } else {
+                        ("off".to_owned(), theme::TEXT_DIM)
+                    };
+                    ui.label(
+                        RichText::new(text)
+                            .font(theme::value_font(13.0))
+                            .color(colour),
+                    )
+                    .on_hover_text("Gain the loudness match applies to hold the stem's loudness");
+                });
+            },
+        );
+    }
+}
+
+fn finite_or_zero(value: f32) -> f32 {
+    if value.is_finite() {
+        value
+    } else {
+        0.0
+    }
+}
+
+/// A row of section knobs.
+fn knob_row(ui: &mut Ui, setter: &ParamSetter, knobs: &[(&FloatParam, &str)]) {
+    ui.horizontal(|ui| {
+        ui.spacing_mut().item_spacing.x = 0.0;
+        for (param, label) in knobs {
+            ui.add(
+                ParamKnob::for_param(*param, setter)
+                    .label(label)
+                    .diameter(KNOB),
+            );
+        }
+    });
 }

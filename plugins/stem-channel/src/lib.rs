@@ -81,7 +81,7 @@ impl Plugin for StemChannel {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone())
+        editor::create(self.params.clone(), self.meters.clone())
     }
 
     fn activate(

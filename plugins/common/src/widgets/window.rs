@@ -25,6 +25,8 @@ use nice_plug_egui::{
 pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (1000, 640);
 /// Below this the sections no longer fit side by side.
 pub const MIN_EDITOR_SIZE: (u32, u32) = (860, 560);
+/// Redraw interval while the editor is open, for meters and spectra.
+pub const METER_FRAME_MS: u64 = 33;
 /// Larger than any current screen at scale 1, small enough to catch a corrupt state.
 pub const MAX_EDITOR_SIZE: (u32, u32) = (3840, 2400);
 
@@ -90,13 +92,45 @@ pub trait EditorLayout: Send + 'static {
     /// The window opened (set the plugin's `EditorOpen` flag here).
     fn opened(&mut self) {}
 
-    /// The window closed.
-    fn closed(&mut self) {}
+    /// The window closed (clear the plugin's `EditorOpen` flag here). nice-plug-egui 0.6 never
+    /// calls `NiceEguiApp::editor_closed`, so this runs when the window's egui context is
+    /// destroyed, which happens exactly when the window closes.
+    fn close_hook(&self) -> Option<CloseHook> {
+        None
+    }
 
     /// The persisted window size, when the plugin keeps one.
     fn persisted_size(&self) -> Option<&EditorSize> {
         None
     }
+}
+
+/// Runs a function once when dropped. [`EditorApp`] stores one in the window's egui context, so
+/// it runs when the window (and with it the context) goes away.
+pub struct CloseHook(std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl CloseHook {
+    pub fn new(on_close: impl FnOnce() + Send + 'static) -> Self {
+        Self(std::sync::Mutex::new(Some(Box::new(on_close))))
+    }
+}
+
+impl Drop for CloseHook {
+    fn drop(&mut self) {
+        let hook = match self.0.get_mut() {
+            Ok(hook) => hook.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+}
+
+/// Stores `hook` in `ctx`, to run when the context is destroyed.
+pub fn run_on_context_drop(ctx: &egui::Context, hook: CloseHook) {
+    let hook = std::sync::Arc::new(hook);
+    ctx.data_mut(|d| d.insert_temp(egui::Id::unique("stem-editor-close-hook"), hook));
 }
 
 /// A nice-plug-egui app around an [`EditorLayout`].
@@ -118,6 +152,9 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
         self.gui = Some(nice_gui_ctx);
         self.window.opened();
         self.layout.opened();
+        if let Some(hook) = self.layout.close_hook() {
+            run_on_context_drop(&egui_ctx, hook);
+        }
         Ok(())
     }
 
@@ -129,8 +166,11 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
         let Self { layout, window, .. } = self;
         let size = layout.persisted_size().map(|s| s.get());
         window.show(ui, size, |ui| layout.ui(ui, &gui, &setter));
-        // Meters and spectra move while audio runs: draw again at the notifier's poll rate.
-        ui.ctx().request_repaint();
+        // Meters and spectra move while audio runs: redraw at a steady 30 frames per second
+        // (smooth for meters, a fraction of the CPU of redrawing at the display rate); input
+        // and parameter changes redraw at once anyway.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(METER_FRAME_MS));
     }
 
     fn resized(&mut self, new_size: WindowSize) {
@@ -140,7 +180,6 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
     }
 
     fn editor_closed(&mut self) {
-        self.layout.closed();
         self.gui = None;
     }
 }
@@ -263,6 +302,28 @@ mod tests {
             nice_plug::params::persist::deserialize_field::<(u32, u32)>(&json).unwrap(),
         );
         assert_eq!(restored.get(), (1234, 777));
+    }
+
+    #[test]
+    fn close_hook_runs_once_when_the_egui_context_is_destroyed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let ctx = egui::Context::default();
+        let counter = calls.clone();
+        run_on_context_drop(
+            &ctx,
+            CloseHook::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        // Frames come and go: the hook stays.
+        let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+        output.textures_delta.clear();
+        let clone = ctx.clone();
+        drop(ctx);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        drop(clone);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]
