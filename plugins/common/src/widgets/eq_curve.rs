@@ -5,7 +5,8 @@
 //! bands' handles, spectra as `(hz, dB)` pairs) and returns [`BandEdit`]s, which the caller
 //! applies through its `ParamSetter`, so automation and undo see ordinary parameter gestures.
 //! Drag a handle to move frequency and gain (shift: fine), scroll over it to change Q,
-//! double-click it to zero its gain, click it to select it.
+//! double-click it to zero its gain, click it to select it; double-click empty space to ask
+//! for a new band there.
 
 use egui::{pos2, vec2, Align2, Color32, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui};
 
@@ -57,6 +58,8 @@ pub struct EqCurveOutput {
     pub edits: Vec<BandEdit>,
     /// The band the user clicked or started dragging this frame.
     pub clicked_band: Option<usize>,
+    /// A double-click on empty space asks for a new band there: `(hz, dB)`.
+    pub add_band_at: Option<(f32, f32)>,
 }
 
 /// The EQ display (see the module docs).
@@ -127,7 +130,8 @@ impl<'a> EqCurveView<'a> {
             spectrum_range_db: self.spectrum_range_db,
         };
         let mut edits = Vec::new();
-        let clicked_band = self.interact(ui, &axes, &response, &mut edits);
+        let mut add_band_at = None;
+        let clicked_band = self.interact(ui, &axes, &response, &mut edits, &mut add_band_at);
         if ui.is_rect_visible(rect) {
             self.paint(ui, &axes, &response);
         }
@@ -135,6 +139,7 @@ impl<'a> EqCurveView<'a> {
             response,
             edits,
             clicked_band,
+            add_band_at,
         }
     }
 
@@ -157,6 +162,7 @@ impl<'a> EqCurveView<'a> {
         axes: &Axes,
         response: &Response,
         edits: &mut Vec<BandEdit>,
+        add_band_at: &mut Option<(f32, f32)>,
     ) -> Option<usize> {
         #[derive(Clone, Copy)]
         struct Drag {
@@ -258,6 +264,12 @@ impl<'a> EqCurveView<'a> {
                 if let Some(band) = nearest(pointer) {
                     let handle = &self.handles[band];
                     edits.push(edit(band, handle.freq_hz, 0.0, handle.q, true, true));
+                } else {
+                    let hz = axes.x_to_hz(pointer.x).clamp(MIN_HZ, MAX_HZ);
+                    let db = axes
+                        .y_to_db(pointer.y)
+                        .clamp(-axes.gain_range_db, axes.gain_range_db);
+                    *add_band_at = Some((hz, db));
                 }
             } else if response.clicked() {
                 clicked = nearest(pointer);

@@ -320,3 +320,45 @@ fn dragging_an_eq_handle_moves_frequency_and_gain_along_the_axes() {
     );
     assert!((last.gain_db - 6.0).abs() < 0.05, "{} dB", last.gain_db);
 }
+
+#[test]
+fn double_click_on_empty_space_asks_for_a_band_at_that_point() {
+    let handles = [BandHandle {
+        enabled: true,
+        freq_hz: 100.0,
+        gain_db: 0.0,
+        q: 1.0,
+        has_gain: true,
+        dynamic_gain_db: None,
+    }];
+    let flat = |_hz: f32| 0.0;
+    let size = vec2(600.0, 240.0);
+    let mut harness = Harness::new();
+    let mut rect = Rect::NOTHING;
+    harness.frame(vec![], |ui| {
+        rect = EqCurveView::new(&flat, &handles)
+            .show(ui, size)
+            .response
+            .rect;
+    });
+    // Two thirds of the width: 2 kHz; a quarter of the height below the middle: -6 dB.
+    let at = pos2(
+        rect.left() + rect.width() * 2.0 / 3.0,
+        rect.center().y + rect.height() / 4.0,
+    );
+    let mut requests = Vec::new();
+    for pressed in [true, false, true, false] {
+        harness.frame(
+            vec![Event::PointerMoved(at), press(at, pressed, Modifiers::NONE)],
+            |ui| {
+                let output = EqCurveView::new(&flat, &handles).show(ui, size);
+                requests.extend(output.add_band_at);
+                assert!(output.edits.is_empty(), "{:?}", output.edits);
+            },
+        );
+    }
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (hz, db) = requests[0];
+    assert!((hz / 2_000.0 - 1.0).abs() < 0.01, "{hz} Hz");
+    assert!((db + 6.0).abs() < 0.05, "{db} dB");
+}
