@@ -362,3 +362,40 @@ fn double_click_on_empty_space_asks_for_a_band_at_that_point() {
     assert!((hz / 2_000.0 - 1.0).abs() < 0.01, "{hz} Hz");
     assert!((db + 6.0).abs() < 0.05, "{db} dB");
 }
+
+#[test]
+fn one_wheel_notch_is_one_step_however_egui_spreads_it() {
+    let host = Arc::new(RecordingHost::default());
+    let gui = GuiContext::new(host.clone());
+    let param = gain_param();
+    let setter = gui.param_setter();
+    let mut harness = Harness::new();
+    let mut rect = Rect::NOTHING;
+    harness.frame(vec![], |ui| {
+        rect = ui.add(ParamKnob::for_param(&param, &setter)).rect;
+    });
+    let notch = Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: vec2(0.0, 1.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: Modifiers::NONE,
+    };
+    harness.frame(vec![Event::PointerMoved(rect.center()), notch], |ui| {
+        ui.add(ParamKnob::for_param(&param, &setter));
+    });
+    // Let egui's smooth scrolling play out over the following frames.
+    for _ in 0..40 {
+        harness.frame(vec![], |ui| {
+            ui.add(ParamKnob::for_param(&param, &setter));
+        });
+    }
+    // nice-plug's step for a continuous parameter: 2 % of the range, 0.96 dB of +-24 dB.
+    assert!((param.value() - 0.96).abs() < 1e-3, "{} dB", param.value());
+    let gestures = recorded(&host);
+    assert_eq!(
+        gestures,
+        vec![Gesture::Begin, Gesture::Set(0.52), Gesture::End],
+        "{gestures:?}"
+    );
+}
