@@ -34,6 +34,9 @@ pub struct BandHandle {
     /// Whether the band has a gain the handle can drag vertically (bells, shelves, tilt);
     /// filters (HPF/LPF/notch) sit on the curve and drag horizontally only.
     pub has_gain: bool,
+    /// Whether Q shapes the band (not for Butterworth HPF/LPF or tilt): scrolling changes it
+    /// and the read-out shows it.
+    pub uses_q: bool,
     /// For a dynamic band: the gain change it applies right now in dB (drawn as a bar from
     /// the static gain), `None` for a static band.
     pub dynamic_gain_db: Option<f32>,
@@ -255,6 +258,7 @@ impl<'a> EqCurveView<'a> {
         if let Some(pointer) = response.hover_pos() {
             let target = nearest(pointer).or(self.selected.filter(|_| response.hovered()));
             let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            let target = target.filter(|&band| self.handles[band].uses_q);
             if let (Some(band), true) = (target, scroll != 0.0) {
                 let handle = &self.handles[band];
                 let q = (handle.q * (scroll / SCROLL_PX_PER_Q_OCTAVE).exp2()).clamp(MIN_Q, MAX_Q);
@@ -376,17 +380,13 @@ impl<'a> EqCurveView<'a> {
         }
         if let Some(i) = hovered_band.or(self.selected.filter(|&i| self.handles[i].enabled)) {
             let band = &self.handles[i];
-            let text = if band.has_gain {
-                format!(
-                    "{}  {}  {:+.1} dB  Q {:.2}",
-                    i + 1,
-                    format_hz(band.freq_hz),
-                    band.gain_db,
-                    band.q
-                )
-            } else {
-                format!("{}  {}  Q {:.2}", i + 1, format_hz(band.freq_hz), band.q)
-            };
+            let mut text = format!("{}  {}", i + 1, format_hz(band.freq_hz));
+            if band.has_gain {
+                text += &format!("  {:+.1} dB", band.gain_db);
+            }
+            if band.uses_q {
+                text += &format!("  Q {:.2}", band.q);
+            }
             painter.text(
                 plot.left_top() + vec2(8.0, 6.0),
                 Align2::LEFT_TOP,

@@ -99,6 +99,10 @@ impl EqPanel {
                 gain_db: b.gain_db,
                 q: b.q,
                 has_gain: b.kind.has_gain(),
+                uses_q: !matches!(
+                    b.kind,
+                    BandKind::HighPass | BandKind::LowPass | BandKind::Tilt
+                ),
                 dynamic_gain_db: if b.is_dynamic() {
                     dynamic_gain(i)
                 } else {

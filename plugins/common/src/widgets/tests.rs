@@ -269,6 +269,7 @@ fn dragging_an_eq_handle_moves_frequency_and_gain_along_the_axes() {
         gain_db: 0.0,
         q: 1.0,
         has_gain: true,
+        uses_q: true,
         dynamic_gain_db: None,
     }];
     let flat = |_hz: f32| 0.0;
@@ -329,6 +330,7 @@ fn double_click_on_empty_space_asks_for_a_band_at_that_point() {
         gain_db: 0.0,
         q: 1.0,
         has_gain: true,
+        uses_q: true,
         dynamic_gain_db: None,
     }];
     let flat = |_hz: f32| 0.0;
