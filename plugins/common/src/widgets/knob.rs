@@ -16,6 +16,8 @@ use super::theme;
 
 /// Normalised change per logical pixel of vertical drag: 200 px covers the whole range.
 const DRAG_NORMALIZED_PER_PX: f32 = 1.0 / 200.0;
+/// Scroll distance of one step: egui's line height for one mouse-wheel notch.
+const SCROLL_PX_PER_STEP: f32 = 40.0;
 /// Shift-drag divides the speed by this, for fine adjustments.
 const FINE_DRAG_DIVISOR: f32 = 10.0;
 /// The knob's arc starts at 7:30 and ends at 4:30 (270 degrees).
@@ -95,6 +97,8 @@ struct KnobMemory {
     drag_normalized: Option<f32>,
     /// Text being typed, while the value field is in entry mode.
     entry: Option<String>,
+    /// Scroll distance not yet turned into steps, logical pixels.
+    scroll_px: f32,
 }
 
 /// A rotary knob for one parameter, with its name above and its value (with unit) below.
@@ -217,15 +221,21 @@ fn gesture<P: ControlTarget>(
         param.end(setter);
     }
     if response.hovered() && memory.drag_normalized.is_none() {
-        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
-        if scroll != 0.0 {
-            let fine = ui.input(|i| i.modifiers.shift);
-            let to = param.step(param.unmodulated(), scroll > 0.0, fine);
+        // egui spreads one wheel notch over several frames; accumulate it so a notch is one
+        // step, however the host's event loop slices it.
+        memory.scroll_px += ui.input(|i| i.smooth_scroll_delta.y);
+        let fine = ui.input(|i| i.modifiers.shift);
+        while memory.scroll_px.abs() >= SCROLL_PX_PER_STEP {
+            let up = memory.scroll_px > 0.0;
+            memory.scroll_px -= SCROLL_PX_PER_STEP.copysign(memory.scroll_px);
+            let to = param.step(param.unmodulated(), up, fine);
             param.begin(setter);
             param.set(setter, to);
             param.end(setter);
             response.mark_changed();
         }
+    } else {
+        memory.scroll_px = 0.0;
     }
 }
 
