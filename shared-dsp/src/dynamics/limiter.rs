@@ -32,9 +32,17 @@
 //! with an independent 16x FFT reconstruction on square waves, +12 dB white noise, near-Nyquist
 //! sines, +20 dB transients and single-sample spikes.
 //!
-//! Attack ramps shorter than 44 samples (1 ms at 44.1 kHz) modulate the gain fast enough to put
-//! content into the output that the detector never saw; they get extra headroom that grows as
-//! the ramp shortens (`short_ramp_margin_db`, up to 0.55 dB at 0.1 ms, 44.1 kHz).
+//! The guard band is what keeps that last clause small. The reconstructed value between two
+//! samples is `sum_k g[k] x[k] sinc(t - k)`: neighbours beyond the guard band still carry up to
+//! `1/(pi d)` of their value, and there the gain may already be rising (a short attack ramp
+//! rises within a few samples of the guard's edge). With an 8-sample guard that let loud
+//! full-band material through by up to 0.15 dB (and short ramps by up to 0.45 dB), which earlier
+//! versions covered with measured headroom. Measured with no headroom at all on the worst
+//! torture signal (+12 dB white noise, 12 seeds, 1-3 ms lookahead, linked and unlinked, 16x
+//! reference): guard 8 samples +0.151 dB over, 16 samples +0.007 dB, 32 samples 0.024 dB under,
+//! and the whole torture set including 0.1 ms ramps holds. So the guard is 32 samples (0.7 ms
+//! at 48 kHz of extra hold and latency), and the remaining headroom is only the detector's own
+//! derived under-read ([`SAFETY_MARGIN_DB`]).
 //!
 //! Below the ceiling every stage returns exactly 1.0 (the averages count the samples below
 //! unity, the release envelope snaps to zero reduction), so the output is the input delayed
@@ -46,29 +54,22 @@ use crate::meter::true_peak::TruePeakDetector;
 use crate::util::{db_to_gain, gain_to_db, sanitize};
 use serde::{Deserialize, Serialize};
 
-/// Shortest lookahead (attack ramp) in ms. Ramps shorter than [`SHORT_RAMP_SPAN_SAMPLES`] get
-/// extra headroom ([`short_ramp_margin_db`]) so they hold the ceiling too.
+/// Shortest lookahead (attack ramp) in ms.
 pub const MIN_LOOKAHEAD_MS: f32 = 0.1;
 /// Longest lookahead (attack ramp) in ms.
 pub const MAX_LOOKAHEAD_MS: f32 = 10.0;
 /// Samples on each side of a peak interval that must carry its full reduction. The sinc
 /// kernel's neighbours within this distance dominate the reconstructed value between two
-/// samples.
-pub const GUARD_SAMPLES: usize = 8;
-/// Internal headroom below the ceiling in dB, covering the parabolic refinement's residual
-/// under-read and the sinc tails beyond the guard band. 0.05 dB held the torture set, but
-/// `ceiling_holds_for_many_noise_seeds` found +12 dB noise seeds going up to 0.10 dB over at
-/// 1-3 ms lookahead: 0.25 dB is measured headroom for that spread, not a derived bound (the
-/// likely cause, peaks just outside the guard band whose neighbours are not turned down, is
-/// still to be fixed at its root).
-pub const SAFETY_MARGIN_DB: f32 = 0.25;
-/// Attack ramps (lookahead spans) of at least this many samples need no headroom beyond
-/// [`SAFETY_MARGIN_DB`]: 44 samples is 1 ms at 44.1 kHz, the shortest ramp at which the 16x
-/// reference measured no overs with the plain margin.
-pub const SHORT_RAMP_SPAN_SAMPLES: usize = 44;
-/// Extra headroom in dB of a ramp of (nearly) zero samples; it falls linearly to zero at
-/// [`SHORT_RAMP_SPAN_SAMPLES`].
-pub const SHORT_RAMP_MARGIN_DB: f32 = 0.6;
+/// samples; 32 is where the tails beyond it stopped producing overs (see the module notes:
+/// 8 samples left +0.15 dB, 16 +0.007 dB, 32 none with 0.024 dB to spare).
+pub const GUARD_SAMPLES: usize = 32;
+/// Internal headroom below the ceiling in dB: the detector's worst under-read of a peak it can
+/// see. Its parabolic refinement reads a sine whose oversampled points are `d` radians apart
+/// at worst `cos(d/2) (1 + sin^2(d/2) / 2)` of the peak, -0.050 dB for 20 kHz at 44.1 kHz x4
+/// (`meter::true_peak`; measured bound over 20 Hz-20 kHz and all phases -0.055 dB at 44.1 kHz,
+/// -0.028 dB at 48 kHz), rounded up. What the interpolator cannot see at all (0.45 fs to
+/// Nyquist) is covered by the high-band residual, not by this margin.
+pub const SAFETY_MARGIN_DB: f32 = 0.06;
 /// Auto release: the slow envelope releases this many times slower than `release_ms`.
 const AUTO_SLOW_RELEASE_FACTOR: f32 = 10.0;
 /// Auto release: limiting must last about this long (ms) before recovery slows down.
@@ -148,31 +149,6 @@ impl HfResidual {
         self.prev = prev;
         self.buf.copy_within(n..n + h, 0);
     }
-}
-
-/// Extra headroom in dB for an attack ramp of `span_samples`, on top of [`SAFETY_MARGIN_DB`].
-///
-/// Why: the output is `gain x signal`, and a gain that moves from 1 to `r` within a few samples
-/// has a spectrum as wide as a fraction of the sample rate. The product's spectrum is the
-/// signal's convolved with the gain's, so a short ramp puts content next to the peaks, and near
-/// Nyquist, that the detector (which only saw the input) never measured, and the reconstructed
-/// output overshoots by more than the plain margin covers. The bandwidth of the ramp, and with it
-/// the overshoot, depends on its length in samples, not ms (the ramp is a pair of moving averages,
-/// whose spectrum scales with their length relative to the sample rate), so the margin is a
-/// function of samples. Lengthening the ramp or the hold instead would either miss the
-/// lookahead (the gain would not be down in time) or widen the latency the user asked for.
-/// Measured on +12 dB white noise, the worst torture signal, against the 16x reference with the
-/// plain margin: overs of +0.43 dB at 4 samples (0.1 ms at 44.1 kHz, unlinked), +0.34 dB at 9,
-/// +0.25 dB at 13, +0.08 dB at 22, none from about 30 up. The linear ramp from
-/// [`SHORT_RAMP_MARGIN_DB`] at zero samples to nothing at [`SHORT_RAMP_SPAN_SAMPLES`] lies above
-/// every one of those by at least 0.1 dB (0.55 dB at 4 samples, 0.30 dB at 22). It is zero
-/// from 44 samples up, so ramps of 1 ms and more at 44.1 kHz and above are exactly as before
-/// (at 22.05 kHz, 1 ms is 22 samples and gets 0.3 dB). Caveat: these overs depend on the noise
-/// realisation; on other seeds they scatter by about 0.2 dB, at long ramps as well, so the
-/// margin is an empirical bound checked by the tests, not a proof.
-fn short_ramp_margin_db(span_samples: usize) -> f32 {
-    let short = SHORT_RAMP_SPAN_SAMPLES.saturating_sub(span_samples) as f32;
-    SHORT_RAMP_MARGIN_DB * short / SHORT_RAMP_SPAN_SAMPLES as f32
 }
 
 /// Limiter controls in physical units.
@@ -675,7 +651,7 @@ impl Limiter {
         self.latency = new_latency;
         self.delay.set_delay_samples(new_latency);
         self.input_gain = db_to_gain(s.input_gain_db);
-        self.ceiling = db_to_gain(s.ceiling_dbtp - SAFETY_MARGIN_DB - short_ramp_margin_db(span));
+        self.ceiling = db_to_gain(s.ceiling_dbtp - SAFETY_MARGIN_DB);
         self.link = s.stereo_link_percent * 0.01;
         self.linked = s.stereo_link_percent >= 100.0;
     }
