@@ -1002,6 +1002,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn default_latency_is_the_documented_one() {
+        // README, "Stem Master": EQ Medium (8191 + 4096) + limiter 1.5 ms (72) + 16 + 32.
+        let chain = MasterChain::new(512, 48_000.0);
+        assert_eq!(chain.latency_samples(), 12_407);
+    }
+
+    #[test]
     fn delivery_targets_are_the_guides() {
         let s = delivery_target("streaming").unwrap();
         assert_eq!((s.integrated_lufs, s.ceiling_dbtp), (-14.0, -1.0));
