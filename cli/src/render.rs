@@ -11,17 +11,19 @@
 //!    overlaid with `[master]` and `[deliveries.<name>.master]`, with the limiter's ceiling set
 //!    to the delivery's;
 //! 3. the limiter drive (`limiter.input_gain_db`) is found by analysis: the chain runs up to the
-//!    limiter once, then the limiter stage is rendered over the whole programme and measured
-//!    (BS.1770-5 integrated loudness) until it lands within [`SEARCH_TOLERANCE_LU`] of the
-//!    target. Each step is `shared_dsp::chain::master::TargetLearn`'s secant step on the
-//!    measured loudness-versus-drive curve (slope 1 first, then the measured slope);
+//!    limiter once (limiter bypassed), then the limiter stage alone (drive, `Limiter`, output
+//!    gain, as the chain runs them) is rendered over the whole programme and measured (BS.1770-5
+//!    integrated loudness) until it lands within [`SEARCH_TOLERANCE_LU`] of the target, by
+//!    [`search_drive`] (secant steps on the measured loudness-versus-drive curve inside a
+//!    bracket). The master is then rendered once by the whole `MasterChain` with that drive, so
+//!    it is exactly what the Stem Master plugin produces with those settings;
 //! 4. the master is written as 24-bit WAV (and/or 16-bit with `shared_dsp::dither`, optionally
 //!    resampled with `rubato`), atomically, never over an input, with a report per master
 //!    (see [`crate::report`]) that passes or fails it against its target.
 //!
-//! Splitting the master chain before the limiter is exact: a bypassed section is a pure delay
-//! of its latency, and both halves' latencies are removed, so the output equals the whole chain
-//! on the same samples while each search step costs only the limiter stage.
+//! The search's split of the chain before the limiter relies on a bypassed section being a pure
+//! delay of its latency (which the chain guarantees); each search step then costs only the
+//! limiter and a loudness measurement, not the glue, EQ and width again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,9 +31,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use shared_dsp::chain::channel::{ChannelChain, ChannelSettings, StemType};
-use shared_dsp::chain::master::{delivery_target, MasterChain, MasterSettings, TargetLearn};
+use shared_dsp::chain::master::{delivery_target, MasterChain, MasterSettings};
 use shared_dsp::dither::{Dither, DitherMode, DitherSettings};
+use shared_dsp::dynamics::{Limiter, LimiterSettings};
 use shared_dsp::meter::loudness::LoudnessMeter;
+use shared_dsp::util::db_to_gain;
 
 use crate::analysis::true_peak_dbtp;
 use crate::audio::{read_wav, write_wav_atomic, Audio, OutputFormat};
@@ -47,6 +51,12 @@ pub const SEARCH_TOLERANCE_LU: f64 = 0.1;
 pub const ACCEPT_TOLERANCE_LU: f64 = 0.5;
 /// Most limiter passes per master.
 pub const MAX_SEARCH_PASSES: usize = 8;
+/// Largest change of the limiter drive in one search step, dB.
+pub const MAX_STEP_DB: f64 = 24.0;
+/// Below this many LU per dB of drive the limiter counts as saturated and the search stops.
+pub const SATURATED_SLOPE: f64 = 0.03;
+/// Drive range searched, dB.
+pub const MAX_DRIVE_DB: f64 = 60.0;
 /// The guide's vinyl master asks for a TT DR above this.
 pub const VINYL_DR_ABOVE: i32 = 10;
 /// Processing block, samples.
@@ -365,26 +375,41 @@ pub struct Master {
     pub integrated_lufs: f64,
 }
 
-/// Runs `process` over `input` plus `latency` samples of silence and drops the first `latency`
-/// output samples, so the result lines up with the input.
+/// Runs `process` over `input` followed by `latency` samples of silence, block by block, and
+/// keeps the output from sample `latency` on, so the result lines up with the input.
 fn run_aligned(
     input: [&[f32]; 2],
     latency: usize,
     mut process: impl FnMut(&mut [f32], &mut [f32]),
 ) -> [Vec<f32>; 2] {
-    let frames = input[0].len();
-    let mut l = Vec::with_capacity(frames + latency);
-    let mut r = Vec::with_capacity(frames + latency);
-    l.extend_from_slice(input[0]);
-    r.extend_from_slice(input[1]);
-    l.resize(frames + latency, 0.0);
-    r.resize(frames + latency, 0.0);
-    for (cl, cr) in l.chunks_mut(BLOCK).zip(r.chunks_mut(BLOCK)) {
-        process(cl, cr);
+    let frames = input[0].len().min(input[1].len());
+    let mut out = [vec![0.0f32; frames], vec![0.0f32; frames]];
+    let mut block = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+    let total = frames + latency;
+    let mut start = 0;
+    while start < total {
+        let n = BLOCK.min(total - start);
+        for (b, x) in block.iter_mut().zip(input) {
+            let have = frames.saturating_sub(start).min(n);
+            if have > 0 {
+                b[..have].copy_from_slice(&x[start..start + have]);
+            }
+            b[have..n].fill(0.0);
+        }
+        let [bl, br] = &mut block;
+        process(&mut bl[..n], &mut br[..n]);
+        // Output sample `start + k` is input sample `start + k - latency`.
+        let skip = latency.saturating_sub(start).min(n);
+        if skip < n {
+            let dst = start + skip - latency;
+            let count = (n - skip).min(frames.saturating_sub(dst));
+            for (o, b) in out.iter_mut().zip(&block) {
+                o[dst..dst + count].copy_from_slice(&b[skip..skip + count]);
+            }
+        }
+        start += n;
     }
-    l.drain(..latency);
-    r.drain(..latency);
-    [l, r]
+    out
 }
 
 /// One stem through a Stem Channel chain.
@@ -420,24 +445,52 @@ fn pre_limiter(settings: &MasterSettings, sum: [&[f32]; 2], sample_rate_hz: f64)
     run_aligned(sum, latency, |l, r| chain.process_block(l, r))
 }
 
-/// The limiter stage (with output gain) at `drive_db`.
+/// The limiter stage alone, as the master chain runs it (drive, then the limiter with the
+/// drive taken out of its settings, then the output gain), on the pre-limiter signal: what the
+/// drive search measures. The final master always comes from the whole chain.
 fn limiter_stage(
     settings: &MasterSettings,
     pre: [&[f32]; 2],
     sample_rate_hz: f64,
     drive_db: f64,
 ) -> [Vec<f32>; 2] {
+    let mut limiter = Limiter::new(2, sample_rate_hz as f32);
+    limiter.set_sample_rate(sample_rate_hz as f32);
+    limiter.set_settings(LimiterSettings {
+        input_gain_db: 0.0,
+        ..settings.limiter
+    });
+    limiter.reset();
+    let drive = db_to_gain(drive_db as f32);
+    let out_gain = db_to_gain(settings.output_gain_db);
+    let latency = limiter.latency_samples();
+    run_aligned(pre, latency, |l, r| {
+        for x in l.iter_mut().chain(r.iter_mut()) {
+            *x *= drive;
+        }
+        limiter.process_block(&mut [&mut *l, &mut *r]);
+        if out_gain != 1.0 {
+            for x in l.iter_mut().chain(r.iter_mut()) {
+                *x *= out_gain;
+            }
+        }
+    })
+}
+
+/// The whole master chain on the summed stems with the limiter drive `drive_db`.
+fn full_master(
+    settings: &MasterSettings,
+    sum: [&[f32]; 2],
+    sample_rate_hz: f64,
+    drive_db: f64,
+) -> [Vec<f32>; 2] {
     let mut s = settings.clone();
-    s.input_gain_db = 0.0;
-    s.glue_enabled = false;
-    s.eq_enabled = false;
-    s.width_enabled = false;
     s.limiter_enabled = true;
     s.limiter.input_gain_db = drive_db as f32;
     s.dither = DitherSettings::default();
     let mut chain = new_master_chain(&s, sample_rate_hz);
     let latency = chain.latency_samples();
-    run_aligned(pre, latency, |l, r| chain.process_block(l, r))
+    run_aligned(sum, latency, |l, r| chain.process_block(l, r))
 }
 
 fn integrated(ch: [&[f32]; 2], sample_rate_hz: f64) -> f64 {
@@ -446,7 +499,71 @@ fn integrated(ch: [&[f32]; 2], sample_rate_hz: f64) -> f64 {
     m.integrated_lufs()
 }
 
-/// Masters the summed stems for `d`: pre-limiter chain once, then the drive search.
+/// Solves `loudness(drive) = target` for a monotonic, compressive loudness curve: a secant
+/// step on the last two measurements (the first step assumes slope 1, exact while the limiter
+/// is idle), kept inside the bracket of drives known to be too quiet and too loud (bisecting
+/// when the secant leaves it), each step at most [`MAX_STEP_DB`]. Returns (drive, loudness,
+/// passes) of the best measurement.
+pub fn search_drive(
+    target_lufs: f64,
+    first_drive_db: f64,
+    mut measure: impl FnMut(f64) -> f64,
+) -> (f64, f64, usize) {
+    let mut lo: Option<(f64, f64)> = None; // (drive, loudness) below target
+    let mut hi: Option<(f64, f64)> = None; // above target
+    let mut prev: Option<(f64, f64)> = None;
+    let mut best = (first_drive_db, f64::NEG_INFINITY);
+    let mut drive = first_drive_db.clamp(-MAX_DRIVE_DB, MAX_DRIVE_DB);
+    let mut passes = 0;
+    while passes < MAX_SEARCH_PASSES {
+        passes += 1;
+        let l = measure(drive);
+        if !l.is_finite() {
+            break;
+        }
+        if (l - target_lufs).abs() < (best.1 - target_lufs).abs() {
+            best = (drive, l);
+        }
+        if (l - target_lufs).abs() <= SEARCH_TOLERANCE_LU {
+            break;
+        }
+        if l < target_lufs {
+            lo = Some((drive, l));
+        } else {
+            hi = Some((drive, l));
+        }
+        let slope = match prev {
+            Some((g0, l0)) if (drive - g0).abs() > 1e-6 => (l - l0) / (drive - g0),
+            _ => 1.0,
+        };
+        if slope < SATURATED_SLOPE && l < target_lufs {
+            // The limiter is saturated: more drive adds (almost) no loudness, the target is
+            // out of reach for this material and these settings.
+            break;
+        }
+        let slope = slope.clamp(SATURATED_SLOPE, 1.0);
+        prev = Some((drive, l));
+        let step = ((target_lufs - l) / slope).clamp(-MAX_STEP_DB, MAX_STEP_DB);
+        let mut next = (drive + step).clamp(-MAX_DRIVE_DB, MAX_DRIVE_DB);
+        if let (Some((a, _)), Some((b, _))) = (lo, hi) {
+            let (x0, x1) = (a.min(b), a.max(b));
+            if next <= x0 || next >= x1 {
+                next = 0.5 * (a + b);
+            }
+            if (x1 - x0) < 1e-3 {
+                break;
+            }
+        }
+        if (next - drive).abs() < 1e-4 {
+            break;
+        }
+        drive = next;
+    }
+    (best.0, best.1, passes)
+}
+
+/// Masters the summed stems for `d`: the chain up to the limiter once, the drive search on the
+/// limiter stage, then the whole chain with the drive found.
 pub fn master(sum: [&[f32]; 2], sample_rate_hz: f64, d: &Delivery) -> Result<Master> {
     let pre = pre_limiter(&d.master, sum, sample_rate_hz);
     let pre_lufs = integrated([&pre[0], &pre[1]], sample_rate_hz);
@@ -456,40 +573,22 @@ pub fn master(sum: [&[f32]; 2], sample_rate_hz: f64, d: &Delivery) -> Result<Mas
             d.name
         )));
     }
-    let mut learn = TargetLearn::new(sample_rate_hz);
     // First guess: the drive that would land the target if the limiter stayed idle.
-    let mut drive = d.target_lufs - pre_lufs - d.master.output_gain_db as f64;
-    let mut best: Option<Master> = None;
-    for pass in 1..=MAX_SEARCH_PASSES {
-        let out = limiter_stage(&d.master, [&pre[0], &pre[1]], sample_rate_hz, drive);
-        learn.start(d.target_lufs as f32, drive as f32);
-        learn.process_block(&out[0], &out[1]);
-        let measured = learn.measured_lufs();
-        let next = learn.finish();
-        let err = (measured - d.target_lufs).abs();
-        let better = best
-            .as_ref()
-            .is_none_or(|b| err < (b.integrated_lufs - d.target_lufs).abs());
-        if better {
-            best = Some(Master {
-                name: d.name.clone(),
-                channels: out,
-                drive_db: drive,
-                passes: pass,
-                integrated_lufs: measured,
-            });
-        }
-        if err <= SEARCH_TOLERANCE_LU {
-            break;
-        }
-        match next {
-            Some(n) if (n as f64 - drive).abs() > 1e-4 => drive = n as f64,
-            _ => break,
-        }
-    }
-    let mut m = best.expect("at least one pass ran");
-    m.passes = m.passes.max(1);
-    Ok(m)
+    let first = d.target_lufs - pre_lufs - d.master.output_gain_db as f64;
+    let (drive, _, passes) = search_drive(d.target_lufs, first, |g| {
+        let out = limiter_stage(&d.master, [&pre[0], &pre[1]], sample_rate_hz, g);
+        integrated([&out[0], &out[1]], sample_rate_hz)
+    });
+    drop(pre);
+    let channels = full_master(&d.master, sum, sample_rate_hz, drive);
+    let integrated_lufs = integrated([&channels[0], &channels[1]], sample_rate_hz);
+    Ok(Master {
+        name: d.name.clone(),
+        channels,
+        drive_db: drive,
+        passes,
+        integrated_lufs,
+    })
 }
 
 /// Renders every delivery from in-memory stems (all at `sample_rate_hz`, stereo or mono,
@@ -519,6 +618,7 @@ pub fn render_masters(
             job_of[di][si] = idx;
         }
     }
+    let mut timing = Timing::new();
     let bar = progress.bar(jobs.len() as u64, "stems");
     let rendered = par::map(&jobs, |(si, settings)| {
         let (l, r) = stems[*si].stereo();
@@ -543,6 +643,7 @@ pub fn render_masters(
         })
         .collect();
     drop(rendered);
+    timing.mark(&format!("{} channel-chain renders and sums", jobs.len()));
     let bar = progress.bar(deliveries.len() as u64, "masters");
     let items: Vec<(usize, &Delivery)> = deliveries.iter().enumerate().collect();
     let masters = par::map(&items, |(i, d)| {
@@ -629,8 +730,25 @@ pub struct RenderSummary {
     pub files: Vec<PathBuf>,
 }
 
+/// Prints how long each phase took when `STEM_TIMING` is set (for profiling the render).
+struct Timing(Option<std::time::Instant>);
+
+impl Timing {
+    fn new() -> Self {
+        Self(std::env::var_os("STEM_TIMING").map(|_| std::time::Instant::now()))
+    }
+
+    fn mark(&mut self, what: &str) {
+        if let Some(t) = &mut self.0 {
+            eprintln!("stem: timing: {what}: {:.2} s", t.elapsed().as_secs_f64());
+            *t = std::time::Instant::now();
+        }
+    }
+}
+
 /// Reads the stems, plans, renders, writes masters and reports.
 pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
+    let mut timing = Timing::new();
     if opts.stems.is_empty() {
         return Err(Error::usage("no stems given"));
     }
@@ -673,6 +791,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
             ));
         }
     }
+    timing.mark("read stems");
     let frames = stems.iter().map(Audio::frames).max().unwrap_or(0);
     for s in &stems {
         if s.frames() != frames {
@@ -703,80 +822,25 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         }
     }
     let masters = render_masters(&stems, &deliveries, &progress)?;
+    timing.mark("render masters");
 
     let out_rate = opts.sample_rate_hz.unwrap_or(sr);
+    let pairs: Vec<(&Master, &Delivery)> = masters.iter().zip(&deliveries).collect();
+    let bar = progress.bar(pairs.len() as u64, "writing");
+    let delivered = par::map(&pairs, |(m, d)| {
+        let r = deliver(m, d, opts, sr, out_rate, &protected);
+        bar.inc(1);
+        r
+    });
+    bar.finish_and_clear();
     let mut written = Vec::new();
     let mut files = Vec::new();
-    for (m, d) in masters.iter().zip(&deliveries) {
-        let mut channels: Vec<Vec<f32>> = m.channels.to_vec();
-        if out_rate != sr {
-            channels = resample(&channels, sr, out_rate)?;
-            // A band-limited resampler can move inter-sample peaks by a few hundredths of a
-            // dB: trim whatever crosses the ceiling.
-            let refs: Vec<&[f32]> = channels.iter().map(|c| c.as_slice()).collect();
-            let over = true_peak_dbtp(&refs, out_rate as f64) - d.ceiling_dbtp;
-            if over > 0.0 {
-                let g = 10f32.powf(-(over as f32 + 0.01) / 20.0);
-                channels.iter_mut().flatten().for_each(|x| *x *= g);
-            }
-        }
-        for &bits in &opts.bits {
-            let mut data = channels.clone();
-            let dither = match (bits, d.master.dither.mode) {
-                (16, DitherMode::Off) => DitherSettings {
-                    mode: DitherMode::Tpdf,
-                    bits: 16,
-                },
-                (16, mode) => DitherSettings { mode, bits: 16 },
-                (_, mode) => DitherSettings { mode, bits: 24 },
-            };
-            let mut dith = Dither::new(2);
-            dith.set_settings(dither);
-            dith.reset();
-            {
-                let (a, b) = data.split_at_mut(1);
-                dith.process_block(&mut [&mut a[0][..], &mut b[0][..]]);
-            }
-            // Round to the file's grid here, so the report measures exactly what is written.
-            let scale = (1i64 << (bits - 1)) as f32;
-            for x in data.iter_mut().flatten() {
-                *x = crate::audio::to_code(*x, bits) as f32 / scale;
-            }
-            let path = opts
-                .out
-                .join(file_name(&d.name, bits, opts.sample_rate_hz, sr));
-            let refs: Vec<&[f32]> = data.iter().map(|c| c.as_slice()).collect();
-            let format = if bits == 16 {
-                OutputFormat::Pcm16
-            } else {
-                OutputFormat::Pcm24
-            };
-            write_wav_atomic(&path, out_rate, &refs, format, &protected)?;
-            files.push(path.clone());
-            let audio = Audio {
-                path: path.clone(),
-                sample_rate_hz: out_rate,
-                bits_per_sample: bits,
-                float: false,
-                channels: data,
-                non_finite_samples: 0,
-            };
-            let (mut rep, history) = report::analyse(&audio);
-            rep.target = Some(target_check(d, &rep));
-            files.extend(report::write_files(
-                &opts.out, &rep, &history, &audio, &protected,
-            )?);
-            written.push(WrittenMaster {
-                delivery: d.name.clone(),
-                path,
-                bits,
-                sample_rate_hz: out_rate,
-                limiter_drive_db: m.drive_db,
-                search_passes: m.passes,
-                report: rep,
-            });
-        }
+    for r in delivered {
+        let (w, f) = r?;
+        written.extend(w);
+        files.extend(f);
     }
+    timing.mark("write masters and reports");
     let passed = written
         .iter()
         .all(|w| w.report.target.as_ref().is_some_and(|t| t.passed));
@@ -792,6 +856,89 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     let mut summary = summary;
     summary.files.push(summary_path);
     Ok(summary)
+}
+
+/// Writes one master in every requested word length (resampled and dithered as asked), with
+/// its report; returns the masters written and every file.
+fn deliver(
+    m: &Master,
+    d: &Delivery,
+    opts: &RenderOptions,
+    sr: u32,
+    out_rate: u32,
+    protected: &[PathBuf],
+) -> Result<(Vec<WrittenMaster>, Vec<PathBuf>)> {
+    let mut written = Vec::new();
+    let mut files = Vec::new();
+    let mut channels: Vec<Vec<f32>> = m.channels.to_vec();
+    if out_rate != sr {
+        channels = resample(&channels, sr, out_rate)?;
+        // A band-limited resampler can move inter-sample peaks by a few hundredths of a
+        // dB: trim whatever crosses the ceiling.
+        let refs: Vec<&[f32]> = channels.iter().map(|c| c.as_slice()).collect();
+        let over = true_peak_dbtp(&refs, out_rate as f64) - d.ceiling_dbtp;
+        if over > 0.0 {
+            let g = 10f32.powf(-(over as f32 + 0.01) / 20.0);
+            channels.iter_mut().flatten().for_each(|x| *x *= g);
+        }
+    }
+    for &bits in &opts.bits {
+        let mut data = channels.clone();
+        let dither = match (bits, d.master.dither.mode) {
+            (16, DitherMode::Off) => DitherSettings {
+                mode: DitherMode::Tpdf,
+                bits: 16,
+            },
+            (16, mode) => DitherSettings { mode, bits: 16 },
+            (_, mode) => DitherSettings { mode, bits: 24 },
+        };
+        let mut dith = Dither::new(2);
+        dith.set_settings(dither);
+        dith.reset();
+        {
+            let (a, b) = data.split_at_mut(1);
+            dith.process_block(&mut [&mut a[0][..], &mut b[0][..]]);
+        }
+        // Round to the file's grid here, so the report measures exactly what is written.
+        let scale = (1i64 << (bits - 1)) as f32;
+        for x in data.iter_mut().flatten() {
+            *x = crate::audio::to_code(*x, bits) as f32 / scale;
+        }
+        let path = opts
+            .out
+            .join(file_name(&d.name, bits, opts.sample_rate_hz, sr));
+        let refs: Vec<&[f32]> = data.iter().map(|c| c.as_slice()).collect();
+        let format = if bits == 16 {
+            OutputFormat::Pcm16
+        } else {
+            OutputFormat::Pcm24
+        };
+        write_wav_atomic(&path, out_rate, &refs, format, protected)?;
+        files.push(path.clone());
+        let audio = Audio {
+            path: path.clone(),
+            sample_rate_hz: out_rate,
+            bits_per_sample: bits,
+            float: false,
+            channels: data,
+            non_finite_samples: 0,
+        };
+        let (mut rep, history) = report::analyse(&audio);
+        rep.target = Some(target_check(d, &rep));
+        files.extend(report::write_files(
+            &opts.out, &rep, &history, &audio, &protected,
+        )?);
+        written.push(WrittenMaster {
+            delivery: d.name.clone(),
+            path,
+            bits,
+            sample_rate_hz: out_rate,
+            limiter_drive_db: m.drive_db,
+            search_passes: m.passes,
+            report: rep,
+        });
+    }
+    Ok((written, files))
 }
 
 /// `streaming.wav`, `club-16bit.wav`, `vinyl-16bit-44k1.wav`.
@@ -888,4 +1035,57 @@ pub fn roles_of(paths: &[PathBuf]) -> BTreeMap<String, Role> {
         .iter()
         .map(|p| (crate::audio::display_name(p), Role::from_path(p)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drive_search_lands_on_compressive_curves_and_stops_when_saturated() {
+        // Loudness of a limiter: linear below the knee, a slope of 0.2 LU/dB above it.
+        let curve = |g: f64| -20.0 + if g < 6.0 { g } else { 6.0 + 0.2 * (g - 6.0) };
+        let mut calls = 0;
+        let (g, l, passes) = search_drive(-11.0, 0.0, |g| {
+            calls += 1;
+            curve(g)
+        });
+        assert!((l + 11.0).abs() <= SEARCH_TOLERANCE_LU, "{g} {l}");
+        assert_eq!(passes, calls);
+        assert!(passes <= 4, "{passes}");
+        // A wall: beyond 10 dB of drive nothing gets louder; the search gives up early with the
+        // best it found.
+        let wall = |g: f64| -20.0 + g.min(10.0) + 0.001 * g;
+        let (_, l, passes) = search_drive(-5.0, 0.0, wall);
+        assert!(l < -9.9 && passes < MAX_SEARCH_PASSES, "{l} {passes}");
+    }
+
+    #[test]
+    fn merge_overlays_tables_and_arrays_elementwise() {
+        let mut base = serde_json::json!({"a": 1, "bands": [{"f": 1, "g": 0}, {"f": 2, "g": 0}], "t": {"x": 1}});
+        merge(
+            &mut base,
+            &serde_json::json!({"bands": [{}, {"g": 3}], "t": {"y": 2}}),
+        );
+        assert_eq!(
+            base,
+            serde_json::json!({"a": 1, "bands": [{"f": 1, "g": 0}, {"f": 2, "g": 3}], "t": {"x": 1, "y": 2}})
+        );
+    }
+
+    #[test]
+    fn aligned_runs_remove_the_latency_exactly() {
+        let x: Vec<f32> = (0..10_000).map(|i| i as f32).collect();
+        // A pure delay of 777 samples, processed in blocks.
+        let mut line = vec![0.0f32; 777];
+        let out = run_aligned([&x, &x], 777, |l, r| {
+            for (a, b) in l.iter_mut().zip(r.iter_mut()) {
+                line.push(*a);
+                *a = line.remove(0);
+                *b = *a;
+            }
+        });
+        assert_eq!(out[0], x);
+        assert_eq!(out[1], x);
+    }
 }

@@ -4,7 +4,9 @@
 //! editor's size and real content (many colours, not one flat fill). Then the display's scale
 //! is set to 2 (`Xft.dpi: 192`, what HiDPI desktops publish and baseview reads) and the
 //! Stem Channel editor must open at twice its size in physical pixels: host/system scaling is
-//! honoured. The PNGs stay in `target/screenshots/` for people to look at.
+//! honoured. In between, the Stem Channel's stem-type selector is clicked (xdotool) to load
+//! the Drums starting points, which must visibly change the editor. The PNGs stay in
+//! `target/screenshots/` for people to look at.
 //!
 //! `cargo xtask test` builds the standalone binaries (debug, into `target/test-bundles/`) and
 //! points `STEM_STANDALONE_DIR` at them. Without `Xvfb` or imagemagick the test is skipped with
@@ -40,6 +42,35 @@ const MIN_DISTINCT_COLOURS: u32 = 200;
 /// Standard deviation of the grey levels (0..1): a flat fill has 0, a dark editor with a few
 /// panels about 0.03.
 const MIN_GREY_STDDEV: f64 = 0.015;
+/// Where the Stem Channel header's stem-type selector is, and where "Drums" (the first entry)
+/// appears in its list, in pixels at scale 1 (from `stem-channel.png`).
+const STEM_SELECTOR_PX: (u32, u32) = (250, 20);
+const STEM_SELECTOR_DRUMS_PX: (u32, u32) = (220, 48);
+/// The section panels below the EQ (compressor, mid/side, saturation, output) as
+/// `WxH+X+Y` at scale 1: the selector's list never covers them, and the drum preset changes
+/// their knobs and switches (about 4,400 pixels when measured). An open list or a stray hover
+/// changes none of them.
+const SECTIONS_REGION: &str = "980x220+10+410";
+const MIN_CHANGED_PIXELS: u64 = 1_500;
+
+/// The number of pixels that differ between the `region`s of two captures.
+fn changed_pixels(a: &Path, b: &Path, region: &str) -> u64 {
+    let crop = |path: &Path| format!("{}[{region}]", path.display());
+    // `compare` prints the count on stderr and exits 1 when the images differ.
+    let output = Command::new("compare")
+        .args(["-metric", "AE"])
+        .arg(crop(a))
+        .arg(crop(b))
+        .arg("null:")
+        .output()
+        .expect("running imagemagick's compare");
+    let text = String::from_utf8_lossy(&output.stderr);
+    text.split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("compare printed {text:?}")) as u64
+}
+
 /// The X resource HiDPI desktops set for a scale factor of 2 (96 dpi = scale 1).
 const HIDPI_RESOURCES: &str = "Xft.dpi: 192";
 /// Software OpenGL on a loaded 2-core machine can take a while for the first frame.
@@ -133,9 +164,16 @@ fn image_stats(path: &Path) -> Option<(u32, u32, u32, f64)> {
     ))
 }
 
-/// Opens one editor on `display`, waits until its window shows rendered content, saves the
-/// capture to `png` and returns its statistics.
-fn capture(binary: &Path, title: &str, display: &str, png: &Path) -> (u32, u32, u32, f64) {
+/// Opens one editor on `display`, waits until its window shows rendered content, clicks at
+/// each of `clicks` (window coordinates in pixels; the window sits at the screen's origin on a
+/// bare X server), saves the capture to `png` and returns its statistics.
+fn capture(
+    binary: &Path,
+    title: &str,
+    display: &str,
+    png: &Path,
+    clicks: &[(u32, u32)],
+) -> (u32, u32, u32, f64) {
     let log = png.with_extension("log");
     let mut plugin = Reaped(
         Command::new(binary)
@@ -172,6 +210,24 @@ fn capture(binary: &Path, title: &str, display: &str, png: &Path) -> (u32, u32, 
             if stats.2 >= MIN_DISTINCT_COLOURS {
                 // One more frame so meters and layout have settled, then the final capture.
                 sleep(Duration::from_millis(1500));
+                for &(x, y) in clicks {
+                    let clicked = Command::new("xdotool")
+                        .env("DISPLAY", display)
+                        .args(["mousemove", "--sync", &x.to_string(), &y.to_string()])
+                        .args(["click", "1"])
+                        .status()
+                        .is_ok_and(|s| s.success());
+                    assert!(clicked, "{title}: xdotool could not click at ({x}, {y})");
+                    sleep(Duration::from_millis(800));
+                }
+                if !clicks.is_empty() {
+                    // Park the pointer in an empty corner so no tooltip covers the capture.
+                    let _ = Command::new("xdotool")
+                        .env("DISPLAY", display)
+                        .args(["mousemove", "--sync", "1", "1"])
+                        .status();
+                    sleep(Duration::from_millis(1200));
+                }
                 let recaptured = Command::new("import")
                     .args(["-display", display, "-window", title])
                     .arg(png)
@@ -203,7 +259,7 @@ fn editors_render_under_xvfb() {
     if !missing.is_empty() {
         let message = format!(
             "editor screenshot test needs {missing:?} (Debian: xvfb imagemagick x11-utils \
-             libgl1-mesa-dri)"
+             xdotool libgl1-mesa-dri)"
         );
         assert!(!in_ci(), "{message}: CI must run it");
         eprintln!("\n*** SKIPPED editors_render_under_xvfb: {message} ***\n");
@@ -217,7 +273,7 @@ fn editors_render_under_xvfb() {
 
     for (binary, title, name, (width, height)) in EDITORS {
         let png = out_dir.join(format!("{name}.png"));
-        let (w, h, colours, stddev) = capture(&dir.join(binary), title, &display, &png);
+        let (w, h, colours, stddev) = capture(&dir.join(binary), title, &display, &png, &[]);
         println!(
             "{title}: {w}x{h}, {colours} colours, grey stddev {stddev:.3} -> {}",
             png.display()
@@ -239,6 +295,32 @@ fn editors_render_under_xvfb() {
         );
     }
 
+    // The stem-type selector, used as a producer would: open it, pick Drums. The editor writes
+    // the guide's drum starting points through the host, so the compressor and saturation
+    // panels must change visibly against the default capture.
+    let (binary, title, name, _) = EDITORS[0];
+    let default_png = out_dir.join(format!("{name}.png"));
+    let drums_png = out_dir.join(format!("{name}-drums.png"));
+    capture(
+        &dir.join(binary),
+        title,
+        &display,
+        &drums_png,
+        &[STEM_SELECTOR_PX, STEM_SELECTOR_DRUMS_PX],
+    );
+    let changed = changed_pixels(&default_png, &drums_png, SECTIONS_REGION);
+    println!(
+        "{title} after choosing Drums: {changed} pixels changed -> {}",
+        drums_png.display()
+    );
+    assert!(
+        changed >= MIN_CHANGED_PIXELS,
+        "{title}: choosing the Drums stem type changed only {changed} pixels of the section \
+         panels ({} vs {})",
+        default_png.display(),
+        drums_png.display()
+    );
+
     // Scale 2: the same logical layout in twice the physical pixels.
     let scaled = Command::new("xprop")
         .args([
@@ -258,7 +340,7 @@ fn editors_render_under_xvfb() {
     );
     let (binary, title, name, (width, height)) = EDITORS[0];
     let png = out_dir.join(format!("{name}@2x.png"));
-    let (w, h, colours, _) = capture(&dir.join(binary), title, &display, &png);
+    let (w, h, colours, _) = capture(&dir.join(binary), title, &display, &png, &[]);
     println!(
         "{title} at scale 2: {w}x{h}, {colours} colours -> {}",
         png.display()

@@ -13,8 +13,8 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
     create_resizable_editor, theme, AbCompare, CloseHook, CorrelationMeter, EditorApp,
-    EditorLayout, EqCurveView, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold, ParamChoice,
-    ParamKnob, ParamToggle, Readout, ReadoutGrid,
+    EditorLayout, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold,
+    ParamChoice, ParamKnob, ParamToggle, Readout, ReadoutGrid,
 };
 
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
@@ -28,6 +28,7 @@ const ON_TARGET_LU: f32 = 0.5;
 pub struct MasterEditor {
     params: Arc<StemMasterParams>,
     meters: Arc<MasterMeters>,
+    eq: EqPanel,
     ab: AbCompare,
     glue_bar: MeterHold,
     limiter_bar: MeterHold,
@@ -48,6 +49,8 @@ pub fn create(
         MasterEditor {
             params,
             meters,
+            // The linear-phase EQ follows each band's static curve: no dynamics controls.
+            eq: EqPanel::new().without_dynamics(),
             ab: AbCompare::default(),
             glue_bar: MeterHold::bar(),
             limiter_bar: MeterHold::bar(),
@@ -339,12 +342,19 @@ impl MasterEditor {
                 ui.add(ParamChoice::for_param(&params.eq.quality, setter).combo());
             },
             |ui| {
-                // The EQ has no band parameters yet, so its response is flat: draw that, over
-                // the output spectrum.
-                let flat = |_hz: f32| 0.0;
-                EqCurveView::new(&flat, &[])
-                    .spectra(&[], &self.spectrum)
-                    .show(ui, vec2(width - 22.0, height - 60.0));
+                let live = EqLive {
+                    pre_spectrum: &[],
+                    post_spectrum: &self.spectrum,
+                    dynamic_gain_db: &[],
+                };
+                let curve_h = (height - 196.0).max(110.0);
+                self.eq.show(
+                    ui,
+                    &params.eq_bands,
+                    setter,
+                    &live,
+                    vec2(width - 22.0, curve_h),
+                );
             },
         );
     }

@@ -15,10 +15,13 @@
 //! Latency is the sum of the glue lookahead, the linear-phase FIR delay and the limiter's
 //! lookahead + detector delay. A bypassed section is replaced by a delay of exactly its latency,
 //! so [`MasterChain::latency_samples`] never changes with bypass. Switching a section is
-//! click-free: the bypass delay is always fed; a section being switched on processes in the
-//! background until its own delay lines hold real audio ("warm-up"), then both paths are
-//! cross-faded over [`SECTION_FADE_MS`] (the paths are time-aligned, so a linear fade is
-//! enough).
+//! click-free: the path being switched to first runs in the background until its delay lines
+//! hold real audio (a section being switched on warms up; its bypass delay, being switched to,
+//! fills for one latency), then both paths are cross-faded over [`SECTION_FADE_MS`] (they are
+//! time-aligned, so a linear fade is enough). Only the path being heard runs otherwise.
+//!
+//! Output gain acts on the samples entering the chain when it changes (its gain curve is
+//! delayed by the latency), so input and output gain automation line up in time.
 //!
 //! Loudness-matched compare ("A/B", after the guide's "A/B Comparison Against Reference":
 //! louder always sounds better, so compare at matched loudness): the unprocessed input, delayed
@@ -220,6 +223,10 @@ impl GainRamp {
         }
     }
 
+    fn is_unity(&self) -> bool {
+        self.remaining == 0 && self.value == 1.0
+    }
+
     fn jump(&mut self, target: f32) {
         self.value = target;
         self.target = target;
@@ -277,13 +284,18 @@ enum SwitchState {
     WarmUp(usize),
     /// Cross-fading from the delay to the unit; samples done.
     FadeIn(usize),
-    /// Active: the unit's output; the delay is still fed so a switch-off finds real audio.
+    /// Active: the unit's output; the delay is idle.
     On,
+    /// Being switched off: the delay is fed (filling it with real audio) while the output still
+    /// comes from the unit; samples left.
+    Cooling(usize),
     /// Cross-fading from the unit to the delay; samples done.
     FadeOut(usize),
 }
 
-/// Bypass of one section with a latency-compensating delay and click-free switching.
+/// Bypass of one section with a latency-compensating delay and click-free switching. Only the
+/// path being heard runs, plus both while a switch warms up and fades, so a bypassed section
+/// costs a delay line and an active one nothing extra.
 #[derive(Clone, Debug)]
 struct SectionSwitch {
     state: SwitchState,
@@ -315,6 +327,7 @@ impl SectionSwitch {
     /// Requests on/off; `warm_up_samples` is how long a unit needs after a reset before its
     /// output is valid. Returns `true` when the unit must be reset now (it is being woken).
     fn set_enabled(&mut self, on: bool, warm_up_samples: usize) -> bool {
+        let fade = self.fade_samples;
         match (self.state, on) {
             (SwitchState::Off, true) => {
                 self.state = SwitchState::WarmUp(warm_up_samples);
@@ -325,15 +338,24 @@ impl SectionSwitch {
                 false
             }
             (SwitchState::FadeIn(done), false) => {
-                self.state = SwitchState::FadeOut(self.fade_samples - done);
+                self.state = SwitchState::FadeOut(fade - done);
                 false
             }
             (SwitchState::On, false) => {
-                self.state = SwitchState::FadeOut(0);
+                let latency = self.delay.delay_samples();
+                self.state = if latency == 0 {
+                    SwitchState::FadeOut(0)
+                } else {
+                    SwitchState::Cooling(latency)
+                };
+                false
+            }
+            (SwitchState::Cooling(_), true) => {
+                self.state = SwitchState::On;
                 false
             }
             (SwitchState::FadeOut(done), true) => {
-                self.state = SwitchState::FadeIn(self.fade_samples - done);
+                self.state = SwitchState::FadeIn(fade - done);
                 false
             }
             _ => false,
@@ -347,6 +369,14 @@ impl SectionSwitch {
         } else {
             SwitchState::Off
         };
+    }
+
+    /// Runs the bypass delay over a stereo run (nothing to do for a zero latency).
+    fn delay(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if self.delay.delay_samples() > 0 {
+            self.delay.process_block(0, left);
+            self.delay.process_block(1, right);
+        }
     }
 
     /// Processes a stereo run through the unit `run_unit` or the delay, per the state.
@@ -365,7 +395,9 @@ impl SectionSwitch {
             let (l, r) = (&mut left[n..], &mut right[n..]);
             let run = match self.state {
                 SwitchState::Off | SwitchState::On => rest,
-                SwitchState::WarmUp(left_samples) => rest.min(left_samples.max(1)),
+                SwitchState::WarmUp(left_samples) | SwitchState::Cooling(left_samples) => {
+                    rest.min(left_samples.max(1))
+                }
                 SwitchState::FadeIn(done) | SwitchState::FadeOut(done) => {
                     rest.min(self.fade_samples - done)
                 }
@@ -374,39 +406,31 @@ impl SectionSwitch {
             let [sl, sr] = scratch;
             let (sl, sr) = (&mut sl[..run], &mut sr[..run]);
             match self.state {
-                SwitchState::Off => {
-                    self.delay.process_block(0, l);
-                    self.delay.process_block(1, r);
-                }
-                SwitchState::On => {
-                    // Keep the delay's history current for a later switch-off.
+                SwitchState::Off => self.delay(l, r),
+                SwitchState::On => run_unit(l, r),
+                SwitchState::WarmUp(left_samples) | SwitchState::Cooling(left_samples) => {
+                    let warming = matches!(self.state, SwitchState::WarmUp(_));
                     sl.copy_from_slice(l);
                     sr.copy_from_slice(r);
-                    self.delay.process_block(0, sl);
-                    self.delay.process_block(1, sr);
+                    self.delay(sl, sr);
                     run_unit(l, r);
-                }
-                SwitchState::WarmUp(left_samples) => {
-                    sl.copy_from_slice(l);
-                    sr.copy_from_slice(r);
-                    self.delay.process_block(0, sl);
-                    self.delay.process_block(1, sr);
-                    run_unit(l, r);
-                    l.copy_from_slice(sl);
-                    r.copy_from_slice(sr);
+                    if warming {
+                        l.copy_from_slice(sl);
+                        r.copy_from_slice(sr);
+                    }
                     let left_samples = left_samples.saturating_sub(run);
-                    self.state = if left_samples == 0 {
-                        SwitchState::FadeIn(0)
-                    } else {
-                        SwitchState::WarmUp(left_samples)
+                    self.state = match (warming, left_samples == 0) {
+                        (true, true) => SwitchState::FadeIn(0),
+                        (true, false) => SwitchState::WarmUp(left_samples),
+                        (false, true) => SwitchState::FadeOut(0),
+                        (false, false) => SwitchState::Cooling(left_samples),
                     };
                 }
                 SwitchState::FadeIn(done) | SwitchState::FadeOut(done) => {
                     let fading_in = matches!(self.state, SwitchState::FadeIn(_));
                     sl.copy_from_slice(l);
                     sr.copy_from_slice(r);
-                    self.delay.process_block(0, sl);
-                    self.delay.process_block(1, sr);
+                    self.delay(sl, sr);
                     run_unit(l, r);
                     let inv = 1.0 / self.fade_samples as f32;
                     for i in 0..run {
@@ -487,6 +511,8 @@ pub struct MasterChain {
     scratch: [Vec<f32>; 2],
     /// Output gain curve of the current run (gain minus one).
     og: Vec<f32>,
+    /// Unity entries last written to `output_gain_delay`, in a row.
+    unity_run: usize,
 }
 
 impl MasterChain {
@@ -551,6 +577,7 @@ impl MasterChain {
             run: [vec![0.0; max_block], vec![0.0; max_block]],
             scratch: [vec![0.0; max_block], vec![0.0; max_block]],
             og: vec![0.0; max_block],
+            unity_run: usize::MAX / 2,
         };
         chain.glue.set_sample_rate(fs as f32);
         chain.apply_settings(&settings, true);
@@ -715,6 +742,7 @@ impl MasterChain {
         self.meter.reset();
         self.dry.reset();
         self.output_gain_delay.reset();
+        self.unity_run = usize::MAX / 2;
         self.dry_meter.reset();
         self.glue_switch.reset(self.settings.glue_enabled);
         self.eq_switch.reset(self.settings.eq_enabled);
@@ -876,10 +904,23 @@ impl MasterChain {
         self.dry_meter.process_block(&[dl, dr]);
 
         self.input_gain.apply(left, right);
-        let og = &mut self.og[..n];
-        self.output_gain.fill_offset(og);
-        self.output_gain_delay.process_block(0, og);
-        let output_gain_moves = og.iter().any(|&g| g != 0.0);
+        // The delayed gain curve is unity once the ramp has rested at unity for a latency:
+        // then the line can stand still (its last `latency` entries are all unity).
+        let latency = self.output_gain_delay.delay_samples();
+        let output_gain_moves = if self.output_gain.is_unity() && self.unity_run >= latency {
+            false
+        } else {
+            let og = &mut self.og[..n];
+            self.output_gain.fill_offset(og);
+            let unity_tail = og.iter().rev().take_while(|&&g| g == 0.0).count();
+            self.unity_run = if unity_tail == n {
+                self.unity_run + n
+            } else {
+                unity_tail
+            };
+            self.output_gain_delay.process_block(0, og);
+            og.iter().any(|&g| g != 0.0)
+        };
 
         let glue = &mut self.glue;
         self.glue_switch
@@ -919,10 +960,16 @@ impl MasterChain {
         self.dither.process_block(&mut [left, right]);
         self.meter.process_block(&[left, right]);
 
-        // Loudness-matched compare.
-        self.match_gain.set_target(self.match_gain_linear());
+        // Loudness-matched compare (the match gain is only evaluated while it is heard: the
+        // integrated loudness is a histogram walk).
         let target = if self.compare { 1.0 } else { 0.0 };
         if self.compare_mix != target || self.compare {
+            let g = self.match_gain_linear();
+            if self.compare_mix == 0.0 {
+                self.match_gain.jump(g);
+            } else {
+                self.match_gain.set_target(g);
+            }
             let [dl, dr] = &mut self.run;
             let (dl, dr) = (&mut dl[..n], &mut dr[..n]);
             self.match_gain.apply(dl, dr);
@@ -937,9 +984,6 @@ impl MasterChain {
                 left[i] += w * (dl[i] - left[i]);
                 right[i] += w * (dr[i] - right[i]);
             }
-        } else {
-            let g = self.match_gain_linear();
-            self.match_gain.jump(g);
         }
     }
 }

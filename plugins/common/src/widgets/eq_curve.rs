@@ -5,7 +5,8 @@
 //! bands' handles, spectra as `(hz, dB)` pairs) and returns [`BandEdit`]s, which the caller
 //! applies through its `ParamSetter`, so automation and undo see ordinary parameter gestures.
 //! Drag a handle to move frequency and gain (shift: fine), scroll over it to change Q,
-//! double-click it to zero its gain, click it to select it.
+//! double-click it to zero its gain, click it to select it; double-click empty space to ask
+//! for a new band there.
 
 use egui::{pos2, vec2, Align2, Color32, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui};
 
@@ -33,6 +34,9 @@ pub struct BandHandle {
     /// Whether the band has a gain the handle can drag vertically (bells, shelves, tilt);
     /// filters (HPF/LPF/notch) sit on the curve and drag horizontally only.
     pub has_gain: bool,
+    /// Whether Q shapes the band (not for Butterworth HPF/LPF or tilt): scrolling changes it
+    /// and the read-out shows it.
+    pub uses_q: bool,
     /// For a dynamic band: the gain change it applies right now in dB (drawn as a bar from
     /// the static gain), `None` for a static band.
     pub dynamic_gain_db: Option<f32>,
@@ -57,6 +61,8 @@ pub struct EqCurveOutput {
     pub edits: Vec<BandEdit>,
     /// The band the user clicked or started dragging this frame.
     pub clicked_band: Option<usize>,
+    /// A double-click on empty space asks for a new band there: `(hz, dB)`.
+    pub add_band_at: Option<(f32, f32)>,
 }
 
 /// The EQ display (see the module docs).
@@ -127,7 +133,8 @@ impl<'a> EqCurveView<'a> {
             spectrum_range_db: self.spectrum_range_db,
         };
         let mut edits = Vec::new();
-        let clicked_band = self.interact(ui, &axes, &response, &mut edits);
+        let mut add_band_at = None;
+        let clicked_band = self.interact(ui, &axes, &response, &mut edits, &mut add_band_at);
         if ui.is_rect_visible(rect) {
             self.paint(ui, &axes, &response);
         }
@@ -135,6 +142,7 @@ impl<'a> EqCurveView<'a> {
             response,
             edits,
             clicked_band,
+            add_band_at,
         }
     }
 
@@ -157,6 +165,7 @@ impl<'a> EqCurveView<'a> {
         axes: &Axes,
         response: &Response,
         edits: &mut Vec<BandEdit>,
+        add_band_at: &mut Option<(f32, f32)>,
     ) -> Option<usize> {
         #[derive(Clone, Copy)]
         struct Drag {
@@ -249,6 +258,7 @@ impl<'a> EqCurveView<'a> {
         if let Some(pointer) = response.hover_pos() {
             let target = nearest(pointer).or(self.selected.filter(|_| response.hovered()));
             let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            let target = target.filter(|&band| self.handles[band].uses_q);
             if let (Some(band), true) = (target, scroll != 0.0) {
                 let handle = &self.handles[band];
                 let q = (handle.q * (scroll / SCROLL_PX_PER_Q_OCTAVE).exp2()).clamp(MIN_Q, MAX_Q);
@@ -258,6 +268,12 @@ impl<'a> EqCurveView<'a> {
                 if let Some(band) = nearest(pointer) {
                     let handle = &self.handles[band];
                     edits.push(edit(band, handle.freq_hz, 0.0, handle.q, true, true));
+                } else {
+                    let hz = axes.x_to_hz(pointer.x).clamp(MIN_HZ, MAX_HZ);
+                    let db = axes
+                        .y_to_db(pointer.y)
+                        .clamp(-axes.gain_range_db, axes.gain_range_db);
+                    *add_band_at = Some((hz, db));
                 }
             } else if response.clicked() {
                 clicked = nearest(pointer);
@@ -364,17 +380,13 @@ impl<'a> EqCurveView<'a> {
         }
         if let Some(i) = hovered_band.or(self.selected.filter(|&i| self.handles[i].enabled)) {
             let band = &self.handles[i];
-            let text = if band.has_gain {
-                format!(
-                    "{}  {}  {:+.1} dB  Q {:.2}",
-                    i + 1,
-                    format_hz(band.freq_hz),
-                    band.gain_db,
-                    band.q
-                )
-            } else {
-                format!("{}  {}  Q {:.2}", i + 1, format_hz(band.freq_hz), band.q)
-            };
+            let mut text = format!("{}  {}", i + 1, format_hz(band.freq_hz));
+            if band.has_gain {
+                text += &format!("  {:+.1} dB", band.gain_db);
+            }
+            if band.uses_q {
+                text += &format!("  Q {:.2}", band.q);
+            }
             painter.text(
                 plot.left_top() + vec2(8.0, 6.0),
                 Align2::LEFT_TOP,

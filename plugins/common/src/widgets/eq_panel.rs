@@ -9,7 +9,7 @@ use shared_dsp::eq::{BandKind, BandSettings, EqCurve, Placement};
 use super::eq_curve::{BandEdit, BandHandle, EqCurveView};
 use super::knob::{ParamChoice, ParamKnob, ParamToggle};
 use super::theme;
-use crate::eq_params::{EqBandParams, EqParams, EQ_BANDS};
+use crate::eq_params::{set_param, BandType, EqBandParams, EqParams, EQ_BANDS};
 
 /// The curve is drawn from matched designs at this rate: the editor does not know the host's
 /// rate, and at 44.1-192 kHz the matched designs differ from the analogue prototype by well
@@ -99,6 +99,10 @@ impl EqPanel {
                 gain_db: b.gain_db,
                 q: b.q,
                 has_gain: b.kind.has_gain(),
+                uses_q: !matches!(
+                    b.kind,
+                    BandKind::HighPass | BandKind::LowPass | BandKind::Tilt
+                ),
                 dynamic_gain_db: if b.is_dynamic() {
                     dynamic_gain(i)
                 } else {
@@ -119,6 +123,18 @@ impl EqPanel {
         }
         for edit in &output.edits {
             apply_edit(&eq.bands[edit.band], setter, edit);
+        }
+        if let Some((hz, db)) = output.add_band_at {
+            // The first band that is off becomes a bell there (nothing happens when all eight
+            // are in use).
+            if let Some(index) = bands.iter().position(|b| !b.enabled) {
+                let band = &eq.bands[index];
+                set_param(setter, &band.kind, BandType::Bell);
+                set_param(setter, &band.freq_hz, hz);
+                set_param(setter, &band.gain_db, (db * 2.0).round() / 2.0);
+                set_param(setter, &band.enabled, true);
+                self.selected = index;
+            }
         }
         if view != Placement::Stereo {
             ui.painter().text(

@@ -10,12 +10,14 @@ use std::f32::consts::PI;
 use egui::{
     pos2, vec2, Align2, Color32, Id, Key, Response, Sense, Stroke, TextEdit, Ui, Vec2, Widget,
 };
-use nice_plug::prelude::{Param, ParamPtr, ParamSetter};
+use nice_plug::prelude::{Param, ParamSetter};
 
 use super::theme;
 
 /// Normalised change per logical pixel of vertical drag: 200 px covers the whole range.
 const DRAG_NORMALIZED_PER_PX: f32 = 1.0 / 200.0;
+/// Scroll distance of one step: egui's line height for one mouse-wheel notch.
+const SCROLL_PX_PER_STEP: f32 = 40.0;
 /// Shift-drag divides the speed by this, for fine adjustments.
 const FINE_DRAG_DIVISOR: f32 = 10.0;
 /// The knob's arc starts at 7:30 and ends at 4:30 (270 degrees).
@@ -23,8 +25,8 @@ const ARC_START_RAD: f32 = 0.75 * PI;
 const ARC_SWEEP_RAD: f32 = 1.5 * PI;
 
 /// What the controls need from a parameter: normalised values, its own formatting and
-/// parsing, and host gestures. Implemented for every nice-plug [`Param`] and for [`RawParam`]
-/// (a parameter found by walking a `Params` struct's `param_map()`).
+/// parsing, and host gestures. Implemented for every nice-plug [`Param`]; the controls only
+/// need this, so a parameter reached another way (e.g. a `ParamPtr`) can implement it too.
 pub trait ControlTarget {
     fn name(&self) -> String;
     /// Normalised value including host modulation (what the audio thread uses).
@@ -87,64 +89,6 @@ impl<P: Param> ControlTarget for P {
     }
 }
 
-/// A parameter reached through `Params::param_map()`.
-///
-/// The pointer is only valid while the `Params` object it came from is alive; editors hold an
-/// `Arc` of their plugin's params for their whole life, which is what makes the calls below
-/// sound.
-#[derive(Clone, Copy)]
-pub struct RawParam(pub ParamPtr);
-
-// SAFETY (for every `unsafe` block below): see the type's documentation.
-impl ControlTarget for RawParam {
-    fn name(&self) -> String {
-        unsafe { self.0.name() }.to_owned()
-    }
-    fn modulated(&self) -> f32 {
-        unsafe { self.0.modulated_normalized_value() }
-    }
-    fn unmodulated(&self) -> f32 {
-        unsafe { self.0.unmodulated_normalized_value() }
-    }
-    fn default_normalized(&self) -> f32 {
-        unsafe { self.0.default_normalized_value() }
-    }
-    fn step_count(&self) -> Option<usize> {
-        unsafe { self.0.step_count() }
-    }
-    fn step(&self, from: f32, up: bool, finer: bool) -> f32 {
-        unsafe {
-            if up {
-                self.0.next_normalized_step(from, finer)
-            } else {
-                self.0.previous_normalized_step(from, finer)
-            }
-        }
-    }
-    fn format(&self, normalized: f32, include_unit: bool) -> String {
-        unsafe { self.0.normalized_value_to_string(normalized, include_unit) }
-    }
-    fn parse(&self, text: &str) -> Option<f32> {
-        unsafe { self.0.string_to_normalized_value(text) }
-    }
-    fn snap(&self, normalized: f32) -> f32 {
-        unsafe { self.0.preview_normalized(self.0.preview_plain(normalized)) }
-    }
-    fn begin(&self, setter: &ParamSetter) {
-        unsafe { setter.raw_context.raw_begin_set_parameter(self.0) }
-    }
-    fn set(&self, setter: &ParamSetter, normalized: f32) {
-        unsafe {
-            setter
-                .raw_context
-                .raw_set_parameter_normalized(self.0, normalized)
-        }
-    }
-    fn end(&self, setter: &ParamSetter) {
-        unsafe { setter.raw_context.raw_end_set_parameter(self.0) }
-    }
-}
-
 /// Per-widget state kept in egui's memory between frames.
 #[derive(Clone, Default)]
 struct KnobMemory {
@@ -153,6 +97,8 @@ struct KnobMemory {
     drag_normalized: Option<f32>,
     /// Text being typed, while the value field is in entry mode.
     entry: Option<String>,
+    /// Scroll distance not yet turned into steps, logical pixels.
+    scroll_px: f32,
 }
 
 /// A rotary knob for one parameter, with its name above and its value (with unit) below.
@@ -275,15 +221,21 @@ fn gesture<P: ControlTarget>(
         param.end(setter);
     }
     if response.hovered() && memory.drag_normalized.is_none() {
-        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
-        if scroll != 0.0 {
-            let fine = ui.input(|i| i.modifiers.shift);
-            let to = param.step(param.unmodulated(), scroll > 0.0, fine);
+        // egui spreads one wheel notch over several frames; accumulate it so a notch is one
+        // step, however the host's event loop slices it.
+        memory.scroll_px += ui.input(|i| i.smooth_scroll_delta.y);
+        let fine = ui.input(|i| i.modifiers.shift);
+        while memory.scroll_px.abs() >= SCROLL_PX_PER_STEP {
+            let up = memory.scroll_px > 0.0;
+            memory.scroll_px -= SCROLL_PX_PER_STEP.copysign(memory.scroll_px);
+            let to = param.step(param.unmodulated(), up, fine);
             param.begin(setter);
             param.set(setter, to);
             param.end(setter);
             response.mark_changed();
         }
+    } else {
+        memory.scroll_px = 0.0;
     }
 }
 

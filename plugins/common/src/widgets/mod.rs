@@ -10,7 +10,6 @@
 //! - [`meter`]: vertical level meters (peak + loudness with hold), gain-reduction and
 //!   correlation meters.
 //! - [`history`]: a scrolling trace (gain reduction, loudness history with a target line).
-//! - [`param_group`]: controls for every parameter of a group, found through `param_map()`.
 //! - [`readout`]: a grid of labelled numbers.
 //! - [`window`]: the resizable editor frame whose size survives in the plugin state.
 //! - [`theme`]: colours and the egui style the editors share.
@@ -21,7 +20,6 @@ pub mod eq_panel;
 pub mod history;
 pub mod knob;
 pub mod meter;
-pub mod param_group;
 pub mod readout;
 pub mod theme;
 pub mod window;
@@ -30,9 +28,8 @@ pub use ab::AbCompare;
 pub use eq_curve::{BandEdit, BandHandle, EqCurveView};
 pub use eq_panel::{EqLive, EqPanel};
 pub use history::HistoryPlot;
-pub use knob::{ControlTarget, ParamChoice, ParamKnob, ParamToggle, RawParam};
+pub use knob::{ControlTarget, ParamChoice, ParamKnob, ParamToggle};
 pub use meter::{CorrelationMeter, GainReductionMeter, LevelMeter, MeterHold};
-pub use param_group::{group_controls, GroupParam, ParamGroups};
 pub use readout::{Readout, ReadoutGrid};
 pub use window::{
     create_resizable_editor, CloseHook, EditorApp, EditorLayout, EditorSize, EditorWindow,

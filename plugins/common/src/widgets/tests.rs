@@ -269,6 +269,7 @@ fn dragging_an_eq_handle_moves_frequency_and_gain_along_the_axes() {
         gain_db: 0.0,
         q: 1.0,
         has_gain: true,
+        uses_q: true,
         dynamic_gain_db: None,
     }];
     let flat = |_hz: f32| 0.0;
@@ -319,4 +320,84 @@ fn dragging_an_eq_handle_moves_frequency_and_gain_along_the_axes() {
         last.freq_hz
     );
     assert!((last.gain_db - 6.0).abs() < 0.05, "{} dB", last.gain_db);
+}
+
+#[test]
+fn double_click_on_empty_space_asks_for_a_band_at_that_point() {
+    let handles = [BandHandle {
+        enabled: true,
+        freq_hz: 100.0,
+        gain_db: 0.0,
+        q: 1.0,
+        has_gain: true,
+        uses_q: true,
+        dynamic_gain_db: None,
+    }];
+    let flat = |_hz: f32| 0.0;
+    let size = vec2(600.0, 240.0);
+    let mut harness = Harness::new();
+    let mut rect = Rect::NOTHING;
+    harness.frame(vec![], |ui| {
+        rect = EqCurveView::new(&flat, &handles)
+            .show(ui, size)
+            .response
+            .rect;
+    });
+    // Two thirds of the width: 2 kHz; a quarter of the height below the middle: -6 dB.
+    let at = pos2(
+        rect.left() + rect.width() * 2.0 / 3.0,
+        rect.center().y + rect.height() / 4.0,
+    );
+    let mut requests = Vec::new();
+    for pressed in [true, false, true, false] {
+        harness.frame(
+            vec![Event::PointerMoved(at), press(at, pressed, Modifiers::NONE)],
+            |ui| {
+                let output = EqCurveView::new(&flat, &handles).show(ui, size);
+                requests.extend(output.add_band_at);
+                assert!(output.edits.is_empty(), "{:?}", output.edits);
+            },
+        );
+    }
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (hz, db) = requests[0];
+    assert!((hz / 2_000.0 - 1.0).abs() < 0.01, "{hz} Hz");
+    assert!((db + 6.0).abs() < 0.05, "{db} dB");
+}
+
+#[test]
+fn one_wheel_notch_is_one_step_however_egui_spreads_it() {
+    let host = Arc::new(RecordingHost::default());
+    let gui = GuiContext::new(host.clone());
+    let param = gain_param();
+    let setter = gui.param_setter();
+    let mut harness = Harness::new();
+    let mut rect = Rect::NOTHING;
+    harness.frame(vec![], |ui| {
+        rect = ui.add(ParamKnob::for_param(&param, &setter)).rect;
+    });
+    let notch = Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: vec2(0.0, 1.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: Modifiers::NONE,
+    };
+    harness.frame(vec![Event::PointerMoved(rect.center()), notch], |ui| {
+        ui.add(ParamKnob::for_param(&param, &setter));
+    });
+    // Let egui's smooth scrolling play out over the following frames.
+    for _ in 0..40 {
+        harness.frame(vec![], |ui| {
+            ui.add(ParamKnob::for_param(&param, &setter));
+        });
+    }
+    // nice-plug's step for a continuous parameter: 2 % of the range, 0.96 dB of +-24 dB.
+    assert!((param.value() - 0.96).abs() < 1e-3, "{} dB", param.value());
+    let gestures = recorded(&host);
+    assert_eq!(
+        gestures,
+        vec![Gesture::Begin, Gesture::Set(0.52), Gesture::End],
+        "{gestures:?}"
+    );
 }

@@ -25,6 +25,8 @@ use nice_plug_egui::{
 pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (1000, 640);
 /// Below this the sections no longer fit side by side.
 pub const MIN_EDITOR_SIZE: (u32, u32) = (860, 560);
+/// Redraw interval while the editor is open, for meters and spectra.
+pub const METER_FRAME_MS: u64 = 33;
 /// Larger than any current screen at scale 1, small enough to catch a corrupt state.
 pub const MAX_EDITOR_SIZE: (u32, u32) = (3840, 2400);
 
@@ -164,8 +166,11 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
         let Self { layout, window, .. } = self;
         let size = layout.persisted_size().map(|s| s.get());
         window.show(ui, size, |ui| layout.ui(ui, &gui, &setter));
-        // Meters and spectra move while audio runs: draw again at the notifier's poll rate.
-        ui.ctx().request_repaint();
+        // Meters and spectra move while audio runs: redraw at a steady 30 frames per second
+        // (smooth for meters, a fraction of the CPU of redrawing at the display rate); input
+        // and parameter changes redraw at once anyway.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(METER_FRAME_MS));
     }
 
     fn resized(&mut self, new_size: WindowSize) {
