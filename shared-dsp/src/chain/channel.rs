@@ -1094,6 +1094,13 @@ impl ChannelChain {
         self.gain_match.net_change_lu() + self.output.current_db
     }
 
+    /// Whether to keep measuring loudness for [`Self::net_loudness_change_lu`] while gain match
+    /// is off (default on; a plugin turns it off while no editor shows it, which makes a chain
+    /// without gain match cheaper). Never changes the audio.
+    pub fn set_loudness_readout(&mut self, on: bool) {
+        self.gain_match.set_readout(on);
+    }
+
     /// Meter readings; peaks and compressor gain reduction are held since the last
     /// [`Self::take_meters`] (or reset).
     pub fn meters(&self) -> ChannelMeters {
