@@ -28,7 +28,9 @@
 //! [`ChannelChain::new`], [`ChannelChain::reset`] or [`ChannelChain::set_sample_rate`] the first
 //! [`ChannelChain::set_settings`] applies at once, without fades or smoothing, so an offline
 //! render starts exactly on its settings. Any partition of the input into blocks gives the
-//! same output.
+//! same output, with settings changed at the same samples; the one exception is the moment a
+//! unit swap (dynamics mode, oversampling factor) fades its section back in, which starts at
+//! the first block boundary after the fade-out ends.
 
 use super::gain_match::GainMatch;
 use crate::delay::DelayLine;
