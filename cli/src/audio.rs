@@ -174,7 +174,8 @@ pub fn read_wav(path: &Path) -> Result<Audio> {
         ));
     }
 
-    let mut planar = vec![Vec::with_capacity(declared_frames); channels];
+    // Sized from the data actually read, never from the header's claim.
+    let mut planar = vec![Vec::with_capacity(data.len() / (channels * bytes_per_sample)); channels];
     let mut non_finite = 0;
     let frame_bytes = channels * bytes_per_sample;
     for frame in data.chunks_exact(frame_bytes) {

@@ -406,7 +406,8 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
         }
         _ => {}
     }
-    let peak = c.stats.sample_peak_dbfs;
+    // Judged at the 0.1 dB the report shows, so a stem at -12.00 dBFS is not told to move 0.0 dB.
+    let peak = (c.stats.sample_peak_dbfs * 10.0).round() / 10.0;
     if peak == f64::NEG_INFINITY {
         push(
             f,

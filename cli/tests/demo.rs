@@ -15,6 +15,10 @@ fn demo_runs_end_to_end() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("RESULT: PASS"), "{text}");
+    assert!(
+        text.contains("Every check and every delivery target passed."),
+        "{text}"
+    );
     for f in [
         "stems/drums.wav",
         "stems/bass.wav",

@@ -4,7 +4,7 @@
 //! (loud and quiet halves, so the dynamics work) in 512-frame blocks. Throughput is in stereo
 //! frames, so `x real time = (elements per second) / 48 000`; the goal is 300x (five stems under
 //! 2 % of one core). Also the multiband mode, the same chain with static EQ bands and the
-//! transparent default for comparison.
+//! transparent default (with and without the loudness readout) for comparison.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared_dsp::chain::channel::{ChannelChain, ChannelSettings, DynamicsMode, StemType};
@@ -97,8 +97,11 @@ fn bench(c: &mut Criterion) {
         ("everything_on_static_eq", static_eq),
         ("everything_on_multiband", multiband),
         ("transparent_default", ChannelSettings::default()),
+        ("transparent_default_no_readout", ChannelSettings::default()),
     ] {
         let mut chain = ChannelChain::new(BLOCK, SAMPLE_RATE);
+        // What the plugin does while its editor is closed.
+        chain.set_loudness_readout(!name.ends_with("no_readout"));
         chain.set_settings(&settings);
         let mut l = left.clone();
         let mut r = right.clone();

@@ -574,3 +574,27 @@ fn automation_is_block_size_independent_and_acts_from_its_sample() {
         );
     }
 }
+
+/// Switching the loudness readout off (what the plugin does while its editor is closed) never
+/// changes the audio; with gain match off it then reads 0 LU, and on again it measures afresh.
+#[test]
+fn loudness_readout_never_changes_the_audio() {
+    let input = programme(3.0, 21);
+    let mut s = heavy();
+    s.gain_match = false;
+    let with_readout = render(&s, &input, 512);
+    let mut chain = ChannelChain::new(4096, SR);
+    chain.set_loudness_readout(false);
+    chain.set_settings(&s);
+    let [mut l, mut r] = input.clone();
+    chain.process_block(&mut l, &mut r);
+    assert!(with_readout == [l, r]);
+    assert_eq!(chain.net_loudness_change_lu(), 0.0);
+    chain.set_loudness_readout(true);
+    let [mut l, mut r] = input.clone();
+    chain.process_block(&mut l, &mut r);
+    assert!(
+        chain.net_loudness_change_lu() < -2.0,
+        "heavy chain, measured afresh"
+    );
+}

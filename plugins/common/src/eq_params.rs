@@ -279,7 +279,8 @@ impl EqBandParams {
         Self {
             enabled: BoolParam::new(format!("EQ {n} On"), d.enabled),
             kind: EnumParam::new(format!("EQ {n} Type"), BandType::from(d.kind)),
-            freq_hz: log_param(format!("EQ {n} Freq"), d.freq_hz, FREQ_RANGE_HZ, " Hz")
+            // The formatter writes the unit (Hz or kHz) itself.
+            freq_hz: log_param(format!("EQ {n} Freq"), d.freq_hz, FREQ_RANGE_HZ, "")
                 .with_value_to_string(formatters::v2s_f32_hz_then_khz(2))
                 .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
             gain_db: linear_param(format!("EQ {n} Gain"), d.gain_db, EQ_GAIN_RANGE_DB, " dB"),

@@ -12,8 +12,8 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
     create_resizable_editor, theme, AbCompare, CloseHook, CorrelationMeter, EditorApp,
-    EditorLayout, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold,
-    ParamChoice, ParamKnob, ParamToggle,
+    EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter,
+    MeterHold, ParamChoice, ParamKnob, ParamToggle,
 };
 
 use crate::meters::{StemChannelMeters, HISTORY_LEN};
@@ -81,6 +81,10 @@ struct Levels {
 impl EditorLayout for ChannelEditor {
     fn opened(&mut self) {
         self.meters.editor_open.set(true);
+    }
+
+    fn persisted_size(&self) -> Option<&EditorSize> {
+        Some(&self.params.editor_size)
     }
 
     fn close_hook(&self) -> Option<CloseHook> {

@@ -125,6 +125,7 @@ impl Plugin for StemChannel {
         } = self;
         frame.process(buffer, params.bypass.value(), |[left, right]| {
             taps.input(meters, left, right);
+            chain.set_loudness_readout(meters.editor_open.is_open());
             chain.set_settings(&params.target_settings());
             chain.process_block(left, right);
             taps.output(meters, chain, left, right);

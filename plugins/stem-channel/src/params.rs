@@ -16,6 +16,7 @@ use shared_dsp::saturation::{SaturationMode, SaturationSettings};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::Arc;
 use stem_plugin_common::eq_params::{linear_param, log_param, s2v_with_unit, set_param};
+use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams};
 
 /// Compressor threshold range in dBFS.
@@ -184,7 +185,8 @@ fn ratio_param(name: String, default: f32) -> FloatParam {
 }
 
 fn hz_param(name: String, default: f32, range: (f32, f32)) -> FloatParam {
-    log_param(name, default, range, " Hz")
+    // The formatter writes the unit (Hz or kHz) itself.
+    log_param(name, default, range, "")
         .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
         .with_string_to_value(formatters::s2v_f32_hz_then_khz())
 }
@@ -284,12 +286,12 @@ impl CompressorParams {
             .with_smoother(SmoothingStyle::Linear(
                 stem_plugin_common::gain::GAIN_SMOOTHING_MS,
             ))
-            .with_unit(" Hz")
+            // The formatter writes the unit, so "Off" stands alone.
             .with_value_to_string(Arc::new(|hz| {
                 if hz < 1.0 {
                     "Off".to_string()
                 } else {
-                    format!("{hz:.0}")
+                    format!("{hz:.0} Hz")
                 }
             }))
             .with_string_to_value(Arc::new(|text| {
@@ -636,6 +638,10 @@ pub struct StemChannelParams {
     /// Keeps the output as loud as the input (K-weighted, slowly adapting).
     #[id = "gm_on"]
     pub gain_match: BoolParam,
+
+    /// The editor window's size, saved with the session.
+    #[persist = "editor-size"]
+    pub editor_size: EditorSize,
 }
 
 impl Default for StemChannelParams {
@@ -677,6 +683,7 @@ impl StemChannelParams {
                 ),
             },
             gain_match: BoolParam::new("Gain Match", s.gain_match),
+            editor_size: EditorSize::default(),
         }
     }
 

@@ -28,7 +28,9 @@
 //! [`ChannelChain::new`], [`ChannelChain::reset`] or [`ChannelChain::set_sample_rate`] the first
 //! [`ChannelChain::set_settings`] applies at once, without fades or smoothing, so an offline
 //! render starts exactly on its settings. Any partition of the input into blocks gives the
-//! same output.
+//! same output, with settings changed at the same samples; the one exception is the moment a
+//! unit swap (dynamics mode, oversampling factor) fades its section back in, which starts at
+//! the first block boundary after the fade-out ends.
 
 use super::gain_match::GainMatch;
 use crate::delay::DelayLine;
@@ -1092,6 +1094,13 @@ impl ChannelChain {
     /// the processing's change, plus the gain match compensation, plus the output gain.
     pub fn net_loudness_change_lu(&self) -> f32 {
         self.gain_match.net_change_lu() + self.output.current_db
+    }
+
+    /// Whether to keep measuring loudness for [`Self::net_loudness_change_lu`] while gain match
+    /// is off (default on; a plugin turns it off while no editor shows it, which makes a chain
+    /// without gain match cheaper). Never changes the audio.
+    pub fn set_loudness_readout(&mut self, on: bool) {
+        self.gain_match.set_readout(on);
     }
 
     /// Meter readings; peaks and compressor gain reduction are held since the last

@@ -43,6 +43,10 @@ pub struct GainMatch {
     gain_step: f64,
     /// Position inside the current step (steps run across calls).
     step_pos: usize,
+    /// Measure while the compensation is off too (for the net-change readout).
+    readout: bool,
+    /// The measurement was skipped; it restarts when next needed.
+    stale: bool,
 }
 
 impl GainMatch {
@@ -62,6 +66,8 @@ impl GainMatch {
             target_gain: 1.0,
             gain_step: 0.0,
             step_pos: 0,
+            readout: true,
+            stale: false,
         };
         g.set_sample_rate(sample_rate_hz);
         g
@@ -81,8 +87,20 @@ impl GainMatch {
         self.enabled = enabled;
     }
 
+    /// Whether to measure while the compensation is off, so [`Self::net_change_lu`] can be
+    /// read (default on). Off, an idle gain match costs nothing.
+    pub fn set_readout(&mut self, readout: bool) {
+        self.readout = readout;
+    }
+
+    /// Nothing to do: compensation off and settled at unity, no readout wanted.
+    fn is_idle(&self) -> bool {
+        !self.enabled && !self.readout && self.gain == 1.0 && self.target_gain == 1.0
+    }
+
     /// Clears the measurements and returns to unity gain.
     pub fn reset(&mut self) {
+        self.stale = false;
         self.input_filters = [KWeightingFilter::default(); 2];
         self.output_filters = [KWeightingFilter::default(); 2];
         self.input_energy = 0.0;
@@ -96,6 +114,15 @@ impl GainMatch {
     /// K-weighted power (sum over both channels) of each input sample into `power`; feed the
     /// same samples' power to [`Self::process`] once they have been processed.
     pub fn measure_input(&mut self, left: &[f32], right: &[f32], power: &mut [f32]) {
+        if self.is_idle() {
+            self.stale = true;
+            return;
+        }
+        if self.stale {
+            // Restart the measurement rather than resume from old averages.
+            self.stale = false;
+            self.reset();
+        }
         let c = &self.coefs;
         let [fl, fr] = &mut self.input_filters;
         for ((p, &l), &r) in power.iter_mut().zip(left).zip(right) {
@@ -110,6 +137,9 @@ impl GainMatch {
     /// Measures the processed block, updates the averages with it and `input_power` (from
     /// [`Self::measure_input`], sample for sample), and applies the compensating gain in place.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32], input_power: &[f32]) {
+        if self.is_idle() {
+            return;
+        }
         let len = left.len().min(right.len()).min(input_power.len());
         let c = self.coefs;
         let w = self.weight;
@@ -164,7 +194,9 @@ impl GainMatch {
     /// Loudness change the processing makes before compensation, in LU (0 while either side is
     /// below the absolute gate).
     pub fn processing_change_lu(&self) -> f32 {
-        if self.input_energy > self.gate_energy && self.output_energy > self.gate_energy {
+        if self.stale {
+            0.0
+        } else if self.input_energy > self.gate_energy && self.output_energy > self.gate_energy {
             (10.0 * (self.output_energy / self.input_energy).log10()) as f32
         } else {
             0.0
@@ -173,7 +205,9 @@ impl GainMatch {
 
     /// Loudness change from input to output after compensation, in LU.
     pub fn net_change_lu(&self) -> f32 {
-        if self.input_energy > self.gate_energy && self.output_energy > self.gate_energy {
+        if self.stale {
+            0.0
+        } else if self.input_energy > self.gate_energy && self.output_energy > self.gate_energy {
             self.processing_change_lu() + self.gain_db()
         } else {
             0.0
