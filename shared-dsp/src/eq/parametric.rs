@@ -167,6 +167,9 @@ enum FlatOp {
 
 /// Most steps of the flattened chain.
 const MAX_OPS: usize = MAX_BANDS * (MAX_SECTIONS + 2);
+/// Most steps of one still group inside a sub-block: small, because its scratch is set up
+/// every 32 samples (one band's steps always fit).
+const GROUP_OPS: usize = 2 * (MAX_SECTIONS + 2);
 
 /// The parts of a band's settings that change its filter structure (cross-faded).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -294,6 +297,15 @@ impl Band {
     /// Whether the band does anything at all this sub-block.
     fn is_active(&self) -> bool {
         self.mix > 0.0 || self.mix_step != 0.0
+    }
+
+    /// Whether the band runs this sub-block exactly as a static cascade: no coefficient
+    /// interpolation, no fade, no detector to feed.
+    fn holds_still(&self) -> bool {
+        !self.moving
+            && self.mix == 1.0
+            && self.mix_step == 0.0
+            && !(self.target.is_dynamic() && self.structure.enabled)
     }
 
     /// Whether nothing about this band will change while its settings stay as they are.
@@ -638,29 +650,13 @@ impl ParametricEq {
         }
     }
 
-    /// The static chain as a skewed pipeline: step `s` works on sample `n - s`, so the
-    /// recursions of all sections run side by side instead of waiting on each other (one
-    /// section's feedback loop is ~15 cycles; the sections together keep the FPU busy).
-    /// Same arithmetic per sample as `Band::tick`, so both paths give identical output.
+    /// The static chain as one skewed pipeline over the whole run (see [`run_pipeline`]).
     fn run_static(&mut self, left: &mut [f32], right: &mut [f32]) {
         let mut ops = [FlatOp::Encode; MAX_OPS];
         let mut count = 0;
         for (bi, b) in self.bands.iter().enumerate() {
-            if !(b.is_active() && b.sections > 0) {
-                continue;
-            }
-            let ms = b.is_ms();
-            if ms {
-                ops[count] = FlatOp::Encode;
-                count += 1;
-            }
-            for si in 0..b.sections {
-                ops[count] = FlatOp::Section(bi as u8, si as u8);
-                count += 1;
-            }
-            if ms {
-                ops[count] = FlatOp::Decode;
-                count += 1;
+            if b.is_active() && b.sections > 0 {
+                count = push_band_ops(&mut ops, count, bi, b);
             }
         }
         if count == 0 {
@@ -668,76 +664,231 @@ impl ParametricEq {
             crate::util::sanitize(right);
             return;
         }
-        // Gather taps and states contiguously.
-        let mut taps = [LaneTaps::from_coefs(&LaneCoefs::IDENTITY); MAX_OPS];
-        let mut state = [LaneState::default(); MAX_OPS];
-        for (k, op) in ops[..count].iter().enumerate() {
-            if let FlatOp::Section(b, s) = *op {
-                taps[k] = self.bands[b as usize].taps[s as usize];
-                state[k] = self.bands[b as usize].state[s as usize];
-            }
-        }
-        let ops = &ops[..count];
-        let len = left.len();
-        let mut prev = [[0.0f64; 2]; MAX_OPS];
-        for n in 0..len + count - 1 {
-            let s_hi = (count - 1).min(n);
-            let s_lo = if n >= len { n + 1 - len } else { 0 };
-            for s in (s_lo..=s_hi).rev() {
-                let x = if s == 0 {
-                    [to_input(left[n]), to_input(right[n])]
-                } else {
-                    prev[s - 1]
-                };
-                prev[s] = match ops[s] {
-                    FlatOp::Section(..) => state[s].tick(&taps[s], x),
-                    FlatOp::Encode => [0.5 * (x[0] + x[1]), 0.5 * (x[0] - x[1])],
-                    FlatOp::Decode => [x[0] + x[1], x[0] - x[1]],
-                };
-            }
-            if n + 1 >= count {
-                let m = n + 1 - count;
-                left[m] = to_output(prev[count - 1][0]);
-                right[m] = to_output(prev[count - 1][1]);
-            }
-        }
-        for (k, op) in ops.iter().enumerate() {
-            if let FlatOp::Section(b, s) = *op {
-                self.bands[b as usize].state[s as usize] = state[k];
-            }
-        }
+        run_pipeline::<MAX_OPS>(&mut self.bands, &ops[..count], &mut StereoF32(left, right));
     }
 
     fn run(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let mut active = [0usize; MAX_BANDS];
-        let mut count = 0;
-        for (i, b) in self.bands.iter().enumerate() {
-            if b.is_active() && b.sections > 0 {
-                active[count] = i;
-                count += 1;
-            }
-        }
-        if count == 0 {
+        if !self.bands.iter().any(|b| b.is_active() && b.sections > 0) {
             crate::util::sanitize(left);
             crate::util::sanitize(right);
             return;
         }
         // Band after band over the (at most one sub-block long) run: each band's state stays
-        // in registers for the whole run.
+        // in registers for the whole run. Consecutive bands that hold still during this
+        // sub-block (no interpolation, no fade, no detector) run as one skewed pipeline, so a
+        // dynamic or moving band costs its own per-sample time, not that of every band.
         let mut buf = [[0.0f64; 2]; SUB_BLOCK];
         let buf = &mut buf[..left.len()];
         for ((v, l), r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
             *v = [to_input(*l), to_input(*r)];
         }
-        for &i in &active[..count] {
+        let mut ops = [FlatOp::Encode; MAX_OPS];
+        let mut count = 0;
+        for i in 0..MAX_BANDS {
+            let band = &self.bands[i];
+            if !(band.is_active() && band.sections > 0) {
+                continue;
+            }
+            let still = band.holds_still();
+            // A group is flushed before a band that moves, or before it would outgrow the
+            // small per-sub-block pipeline (splitting is exact: the buffer stays `f64`).
+            if count > 0 && (!still || count + band.sections + 2 > GROUP_OPS) {
+                run_pipeline::<GROUP_OPS>(&mut self.bands, &ops[..count], &mut F64Lanes(buf));
+                count = 0;
+            }
+            if still {
+                count = push_band_ops(&mut ops, count, i, &self.bands[i]);
+                continue;
+            }
             let band = &mut self.bands[i];
             for v in buf.iter_mut() {
                 *v = band.tick(*v);
             }
         }
+        if count > 0 {
+            run_pipeline::<GROUP_OPS>(&mut self.bands, &ops[..count], &mut F64Lanes(buf));
+        }
         for ((v, l), r) in buf.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
             *l = to_output(v[0]);
             *r = to_output(v[1]);
         }
+    }
+}
+
+/// Appends band `bi`'s steps (M/S encode, its sections, decode) to `ops[..count]`; returns the
+/// new count.
+fn push_band_ops(ops: &mut [FlatOp; MAX_OPS], mut count: usize, bi: usize, b: &Band) -> usize {
+    let ms = b.is_ms();
+    if ms {
+        ops[count] = FlatOp::Encode;
+        count += 1;
+    }
+    for si in 0..b.sections {
+        ops[count] = FlatOp::Section(bi as u8, si as u8);
+        count += 1;
+    }
+    if ms {
+        ops[count] = FlatOp::Decode;
+        count += 1;
+    }
+    count
+}
+
+/// Stereo samples a pipeline reads and writes in place.
+trait PipelineIo {
+    fn len(&self) -> usize;
+    fn get(&self, n: usize) -> [f64; 2];
+    fn set(&mut self, n: usize, v: [f64; 2]);
+}
+
+/// The host's `f32` channels (converted on the way in and out).
+struct StereoF32<'a>(&'a mut [f32], &'a mut [f32]);
+
+impl PipelineIo for StereoF32<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len().min(self.1.len())
+    }
+    #[inline(always)]
+    fn get(&self, n: usize) -> [f64; 2] {
+        [to_input(self.0[n]), to_input(self.1[n])]
+    }
+    #[inline(always)]
+    fn set(&mut self, n: usize, v: [f64; 2]) {
+        self.0[n] = to_output(v[0]);
+        self.1[n] = to_output(v[1]);
+    }
+}
+
+/// The sub-block's `f64` working buffer.
+struct F64Lanes<'a>(&'a mut [[f64; 2]]);
+
+impl PipelineIo for F64Lanes<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline(always)]
+    fn get(&self, n: usize) -> [f64; 2] {
+        self.0[n]
+    }
+    #[inline(always)]
+    fn set(&mut self, n: usize, v: [f64; 2]) {
+        self.0[n] = v;
+    }
+}
+
+/// Runs `ops` over `io` as a skewed pipeline: step `s` works on sample `n - s`, so the
+/// recursions of all sections run side by side instead of waiting on each other (one
+/// section's feedback loop is ~15 cycles; the sections together keep the FPU busy). Same
+/// arithmetic per sample as `Band::tick` for a band that holds still, so both paths give
+/// identical output. Sample `m` is written only after sample `m` was read, so `io` may be
+/// processed in place.
+fn run_pipeline<const N: usize>(
+    bands: &mut [Band; MAX_BANDS],
+    ops: &[FlatOp],
+    io: &mut impl PipelineIo,
+) {
+    let count = ops.len();
+    assert!(count <= N, "pipeline of {count} steps exceeds {N}");
+    let len = io.len();
+    if count == 0 || len == 0 {
+        return;
+    }
+    // Gather taps and states contiguously.
+    let mut taps = [LaneTaps::from_coefs(&LaneCoefs::IDENTITY); N];
+    let mut state = [LaneState::default(); N];
+    for (k, op) in ops.iter().enumerate() {
+        if let FlatOp::Section(b, s) = *op {
+            taps[k] = bands[b as usize].taps[s as usize];
+            state[k] = bands[b as usize].state[s as usize];
+        }
+    }
+    let mut prev = [[0.0f64; 2]; N];
+    for n in 0..len + count - 1 {
+        let s_hi = (count - 1).min(n);
+        let s_lo = if n >= len { n + 1 - len } else { 0 };
+        for s in (s_lo..=s_hi).rev() {
+            let x = if s == 0 { io.get(n) } else { prev[s - 1] };
+            prev[s] = match ops[s] {
+                FlatOp::Section(..) => state[s].tick(&taps[s], x),
+                FlatOp::Encode => [0.5 * (x[0] + x[1]), 0.5 * (x[0] - x[1])],
+                FlatOp::Decode => [x[0] + x[1], x[0] - x[1]],
+            };
+        }
+        if n + 1 >= count {
+            io.set(n + 1 - count, prev[count - 1]);
+        }
+    }
+    for (k, op) in ops.iter().enumerate() {
+        if let FlatOp::Section(b, s) = *op {
+            bands[b as usize].state[s as usize] = state[k];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eq::BandKind;
+
+    /// The original per-band, per-sample path: every active band through `Band::tick`.
+    fn reference_block(eq: &mut ParametricEq, left: &mut [f32], right: &mut [f32]) {
+        for (l, r) in left.chunks_mut(SUB_BLOCK).zip(right.chunks_mut(SUB_BLOCK)) {
+            eq.plan_sub_block();
+            let mut buf: Vec<[f64; 2]> = l
+                .iter()
+                .zip(r.iter())
+                .map(|(x, y)| [to_input(*x), to_input(*y)])
+                .collect();
+            for b in eq.bands.iter_mut() {
+                if b.is_active() && b.sections > 0 {
+                    for v in buf.iter_mut() {
+                        *v = b.tick(*v);
+                    }
+                }
+            }
+            for ((v, x), y) in buf.iter().zip(l.iter_mut()).zip(r.iter_mut()) {
+                *x = to_output(v[0]);
+                *y = to_output(v[1]);
+            }
+            for b in eq.bands.iter_mut() {
+                b.finish_sub_block();
+            }
+        }
+    }
+
+    #[test]
+    fn pipelined_still_bands_match_the_per_sample_path_bit_for_bit() {
+        let sr = 48_000.0;
+        let mut eq = ParametricEq::new(sr);
+        let mut dynamic = BandSettings::bell(2_500.0, 0.0, 1.5);
+        dynamic.dynamic.enabled = true;
+        dynamic.dynamic.threshold_db = -30.0;
+        dynamic.dynamic.range_db = -6.0;
+        let mut side = BandSettings::new(BandKind::HighShelf, 12_000.0, 1.5, 0.7);
+        side.placement = Placement::Side;
+        let bands = [
+            BandSettings::new(BandKind::HighPass, 35.0, 0.0, 0.7),
+            BandSettings::bell(250.0, -1.5, 1.0),
+            dynamic,
+            side,
+            BandSettings::new(BandKind::LowShelf, 100.0, -1.0, 0.7),
+        ];
+        for (i, b) in bands.iter().enumerate() {
+            eq.set_band_immediately(i, *b);
+        }
+        let mut reference = eq.clone();
+        let n = SUB_BLOCK * 200;
+        let mut left: Vec<f32> = (0..n)
+            .map(|i| 0.5 * (i as f32 * 0.131).sin() + 0.3 * (i as f32 * 0.0071).sin())
+            .collect();
+        let mut right: Vec<f32> = (0..n).map(|i| 0.4 * (i as f32 * 0.057).cos()).collect();
+        let (mut ref_l, mut ref_r) = (left.clone(), right.clone());
+        eq.process_block(&mut left, &mut right);
+        reference_block(&mut reference, &mut ref_l, &mut ref_r);
+        assert!(eq.dynamic_gain_db(2) < -1.0, "the dynamic band must move");
+        assert_eq!(left, ref_l);
+        assert_eq!(right, ref_r);
     }
 }
