@@ -4,7 +4,6 @@
 //! parameters and buffers onto it, so the two plugins do not each grow a copy.
 
 pub mod bypass;
-pub mod editor;
 pub mod eq_params;
 pub mod frame;
 pub mod gain;
@@ -13,7 +12,6 @@ pub mod meters;
 pub mod widgets;
 
 pub use bypass::BypassCrossfade;
-pub use editor::{param_list_editor, ParamListApp};
 pub use eq_params::{EqBandParams, EqParams, EQ_BANDS};
 pub use frame::ProcessFrame;
 pub use gain::{gain_db_param, GainStage};

@@ -13,8 +13,8 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
     create_resizable_editor, theme, AbCompare, CloseHook, CorrelationMeter, EditorApp,
-    EditorLayout, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter, MeterHold,
-    ParamChoice, ParamKnob, ParamToggle, Readout, ReadoutGrid,
+    EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter,
+    MeterHold, ParamChoice, ParamKnob, ParamToggle, Readout, ReadoutGrid,
 };
 
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
@@ -65,6 +65,10 @@ pub fn create(
 impl EditorLayout for MasterEditor {
     fn opened(&mut self) {
         self.meters.editor_open.set(true);
+    }
+
+    fn persisted_size(&self) -> Option<&EditorSize> {
+        Some(&self.params.editor_size)
     }
 
     fn close_hook(&self) -> Option<CloseHook> {

@@ -20,6 +20,7 @@ use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::Arc;
 use stem_plugin_common::gain::GAIN_SMOOTHING_MS;
+use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams, EQ_BANDS};
 
 /// Smoothing time of frequencies and times, in ms.
@@ -80,6 +81,10 @@ pub struct StemMasterParams {
 
     #[nested(group = "Loudness")]
     pub loudness: LoudnessParams,
+
+    /// The editor window's size, saved with the session.
+    #[persist = "editor-size"]
+    pub editor_size: EditorSize,
 }
 
 impl Default for StemMasterParams {
@@ -95,6 +100,7 @@ impl Default for StemMasterParams {
             dither: DitherParams::default(),
             output: OutputParams::default(),
             loudness: LoudnessParams::default(),
+            editor_size: EditorSize::default(),
         }
     }
 }
@@ -118,12 +124,14 @@ fn s2v(unit: &'static str, off_value: Option<f32>) -> StringToValue {
 }
 
 /// Two decimals, or "Off" at and below `off_below`.
-fn v2s_or_off(off_below: f32, decimals: usize) -> ValueToString {
+/// "Off" at or below `off_below`, else the value with `unit` (written here, not by
+/// `with_unit`, so "Off" stands alone).
+fn v2s_or_off(off_below: f32, decimals: usize, unit: &'static str) -> ValueToString {
     Arc::new(move |v: f32| {
         if v <= off_below {
             "Off".to_string()
         } else {
-            format!("{v:.decimals$}")
+            format!("{v:.decimals$}{unit}")
         }
     })
 }
@@ -182,8 +190,7 @@ fn hz_or_off(name: &str, default: f32, range: (f32, f32)) -> FloatParam {
         },
     )
     .with_smoother(SmoothingStyle::Linear(SMOOTHING_MS))
-    .with_unit(" Hz")
-    .with_value_to_string(v2s_or_off(1.0, 1))
+    .with_value_to_string(v2s_or_off(1.0, 1, " Hz"))
     .with_string_to_value(s2v("hz", Some(0.0)))
 }
 
