@@ -14,22 +14,13 @@ use shared_dsp::saturation::{Saturation, SaturationMode, SaturationSettings};
 use shared_dsp::stereo::{StereoSettings, StereoTool};
 use std::hint::black_box;
 
+mod support;
 const SAMPLE_RATE: f32 = 48_000.0;
 const FRAMES: usize = 48_000;
 const BLOCK: usize = 512;
 
 fn programme(seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..FRAMES)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let noise = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            let env = if (i / 6000) % 2 == 0 { 1.6 } else { 0.1 };
-            env * (noise + 0.5 * (i as f32 * 0.02).sin())
-        })
-        .collect()
+    support::programme(seed, FRAMES, 1.6, 0.1)
 }
 
 /// Runs `f` over the whole signal in blocks.

@@ -48,22 +48,13 @@ fn thread_cpu_time() -> Duration {
     START.get_or_init(std::time::Instant::now).elapsed()
 }
 
+mod support;
 const SAMPLE_RATE: f64 = 48_000.0;
 const FRAMES: usize = 48_000;
 const BLOCK: usize = 512;
 
 fn programme(seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..FRAMES)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let noise = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            let env = if (i / 6000) % 2 == 0 { 1.6 } else { 0.1 };
-            env * (noise + 0.5 * (i as f32 * 0.02).sin())
-        })
-        .collect()
+    support::programme(seed, FRAMES, 1.6, 0.1)
 }
 
 fn full(quality: LinearPhaseQuality) -> MasterSettings {

@@ -494,33 +494,7 @@ fn compare_plays_the_aligned_input_at_the_processed_loudness() {
     assert!((a - b).abs() < 0.2, "{a} vs {b}");
 }
 
-mod alloc_counter {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    pub struct Counting;
-
-    thread_local! {
-        pub static COUNT: Cell<usize> = const { Cell::new(0) };
-    }
-
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            COUNT.with(|c| c.set(c.get() + 1));
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            COUNT.with(|c| c.set(c.get() + 1));
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
+mod alloc_support;
 
 #[test]
 fn processing_and_every_setting_change_never_allocate() {
@@ -530,7 +504,7 @@ fn processing_and_every_setting_change_never_allocate() {
     let mut s = full_settings(LinearPhaseQuality::Low);
     chain.set_settings(&s);
     let (mut l, mut r) = (x[0].clone(), x[1].clone());
-    let before = alloc_counter::COUNT.with(|c| c.get());
+    let before = alloc_support::thread_allocations();
     learn.start(-14.0, 0.0);
     for (i, (a, b)) in l.chunks_mut(256).zip(r.chunks_mut(256)).enumerate() {
         // A change every block: EQ (background redesign), quality (latency), toggles (fades),
@@ -560,7 +534,7 @@ fn processing_and_every_setting_change_never_allocate() {
         let _ = chain.readings();
     }
     let _ = learn.finish();
-    let allocations = alloc_counter::COUNT.with(|c| c.get()) - before;
+    let allocations = alloc_support::thread_allocations() - before;
     assert_eq!(allocations, 0);
 }
 

@@ -12,35 +12,9 @@ use shared_dsp::dynamics::{
 };
 use shared_dsp::saturation::{Saturation, SaturationMode, SaturationSettings};
 use shared_dsp::stereo::{StereoSettings, StereoTool};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
-struct Counting;
-thread_local! {
-    // Per thread, so tests running in parallel do not count each other's allocations.
-    static THREAD_ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-fn count() {
-    let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-fn allocations() -> usize {
-    THREAD_ALLOCS.with(|c| c.get())
-}
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+mod alloc_support;
+use alloc_support::thread_allocations as allocations;
 
 const FS: f32 = 48_000.0;
 

@@ -8,29 +8,9 @@ use shared_dsp::meter::loudness::{LoudnessMeter, WEIGHTS_5_1};
 use shared_dsp::meter::programme::ProgrammeMeter;
 use shared_dsp::meter::spectrum::SpectrumAnalyser;
 use shared_dsp::meter::true_peak::TruePeakDetector;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+mod alloc_support;
+use alloc_support::thread_allocations;
 
 #[test]
 fn meters_never_allocate_after_construction() {
@@ -54,7 +34,7 @@ fn meters_never_allocate_after_construction() {
         .collect();
     let silent = vec![0.0f32; x.len()];
 
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = thread_allocations();
     let mut sink = 0.0f64;
     for &block in &[1usize, 113, 4096] {
         for chunk in x[..48_000].chunks(block) {
@@ -91,7 +71,7 @@ fn meters_never_allocate_after_construction() {
     spec.reset();
     programme.set_sample_rate(96_000.0);
     programme.process_block(&[&x[..4096]]);
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = thread_allocations();
     assert!(!sink.is_nan());
     assert_eq!(
         after - before,
