@@ -12,7 +12,6 @@
 //!   processed signal's loudness (by `ebur128`, within 0.2 LU).
 
 use ebur128::{EbuR128, Mode};
-use realfft::RealFftPlanner;
 use shared_dsp::chain::master::{
     MasterChain, MasterSettings, TargetLearn, LOUDNESS_TARGETS, MASTER_EQ_BANDS,
 };
@@ -96,27 +95,8 @@ fn music(fs: f64, secs: f64) -> [Vec<f32>; 2] {
     ]
 }
 
-/// Largest magnitude of the 16x band-limited reconstruction of `x`: its spectrum zero-padded
-/// to 16 times the length and transformed back (ideal interpolation of the periodic signal,
-/// so `x` should start and end in silence). Shares no code with the limiter's detector.
-fn reference_true_peak_16x(x: &[f32]) -> f64 {
-    let n = x.len() + (x.len() & 1);
-    let up = 16 * n;
-    let mut planner = RealFftPlanner::<f64>::new();
-    let fwd = planner.plan_fft_forward(n);
-    let inv = planner.plan_fft_inverse(up);
-    let mut time: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-    time.resize(n, 0.0);
-    let mut spec = fwd.make_output_vec();
-    fwd.process(&mut time, &mut spec).unwrap();
-    let mut big = inv.make_input_vec();
-    big[..n / 2].copy_from_slice(&spec[..n / 2]);
-    // The short signal's Nyquist bin is split between +fs/2 and -fs/2.
-    big[n / 2] = spec[n / 2] * 0.5;
-    let mut out = inv.make_output_vec();
-    inv.process(&mut big, &mut out).unwrap();
-    out.iter().fold(0.0f64, |m, &v| m.max(v.abs())) / n as f64
-}
+mod true_peak_reference;
+use true_peak_reference::reference_true_peak_16x;
 
 fn to_db(x: f64) -> f64 {
     20.0 * x.log10()

@@ -4,29 +4,10 @@
 //! reconstructed point may exceed the ceiling. Plus: latency equals the shift of an impulse,
 //! and below the ceiling the output is the input delayed bit-exactly.
 
-use realfft::RealFftPlanner;
 use shared_dsp::dynamics::{Limiter, LimiterSettings};
 
-/// Largest magnitude of the 16x band-limited reconstruction of `x` (treated as one period,
-/// so signals start and end in silence).
-fn reference_true_peak_16x(x: &[f32]) -> f64 {
-    let n = x.len() + (x.len() & 1); // even length
-    let up = 16 * n;
-    let mut planner = RealFftPlanner::<f64>::new();
-    let fwd = planner.plan_fft_forward(n);
-    let inv = planner.plan_fft_inverse(up);
-    let mut time: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-    time.resize(n, 0.0);
-    let mut spec = fwd.make_output_vec();
-    fwd.process(&mut time, &mut spec).unwrap();
-    let mut big = inv.make_input_vec();
-    big[..n / 2].copy_from_slice(&spec[..n / 2]);
-    // The Nyquist bin of the short signal is split between +fs/2 and -fs/2.
-    big[n / 2] = spec[n / 2] * 0.5;
-    let mut out = inv.make_output_vec();
-    inv.process(&mut big, &mut out).unwrap();
-    out.iter().fold(0.0f64, |m, &v| m.max(v.abs())) / n as f64
-}
+mod true_peak_reference;
+use true_peak_reference::reference_true_peak_16x;
 
 struct Rng(u64);
 impl Rng {
