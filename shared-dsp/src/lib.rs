@@ -23,5 +23,6 @@ pub mod filter;
 pub mod meter;
 pub mod oversampling;
 pub mod saturation;
+pub mod simd;
 pub mod stereo;
 pub mod util;

@@ -21,14 +21,17 @@ pub fn gain_to_db(gain: f32) -> f32 {
 /// a NaN or infinity was replaced, so the caller can report it once per buffer.
 #[inline]
 pub fn sanitize(samples: &mut [f32]) -> bool {
+    // Branch-free, so it vectorises: `a <= MAX` is false for NaN and infinities.
     let mut replaced = false;
     for s in samples.iter_mut() {
-        if !s.is_finite() {
-            *s = 0.0;
-            replaced = true;
-        } else if s.is_subnormal() {
-            *s = 0.0;
-        }
+        let a = s.abs();
+        let finite = a <= f32::MAX;
+        replaced |= !finite;
+        *s = if finite && a >= f32::MIN_POSITIVE {
+            *s
+        } else {
+            0.0
+        };
     }
     replaced
 }

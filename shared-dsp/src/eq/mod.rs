@@ -27,6 +27,7 @@ pub mod band;
 pub mod dynamic;
 pub mod linear_phase;
 pub mod parametric;
+mod pipeline;
 
 pub use band::{BandKind, BandSettings, DynamicSettings, EqCurve, Placement};
 pub use dynamic::DynamicDetector;

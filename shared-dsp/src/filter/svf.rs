@@ -10,6 +10,16 @@
 //! poles to the SVF's `g`, `k` and the numerator to the output mix `m0`, `m1`, `m2`. So the
 //! EQ keeps the matched (uncramped) designs of [`crate::filter::coefficients`] and still gets
 //! the modulation-friendly topology.
+//!
+//! A section that holds still can run cheaper: [`SvfTaps::direct_form`] gives the direct-form-II
+//! realisation of the same transfer function (five multiplies instead of ten), and
+//! [`SvfTaps::state_to_direct`] / [`SvfTaps::state_from_direct`] map the integrator states to the
+//! DF-II delay line and back. Both states are functions of the input history and the poles
+//! only (not of the output mix), so the map is the similarity transform between the two
+//! controllable realisations, `T = [B | (a1 I + A) B]` with the SVF's state-space `A`, `B`
+//! (T. Kailath, "Linear Systems", Prentice-Hall 1980, sec. 2.1 — controllability matrices of
+//! similar realisations); it holds whatever the output mix, so a section can switch form at
+//! any sample without a transient.
 
 use super::biquad::{to_input, to_output, FLUSH_BELOW};
 use super::coefficients::BiquadCoefs;
@@ -144,6 +154,111 @@ impl From<SvfCoefs> for SvfTaps {
             m0: c.m0,
             m1: c.m1,
             m2: c.m2,
+        }
+    }
+}
+
+/// Direct-form-II coefficients: `w = x - a1 w1 - a2 w2`, `y = b0 w + b1 w1 + b2 w2`, with the
+/// delay line `w1 = w[n-1]`, `w2 = w[n-2]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DirectForm2 {
+    pub b0: f64,
+    pub b1: f64,
+    pub b2: f64,
+    pub a1: f64,
+    pub a2: f64,
+}
+
+impl DirectForm2 {
+    /// The identity section (passes the input exactly).
+    pub const IDENTITY: Self = Self {
+        b0: 1.0,
+        b1: 0.0,
+        b2: 0.0,
+        a1: 0.0,
+        a2: 0.0,
+    };
+
+    /// Complex response at `hz` for sample rate `sample_rate_hz`.
+    pub fn response(&self, sample_rate_hz: f64, hz: f64) -> Complex64 {
+        let w = 2.0 * PI * hz / sample_rate_hz;
+        let z1 = Complex64::from_polar(1.0, -w);
+        let z2 = z1 * z1;
+        (self.b0 + z1 * self.b1 + z2 * self.b2) / (1.0 + z1 * self.a1 + z2 * self.a2)
+    }
+}
+
+impl SvfTaps {
+    /// The SVF step as a state space `s' = A s + B x` over `s = (ic1eq, ic2eq)`.
+    fn state_space(&self) -> ([[f64; 2]; 2], [f64; 2]) {
+        let a = [
+            [2.0 * self.a1 - 1.0, -2.0 * self.a2],
+            [2.0 * self.a2, 1.0 - 2.0 * self.a3],
+        ];
+        (a, [2.0 * self.a2, 2.0 * self.a3])
+    }
+
+    /// Denominator `1 + a1 z^-1 + a2 z^-2` of the SVF: `-trace(A)` and `det(A)`, written in the
+    /// taps (`a2^2 = a1 a3`).
+    fn poles(&self) -> (f64, f64) {
+        (2.0 * (self.a3 - self.a1), 2.0 * (self.a1 + self.a3) - 1.0)
+    }
+
+    /// Columns of `T`, the map from the DF-II delay line to the SVF states (`s = T w`).
+    fn similarity(&self) -> [[f64; 2]; 2] {
+        let (a, b) = self.state_space();
+        let (p1, _) = self.poles();
+        let ab = [
+            a[0][0] * b[0] + a[0][1] * b[1],
+            a[1][0] * b[0] + a[1][1] * b[1],
+        ];
+        [b, [p1 * b[0] + ab[0], p1 * b[1] + ab[1]]]
+    }
+
+    /// The direct-form-II realisation of this section (same transfer function).
+    pub fn direct_form(&self) -> DirectForm2 {
+        let (p1, p2) = self.poles();
+        // y = C s + D x with the SVF's output row C and feed-through D; in DF-II terms
+        // y = b0 x + (b1 - b0 a1) w1 + (b2 - b0 a2) w2 and C s = (C T) w.
+        let c = [
+            self.m1 * self.a1 + self.m2 * self.a2,
+            -self.m1 * self.a2 + self.m2 * (1.0 - self.a3),
+        ];
+        let d = self.m0 + self.m1 * self.a2 + self.m2 * self.a3;
+        let t = self.similarity();
+        let ct = [
+            c[0] * t[0][0] + c[1] * t[0][1],
+            c[0] * t[1][0] + c[1] * t[1][1],
+        ];
+        DirectForm2 {
+            b0: d,
+            b1: ct[0] + d * p1,
+            b2: ct[1] + d * p2,
+            a1: p1,
+            a2: p2,
+        }
+    }
+
+    /// The DF-II delay line `[w1, w2]` holding the same history as SVF `state`.
+    pub fn state_to_direct(&self, state: &SvfState) -> [f64; 2] {
+        let t = self.similarity();
+        let det = t[0][0] * t[1][1] - t[1][0] * t[0][1];
+        if !(det.abs() > 0.0 && det.is_finite()) {
+            return [0.0; 2];
+        }
+        let (s1, s2) = (state.ic1eq, state.ic2eq);
+        [
+            (t[1][1] * s1 - t[1][0] * s2) / det,
+            (t[0][0] * s2 - t[0][1] * s1) / det,
+        ]
+    }
+
+    /// The SVF state holding the same history as the DF-II delay line `w`.
+    pub fn state_from_direct(&self, w: [f64; 2]) -> SvfState {
+        let t = self.similarity();
+        SvfState {
+            ic1eq: t[0][0] * w[0] + t[1][0] * w[1],
+            ic2eq: t[0][1] * w[0] + t[1][1] * w[1],
         }
     }
 }
