@@ -16,7 +16,12 @@
 //! Convolution: uniformly partitioned overlap-save (e.g. F. Wefers, "Partitioned convolution
 //! algorithms for real-time auralization", 2015) with four partitions of `P = taps/4`
 //! samples, FFT size `2P`, every FFT planned in `set_sample_rate`. Reported latency =
-//! `(N-1)/2 + P`.
+//! `(N-1)/2 + P`. Spectra are stored split (eight real parts, then eight imaginary parts: one
+//! 64-byte cache line per eight bins), partition after partition within each group of eight
+//! bins, so one pass over the bins multiplies and accumulates every partition of both output
+//! channels in registers (AVX + FMA at run time), reading each kernel value once. When no band
+//! sits on left or right alone the two channels share their kernels (`linked`): half the
+//! design work and half the kernel memory traffic.
 //!
 //! Redesign never allocates and is amortised: the work is cut into steps (one band design,
 //! 1024 curve bins, one inverse FFT, 8192 window taps, one partition FFT) and one step runs
@@ -27,6 +32,7 @@
 use super::band::{BandSettings, Placement};
 use super::parametric::MAX_BANDS;
 use crate::filter::{BiquadCoefs, CascadeCoefs};
+use crate::simd::{has_avx_fma, BASELINE_FMA};
 use realfft::num_complex::{Complex, Complex64};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::f64::consts::PI;
@@ -83,6 +89,10 @@ const CURVE_CHUNK: usize = 1024;
 const WINDOW_CHUNK: usize = 8192;
 /// Kernel paths: left->left, right->left, left->right, right->right.
 const PATHS: usize = 4;
+/// Bins per group in the split spectrum layout (one 256-bit vector of `f32`).
+const LANES: usize = 8;
+/// Floats per group: `LANES` real parts then `LANES` imaginary parts.
+const GROUP: usize = 2 * LANES;
 
 /// Sizes of one configuration.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -98,6 +108,8 @@ struct Config {
     fft: usize,
     /// Convolution bins `hop + 1`.
     bins: usize,
+    /// Groups of `LANES` bins covering `bins` (the last one zero-padded).
+    groups: usize,
     /// Design grid (inverse FFT) size `2 * taps`.
     design_len: usize,
 }
@@ -113,8 +125,14 @@ impl Config {
             hop,
             fft: 2 * hop,
             bins: hop + 1,
+            groups: (hop + 1).div_ceil(LANES),
             design_len: 2 * taps,
         }
+    }
+
+    /// Floats of one split spectrum over all partitions (one FDL or one kernel path).
+    fn path_len(&self) -> usize {
+        self.groups * PARTITIONS * GROUP
     }
 }
 
@@ -152,19 +170,30 @@ pub struct LinearPhaseEq {
     cfg: Config,
     plans: [Option<Plans>; 3],
     // Streaming.
-    frame: [Vec<f32>; 2],
-    hop_out: [Vec<f32>; 2],
-    fdl: [Vec<Complex<f32>>; 2],
+    /// Input history per channel: two halves of one hop, `half` is being filled.
+    history: [Vec<f32>; 2],
+    half: usize,
+    /// Output per channel: the inverse FFT frame; its second half is the hop being played.
+    out: [Vec<f32>; 2],
+    /// Input spectra per channel, split layout `[group][slot][re x8, im x8]`.
+    fdl: [Vec<f32>; 2],
     slot: usize,
     pos: usize,
     fft_in: Vec<f32>,
-    acc: Vec<Complex<f32>>,
-    time_a: Vec<f32>,
+    /// Forward FFT output, padded to whole groups.
+    spec: Vec<Complex<f32>>,
+    /// Accumulated output spectra per channel, padded to whole groups.
+    acc: [Vec<Complex<f32>>; 2],
+    /// The incoming kernel's output while cross-fading.
     time_b: Vec<f32>,
     scratch: Vec<Complex<f32>>,
-    // Kernels: [set][path][partition][bin], flattened.
-    kernels: [Vec<Complex<f32>>; 2],
+    /// Kernels per set and path, split layout `[path][group][partition][re x8, im x8]`.
+    kernels: [Vec<f32>; 2],
+    /// Set uses the cross paths (mid/side bands).
     cross: [bool; 2],
+    /// Set has right->right equal to left->left and left->right equal to right->left
+    /// (no band on one channel alone): only paths 0 and 1 are stored.
+    linked: [bool; 2],
     active: usize,
     // Designer.
     pending: [BandSettings; MAX_BANDS],
@@ -195,24 +224,26 @@ impl LinearPhaseEq {
             pending_quality: LinearPhaseQuality::Medium,
             cfg: Config::new(LinearPhaseQuality::Medium, sample_rate_hz),
             plans: [None, None, None],
-            frame: [vec![0.0; max.fft], vec![0.0; max.fft]],
-            hop_out: [vec![0.0; max.hop], vec![0.0; max.hop]],
-            fdl: [
-                vec![zc; PARTITIONS * max.bins],
-                vec![zc; PARTITIONS * max.bins],
-            ],
+            history: [vec![0.0; max.fft], vec![0.0; max.fft]],
+            half: 0,
+            out: [vec![0.0; max.fft], vec![0.0; max.fft]],
+            fdl: [vec![0.0; max.path_len()], vec![0.0; max.path_len()]],
             slot: 0,
             pos: 0,
             fft_in: vec![0.0; max.fft],
-            acc: vec![zc; max.bins],
-            time_a: vec![0.0; max.fft],
+            spec: vec![zc; max.groups * LANES],
+            acc: [
+                vec![zc; max.groups * LANES],
+                vec![zc; max.groups * LANES],
+            ],
             time_b: vec![0.0; max.fft],
             scratch: Vec::new(),
             kernels: [
-                vec![zc; PATHS * PARTITIONS * max.bins],
-                vec![zc; PATHS * PARTITIONS * max.bins],
+                vec![0.0; PATHS * max.path_len()],
+                vec![0.0; PATHS * max.path_len()],
             ],
             cross: [false; 2],
+            linked: [true; 2],
             active: 0,
             pending: [BandSettings::default(); MAX_BANDS],
             dirty: false,
@@ -260,16 +291,16 @@ impl LinearPhaseEq {
         let max = Config::new(LinearPhaseQuality::High, sample_rate_hz);
         let zc = Complex::new(0.0f32, 0.0);
         for ch in 0..2 {
-            grow(&mut self.frame[ch], max.fft, 0.0);
-            grow(&mut self.hop_out[ch], max.hop, 0.0);
-            grow(&mut self.fdl[ch], PARTITIONS * max.bins, zc);
+            grow(&mut self.history[ch], max.fft, 0.0);
+            grow(&mut self.out[ch], max.fft, 0.0);
+            grow(&mut self.fdl[ch], max.path_len(), 0.0);
+            grow(&mut self.acc[ch], max.groups * LANES, zc);
         }
         grow(&mut self.fft_in, max.fft, 0.0);
-        grow(&mut self.acc, max.bins, zc);
-        grow(&mut self.time_a, max.fft, 0.0);
+        grow(&mut self.spec, max.groups * LANES, zc);
         grow(&mut self.time_b, max.fft, 0.0);
         for k in self.kernels.iter_mut() {
-            grow(k, PATHS * PARTITIONS * max.bins, zc);
+            grow(k, PATHS * max.path_len(), 0.0);
         }
         for c in self.curves.iter_mut() {
             grow(c, max.design_len / 2 + 1, 0.0);
@@ -339,12 +370,11 @@ impl LinearPhaseEq {
     /// Clears the audio state (keeps the kernel; never allocates).
     pub fn reset(&mut self) {
         for ch in 0..2 {
-            self.frame[ch].iter_mut().for_each(|x| *x = 0.0);
-            self.hop_out[ch].iter_mut().for_each(|x| *x = 0.0);
-            self.fdl[ch]
-                .iter_mut()
-                .for_each(|x| *x = Complex::new(0.0, 0.0));
+            self.history[ch].fill(0.0);
+            self.out[ch].fill(0.0);
+            self.fdl[ch].fill(0.0);
         }
+        self.half = 0;
         self.slot = 0;
         self.pos = 0;
     }
@@ -374,31 +404,28 @@ impl LinearPhaseEq {
         self.dirty = true;
     }
 
-    fn kernel_index(&self, path: usize, part: usize) -> usize {
-        (path * PARTITIONS + part) * self.cfg.bins
-    }
-
     /// Kernel set `set` := unit impulse at the FIR delay on the direct paths.
     fn write_delta_kernel(&mut self, set: usize) {
         let c = self.cfg;
         let scale = 1.0 / c.fft as f64;
         let k0 = c.delay / c.hop;
         let off = c.delay % c.hop;
-        let zc = Complex::new(0.0f32, 0.0);
-        self.kernels[set].iter_mut().for_each(|x| *x = zc);
         let rot = Complex64::from_polar(1.0, -2.0 * PI * off as f64 / c.fft as f64);
-        for path in [0, 3] {
-            let base = self.kernel_index(path, k0);
-            let mut ph = Complex64::new(scale, 0.0);
-            for b in 0..c.bins {
-                self.kernels[set][base + b] = Complex::new(ph.re as f32, ph.im as f32);
-                ph *= rot;
-            }
-            // Exact real values at DC and Nyquist (the inverse real FFT requires them).
-            self.kernels[set][base].im = 0.0;
-            self.kernels[set][base + c.bins - 1].im = 0.0;
+        let mut ph = Complex64::new(scale, 0.0);
+        for b in 0..c.bins {
+            self.spec[b] = Complex::new(ph.re as f32, ph.im as f32);
+            ph *= rot;
+        }
+        // Exact real values at DC and Nyquist (the inverse real FFT requires them).
+        self.spec[0].im = 0.0;
+        self.spec[c.bins - 1].im = 0.0;
+        let kernel = &mut self.kernels[set][..c.path_len()];
+        for k in 0..PARTITIONS {
+            let src = if k == k0 { &self.spec[..c.bins] } else { &[][..] };
+            scatter(src, c, kernel, k);
         }
         self.cross[set] = false;
+        self.linked[set] = true;
     }
 
     /// One bounded unit of redesign work.
@@ -453,12 +480,7 @@ impl LinearPhaseEq {
                         None => {
                             let set = self.active ^ 1;
                             self.cross[set] = self.has_cross();
-                            if !self.cross[set] {
-                                let (b1, b2) = (self.kernel_index(1, 0), self.kernel_index(3, 0));
-                                self.kernels[set][b1..b2]
-                                    .iter_mut()
-                                    .for_each(|x| *x = Complex::new(0.0, 0.0));
-                            }
+                            self.linked[set] = self.is_linked();
                             Stage::Ready
                         }
                     }
@@ -474,13 +496,23 @@ impl LinearPhaseEq {
             .any(|b| b.enabled && matches!(b.placement, Placement::Mid | Placement::Side))
     }
 
-    /// Paths in design order: 0 (L->L), 3 (R->R), then 1 (R->L), 2 (L->R) when mid/side
-    /// bands make the channels cross.
+    /// No band acts on one channel alone: the left and right curves are the same numbers,
+    /// so path 3 (R->R) equals path 0 and path 2 (L->R) equals path 1.
+    fn is_linked(&self) -> bool {
+        !self
+            .bands
+            .iter()
+            .any(|b| b.enabled && matches!(b.placement, Placement::Left | Placement::Right))
+    }
+
+    /// Paths in design order: 0 (L->L), 3 (R->R) unless linked, then 1 (R->L) and, unless
+    /// linked, 2 (L->R) when mid/side bands make the channels cross.
     fn next_path(&self, path: usize) -> Option<usize> {
+        let (cross, linked) = (self.has_cross(), self.is_linked());
         match path {
-            0 => Some(3),
-            3 if self.has_cross() => Some(1),
-            1 => Some(2),
+            0 if !linked => Some(3),
+            0 | 3 if cross => Some(1),
+            1 if !linked => Some(2),
             _ => None,
         }
     }
@@ -586,12 +618,18 @@ impl LinearPhaseEq {
             };
         }
         let set = self.active ^ 1;
-        let base = self.kernel_index(path, k);
         let plans = self.plans[self.quality.index()].as_ref().expect("planned");
         let _ = plans.fwd.process_with_scratch(
             &mut self.fft_in[..c.fft],
-            &mut self.kernels[set][base..base + c.bins],
+            &mut self.spec[..c.bins],
             &mut self.scratch,
+        );
+        let base = path * c.path_len();
+        scatter(
+            &self.spec[..c.bins],
+            c,
+            &mut self.kernels[set][base..base + c.path_len()],
+            k,
         );
     }
 
@@ -604,16 +642,28 @@ impl LinearPhaseEq {
         let mut n = 0;
         while n < len {
             let hop = self.cfg.hop;
-            let run = (hop - self.pos)
-                .min(DESIGN_STEP_SAMPLES - self.step_counter)
-                .min(len - n);
+            // A design step has work only while a redesign is pending or under way (nothing
+            // else sets `dirty` during a block); otherwise the 64-sample cadence is only
+            // counted, so the steps land on the same samples whatever the block sizes.
+            let busy = self.dirty || !matches!(self.stage, Stage::Idle | Stage::Ready);
+            let mut run = (hop - self.pos).min(len - n);
+            if busy {
+                run = run.min(DESIGN_STEP_SAMPLES - self.step_counter);
+            }
+            let at = self.half * hop + self.pos;
             for (ch, buf) in [&mut *left, &mut *right].into_iter().enumerate() {
                 let io = &mut buf[n..n + run];
-                let frame = &mut self.frame[ch][hop + self.pos..hop + self.pos + run];
-                let out = &self.hop_out[ch][self.pos..self.pos + run];
-                for ((x, f), o) in io.iter_mut().zip(frame.iter_mut()).zip(out.iter()) {
-                    *f = if x.is_finite() { *x } else { 0.0 };
-                    *x = *o;
+                let hist = &mut self.history[ch][at..at + run];
+                let out = &self.out[ch][hop + self.pos..hop + self.pos + run];
+                for ((x, h), o) in io.iter_mut().zip(hist.iter_mut()).zip(out.iter()) {
+                    *h = if x.is_finite() { *x } else { 0.0 };
+                    // Never emit a NaN, an infinity or a subnormal.
+                    let a = o.abs();
+                    *x = if (f32::MIN_POSITIVE..=f32::MAX).contains(&a) {
+                        *o
+                    } else {
+                        0.0
+                    };
                 }
             }
             n += run;
@@ -623,9 +673,9 @@ impl LinearPhaseEq {
                 self.pos = 0;
                 self.hop();
             }
-            if self.step_counter == DESIGN_STEP_SAMPLES {
-                self.step_counter = 0;
-                if self.stage != Stage::Ready {
+            if self.step_counter >= DESIGN_STEP_SAMPLES {
+                self.step_counter %= DESIGN_STEP_SAMPLES;
+                if busy && self.stage != Stage::Ready {
                     self.design_step();
                 }
             }
@@ -635,89 +685,85 @@ impl LinearPhaseEq {
     /// One hop: transform the newest frame, convolve, produce the next hop of output.
     fn hop(&mut self) {
         let c = self.cfg;
-        let plans = self.plans[self.quality.index()].clone().expect("planned");
+        // Moved out for the hop (no allocation) so `convolve` can borrow `self`.
+        let Some(plans) = self.plans[self.quality.index()].take() else {
+            return;
+        };
+        let older = self.half ^ 1;
         for ch in 0..2 {
-            self.fft_in[..c.fft].copy_from_slice(&self.frame[ch][..c.fft]);
-            let base = self.slot * c.bins;
+            let hist = &self.history[ch];
+            self.fft_in[..c.hop].copy_from_slice(&hist[older * c.hop..(older + 1) * c.hop]);
+            self.fft_in[c.hop..c.fft]
+                .copy_from_slice(&hist[self.half * c.hop..(self.half + 1) * c.hop]);
             let _ = plans.fwd.process_with_scratch(
                 &mut self.fft_in[..c.fft],
-                &mut self.fdl[ch][base..base + c.bins],
+                &mut self.spec[..c.bins],
                 &mut self.scratch,
             );
-            self.frame[ch].copy_within(c.hop..c.fft, 0);
-            // Sanitise the spectrum so one bad frame cannot poison the delay line.
-            for v in self.fdl[ch][base..base + c.bins].iter_mut() {
-                if !(v.re.is_finite() && v.im.is_finite()) {
-                    *v = Complex::new(0.0, 0.0);
-                }
-            }
+            self.spec[c.bins..c.groups * LANES].fill(Complex::new(0.0, 0.0));
+            scatter_sanitised(
+                &self.spec[..c.groups * LANES],
+                &mut self.fdl[ch][..c.path_len()],
+                self.slot,
+            );
         }
+        // The newest half becomes the older one; the next hop overwrites the oldest.
+        self.half = older;
+        let slots: [usize; PARTITIONS] =
+            std::array::from_fn(|k| (self.slot + PARTITIONS - k) % PARTITIONS);
         let fading = self.stage == Stage::Ready;
         let new = self.active ^ 1;
-        for out in 0..2 {
-            self.convolve(out, self.active, &plans, false);
-            if fading {
-                self.convolve(out, new, &plans, true);
-            }
-            for i in 0..c.hop {
-                let a = self.time_a[c.hop + i];
-                let y = if fading {
-                    let w = (i + 1) as f32 / c.hop as f32;
-                    a + w * (self.time_b[c.hop + i] - a)
-                } else {
-                    a
-                };
-                self.hop_out[out][i] = if y.is_finite() && y.abs() >= f32::MIN_POSITIVE {
-                    y
-                } else {
-                    0.0
-                };
-            }
+        self.convolve(self.active, slots);
+        for o in 0..2 {
+            let _ = plans.inv.process_with_scratch(
+                &mut self.acc[o][..c.bins],
+                &mut self.out[o][..c.fft],
+                &mut self.scratch,
+            );
         }
         if fading {
+            self.convolve(new, slots);
+            let step = 1.0 / c.hop as f32;
+            for o in 0..2 {
+                let _ = plans.inv.process_with_scratch(
+                    &mut self.acc[o][..c.bins],
+                    &mut self.time_b[..c.fft],
+                    &mut self.scratch,
+                );
+                let old = &mut self.out[o][c.hop..c.fft];
+                for (i, (a, b)) in old.iter_mut().zip(&self.time_b[c.hop..c.fft]).enumerate() {
+                    let w = (i + 1) as f32 * step;
+                    *a += w * (b - *a);
+                }
+            }
             self.active = new;
             self.stage = Stage::Idle;
         }
         self.slot = (self.slot + 1) % PARTITIONS;
+        self.plans[self.quality.index()] = Some(plans);
     }
 
-    /// Output channel `out` of kernel set `set` into `time_a` (or `time_b`).
-    fn convolve(&mut self, out: usize, set: usize, plans: &Plans, into_b: bool) {
+    /// Both output spectra of kernel set `set` into `acc`; `slots[k]` is the FDL slot that
+    /// meets partition `k`.
+    fn convolve(&mut self, set: usize, slots: [usize; PARTITIONS]) {
         let c = self.cfg;
-        let bins = c.bins;
-        let acc = &mut self.acc[..bins];
-        acc.iter_mut().for_each(|x| *x = Complex::new(0.0, 0.0));
-        // Paths feeding `out`: (input channel, path index).
-        let paths: [(usize, usize); 2] = if out == 0 {
-            [(0, 0), (1, 1)]
+        let pl = c.path_len();
+        let k = &self.kernels[set];
+        let path = |p: usize| &k[p * pl..(p + 1) * pl];
+        // [left->out0, right->out0, left->out1, right->out1]
+        let h = if self.linked[set] {
+            [path(0), path(1), path(1), path(0)]
         } else {
-            [(0, 2), (1, 3)]
+            [path(0), path(1), path(2), path(3)]
         };
-        for (input, path) in paths {
-            if input != out && !self.cross[set] {
-                continue;
-            }
-            for k in 0..PARTITIONS {
-                let slot = (self.slot + PARTITIONS - k) % PARTITIONS;
-                let x = &self.fdl[input][slot * bins..(slot + 1) * bins];
-                let kb = (path * PARTITIONS + k) * bins;
-                let h = &self.kernels[set][kb..kb + bins];
-                for ((a, xv), hv) in acc.iter_mut().zip(x.iter()).zip(h.iter()) {
-                    a.re += xv.re * hv.re - xv.im * hv.im;
-                    a.im += xv.re * hv.im + xv.im * hv.re;
-                }
-            }
+        let x = [&self.fdl[0][..pl], &self.fdl[1][..pl]];
+        let [a0, a1] = &mut self.acc;
+        let acc = [&mut a0[..c.groups * LANES], &mut a1[..c.groups * LANES]];
+        mac(x, h, slots, acc, self.cross[set]);
+        for a in self.acc.iter_mut() {
+            a[0].im = 0.0;
+            a[c.bins - 1].im = 0.0;
         }
-        acc[0].im = 0.0;
-        acc[bins - 1].im = 0.0;
-        let time = if into_b {
-            &mut self.time_b
-        } else {
-            &mut self.time_a
-        };
-        let _ = plans
-            .inv
-            .process_with_scratch(acc, &mut time[..c.fft], &mut self.scratch);
     }
 }
 
@@ -735,5 +781,131 @@ fn section_mag2(s: &BiquadCoefs, c1: f64, c2: f64) -> f64 {
 fn grow<T: Clone>(v: &mut Vec<T>, len: usize, fill: T) {
     if v.len() < len {
         v.resize(len, fill);
+    }
+}
+
+/// Writes `src` (bins; missing bins are zero) as partition `part` of a split spectrum.
+fn scatter(src: &[Complex<f32>], c: Config, dst: &mut [f32], part: usize) {
+    for g in 0..c.groups {
+        let d = &mut dst[(g * PARTITIONS + part) * GROUP..][..GROUP];
+        for j in 0..LANES {
+            let v = src.get(g * LANES + j).copied().unwrap_or_default();
+            d[j] = v.re;
+            d[LANES + j] = v.im;
+        }
+    }
+}
+
+/// Writes `src` (whole groups) into FDL slot `slot`, non-finite parts as zero so one bad
+/// frame cannot poison the delay line.
+fn scatter_sanitised(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
+    let clean = |v: f32| if v.is_finite() { v } else { 0.0 };
+    for (g, s) in src.chunks_exact(LANES).enumerate() {
+        let d: &mut [f32; GROUP] = (&mut dst[(g * PARTITIONS + slot) * GROUP..][..GROUP])
+            .try_into()
+            .expect("group");
+        for j in 0..LANES {
+            d[j] = clean(s[j].re);
+            d[LANES + j] = clean(s[j].im);
+        }
+    }
+}
+
+/// Group `i` of a split spectrum.
+#[inline(always)]
+fn group(v: &[f32], i: usize) -> &[f32; GROUP] {
+    v[i * GROUP..(i + 1) * GROUP].try_into().expect("group")
+}
+
+/// `(re, im) += x * h` over one group of split complex values.
+#[inline(always)]
+fn cmac<const FMA: bool>(
+    re: &mut [f32; LANES],
+    im: &mut [f32; LANES],
+    x: &[f32; GROUP],
+    h: &[f32; GROUP],
+) {
+    for j in 0..LANES {
+        let (xr, xi, hr, hi) = (x[j], x[LANES + j], h[j], h[LANES + j]);
+        if FMA {
+            re[j] = xr.mul_add(hr, (-xi).mul_add(hi, re[j]));
+            im[j] = xr.mul_add(hi, xi.mul_add(hr, im[j]));
+        } else {
+            re[j] += xr * hr - xi * hi;
+            im[j] += xr * hi + xi * hr;
+        }
+    }
+}
+
+/// Partitioned multiply-accumulate of both outputs in one pass over the bins:
+/// `acc[0] = sum_k X_L(slot k) H[0]_k + X_R(slot k) H[1]_k` and
+/// `acc[1] = sum_k X_L(slot k) H[2]_k + X_R(slot k) H[3]_k`, the `H[1]`, `H[2]` terms only
+/// when `CROSS`. Every partition of a group of bins stays in registers.
+#[inline(always)]
+fn mac_kernel<const FMA: bool, const CROSS: bool>(
+    x: [&[f32]; 2],
+    h: [&[f32]; 4],
+    slots: [usize; PARTITIONS],
+    acc: [&mut [Complex<f32>]; 2],
+) {
+    let [acc0, acc1] = acc;
+    for (g, (o0, o1)) in acc0
+        .chunks_exact_mut(LANES)
+        .zip(acc1.chunks_exact_mut(LANES))
+        .enumerate()
+    {
+        let mut s = [[0.0f32; LANES]; 4];
+        let [r0, i0, r1, i1] = &mut s;
+        for (k, slot) in slots.iter().enumerate() {
+            let xl = group(x[0], g * PARTITIONS + slot);
+            let xr = group(x[1], g * PARTITIONS + slot);
+            let hi = g * PARTITIONS + k;
+            cmac::<FMA>(r0, i0, xl, group(h[0], hi));
+            cmac::<FMA>(r1, i1, xr, group(h[3], hi));
+            if CROSS {
+                cmac::<FMA>(r0, i0, xr, group(h[1], hi));
+                cmac::<FMA>(r1, i1, xl, group(h[2], hi));
+            }
+        }
+        for j in 0..LANES {
+            o0[j] = Complex::new(r0[j], i0[j]);
+            o1[j] = Complex::new(r1[j], i1[j]);
+        }
+    }
+}
+
+/// [`mac_kernel`] compiled for AVX with fused multiply-add.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+unsafe fn mac_avx_fma<const CROSS: bool>(
+    x: [&[f32]; 2],
+    h: [&[f32]; 4],
+    slots: [usize; PARTITIONS],
+    acc: [&mut [Complex<f32>]; 2],
+) {
+    mac_kernel::<true, CROSS>(x, h, slots, acc);
+}
+
+fn mac(
+    x: [&[f32]; 2],
+    h: [&[f32]; 4],
+    slots: [usize; PARTITIONS],
+    acc: [&mut [Complex<f32>]; 2],
+    cross: bool,
+) {
+    if has_avx_fma() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX and FMA (checked above).
+        unsafe {
+            if cross {
+                mac_avx_fma::<true>(x, h, slots, acc)
+            } else {
+                mac_avx_fma::<false>(x, h, slots, acc)
+            }
+        };
+    } else if cross {
+        mac_kernel::<BASELINE_FMA, true>(x, h, slots, acc);
+    } else {
+        mac_kernel::<BASELINE_FMA, false>(x, h, slots, acc);
     }
 }
