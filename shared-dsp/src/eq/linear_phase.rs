@@ -652,19 +652,11 @@ impl LinearPhaseEq {
             }
             let at = self.half * hop + self.pos;
             for (ch, buf) in [&mut *left, &mut *right].into_iter().enumerate() {
-                let io = &mut buf[n..n + run];
-                let hist = &mut self.history[ch][at..at + run];
-                let out = &self.out[ch][hop + self.pos..hop + self.pos + run];
-                for ((x, h), o) in io.iter_mut().zip(hist.iter_mut()).zip(out.iter()) {
-                    *h = if x.is_finite() { *x } else { 0.0 };
-                    // Never emit a NaN, an infinity or a subnormal.
-                    let a = o.abs();
-                    *x = if (f32::MIN_POSITIVE..=f32::MAX).contains(&a) {
-                        *o
-                    } else {
-                        0.0
-                    };
-                }
+                swap_io(
+                    &mut buf[n..n + run],
+                    &mut self.history[ch][at..at + run],
+                    &self.out[ch][hop + self.pos..hop + self.pos + run],
+                );
             }
             n += run;
             self.pos += run;
@@ -796,9 +788,63 @@ fn scatter(src: &[Complex<f32>], c: Config, dst: &mut [f32], part: usize) {
     }
 }
 
+/// Input samples into the history (non-finite ones as silence), output samples out (never a
+/// NaN, an infinity or a subnormal).
+#[inline(always)]
+fn swap_io_kernel(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
+    for ((x, h), o) in io.iter_mut().zip(hist.iter_mut()).zip(out.iter()) {
+        *h = if x.is_finite() { *x } else { 0.0 };
+        let a = o.abs();
+        *x = if (f32::MIN_POSITIVE..=f32::MAX).contains(&a) {
+            *o
+        } else {
+            0.0
+        };
+    }
+}
+
+/// [`swap_io_kernel`] compiled for AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+unsafe fn swap_io_avx(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
+    swap_io_kernel(io, hist, out);
+}
+
+fn swap_io(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
+    if has_avx_fma() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX and FMA (checked above).
+        unsafe {
+            swap_io_avx(io, hist, out)
+        };
+    } else {
+        swap_io_kernel(io, hist, out);
+    }
+}
+
+/// [`scatter_sanitised_kernel`] compiled for AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+unsafe fn scatter_sanitised_avx(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
+    scatter_sanitised_kernel(src, dst, slot);
+}
+
 /// Writes `src` (whole groups) into FDL slot `slot`, non-finite parts as zero so one bad
 /// frame cannot poison the delay line.
 fn scatter_sanitised(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
+    if has_avx_fma() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX and FMA (checked above).
+        unsafe {
+            scatter_sanitised_avx(src, dst, slot)
+        };
+    } else {
+        scatter_sanitised_kernel(src, dst, slot);
+    }
+}
+
+#[inline(always)]
+fn scatter_sanitised_kernel(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
     let clean = |v: f32| if v.is_finite() { v } else { 0.0 };
     for (g, s) in src.chunks_exact(LANES).enumerate() {
         let d: &mut [f32; GROUP] = (&mut dst[(g * PARTITIONS + slot) * GROUP..][..GROUP])
