@@ -388,7 +388,7 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
             Severity::Fail,
             "channels",
             s,
-            format!("stereo stem but mono mix: they cannot sum to it"),
+            "stereo stem but mono mix: they cannot sum to it".to_string(),
         );
     }
     match (c.offset_samples, c.offset_correlation) {

@@ -926,7 +926,7 @@ fn deliver(
         let (mut rep, history) = report::analyse(&audio);
         rep.target = Some(target_check(d, &rep));
         files.extend(report::write_files(
-            &opts.out, &rep, &history, &audio, &protected,
+            &opts.out, &rep, &history, &audio, protected,
         )?);
         written.push(WrittenMaster {
             delivery: d.name.clone(),
