@@ -22,7 +22,6 @@ use std::sync::Arc;
 use stem_plugin_common::eq_params::{
     geometric_skew, linear_param, log_param, s2v_with_unit, s2v_with_unit_or_off,
 };
-use stem_plugin_common::gain::GAIN_SMOOTHING_MS;
 use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams, EQ_BANDS};
 
