@@ -749,9 +749,7 @@ impl Timing {
 /// Reads the stems, plans, renders, writes masters and reports.
 pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     let mut timing = Timing::new();
-    if opts.stems.is_empty() {
-        return Err(Error::usage("no stems given"));
-    }
+    crate::check::distinct_stems(&opts.stems, None)?;
     if opts.deliveries.is_empty() {
         return Err(Error::usage(
             "no deliveries given (--deliver streaming,club,vinyl)",
