@@ -27,7 +27,9 @@
 //! - [`svf`]: [`SvfCoefs`] (`g`, `k`, output mix `m0 m1 m2`; Simper designs `lowpass`,
 //!   `highpass`, `allpass`, `from_analog`, and `from_biquad` which realises any stable
 //!   biquad, e.g. a matched design, exactly), [`Svf`] (`process_sample`, `process_block`,
-//!   `set_coefs` safe every sample), [`SvfState`]/[`SvfTaps`] for hand-rolled loops.
+//!   `set_coefs` safe every sample), [`SvfState`]/[`SvfTaps`] for hand-rolled loops;
+//!   `SvfTaps::direct_form() -> `[`DirectForm2`] (the same section in direct form II) with
+//!   `state_to_direct` / `state_from_direct` (exact state maps, for switching form mid-signal).
 //! - [`crossover`]: [`LinkwitzRiley`]`::new(LinkwitzRileyOrder::Lr4, sample_rate_hz, hz)`,
 //!   `split_sample(x) -> (low, high)`, `split_block(input, low, high)`, `set_frequency(hz)`
 //!   (click-free), `set_order`, `set_sample_rate`, `response_low/high/sum(hz)`;
