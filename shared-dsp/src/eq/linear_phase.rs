@@ -232,10 +232,7 @@ impl LinearPhaseEq {
             pos: 0,
             fft_in: vec![0.0; max.fft],
             spec: vec![zc; max.groups * LANES],
-            acc: [
-                vec![zc; max.groups * LANES],
-                vec![zc; max.groups * LANES],
-            ],
+            acc: [vec![zc; max.groups * LANES], vec![zc; max.groups * LANES]],
             time_b: vec![0.0; max.fft],
             scratch: Vec::new(),
             kernels: [
@@ -421,7 +418,11 @@ impl LinearPhaseEq {
         self.spec[c.bins - 1].im = 0.0;
         let kernel = &mut self.kernels[set][..c.path_len()];
         for k in 0..PARTITIONS {
-            let src = if k == k0 { &self.spec[..c.bins] } else { &[][..] };
+            let src = if k == k0 {
+                &self.spec[..c.bins]
+            } else {
+                &[][..]
+            };
             scatter(src, c, kernel, k);
         }
         self.cross[set] = false;
