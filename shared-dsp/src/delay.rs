@@ -214,7 +214,9 @@ mod tests {
 
     #[test]
     fn block_runs_match_the_sample_path_for_every_delay_and_partition() {
-        let input: Vec<f32> = (0..3000).map(|i| ((i * 7919) % 1000) as f32 - 500.0).collect();
+        let input: Vec<f32> = (0..3000)
+            .map(|i| ((i * 7919) % 1000) as f32 - 500.0)
+            .collect();
         for max in [1, 5, 53, 64, 100] {
             for delay in [0, 1, 2, max / 2, max - 1, max] {
                 for block in [1, 7, 64, 113, 512] {

@@ -62,7 +62,12 @@ impl StereoKWeighting {
 
     /// Flushes state below any audible level to exact zero (no subnormals in long silences).
     fn flush_tiny(&mut self) {
-        for s in self.shelf.iter_mut().chain(self.highpass.iter_mut()).flatten() {
+        for s in self
+            .shelf
+            .iter_mut()
+            .chain(self.highpass.iter_mut())
+            .flatten()
+        {
             if s.abs() < 1e-30 {
                 *s = 0.0;
             }
@@ -288,10 +293,18 @@ mod tests {
             seed ^= seed >> 7;
             seed ^= seed << 17;
             let l = (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0;
-            let r = if i % 977 == 0 { f32::NAN } else { 0.5 * l - 0.1 };
+            let r = if i % 977 == 0 {
+                f32::NAN
+            } else {
+                0.5 * l - 0.1
+            };
             let [a, b] = stereo.process(&c, l, r);
             assert_eq!(a.to_bits(), fl.process(&c, l).to_bits(), "left, sample {i}");
-            assert_eq!(b.to_bits(), fr.process(&c, r).to_bits(), "right, sample {i}");
+            assert_eq!(
+                b.to_bits(),
+                fr.process(&c, r).to_bits(),
+                "right, sample {i}"
+            );
         }
     }
 }

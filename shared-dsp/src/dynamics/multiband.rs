@@ -395,7 +395,10 @@ mod tests {
                 three.process_block(&mut [&mut c[k..end], &mut d[k..end], &mut e[k..end]]);
             }
             assert_eq!((&a, &b), (&c, &d), "{bands} bands");
-            assert!(a.iter().zip(&l).any(|(x, y)| x != y), "the split did something");
+            assert!(
+                a.iter().zip(&l).any(|(x, y)| x != y),
+                "the split did something"
+            );
         }
     }
 }

@@ -499,13 +499,21 @@ mod tests {
             let mut block = LinkwitzRiley::new(order, 48_000.0, 250.0);
             let mut generic = block;
             let (mut lo, mut hi) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
-            for ((xs, l), h) in x.chunks(113).zip(lo.chunks_mut(113)).zip(hi.chunks_mut(113)) {
+            for ((xs, l), h) in x
+                .chunks(113)
+                .zip(lo.chunks_mut(113))
+                .zip(hi.chunks_mut(113))
+            {
                 block.split_block(xs, l, h);
             }
             for (i, &s) in x.iter().enumerate() {
                 let (l, h) = generic.split_f64(to_input(s));
                 assert_eq!(lo[i].to_bits(), to_output(l).to_bits(), "{order:?} low {i}");
-                assert_eq!(hi[i].to_bits(), to_output(h).to_bits(), "{order:?} high {i}");
+                assert_eq!(
+                    hi[i].to_bits(),
+                    to_output(h).to_bits(),
+                    "{order:?} high {i}"
+                );
             }
             // Two channels in one pass: each the bits of its own split.
             let y: Vec<f32> = x.iter().rev().map(|v| -0.7 * v).collect();
@@ -539,7 +547,11 @@ mod tests {
                 for k in 0..reference.design.sections {
                     t = reference.state[k].tick(&reference.design.allpass[k], t);
                 }
-                assert_eq!(u[i].to_bits(), to_output(t).to_bits(), "{order:?} allpass {i}");
+                assert_eq!(
+                    u[i].to_bits(),
+                    to_output(t).to_bits(),
+                    "{order:?} allpass {i}"
+                );
                 assert_eq!(w[i].to_bits(), u[i].to_bits(), "{order:?} allpass pair {i}");
             }
             let mut v1 = y.clone();
