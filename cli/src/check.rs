@@ -121,15 +121,28 @@ pub fn read_all(paths: &[PathBuf], progress: &Progress) -> Result<Vec<Audio>> {
 
 /// Refuses the same file given twice (it would be summed twice) and a mix among the stems.
 fn check_arguments(opts: &CheckOptions) -> Result<()> {
-    if opts.stems.is_empty() {
+    let seen = distinct_stems(&opts.stems, Some(&opts.mix))?;
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if let Some(b) = &opts.bass {
+        if !seen.contains(&canon(b)) {
+            return Err(Error::file(b, "--bass must name one of the stems"));
+        }
+    }
+    Ok(())
+}
+
+/// The stems' canonical paths, refusing none, the same file twice (it would be summed twice)
+/// and the mix among them.
+pub(crate) fn distinct_stems(stems: &[PathBuf], mix: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if stems.is_empty() {
         return Err(Error::usage("no stems given"));
     }
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let mix = canon(&opts.mix);
+    let mix = mix.map(canon);
     let mut seen = Vec::new();
-    for s in &opts.stems {
+    for s in stems {
         let c = canon(s);
-        if c == mix {
+        if Some(&c) == mix.as_ref() {
             return Err(Error::file(
                 s,
                 "is the mix itself; list it only after --mix",
@@ -140,12 +153,7 @@ fn check_arguments(opts: &CheckOptions) -> Result<()> {
         }
         seen.push(c);
     }
-    if let Some(b) = &opts.bass {
-        if !seen.contains(&canon(b)) {
-            return Err(Error::file(b, "--bass must name one of the stems"));
-        }
-    }
-    Ok(())
+    Ok(seen)
 }
 
 /// Runs every check. `Err` only for unusable input (unreadable, not audio, bad arguments);
@@ -388,7 +396,7 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
             Severity::Fail,
             "channels",
             s,
-            format!("stereo stem but mono mix: they cannot sum to it"),
+            "stereo stem but mono mix: they cannot sum to it".to_string(),
         );
     }
     match (c.offset_samples, c.offset_correlation) {

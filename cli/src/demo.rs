@@ -120,7 +120,7 @@ fn midi_hz(note: f64) -> f64 {
 fn section(bar: usize, bars: usize) -> u8 {
     if bar < (bars / 8).max(1) {
         0
-    } else if (bar / 4) % 2 == 0 {
+    } else if (bar / 4).is_multiple_of(2) {
         1
     } else {
         2
@@ -132,7 +132,7 @@ const ROOTS: [f64; 4] = [57.0, 53.0, 60.0, 55.0];
 /// Chord tones above the root (minor for Am, major otherwise).
 fn chord(bar: usize) -> [f64; 3] {
     let r = ROOTS[bar % 4];
-    let third = if bar % 4 == 0 { 3.0 } else { 4.0 };
+    let third = if bar.is_multiple_of(4) { 3.0 } else { 4.0 };
     [r, r + third, r + 7.0]
 }
 

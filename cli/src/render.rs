@@ -749,9 +749,7 @@ impl Timing {
 /// Reads the stems, plans, renders, writes masters and reports.
 pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     let mut timing = Timing::new();
-    if opts.stems.is_empty() {
-        return Err(Error::usage("no stems given"));
-    }
+    crate::check::distinct_stems(&opts.stems, None)?;
     if opts.deliveries.is_empty() {
         return Err(Error::usage(
             "no deliveries given (--deliver streaming,club,vinyl)",
@@ -926,7 +924,7 @@ fn deliver(
         let (mut rep, history) = report::analyse(&audio);
         rep.target = Some(target_check(d, &rep));
         files.extend(report::write_files(
-            &opts.out, &rep, &history, &audio, &protected,
+            &opts.out, &rep, &history, &audio, protected,
         )?);
         written.push(WrittenMaster {
             delivery: d.name.clone(),

@@ -1,6 +1,6 @@
 //! Unusable input gives a clear error naming the file, a non-zero exit, and leaves every file
 //! as it was: truncated WAV, 8-bit WAV, zero-length file, a text file renamed .wav, mismatched
-//! sample rates.
+//! sample rates; a stem given twice to check or render.
 
 mod common;
 use common::*;
@@ -150,4 +150,20 @@ fn usage_errors_exit_2() {
     let out = stem(&["check", s(&paths[0]), s(&paths[0]), "--mix", s(&mix)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
+    // Render refuses a stem given twice before reading anything, and writes nothing.
+    let out_dir = dir.join("masters");
+    let out = stem(&[
+        "render",
+        s(&paths[0]),
+        s(&paths[1]),
+        s(&paths[0]),
+        "--deliver",
+        "streaming",
+        "--out",
+        s(&out_dir),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("given twice"), "{err}");
+    assert!(!out_dir.exists(), "render wrote {}", out_dir.display());
 }

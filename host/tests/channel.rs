@@ -12,32 +12,13 @@ use nice_plug::prelude::Params;
 use shared_dsp::chain::channel::{ChannelChain, ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::saturation::SaturationMode;
-use std::path::PathBuf;
 use stem_channel::params::StemChannelParams;
-use stem_host::{load, BlockSchedule, ParamChange, ParamInfo, PluginHost};
+use stem_host::{BlockSchedule, ParamChange, ParamInfo, PluginHost};
 
-const FORMATS: [&str; 2] = ["clap", "vst3"];
+mod support;
+use support::{argmax, assert_identical, open, refs, wire, FORMATS};
+
 const SR: f64 = 48_000.0;
-
-fn bundle(format: &str) -> PathBuf {
-    let dir = std::env::var_os("STEM_TEST_BUNDLE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-bundles/bundled")
-        });
-    let path = dir.join(format!("Stem Channel.{format}"));
-    assert!(
-        path.exists(),
-        "no test bundle at {}: run the suite with `cargo xtask test`, which builds it",
-        path.display()
-    );
-    path
-}
-
-fn open(format: &str) -> Box<dyn PluginHost> {
-    let path = bundle(format);
-    load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// xorshift64*, so signals are reproducible without an RNG crate.
 struct Rng(u64);
@@ -82,10 +63,6 @@ fn programme(num_samples: usize, seed: u64) -> [Vec<f32>; 2] {
     out
 }
 
-fn refs(x: &[Vec<f32>; 2]) -> [&[f32]; 2] {
-    [&x[0], &x[1]]
-}
-
 /// The normalized value of every parameter (by display name) for `settings`, and the settings
 /// the plugin reconstructs from those normalized values (plain -> normalized -> plain may move
 /// a skewed value by an ulp; the expectation uses exactly what the plugin sees).
@@ -103,11 +80,6 @@ fn param_values(settings: &ChannelSettings) -> (Vec<(String, f32)>, ChannelSetti
     (values, params.target_settings())
 }
 
-/// The host's wire value for a normalized value (CLAP: stepped parameters count steps).
-fn wire(info: &ParamInfo, normalized: f32) -> f64 {
-    info.min_value + (info.max_value - info.min_value) * normalized as f64
-}
-
 fn normalized(info: &ParamInfo, wire: f64) -> f64 {
     (wire - info.min_value) / (info.max_value - info.min_value)
 }
@@ -121,7 +93,7 @@ fn apply(host: &mut dyn PluginHost, settings: &ChannelSettings) -> ChannelSettin
             .iter()
             .find(|p| p.name == name)
             .unwrap_or_else(|| panic!("host has no parameter {name}"));
-        host.set_param_value(info.id, wire(info, v)).unwrap();
+        host.set_param_value(info.id, wire(info, v as f64)).unwrap();
     }
     expected
 }
@@ -132,17 +104,6 @@ fn render_chain(settings: &ChannelSettings, input: &[Vec<f32>; 2]) -> [Vec<f32>;
     let [mut l, mut r] = input.clone();
     chain.process_block(&mut l, &mut r);
     [l, r]
-}
-
-#[track_caller]
-fn assert_identical(actual: &[f32], expected: &[f32], context: &str) {
-    assert_eq!(actual.len(), expected.len(), "{context}: lengths differ");
-    if let Some(i) = (0..actual.len()).find(|&i| actual[i].to_bits() != expected[i].to_bits()) {
-        panic!(
-            "{context}: first difference at sample {i}: {} vs {}",
-            actual[i], expected[i]
-        );
-    }
 }
 
 /// Every section on, every band doing something (two of them dynamic).
@@ -251,7 +212,7 @@ fn every_parameter_is_automatable_at_its_sample() {
     let input = programme(7_000, 3);
     let schedule = BlockSchedule::Fixed(512);
     for format in FORMATS {
-        let mut host = open(format);
+        let mut host = open("Stem Channel", format);
         let infos = host.params().unwrap();
         let configs = [rich(false, false), rich(false, true), rich(true, true)];
         let mut acted = vec![false; infos.len()];
@@ -329,7 +290,7 @@ fn every_stem_preset_loads_sounds_and_equals_the_chain() {
     for format in FORMATS {
         for stem in StemType::ALL {
             let label = format!("{format} {stem:?}");
-            let mut host = open(format);
+            let mut host = open("Stem Channel", format);
             let expected = apply(host.as_mut(), &ChannelSettings::for_stem(stem));
             assert_eq!(expected.stem_type, stem);
             host.activate(SR, 512).unwrap();
@@ -355,7 +316,7 @@ fn every_stem_preset_loads_sounds_and_equals_the_chain() {
 
             // State round trip, stem type included.
             let state = host.save_state().unwrap();
-            let mut restored = open(format);
+            let mut restored = open("Stem Channel", format);
             restored.load_state(&state).unwrap();
             let infos = host.params().unwrap();
             for p in &infos {
@@ -390,7 +351,7 @@ fn automated_plugin_equals_the_automated_chain() {
     second.saturation_enabled = false;
     let change_at = 10_007;
     for format in FORMATS {
-        let mut host = open(format);
+        let mut host = open("Stem Channel", format);
         let expected_first = apply(host.as_mut(), &first);
         let (values, expected_second) = param_values(&second);
         let infos = host.params().unwrap();
@@ -404,7 +365,7 @@ fn automated_plugin_equals_the_automated_chain() {
                 ParamChange {
                     sample_offset: change_at,
                     param_id: info.id,
-                    value: wire(info, *v),
+                    value: wire(info, *v as f64),
                 }
             })
             .collect();
@@ -433,15 +394,6 @@ fn automated_plugin_equals_the_automated_chain() {
     }
 }
 
-/// Position of the largest magnitude on the left channel.
-fn peak_position(x: &[f32]) -> usize {
-    x.iter()
-        .enumerate()
-        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-        .unwrap()
-        .0
-}
-
 /// Declared latency equals the impulse's measured shift; toggling any section (or the
 /// dynamics mode) never changes it; the oversampling factor does, and the host is told.
 #[test]
@@ -458,7 +410,7 @@ fn declared_latency_is_measured_and_constant_across_bypass() {
             s.saturation.mode = SaturationMode::SoftClip;
             s.saturation.drive_db = 0.0;
             s.saturation.oversampling = factor;
-            let mut host = open(format);
+            let mut host = open("Stem Channel", format);
             let expected = apply(host.as_mut(), &s);
             host.activate(SR, 512).unwrap();
             let latency = host.latency_samples().unwrap() as usize;
@@ -512,7 +464,7 @@ fn declared_latency_is_measured_and_constant_across_bypass() {
             for k in 0..=toggles.len() {
                 let window = &out[0][k * 4096..(k + 1) * 4096];
                 assert_eq!(
-                    peak_position(window),
+                    argmax(window),
                     100 + latency,
                     "{format} {factor}x after {k} toggles"
                 );

@@ -14,38 +14,12 @@ use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::CompressorSettings;
 use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality};
 use shared_dsp::stereo::StereoSettings;
-use std::path::PathBuf;
-use stem_host::{load, BlockSchedule, ParamChange, ParamInfo, PluginHost};
+use stem_host::{BlockSchedule, ParamChange, ParamInfo, PluginHost};
 
-const FORMATS: [&str; 2] = ["clap", "vst3"];
+mod support;
+use support::{argmax, open, param, wire, FORMATS};
+
 const FS: f64 = 48_000.0;
-
-fn bundle_dir() -> PathBuf {
-    let dir = std::env::var_os("STEM_TEST_BUNDLE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-bundles/bundled")
-        });
-    assert!(
-        dir.is_dir(),
-        "no test bundles at {}: run the suite with `cargo xtask test`, which builds them",
-        dir.display()
-    );
-    dir
-}
-
-fn load_master(format: &str) -> Box<dyn PluginHost> {
-    let path = bundle_dir().join(format!("Stem Master.{format}"));
-    load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn param(host: &dyn PluginHost, name: &str) -> ParamInfo {
-    host.params()
-        .unwrap()
-        .into_iter()
-        .find(|p| p.name == name)
-        .unwrap_or_else(|| panic!("no parameter named {name}"))
-}
 
 /// Sets a parameter by its display text (switches and choices).
 fn set_text(host: &mut dyn PluginHost, name: &str, text: &str) {
@@ -54,12 +28,6 @@ fn set_text(host: &mut dyn PluginHost, name: &str, text: &str) {
         .text_to_value(p.id, text)
         .unwrap_or_else(|e| panic!("{name} = {text}: {e}"));
     host.set_param_value(p.id, v).unwrap();
-}
-
-/// The wire value at `fraction` of a continuous parameter's range. Fractions are chosen so the
-/// plain value is exact in f32 (a linear range maps `min + fraction * (max - min)`).
-fn wire(p: &ParamInfo, fraction: f64) -> f64 {
-    p.min_value + fraction * (p.max_value - p.min_value)
 }
 
 fn set_fraction(host: &mut dyn PluginHost, name: &str, fraction: f64) {
@@ -90,14 +58,6 @@ fn programme(num_samples: usize) -> [Vec<f32>; 2] {
     [l, r]
 }
 
-fn argmax(x: &[f32]) -> usize {
-    x.iter()
-        .enumerate()
-        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-        .unwrap()
-        .0
-}
-
 /// Processes an impulse and returns (declared latency, measured shift) per channel.
 fn impulse_shift(host: &mut dyn PluginHost) -> (usize, [usize; 2]) {
     let latency = host.latency_samples().unwrap() as usize;
@@ -115,7 +75,7 @@ fn impulse_shift(host: &mut dyn PluginHost) -> (usize, [usize; 2]) {
 #[test]
 fn declared_latency_is_measured_for_every_quality_and_lookahead_and_bypass_keeps_it() {
     for format in FORMATS {
-        let mut host = load_master(format);
+        let mut host = open("Stem Master", format);
         let host = host.as_mut();
         // Every section in the path, with a symmetric EQ move (its FIR peaks at its centre).
         set_text(host, "Glue", "On");
@@ -229,7 +189,7 @@ fn output_equals_the_master_chain_with_automation_at_sample_offsets() {
     let n = 48_000;
     let x = programme(n);
     for format in FORMATS {
-        let mut host = load_master(format);
+        let mut host = open("Stem Master", format);
         let host = host.as_mut();
         set_plugin(host);
         host.activate(FS, 1024).unwrap();
@@ -295,14 +255,14 @@ fn output_equals_the_master_chain_with_automation_at_sample_offsets() {
 fn state_round_trips_with_the_same_sound() {
     let x = programme(24_000);
     for format in FORMATS {
-        let mut a = load_master(format);
+        let mut a = open("Stem Master", format);
         set_plugin(a.as_mut());
         set_fraction(a.as_mut(), "Limiter Gain", 0.5);
         set_text(a.as_mut(), "Lookahead", "3");
         set_text(a.as_mut(), "Target", "Club (-8 LUFS)");
         a.activate(FS, 256).unwrap();
         let state = a.save_state().unwrap();
-        let mut b = load_master(format);
+        let mut b = open("Stem Master", format);
         b.load_state(&state).unwrap();
         b.activate(FS, 256).unwrap();
         for p in a.params().unwrap() {

@@ -4,46 +4,22 @@
 //! nice-plug's `assert_process_allocs`, so any allocation on the audio thread aborts the run,
 //! and points `STEM_TEST_BUNDLE_DIR` at them.
 
-use std::path::PathBuf;
+use stem_host::{BlockSchedule, ParamChange, PluginHost};
 
-use stem_host::{load, BlockSchedule, ParamChange, ParamInfo, PluginHost};
+mod support;
+use support::{assert_identical, open, param, refs, FORMATS};
 
 const PLUGINS: [&str; 2] = ["Stem Channel", "Stem Master"];
-const FORMATS: [&str; 2] = ["clap", "vst3"];
-
-fn bundle_dir() -> PathBuf {
-    let dir = std::env::var_os("STEM_TEST_BUNDLE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-bundles/bundled")
-        });
-    assert!(
-        dir.is_dir(),
-        "no test bundles at {}: run the suite with `cargo xtask test`, which builds them",
-        dir.display()
-    );
-    dir
-}
 
 /// Runs `check` on a fresh instance of every plugin in every format.
 fn for_each_bundle(check: impl Fn(&str, &mut dyn PluginHost)) {
-    let dir = bundle_dir();
     for plugin in PLUGINS {
         for format in FORMATS {
-            let path = dir.join(format!("{plugin}.{format}"));
-            let mut host = load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut host = open(plugin, format);
             let label = format!("{plugin} ({format})");
             check(&label, host.as_mut());
         }
     }
-}
-
-fn param_named(host: &dyn PluginHost, name: &str) -> ParamInfo {
-    host.params()
-        .unwrap()
-        .into_iter()
-        .find(|p| p.name == name)
-        .unwrap_or_else(|| panic!("no parameter named {name}"))
 }
 
 /// Deterministic white noise at about -12 dBFS (xorshift, so the tests need no RNG crate).
@@ -58,22 +34,6 @@ fn noise(num_samples: usize, seed: u32) -> [Vec<f32>; 2] {
     let left = (0..num_samples).map(|_| next()).collect();
     let right = (0..num_samples).map(|_| next()).collect();
     [left, right]
-}
-
-fn as_refs(signal: &[Vec<f32>; 2]) -> [&[f32]; 2] {
-    [&signal[0], &signal[1]]
-}
-
-/// Asserts two signals are bit-identical, reporting the first differing sample.
-#[track_caller]
-fn assert_identical(actual: &[f32], expected: &[f32], context: &str) {
-    assert_eq!(actual.len(), expected.len(), "{context}: lengths differ");
-    if let Some(i) = (0..actual.len()).find(|&i| actual[i].to_bits() != expected[i].to_bits()) {
-        panic!(
-            "{context}: first difference at sample {i}: {} vs {}",
-            actual[i], expected[i]
-        );
-    }
 }
 
 /// The input as a plugin reporting `latency` samples returns it: delayed, zeros first.
@@ -96,7 +56,7 @@ fn bundles_expose_bypass_trim_and_output_with_working_text_conversion() {
             "{label}: no bypass parameter flagged for the host"
         );
         for name in ["Input Trim", "Output Gain"] {
-            let p = param_named(host, name);
+            let p = param(host, name);
             assert!(p.is_automatable, "{label}: {name} is not automatable");
             let minus_six = host.text_to_value(p.id, "-6 dB").unwrap();
             assert!(minus_six > p.min_value && minus_six < p.default_value);
@@ -117,7 +77,7 @@ fn unity_at_defaults_is_bit_exact() {
         let latency = host.latency_samples().unwrap() as usize;
         let input = noise(48_000 + latency, 7);
         let output = host
-            .process(as_refs(&input), &BlockSchedule::Fixed(512), &[])
+            .process(refs(&input), &BlockSchedule::Fixed(512), &[])
             .unwrap();
         for ch in 0..2 {
             assert_identical(
@@ -135,7 +95,7 @@ fn parameter_change_takes_effect_at_its_exact_sample() {
         host.activate(48_000.0, 512).unwrap();
         let latency = host.latency_samples().unwrap() as usize;
         for name in ["Input Trim", "Output Gain"] {
-            let trim = param_named(host, name);
+            let trim = param(host, name);
             let minus_six = host.text_to_value(trim.id, "-6 dB").unwrap();
             // Not on a block boundary, so the plugin must split the block at the event.
             let change_at = 3_333;
@@ -146,7 +106,7 @@ fn parameter_change_takes_effect_at_its_exact_sample() {
                 value: minus_six,
             }];
             let output = host
-                .process(as_refs(&input), &BlockSchedule::Fixed(512), &changes)
+                .process(refs(&input), &BlockSchedule::Fixed(512), &changes)
                 .unwrap();
             for ch in 0..2 {
                 // Input sample `i` leaves the plugin at `i + latency` (before that comes the
@@ -175,7 +135,7 @@ fn parameter_change_takes_effect_at_its_exact_sample() {
             // Back to unity for the next parameter.
             host.set_param_value(trim.id, trim.default_value).unwrap();
             host.process(
-                as_refs(&noise(4_800 + latency, 1)),
+                refs(&noise(4_800 + latency, 1)),
                 &BlockSchedule::Fixed(512),
                 &[],
             )
@@ -186,11 +146,9 @@ fn parameter_change_takes_effect_at_its_exact_sample() {
 
 #[test]
 fn state_restores_every_parameter_exactly_into_a_new_instance() {
-    let dir = bundle_dir();
     for plugin in PLUGINS {
         for format in FORMATS {
-            let path = dir.join(format!("{plugin}.{format}"));
-            let mut original = load(&path).unwrap();
+            let mut original = open(plugin, format);
             original.activate(48_000.0, 256).unwrap();
             let params = original.params().unwrap();
             // Odd, non-default values, as a user's session would hold.
@@ -207,7 +165,7 @@ fn state_restores_every_parameter_exactly_into_a_new_instance() {
             }
             let state = original.save_state().unwrap();
 
-            let mut restored = load(&path).unwrap();
+            let mut restored = open(plugin, format);
             restored.load_state(&state).unwrap();
             restored.activate(48_000.0, 256).unwrap();
             for p in &params {
@@ -221,10 +179,10 @@ fn state_restores_every_parameter_exactly_into_a_new_instance() {
             // Same parameters, same sound.
             let input = noise(9_600, 11);
             let a = original
-                .process(as_refs(&input), &BlockSchedule::Fixed(256), &[])
+                .process(refs(&input), &BlockSchedule::Fixed(256), &[])
                 .unwrap();
             let b = restored
-                .process(as_refs(&input), &BlockSchedule::Fixed(256), &[])
+                .process(refs(&input), &BlockSchedule::Fixed(256), &[])
                 .unwrap();
             assert_identical(
                 &a[0][4_800..],
@@ -253,7 +211,7 @@ fn declared_latency_equals_measured_impulse_shift() {
         impulse[0][at] = 0.5;
         impulse[1][at] = -0.5;
         let output = host
-            .process(as_refs(&impulse), &BlockSchedule::Fixed(512), &[])
+            .process(refs(&impulse), &BlockSchedule::Fixed(512), &[])
             .unwrap();
         for (ch, channel) in output.iter().enumerate() {
             let peak = channel
@@ -274,8 +232,8 @@ fn any_block_size_gives_the_same_output_as_one_block() {
         host.activate(48_000.0, 512).unwrap();
         let num_samples = 10_007 + host.latency_samples().unwrap() as usize;
         let input = noise(num_samples, 5);
-        let trim = param_named(host, "Input Trim");
-        let out_gain = param_named(host, "Output Gain");
+        let trim = param(host, "Input Trim");
+        let out_gain = param(host, "Output Gain");
         let changes = [
             ParamChange {
                 sample_offset: 0,
@@ -299,7 +257,7 @@ fn any_block_size_gives_the_same_output_as_one_block() {
             host.set_param_value(out_gain.id, out_gain.default_value)
                 .unwrap();
             host.activate(48_000.0, schedule.max_block_size()).unwrap();
-            host.process(as_refs(&input), &schedule, &changes).unwrap()
+            host.process(refs(&input), &schedule, &changes).unwrap()
         };
         let reference = run(host, BlockSchedule::Fixed(num_samples));
         for schedule in [
@@ -326,7 +284,7 @@ fn any_block_size_gives_the_same_output_as_one_block() {
 #[test]
 fn every_common_sample_rate_passes_unity_and_reaches_gain_targets() {
     for_each_bundle(|label, host| {
-        let out_gain = param_named(host, "Output Gain");
+        let out_gain = param(host, "Output Gain");
         let plus_three = host.text_to_value(out_gain.id, "3 dB").unwrap();
         for sample_rate in [
             22_050.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0, 384_000.0,
@@ -338,7 +296,7 @@ fn every_common_sample_rate_passes_unity_and_reaches_gain_targets() {
             let num_samples = (sample_rate * 0.1) as usize + latency;
             let input = noise(num_samples, 9);
             let output = host
-                .process(as_refs(&input), &BlockSchedule::Fixed(1024), &[])
+                .process(refs(&input), &BlockSchedule::Fixed(1024), &[])
                 .unwrap();
             assert_identical(
                 &output[0],
@@ -352,7 +310,7 @@ fn every_common_sample_rate_passes_unity_and_reaches_gain_targets() {
                 value: plus_three,
             }];
             let output = host
-                .process(as_refs(&input), &BlockSchedule::Fixed(1024), &changes)
+                .process(refs(&input), &BlockSchedule::Fixed(1024), &changes)
                 .unwrap();
             let ramp_end = (sample_rate * 0.020) as usize;
             let before_end = ramp_end * 9 / 10;
@@ -374,7 +332,7 @@ fn every_common_sample_rate_passes_unity_and_reaches_gain_targets() {
 #[test]
 fn bad_input_never_reaches_the_output_and_the_plugin_recovers() {
     for_each_bundle(|label, host| {
-        let trim = param_named(host, "Input Trim");
+        let trim = param(host, "Input Trim");
         host.activate(48_000.0, 512).unwrap();
         let latency = host.latency_samples().unwrap() as usize;
         let mut input = noise(4_800, 13);
@@ -398,7 +356,7 @@ fn bad_input_never_reaches_the_output_and_the_plugin_recovers() {
             value: host.text_to_value(trim.id, "-6 dB").unwrap(),
         }];
         let output = host
-            .process(as_refs(&input), &BlockSchedule::Fixed(512), &changes)
+            .process(refs(&input), &BlockSchedule::Fixed(512), &changes)
             .unwrap();
         for (ch, channel) in output.iter().enumerate() {
             assert!(
@@ -407,15 +365,11 @@ fn bad_input_never_reaches_the_output_and_the_plugin_recovers() {
             );
         }
         // Flush the bad stretch out of the plugin's latency, then check clean audio.
-        host.process(
-            as_refs(&noise(latency, 19)),
-            &BlockSchedule::Fixed(512),
-            &[],
-        )
-        .unwrap();
+        host.process(refs(&noise(latency, 19)), &BlockSchedule::Fixed(512), &[])
+            .unwrap();
         let clean = noise(4_800 + latency, 17);
         let output = host
-            .process(as_refs(&clean), &BlockSchedule::Fixed(512), &[])
+            .process(refs(&clean), &BlockSchedule::Fixed(512), &[])
             .unwrap();
         let expected = db_to_gain(-6.0);
         for ch in 0..2 {
@@ -438,7 +392,7 @@ fn bypass_passes_the_input_through_after_a_click_free_fade() {
             .into_iter()
             .find(|p| p.is_bypass)
             .unwrap();
-        let trim = param_named(host, "Input Trim");
+        let trim = param(host, "Input Trim");
         host.activate(48_000.0, 512).unwrap();
         // The bypass engages once the trimmed signal has come through the latency.
         let latency = host.latency_samples().unwrap() as usize;
@@ -457,7 +411,7 @@ fn bypass_passes_the_input_through_after_a_click_free_fade() {
             },
         ];
         let output = host
-            .process(as_refs(&input), &BlockSchedule::Fixed(512), &changes)
+            .process(refs(&input), &BlockSchedule::Fixed(512), &changes)
             .unwrap();
         // Dry (the latency-aligned input) after the 10 ms fade, exactly.
         assert_identical(&output[0][at + 480..], &input[0][at + 480..], label);

@@ -38,9 +38,18 @@ pub type StringToValue = Arc<dyn Fn(&str) -> Option<f32> + Send + Sync>;
 /// Parses a number with an optional unit suffix (case-insensitive, e.g. "-6 dB", "12ms",
 /// "+3.5"), so typed values work with or without the unit.
 pub fn s2v_with_unit(unit: &'static str) -> StringToValue {
+    s2v_with_unit_or_off(unit, None)
+}
+
+/// [`s2v_with_unit`] that also takes "off" as `off_value` (for controls whose lowest value
+/// switches them off).
+pub fn s2v_with_unit_or_off(unit: &'static str, off_value: Option<f32>) -> StringToValue {
     Arc::new(move |text: &str| {
         let text = text.trim();
         let lower = text.to_ascii_lowercase();
+        if off_value.is_some() && lower == "off" {
+            return off_value;
+        }
         let unit = unit.trim().to_ascii_lowercase();
         let number = if !unit.is_empty() && lower.ends_with(&unit) {
             &text[..text.len() - unit.len()]
@@ -60,7 +69,12 @@ pub fn geometric_skew(min: f32, max: f32) -> f32 {
 
 /// A float parameter in `unit` over a skewed range centred geometrically (for frequencies,
 /// Q and times), smoothed logarithmically.
-pub fn log_param(name: String, default: f32, range: (f32, f32), unit: &'static str) -> FloatParam {
+pub fn log_param(
+    name: impl Into<String>,
+    default: f32,
+    range: (f32, f32),
+    unit: &'static str,
+) -> FloatParam {
     FloatParam::new(
         name,
         default.clamp(range.0, range.1),
@@ -78,7 +92,7 @@ pub fn log_param(name: String, default: f32, range: (f32, f32), unit: &'static s
 
 /// A float parameter in `unit` over a linear range, smoothed linearly (dB, percent).
 pub fn linear_param(
-    name: String,
+    name: impl Into<String>,
     default: f32,
     range: (f32, f32),
     unit: &'static str,

@@ -7,6 +7,7 @@
 use atomic_float::AtomicF32;
 use shared_dsp::meter::spectrum::SpectrumAnalyser;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Most bands a [`SharedSpectrum`] carries (48 bands per octave over ten octaves fit).
 pub const SPECTRUM_MAX_BANDS: usize = 512;
@@ -48,9 +49,10 @@ impl Default for MeterValue {
 }
 
 /// Set by the editor while it is visible; meters and spectra are computed only then (except
-/// what the audio path itself needs, such as gain match).
-#[derive(Debug, Default)]
-pub struct EditorOpen(AtomicBool);
+/// what the audio path itself needs, such as gain match). Clones share the flag, so the editor
+/// window can hold one and clear it when it closes.
+#[derive(Clone, Debug, Default)]
+pub struct EditorOpen(Arc<AtomicBool>);
 
 impl EditorOpen {
     pub fn set(&self, open: bool) {

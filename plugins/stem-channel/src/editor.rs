@@ -11,10 +11,11 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
-    create_resizable_editor, theme, AbCompare, CloseHook, CorrelationMeter, EditorApp,
+    column, create_resizable_editor, knob_row, theme, AbCompare, CorrelationMeter, EditorApp,
     EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter,
-    MeterHold, ParamChoice, ParamKnob, ParamToggle,
+    MeterHold, ParamChoice, ParamKnob, ParamToggle, SECTION_KNOB_DIAMETER,
 };
+use stem_plugin_common::EditorOpen;
 
 use crate::meters::{StemChannelMeters, HISTORY_LEN};
 use crate::params::{DynamicsModeParam, StemChannelParams, StemTypeParam};
@@ -23,8 +24,6 @@ use crate::params::{DynamicsModeParam, StemChannelParams, StemTypeParam};
 const GAIN_STAGING_DBFS: (f32, f32) = (-12.0, -6.0);
 /// The guide's limit on how far processing may move a stem's level in the mix.
 const NET_CHANGE_LIMIT_LU: f32 = 1.5;
-/// Knob size in the section panels, logical pixels.
-const KNOB: f32 = 32.0;
 
 pub struct ChannelEditor {
     params: Arc<StemChannelParams>,
@@ -79,17 +78,12 @@ struct Levels {
 }
 
 impl EditorLayout for ChannelEditor {
-    fn opened(&mut self) {
-        self.meters.editor_open.set(true);
+    fn editor_open(&self) -> Option<EditorOpen> {
+        Some(self.meters.editor_open.clone())
     }
 
     fn persisted_size(&self) -> Option<&EditorSize> {
         Some(&self.params.editor_size)
-    }
-
-    fn close_hook(&self) -> Option<CloseHook> {
-        let meters = self.meters.clone();
-        Some(CloseHook::new(move || meters.editor_open.set(false)))
     }
 
     fn ui(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
@@ -129,19 +123,6 @@ impl EditorLayout for ChannelEditor {
             column(ui, output_w, bottom_h, |ui| self.output_panel(ui, setter));
         });
     }
-}
-
-/// A fixed-size column whose panel fills it.
-fn column(ui: &mut Ui, width: f32, height: f32, add: impl FnOnce(&mut Ui)) {
-    ui.allocate_ui_with_layout(
-        vec2(width, height),
-        egui::Layout::top_down(egui::Align::Min),
-        |ui| {
-            ui.set_width(width);
-            ui.set_min_height(height);
-            add(ui);
-        },
-    );
 }
 
 impl ChannelEditor {
@@ -480,7 +461,7 @@ impl ChannelEditor {
                     ui.add(
                         ParamKnob::for_param(&s.mono_below_hz, setter)
                             .label("Below")
-                            .diameter(KNOB),
+                            .diameter(SECTION_KNOB_DIAMETER),
                     );
                 });
             },
@@ -555,18 +536,4 @@ fn finite_or_zero(value: f32) -> f32 {
     } else {
         0.0
     }
-}
-
-/// A row of section knobs.
-fn knob_row(ui: &mut Ui, setter: &ParamSetter, knobs: &[(&FloatParam, &str)]) {
-    ui.horizontal(|ui| {
-        ui.spacing_mut().item_spacing.x = 0.0;
-        for (param, label) in knobs {
-            ui.add(
-                ParamKnob::for_param(*param, setter)
-                    .label(label)
-                    .diameter(KNOB),
-            );
-        }
-    });
 }

@@ -12,16 +12,15 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
-    create_resizable_editor, theme, AbCompare, CloseHook, CorrelationMeter, EditorApp,
+    column, create_resizable_editor, knob_row, theme, AbCompare, CorrelationMeter, EditorApp,
     EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter,
-    MeterHold, ParamChoice, ParamKnob, ParamToggle, Readout, ReadoutGrid,
+    MeterHold, ParamChoice, ParamKnob, ParamToggle, Readout, ReadoutGrid, SECTION_KNOB_DIAMETER,
 };
+use stem_plugin_common::EditorOpen;
 
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
 use crate::params::StemMasterParams;
 
-/// Knob size in the section panels, logical pixels.
-const KNOB: f32 = 32.0;
 /// Distance to target (LU) within which the integrated loudness counts as on target.
 const ON_TARGET_LU: f32 = 0.5;
 
@@ -63,17 +62,12 @@ pub fn create(
 }
 
 impl EditorLayout for MasterEditor {
-    fn opened(&mut self) {
-        self.meters.editor_open.set(true);
+    fn editor_open(&self) -> Option<EditorOpen> {
+        Some(self.meters.editor_open.clone())
     }
 
     fn persisted_size(&self) -> Option<&EditorSize> {
         Some(&self.params.editor_size)
-    }
-
-    fn close_hook(&self) -> Option<CloseHook> {
-        let meters = self.meters.clone();
-        Some(CloseHook::new(move || meters.editor_open.set(false)))
     }
 
     fn ui(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
@@ -109,19 +103,6 @@ impl EditorLayout for MasterEditor {
             column(ui, side_w, bottom_h, |ui| self.output_panel(ui, setter));
         });
     }
-}
-
-/// A fixed-size column whose panel fills it.
-fn column(ui: &mut Ui, width: f32, height: f32, add: impl FnOnce(&mut Ui)) {
-    ui.allocate_ui_with_layout(
-        vec2(width, height),
-        egui::Layout::top_down(egui::Align::Min),
-        |ui| {
-            ui.set_width(width);
-            ui.set_min_height(height);
-            add(ui);
-        },
-    );
 }
 
 /// `-14.2` or `—` before anything was measured.
@@ -503,12 +484,12 @@ impl MasterEditor {
                     ui.add(
                         ParamKnob::for_param(&w.width_percent, setter)
                             .label("Width")
-                            .diameter(KNOB),
+                            .diameter(SECTION_KNOB_DIAMETER),
                     );
                     ui.add(
                         ParamKnob::for_param(&w.mono_below_hz, setter)
                             .label("Mono below")
-                            .diameter(KNOB),
+                            .diameter(SECTION_KNOB_DIAMETER),
                     );
                 });
             },
@@ -526,7 +507,7 @@ impl MasterEditor {
                     ui.add(
                         ParamKnob::for_param(&params.output.gain, setter)
                             .label("Gain")
-                            .diameter(KNOB),
+                            .diameter(SECTION_KNOB_DIAMETER),
                     );
                     ui.label(
                         RichText::new("Dither")
@@ -552,18 +533,4 @@ fn reduction_text(reduction_db: f32) -> String {
     } else {
         "0.0".to_owned()
     }
-}
-
-/// A row of section knobs.
-fn knob_row(ui: &mut Ui, setter: &ParamSetter, knobs: &[(&FloatParam, &str)]) {
-    ui.horizontal(|ui| {
-        ui.spacing_mut().item_spacing.x = 0.0;
-        for (param, label) in knobs {
-            ui.add(
-                ParamKnob::for_param(*param, setter)
-                    .label(label)
-                    .diameter(KNOB),
-            );
-        }
-    });
 }

@@ -19,7 +19,9 @@ use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, LimiterSettings}
 use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::Arc;
-use stem_plugin_common::gain::GAIN_SMOOTHING_MS;
+use stem_plugin_common::eq_params::{
+    geometric_skew, linear_param, log_param, s2v_with_unit, s2v_with_unit_or_off,
+};
 use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams, EQ_BANDS};
 
@@ -105,25 +107,9 @@ impl Default for StemMasterParams {
     }
 }
 
-/// The parser type nice-plug's `with_string_to_value` takes.
-type StringToValue = Arc<dyn Fn(&str) -> Option<f32> + Send + Sync>;
 /// The formatter type nice-plug's `with_value_to_string` takes.
 type ValueToString = Arc<dyn Fn(f32) -> String + Send + Sync>;
 
-/// Parses a number with an optional unit suffix (case-insensitive), or "off" as `off_value`.
-fn s2v(unit: &'static str, off_value: Option<f32>) -> StringToValue {
-    Arc::new(move |text: &str| {
-        let t = text.trim().to_ascii_lowercase();
-        if t == "off" {
-            return off_value;
-        }
-        let u = unit.trim().to_ascii_lowercase();
-        let number = t.strip_suffix(u.as_str()).unwrap_or(&t);
-        number.trim().trim_start_matches('+').parse().ok()
-    })
-}
-
-/// Two decimals, or "Off" at and below `off_below`.
 /// "Off" at or below `off_below`, else the value with `unit` (written here, not by
 /// `with_unit`, so "Off" stands alone).
 fn v2s_or_off(off_below: f32, decimals: usize, unit: &'static str) -> ValueToString {
@@ -134,47 +120,6 @@ fn v2s_or_off(off_below: f32, decimals: usize, unit: &'static str) -> ValueToStr
             format!("{v:.decimals$}{unit}")
         }
     })
-}
-
-/// A float over a linear range, smoothed linearly over `smoothing_ms`.
-fn linear(name: &str, default: f32, range: (f32, f32), unit: &'static str) -> FloatParam {
-    FloatParam::new(
-        name,
-        default,
-        FloatRange::Linear {
-            min: range.0,
-            max: range.1,
-        },
-    )
-    .with_smoother(SmoothingStyle::Linear(GAIN_SMOOTHING_MS))
-    .with_unit(unit)
-    .with_value_to_string(formatters::v2s_f32_rounded(2))
-    .with_string_to_value(s2v(unit, None))
-}
-
-/// Skew factor of a `FloatRange::Skewed` whose midpoint is the geometric mean of `min` and
-/// `max` (`((c - min) / (max - min))^f = 1/2` with `c = sqrt(min max)`), so a control for times
-/// or frequencies spends equal travel per octave around its centre.
-pub fn geometric_skew(min: f32, max: f32) -> f32 {
-    let centre = (min * max).sqrt();
-    0.5f32.ln() / ((centre - min) / (max - min)).ln()
-}
-
-/// A float over a geometrically skewed range (times), smoothed logarithmically.
-fn logarithmic(name: &str, default: f32, range: (f32, f32), unit: &'static str) -> FloatParam {
-    FloatParam::new(
-        name,
-        default,
-        FloatRange::Skewed {
-            min: range.0,
-            max: range.1,
-            factor: geometric_skew(range.0, range.1),
-        },
-    )
-    .with_smoother(SmoothingStyle::Logarithmic(SMOOTHING_MS))
-    .with_unit(unit)
-    .with_value_to_string(formatters::v2s_f32_rounded(2))
-    .with_string_to_value(s2v(unit, None))
 }
 
 /// A frequency from 0 (off) up, skewed towards the low end; smoothed linearly (a logarithmic
@@ -191,7 +136,7 @@ fn hz_or_off(name: &str, default: f32, range: (f32, f32)) -> FloatParam {
     )
     .with_smoother(SmoothingStyle::Linear(SMOOTHING_MS))
     .with_value_to_string(v2s_or_off(1.0, 1, " Hz"))
-    .with_string_to_value(s2v("hz", Some(0.0)))
+    .with_string_to_value(s2v_with_unit_or_off("hz", Some(0.0)))
 }
 
 /// Glue ratio steps ([`GLUE_RATIOS`]).
@@ -299,7 +244,7 @@ impl Default for GlueParams {
         let d = CompressorSettings::master_glue();
         Self {
             enabled: BoolParam::new("Glue", false),
-            threshold_db: linear(
+            threshold_db: linear_param(
                 "Glue Threshold",
                 d.threshold_db,
                 GLUE_THRESHOLD_RANGE_DB,
@@ -308,8 +253,8 @@ impl Default for GlueParams {
             ratio: EnumParam::new("Glue Ratio", GlueRatio::R2),
             attack: EnumParam::new("Glue Attack", GlueAttack::A10),
             release: EnumParam::new("Glue Release", GlueRelease::Auto),
-            makeup_db: linear("Glue Make-up", 0.0, GLUE_MAKEUP_RANGE_DB, " dB"),
-            mix_percent: linear("Glue Mix", 100.0, (0.0, 100.0), " %"),
+            makeup_db: linear_param("Glue Make-up", 0.0, GLUE_MAKEUP_RANGE_DB, " dB"),
+            mix_percent: linear_param("Glue Mix", 100.0, (0.0, 100.0), " %"),
             sidechain_hpf_hz: hz_or_off("Glue SC High-pass", 0.0, GLUE_HPF_RANGE_HZ),
         }
     }
@@ -395,7 +340,7 @@ impl Default for WidthParams {
     fn default() -> Self {
         Self {
             enabled: BoolParam::new("Width", false),
-            width_percent: linear("Width Amount", 100.0, WIDTH_RANGE_PERCENT, " %"),
+            width_percent: linear_param("Width Amount", 100.0, WIDTH_RANGE_PERCENT, " %"),
             mono_below_hz: hz_or_off("Mono Bass Below", 0.0, MONO_BASS_RANGE_HZ),
         }
     }
@@ -431,15 +376,15 @@ impl Default for LimiterParams {
         let d = LimiterSettings::default();
         Self {
             enabled: BoolParam::new("Limiter", true),
-            gain_db: linear(
+            gain_db: linear_param(
                 "Limiter Gain",
                 d.input_gain_db,
                 LIMITER_GAIN_RANGE_DB,
                 " dB",
             ),
-            ceiling_dbtp: linear("Ceiling", d.ceiling_dbtp, CEILING_RANGE_DBTP, " dBTP"),
+            ceiling_dbtp: linear_param("Ceiling", d.ceiling_dbtp, CEILING_RANGE_DBTP, " dBTP"),
             ceiling_from_target: BoolParam::new("Ceiling From Target", true),
-            release_ms: logarithmic(
+            release_ms: log_param(
                 "Limiter Release",
                 d.release_ms,
                 LIMITER_RELEASE_RANGE_MS,
@@ -457,8 +402,8 @@ impl Default for LimiterParams {
             )
             .with_unit(" ms")
             .with_value_to_string(formatters::v2s_f32_rounded(2))
-            .with_string_to_value(s2v("ms", None)),
-            link_percent: linear("Stereo Link", d.stereo_link_percent, (0.0, 100.0), " %"),
+            .with_string_to_value(s2v_with_unit("ms")),
+            link_percent: linear_param("Stereo Link", d.stereo_link_percent, (0.0, 100.0), " %"),
         }
     }
 }

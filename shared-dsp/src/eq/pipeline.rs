@@ -425,6 +425,28 @@ mod tests {
     }
 
     #[test]
+    fn baseline_build_matches_the_dispatched_one() {
+        // Machines without AVX/FMA run the unfused baseline instantiation: same pipeline, so
+        // the two differ by rounding only.
+        let input: Vec<[f64; 2]> = (0..400)
+            .map(|i| [(i as f64 * 0.37).sin(), (i as f64 * 0.21).cos()])
+            .collect();
+        let mut dispatched = chain(6);
+        let mut a = input.clone();
+        run(&mut dispatched, &mut F64Lanes(&mut a));
+        let stages = chain(6);
+        let mut v = Vectors::<3>::gather(&stages);
+        let mut b = input.clone();
+        kernel::<3, false, _>(&mut v, &mut F64Lanes(&mut b));
+        for (x, y) in a.iter().zip(b.iter()) {
+            for lane in 0..2 {
+                assert!((x[lane] - y[lane]).abs() < 1e-12, "{x:?} vs {y:?}");
+            }
+        }
+        assert_ne!(a, input, "the chain must change the signal");
+    }
+
+    #[test]
     fn splitting_a_run_into_calls_gives_the_same_bits() {
         let input: Vec<[f64; 2]> = (0..500)
             .map(|i| [(i as f64 * 0.37).sin(), (i as f64 * 0.21).cos()])

@@ -511,3 +511,24 @@ pub fn badge(ui: &mut Ui, text: &str, colour: Color32) -> Response {
     );
     response
 }
+
+/// Diameter of the knobs in the editors' section panels, in logical pixels.
+pub const SECTION_KNOB_DIAMETER: f32 = 32.0;
+
+/// A row of section knobs, each with its label.
+pub fn knob_row(
+    ui: &mut Ui,
+    setter: &ParamSetter,
+    knobs: &[(&nice_plug::prelude::FloatParam, &str)],
+) {
+    ui.horizontal(|ui| {
+        ui.spacing_mut().item_spacing.x = 0.0;
+        for (param, label) in knobs {
+            ui.add(
+                ParamKnob::for_param(*param, setter)
+                    .label(label)
+                    .diameter(SECTION_KNOB_DIAMETER),
+            );
+        }
+    });
+}

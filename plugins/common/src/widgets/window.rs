@@ -10,6 +10,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::meters::EditorOpen;
+
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::params::persist::PersistentField;
@@ -89,13 +91,9 @@ pub trait EditorLayout: Send + 'static {
     /// Draws one frame.
     fn ui(&mut self, ui: &mut egui::Ui, gui: &GuiContext, setter: &ParamSetter);
 
-    /// The window opened (set the plugin's `EditorOpen` flag here).
-    fn opened(&mut self) {}
-
-    /// The window closed (clear the plugin's `EditorOpen` flag here). nice-plug-egui 0.6 never
-    /// calls `NiceEguiApp::editor_closed`, so this runs when the window's egui context is
-    /// destroyed, which happens exactly when the window closes.
-    fn close_hook(&self) -> Option<CloseHook> {
+    /// The plugin's flag for "editor visible": set when the window opens, cleared when it
+    /// closes, so the audio thread computes meters only while someone looks.
+    fn editor_open(&self) -> Option<EditorOpen> {
         None
     }
 
@@ -133,6 +131,19 @@ pub fn run_on_context_drop(ctx: &egui::Context, hook: CloseHook) {
     ctx.data_mut(|d| d.insert_temp(egui::Id::unique("stem-editor-close-hook"), hook));
 }
 
+/// A fixed-size column of an editor's grid, whose panel fills it.
+pub fn column(ui: &mut egui::Ui, width: f32, height: f32, add: impl FnOnce(&mut egui::Ui)) {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, height),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            ui.set_width(width);
+            ui.set_min_height(height);
+            add(ui);
+        },
+    );
+}
+
 /// A nice-plug-egui app around an [`EditorLayout`].
 pub struct EditorApp<L: EditorLayout> {
     layout: L,
@@ -151,9 +162,11 @@ impl<L: EditorLayout> NiceEguiApp for EditorApp<L> {
         super::theme::apply(&egui_ctx);
         self.gui = Some(nice_gui_ctx);
         self.window.opened();
-        self.layout.opened();
-        if let Some(hook) = self.layout.close_hook() {
-            run_on_context_drop(&egui_ctx, hook);
+        if let Some(flag) = self.layout.editor_open() {
+            flag.set(true);
+            // nice-plug-egui 0.6 never calls `NiceEguiApp::editor_closed`; the window's egui
+            // context is destroyed exactly when the window closes.
+            run_on_context_drop(&egui_ctx, CloseHook::new(move || flag.set(false)));
         }
         Ok(())
     }

@@ -1,0 +1,69 @@
+//! Helpers shared by the host tests: where the built bundles are, loading one, finding a
+//! parameter, comparing signals. Each test binary uses a subset.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use stem_host::{load, ParamInfo, PluginHost};
+
+pub const FORMATS: [&str; 2] = ["clap", "vst3"];
+
+/// The bundles `cargo xtask test` built (with nice-plug's `assert_process_allocs`, so any
+/// allocation on the audio thread aborts the run); `STEM_TEST_BUNDLE_DIR` points at them.
+pub fn bundle_dir() -> PathBuf {
+    let dir = std::env::var_os("STEM_TEST_BUNDLE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-bundles/bundled")
+        });
+    assert!(
+        dir.is_dir(),
+        "no test bundles at {}: run the suite with `cargo xtask test`, which builds them",
+        dir.display()
+    );
+    dir
+}
+
+/// A fresh instance of `plugin` ("Stem Channel", "Stem Master") in `format`.
+pub fn open(plugin: &str, format: &str) -> Box<dyn PluginHost> {
+    let path = bundle_dir().join(format!("{plugin}.{format}"));
+    load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The parameter shown as `name`.
+pub fn param(host: &dyn PluginHost, name: &str) -> ParamInfo {
+    host.params()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no parameter named {name}"))
+}
+
+/// The host's wire value at `fraction` of a parameter's range (CLAP: stepped parameters count
+/// steps, so this is the normalised value mapped onto the wire range).
+pub fn wire(info: &ParamInfo, fraction: f64) -> f64 {
+    info.min_value + fraction * (info.max_value - info.min_value)
+}
+
+pub fn refs(x: &[Vec<f32>; 2]) -> [&[f32]; 2] {
+    [&x[0], &x[1]]
+}
+
+/// Index of the largest magnitude.
+pub fn argmax(x: &[f32]) -> usize {
+    x.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .map_or(0, |(i, _)| i)
+}
+
+/// Asserts two signals are bit-identical, reporting the first differing sample.
+#[track_caller]
+pub fn assert_identical(actual: &[f32], expected: &[f32], context: &str) {
+    assert_eq!(actual.len(), expected.len(), "{context}: lengths differ");
+    if let Some(i) = (0..actual.len()).find(|&i| actual[i].to_bits() != expected[i].to_bits()) {
+        panic!(
+            "{context}: first difference at sample {i}: {} vs {}",
+            actual[i], expected[i]
+        );
+    }
+}
