@@ -126,7 +126,7 @@ impl DelayLine {
         let mut rest = samples;
         while !rest.is_empty() {
             let r = w.wrapping_sub(delay) & mask;
-            let gap = if r < w { w - r } else { r - w };
+            let gap = w.abs_diff(r);
             let n = rest.len().min(gap).min(cap - w).min(cap - r);
             let (run, tail) = rest.split_at_mut(n);
             let (src, dst) = if r < w {

@@ -421,8 +421,8 @@ impl LinkwitzRileyAllpass {
         let mut state = self.state;
         for x in buf.iter_mut() {
             let mut y = to_input(*x);
-            for s in 0..SECTIONS {
-                y = state[s].tick(&d.allpass[s], y);
+            for (st, taps) in state.iter_mut().zip(&d.allpass).take(SECTIONS) {
+                y = st.tick(taps, y);
             }
             *x = to_output(y);
         }
