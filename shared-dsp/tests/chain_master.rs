@@ -650,3 +650,48 @@ fn output_gain_and_input_gain_changes_line_up_in_time() {
         assert_ne!(y[at + lat], x[0][at]);
     }
 }
+
+/// Limiter drive acts after the glue and the EQ, so the chain delays its curve by their
+/// latency: a drive change made at some sample must act on the same audio as an input-gain
+/// change made at that sample (the sections in between are linear here, so the outputs agree
+/// to rounding; without the alignment they would differ by 6 dB over the EQ's latency).
+#[test]
+fn limiter_drive_changes_line_up_with_input_gain_changes() {
+    let n = 40_000;
+    let x = music(FS, n as f64 / FS);
+    let base = MasterSettings::default();
+    assert!(base.limiter_enabled && !base.glue_enabled);
+    let at = 5_003;
+    let mut outputs = Vec::new();
+    // Input gain, drive, and no change at all.
+    for case in 0..3 {
+        let mut chain = MasterChain::new(512, FS);
+        chain.set_settings(&base);
+        chain.finish_design_now();
+        chain.reset();
+        let (mut l, mut r) = (x[0].clone(), x[1].clone());
+        chain.process_block(&mut l[..at], &mut r[..at]);
+        let mut s = base.clone();
+        match case {
+            0 => s.input_gain_db = -6.0,
+            1 => s.limiter.input_gain_db = -6.0,
+            _ => {}
+        }
+        chain.set_settings(&s);
+        for (cl, cr) in l[at..].chunks_mut(700).zip(r[at..].chunks_mut(700)) {
+            chain.process_block(cl, cr);
+        }
+        outputs.push([l, r]);
+    }
+    let lat = MasterChain::new(512, FS).latency_samples();
+    assert!(lat > 10_000, "the EQ latency makes a misalignment visible");
+    let worst = (0..2)
+        .flat_map(|c| outputs[0][c].iter().zip(outputs[1][c].iter()))
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(worst < 1e-4, "input gain and drive differ by {worst}");
+    // The drive change reaches the output exactly one latency after `at`.
+    let (driven, unchanged) = (&outputs[1][0], &outputs[2][0]);
+    assert_eq!(driven[..at + lat], unchanged[..at + lat]);
+    let moved = (at + lat..n).filter(|&i| driven[i] != unchanged[i]).count();
+    assert!(moved > (n - at - lat) / 2, "only {moved} samples changed");
+}

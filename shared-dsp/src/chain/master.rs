@@ -20,8 +20,9 @@
 //! fills for one latency), then both paths are cross-faded over [`SECTION_FADE_MS`] (they are
 //! time-aligned, so a linear fade is enough). Only the path being heard runs otherwise.
 //!
-//! Output gain acts on the samples entering the chain when it changes (its gain curve is
-//! delayed by the latency), so input and output gain automation line up in time.
+//! Gains inside the chain act on the samples entering the chain when they change: the limiter
+//! drive's curve is delayed by the glue and EQ latency, the output gain's by the whole latency,
+//! so input gain, limiter drive and output gain automation line up in time.
 //!
 //! Loudness-matched compare ("A/B", after the guide's "A/B Comparison Against Reference":
 //! louder always sounds better, so compare at matched loudness): the unprocessed input, delayed
@@ -223,10 +224,6 @@ impl GainRamp {
         }
     }
 
-    fn is_unity(&self) -> bool {
-        self.remaining == 0 && self.value == 1.0
-    }
-
     fn jump(&mut self, target: f32) {
         self.value = target;
         self.target = target;
@@ -270,6 +267,56 @@ impl GainRamp {
                 *l *= g;
                 *r *= g;
             }
+        }
+    }
+}
+
+/// A gain that acts inside the chain, after sections with latency: its ramp runs as the audio
+/// enters the chain and its curve reaches the point where it acts delayed by those sections'
+/// latency, so a change made at some sample acts on the same audio as an input-gain change
+/// made at that sample (as a DAW expects of automation on a latency-compensated plugin).
+struct AlignedGain {
+    ramp: GainRamp,
+    /// The curve as gain minus one, so a cleared line reads as unity. Written every run, so a
+    /// latency change reads the true history.
+    delay: DelayLine,
+    /// This run's delayed curve (gain minus one).
+    curve: Vec<f32>,
+}
+
+impl AlignedGain {
+    fn new(ramp_samples: usize, max_delay_samples: usize, max_block: usize) -> Self {
+        Self {
+            ramp: GainRamp::new(ramp_samples),
+            delay: DelayLine::new(1, max_delay_samples),
+            curve: vec![0.0; max_block],
+        }
+    }
+
+    fn set_delay_samples(&mut self, samples: usize) {
+        self.delay.set_delay_samples(samples);
+    }
+
+    /// Clears the line and puts the ramp on its target (the line's first `delay` samples act
+    /// on the silence the sections before it emit after a reset).
+    fn reset(&mut self) {
+        self.delay.reset();
+        self.ramp.jump(self.ramp.target);
+    }
+
+    /// Advances the ramp by `n` samples and takes this run's delayed curve.
+    fn advance(&mut self, n: usize) {
+        let curve = &mut self.curve[..n];
+        self.ramp.fill_offset(curve);
+        self.delay.process_block(0, curve);
+    }
+
+    /// Applies the delayed curve from sample `start` of the run to `left`/`right`.
+    fn apply(&self, start: usize, left: &mut [f32], right: &mut [f32]) {
+        let curve = &self.curve[start..start + left.len().min(right.len())];
+        for ((l, r), &g) in left.iter_mut().zip(right.iter_mut()).zip(curve) {
+            *l *= 1.0 + g;
+            *r *= 1.0 + g;
         }
     }
 }
@@ -380,13 +427,14 @@ impl SectionSwitch {
     }
 
     /// Processes a stereo run through the unit `run_unit` or the delay, per the state.
-    /// `scratch` holds at least `left.len()` samples per channel.
+    /// `run_unit` gets the offset of its slices in the run. `scratch` holds at least
+    /// `left.len()` samples per channel.
     fn process(
         &mut self,
         left: &mut [f32],
         right: &mut [f32],
         scratch: &mut [Vec<f32>; 2],
-        mut run_unit: impl FnMut(&mut [f32], &mut [f32]),
+        mut run_unit: impl FnMut(usize, &mut [f32], &mut [f32]),
     ) {
         let len = left.len().min(right.len());
         let mut n = 0;
@@ -407,13 +455,13 @@ impl SectionSwitch {
             let (sl, sr) = (&mut sl[..run], &mut sr[..run]);
             match self.state {
                 SwitchState::Off => self.delay(l, r),
-                SwitchState::On => run_unit(l, r),
+                SwitchState::On => run_unit(n, l, r),
                 SwitchState::WarmUp(left_samples) | SwitchState::Cooling(left_samples) => {
                     let warming = matches!(self.state, SwitchState::WarmUp(_));
                     sl.copy_from_slice(l);
                     sr.copy_from_slice(r);
                     self.delay(sl, sr);
-                    run_unit(l, r);
+                    run_unit(n, l, r);
                     if warming {
                         l.copy_from_slice(sl);
                         r.copy_from_slice(sr);
@@ -431,7 +479,7 @@ impl SectionSwitch {
                     sl.copy_from_slice(l);
                     sr.copy_from_slice(r);
                     self.delay(sl, sr);
-                    run_unit(l, r);
+                    run_unit(n, l, r);
                     let inv = 1.0 / self.fade_samples as f32;
                     for i in 0..run {
                         let t = (done + i + 1) as f32 * inv;
@@ -490,13 +538,12 @@ pub struct MasterChain {
     eq_switch: SectionSwitch,
     width: StereoTool,
     width_switch: SectionSwitch,
-    limiter_drive: GainRamp,
+    /// Drive into the limiter, aligned with the input by the glue and EQ latency.
+    limiter_drive: AlignedGain,
     limiter: Limiter,
     limiter_switch: SectionSwitch,
-    output_gain: GainRamp,
-    /// The output gain curve, computed when the audio enters and delayed by the latency, so an
-    /// output-gain change acts on the same samples as an input-gain change at the same time.
-    output_gain_delay: DelayLine,
+    /// Output gain, aligned with the input by the whole latency.
+    output_gain: AlignedGain,
     dither: Dither,
 
     meter: ProgrammeMeter,
@@ -509,10 +556,6 @@ pub struct MasterChain {
 
     run: [Vec<f32>; 2],
     scratch: [Vec<f32>; 2],
-    /// Output gain curve of the current run (gain minus one).
-    og: Vec<f32>,
-    /// Unity entries last written to `output_gain_delay`, in a row.
-    unity_run: usize,
 }
 
 impl MasterChain {
@@ -561,11 +604,10 @@ impl MasterChain {
             eq_switch: SectionSwitch::new(eq_max, fade, settings.eq_enabled),
             width,
             width_switch: SectionSwitch::new(0, fade, settings.width_enabled),
-            limiter_drive: GainRamp::new(ramp),
+            limiter_drive: AlignedGain::new(ramp, glue_max + eq_max, max_block),
             limiter,
             limiter_switch: SectionSwitch::new(limiter_max, fade, settings.limiter_enabled),
-            output_gain: GainRamp::new(ramp),
-            output_gain_delay: DelayLine::new(1, glue_max + eq_max + limiter_max),
+            output_gain: AlignedGain::new(ramp, glue_max + eq_max + limiter_max, max_block),
             dither: Dither::new(2),
             meter: ProgrammeMeter::new(2, fs),
             dry: DelayLine::new(2, glue_max + eq_max + limiter_max),
@@ -576,8 +618,6 @@ impl MasterChain {
             match_gain: GainRamp::new(ramp),
             run: [vec![0.0; max_block], vec![0.0; max_block]],
             scratch: [vec![0.0; max_block], vec![0.0; max_block]],
-            og: vec![0.0; max_block],
-            unity_run: usize::MAX / 2,
         };
         chain.glue.set_sample_rate(fs as f32);
         chain.apply_settings(&settings, true);
@@ -653,12 +693,12 @@ impl MasterChain {
         );
         if immediate {
             self.input_gain.jump(gi);
-            self.limiter_drive.jump(gd);
-            self.output_gain.jump(go);
+            self.limiter_drive.ramp.jump(gd);
+            self.output_gain.ramp.jump(go);
         } else {
             self.input_gain.set_target(gi);
-            self.limiter_drive.set_target(gd);
-            self.output_gain.set_target(go);
+            self.limiter_drive.ramp.set_target(gd);
+            self.output_gain.ramp.set_target(go);
         }
 
         let (lg, le, ll) = self.section_latencies();
@@ -666,7 +706,8 @@ impl MasterChain {
         self.eq_switch.set_latency(le);
         self.limiter_switch.set_latency(ll);
         self.dry.set_delay_samples(lg + le + ll);
-        self.output_gain_delay.set_delay_samples(lg + le + ll);
+        self.limiter_drive.set_delay_samples(lg + le);
+        self.output_gain.set_delay_samples(lg + le + ll);
 
         let fade_guard = (SECTION_FADE_MS * 1e-3 * fs) as usize;
         if immediate {
@@ -741,16 +782,14 @@ impl MasterChain {
         self.dither.reset();
         self.meter.reset();
         self.dry.reset();
-        self.output_gain_delay.reset();
-        self.unity_run = usize::MAX / 2;
         self.dry_meter.reset();
         self.glue_switch.reset(self.settings.glue_enabled);
         self.eq_switch.reset(self.settings.eq_enabled);
         self.width_switch.reset(self.settings.width_enabled);
         self.limiter_switch.reset(self.settings.limiter_enabled);
         self.input_gain.jump(self.input_gain.target);
-        self.limiter_drive.jump(self.limiter_drive.target);
-        self.output_gain.jump(self.output_gain.target);
+        self.limiter_drive.reset();
+        self.output_gain.reset();
         self.compare_mix = if self.compare { 1.0 } else { 0.0 };
         self.match_gain.jump(self.match_gain_linear());
     }
@@ -904,59 +943,31 @@ impl MasterChain {
         self.dry_meter.process_block(&[dl, dr]);
 
         self.input_gain.apply(left, right);
-        // The delayed gain curve is unity once the ramp has rested at unity for a latency:
-        // then the line can stand still (its last `latency` entries are all unity).
-        let latency = self.output_gain_delay.delay_samples();
-        let output_gain_moves = if self.output_gain.is_unity() && self.unity_run >= latency {
-            false
-        } else {
-            let og = &mut self.og[..n];
-            self.output_gain.fill_offset(og);
-            let unity_tail = og.iter().rev().take_while(|&&g| g == 0.0).count();
-            self.unity_run = if unity_tail == n {
-                self.unity_run + n
-            } else {
-                unity_tail
-            };
-            self.output_gain_delay.process_block(0, og);
-            og.iter().any(|&g| g != 0.0)
-        };
+        self.limiter_drive.advance(n);
+        self.output_gain.advance(n);
 
         let glue = &mut self.glue;
         self.glue_switch
-            .process(left, right, &mut self.scratch, |l, r| {
+            .process(left, right, &mut self.scratch, |_, l, r| {
                 glue.process_block(&mut [l, r]);
             });
         let eq = &mut self.eq;
         self.eq_switch
-            .process(left, right, &mut self.scratch, |l, r| {
+            .process(left, right, &mut self.scratch, |_, l, r| {
                 eq.process_block(l, r)
             });
         let width = &mut self.width;
         self.width_switch
-            .process(left, right, &mut self.scratch, |l, r| {
+            .process(left, right, &mut self.scratch, |_, l, r| {
                 width.process_block(l, r)
             });
-        let (limiter, drive) = (&mut self.limiter, &mut self.limiter_drive);
-        let drive_on = self.limiter_switch.is_active();
+        let (limiter, drive) = (&mut self.limiter, &self.limiter_drive);
         self.limiter_switch
-            .process(left, right, &mut self.scratch, |l, r| {
-                drive.apply(l, r);
+            .process(left, right, &mut self.scratch, |start, l, r| {
+                drive.apply(start, l, r);
                 limiter.process_block(&mut [l, r]);
             });
-        if !drive_on {
-            // Keep the drive ramp's clock running while bypassed.
-            let d = &mut self.limiter_drive;
-            d.jump(d.target);
-        }
-
-        if output_gain_moves {
-            let og = &self.og[..n];
-            for ((l, r), &g) in left.iter_mut().zip(right.iter_mut()).zip(og) {
-                *l *= 1.0 + g;
-                *r *= 1.0 + g;
-            }
-        }
+        self.output_gain.apply(0, left, right);
         self.dither.process_block(&mut [left, right]);
         self.meter.process_block(&[left, right]);
 
