@@ -20,8 +20,8 @@
 //! transition band and so stays short.
 //!
 //! Speed: the FIR kernel computes 32 outputs at a time with each tap broadcast, so four
-//! independent 8-lane accumulators hide the add latency. On x86-64 CPUs with AVX2 and FMA
-//! (detected at run time) the oversampler's stages run on 8-lane registers with fused
+//! independent 8-lane accumulators hide the add latency. On x86-64 CPUs with AVX and FMA
+//! (detected at run time; AVX2 is not needed) the oversampler's stages run on 8-lane registers with fused
 //! multiply-adds; that changes results only by rounding (about 1e-7 relative), and on one
 //! machine every block split still gives the same bits. `fir_block`, shared with the limiter,
 //! never fuses, so its bits are the same on every CPU.
@@ -195,20 +195,6 @@ fn fir_kernel<const FMA: bool>(x: &[f32], taps: &[f32], out: &mut [f32]) {
     fir_group::<32, FMA>(x, taps, out, &mut i);
     fir_group::<8, FMA>(x, taps, out, &mut i);
     fir_group::<1, FMA>(x, taps, out, &mut i);
-}
-
-/// Whether this CPU runs AVX2 and FMA (std caches the CPUID answer, so this is a load and a
-/// test).
-#[inline(always)]
-pub(crate) fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 /// [`fir_kernel`] without FMA compiled for AVX: the same IEEE multiplies and adds in the same
@@ -425,9 +411,9 @@ impl Oversampler {
     /// `input.len()` must not exceed [`Self::max_block`].
     pub fn upsample(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA (checked above).
-            unsafe { self.upsample_avx2(channel, input, output) };
+        if crate::simd::has_avx_fma() {
+            // SAFETY: the CPU supports AVX and FMA (checked above).
+            unsafe { self.upsample_avx_fma(channel, input, output) };
             return;
         }
         self.upsample_impl::<false>(channel, input, output);
@@ -436,23 +422,25 @@ impl Oversampler {
     /// Downsamples `input` (`factor * output.len()` samples) of `channel` into `output`.
     pub fn downsample(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA (checked above).
-            unsafe { self.downsample_avx2(channel, input, output) };
+        if crate::simd::has_avx_fma() {
+            // SAFETY: the CPU supports AVX and FMA (checked above).
+            unsafe { self.downsample_avx_fma(channel, input, output) };
             return;
         }
         self.downsample_impl::<false>(channel, input, output);
     }
 
+    // Float-only kernels: AVX (256-bit float lanes) and FMA are all they need, so CPUs with
+    // AVX but without AVX2 take this path too.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn upsample_avx2(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
+    #[target_feature(enable = "avx,fma")]
+    unsafe fn upsample_avx_fma(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
         self.upsample_impl::<true>(channel, input, output);
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn downsample_avx2(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
+    #[target_feature(enable = "avx,fma")]
+    unsafe fn downsample_avx_fma(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
         self.downsample_impl::<true>(channel, input, output);
     }
 

@@ -1020,7 +1020,14 @@ impl ChannelChain {
             }
             return;
         }
-        let keep_dry = run == Run::Fading || has_latency;
+        // A fully running section only needs its bypass history kept current: record the
+        // input without copying it or reading the delayed output.
+        if run == Run::Full && has_latency {
+            let bypass = self.parts(section).1;
+            bypass.push_block(0, left);
+            bypass.push_block(1, right);
+        }
+        let keep_dry = run == Run::Fading;
         if keep_dry {
             self.dry_left[..m].copy_from_slice(left);
             self.dry_right[..m].copy_from_slice(right);

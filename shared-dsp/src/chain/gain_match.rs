@@ -11,7 +11,7 @@
 //! average is below the BS.1770 absolute gate (-70 LUFS) the gain holds, so silence and fades
 //! to silence do not make it drift.
 
-use crate::meter::k_weighting::{KWeightingCoefs, KWeightingFilter};
+use crate::meter::k_weighting::KWeightingCoefs;
 use crate::meter::loudness::{energy_to_lufs, lufs_to_energy, ABSOLUTE_GATE_LUFS};
 use crate::util::one_pole_weight;
 
@@ -23,14 +23,66 @@ pub const MAX_COMPENSATION_DB: f64 = 24.0;
 /// Samples between gain updates (the gain ramps linearly across each step).
 pub const STEP: usize = 32;
 
+/// Both channels' K-weighting in lock step: each state variable holds the left and right
+/// channel side by side, so every operation is one two-lane vector operation (SSE2) and the
+/// two channels' recurrences run without shuffles between them (two separate
+/// `KWeightingFilter`s get packed into one vector with shuffles on the critical path). The
+/// same operations in the same order as `KWeightingFilter::process`, so the same bits.
+#[derive(Clone, Copy, Debug, Default)]
+struct StereoKWeighting {
+    /// Stage 1 (shelf) state, `[tap][channel]`.
+    shelf: [[f64; 2]; 2],
+    /// Stage 2 (high-pass) state, `[tap][channel]`.
+    highpass: [[f64; 2]; 2],
+}
+
+impl StereoKWeighting {
+    /// Filters one stereo sample (NaN/Inf count as silence).
+    #[inline(always)]
+    fn process(&mut self, c: &KWeightingCoefs, left: f32, right: f32) -> [f64; 2] {
+        let finite = |x: f32| if x.is_finite() { x as f64 } else { 0.0 };
+        let x = [finite(left), finite(right)];
+        let (sh, hp) = (&c.shelf, &c.highpass);
+        let [s0, s1] = &mut self.shelf;
+        let [h0, h1] = &mut self.highpass;
+        let mut y = [0.0f64; 2];
+        for ch in 0..2 {
+            let y1 = sh.b0 * x[ch] + s0[ch];
+            s0[ch] = sh.b1 * x[ch] - sh.a1 * y1 + s1[ch];
+            s1[ch] = sh.b2 * x[ch] - sh.a2 * y1;
+            // Stage 2 numerator is b0 * (1, -2, 1): one multiply for all three taps.
+            let xb = hp.b0 * y1;
+            let y2 = xb + h0[ch];
+            h0[ch] = -2.0 * xb - hp.a1 * y2 + h1[ch];
+            h1[ch] = xb - hp.a2 * y2;
+            y[ch] = y2;
+        }
+        y
+    }
+
+    /// Flushes state below any audible level to exact zero (no subnormals in long silences).
+    fn flush_tiny(&mut self) {
+        for s in self
+            .shelf
+            .iter_mut()
+            .chain(self.highpass.iter_mut())
+            .flatten()
+        {
+            if s.abs() < 1e-30 {
+                *s = 0.0;
+            }
+        }
+    }
+}
+
 /// Measures the K-weighted loudness of a stereo input and of the processed signal and applies
 /// the gain that makes them equal.
 #[derive(Clone, Debug)]
 pub struct GainMatch {
     sample_rate_hz: f64,
     coefs: KWeightingCoefs,
-    input_filters: [KWeightingFilter; 2],
-    output_filters: [KWeightingFilter; 2],
+    input_filter: StereoKWeighting,
+    output_filter: StereoKWeighting,
     weight: f64,
     gate_energy: f64,
     input_energy: f64,
@@ -55,8 +107,8 @@ impl GainMatch {
         let mut g = Self {
             sample_rate_hz,
             coefs: KWeightingCoefs::new(sample_rate_hz),
-            input_filters: [KWeightingFilter::default(); 2],
-            output_filters: [KWeightingFilter::default(); 2],
+            input_filter: StereoKWeighting::default(),
+            output_filter: StereoKWeighting::default(),
             weight: one_pole_weight(ADAPT_MS, sample_rate_hz),
             gate_energy: lufs_to_energy(ABSOLUTE_GATE_LUFS),
             input_energy: 0.0,
@@ -101,8 +153,8 @@ impl GainMatch {
     /// Clears the measurements and returns to unity gain.
     pub fn reset(&mut self) {
         self.stale = false;
-        self.input_filters = [KWeightingFilter::default(); 2];
-        self.output_filters = [KWeightingFilter::default(); 2];
+        self.input_filter = StereoKWeighting::default();
+        self.output_filter = StereoKWeighting::default();
         self.input_energy = 0.0;
         self.output_energy = 0.0;
         self.gain = 1.0;
@@ -124,14 +176,13 @@ impl GainMatch {
             self.reset();
         }
         let c = &self.coefs;
-        let [fl, fr] = &mut self.input_filters;
+        let mut f = self.input_filter;
         for ((p, &l), &r) in power.iter_mut().zip(left).zip(right) {
-            let a = fl.process(c, l);
-            let b = fr.process(c, r);
+            let [a, b] = f.process(c, l, r);
             *p = (a * a + b * b) as f32;
         }
-        fl.flush_tiny();
-        fr.flush_tiny();
+        f.flush_tiny();
+        self.input_filter = f;
     }
 
     /// Measures the processed block, updates the averages with it and `input_power` (from
@@ -143,27 +194,37 @@ impl GainMatch {
         let len = left.len().min(right.len()).min(input_power.len());
         let c = self.coefs;
         let w = self.weight;
-        for i in 0..len {
+        let mut i = 0;
+        while i < len {
             if self.step_pos == 0 {
                 self.plan_step();
             }
-            let a = self.output_filters[0].process(&c, left[i]);
-            let b = self.output_filters[1].process(&c, right[i]);
-            self.input_energy += w * (input_power[i] as f64 - self.input_energy);
-            self.output_energy += w * ((a * a + b * b) - self.output_energy);
-            self.gain += self.gain_step;
-            let g = self.gain as f32;
-            left[i] *= g;
-            right[i] *= g;
-            self.step_pos += 1;
+            // Up to the next step boundary with the state in locals (registers): no call and
+            // no step test inside the loop.
+            let n = (STEP - self.step_pos).min(len - i);
+            let mut f = self.output_filter;
+            let (mut e_in, mut e_out) = (self.input_energy, self.output_energy);
+            let (mut gain, gain_step) = (self.gain, self.gain_step);
+            let (l, r) = (&mut left[i..i + n], &mut right[i..i + n]);
+            for ((l, r), &p) in l.iter_mut().zip(r.iter_mut()).zip(&input_power[i..i + n]) {
+                let [a, b] = f.process(&c, *l, *r);
+                e_in += w * (p as f64 - e_in);
+                e_out += w * ((a * a + b * b) - e_out);
+                gain += gain_step;
+                let g = gain as f32;
+                *l *= g;
+                *r *= g;
+            }
+            self.output_filter = f;
+            (self.input_energy, self.output_energy, self.gain) = (e_in, e_out, gain);
+            self.step_pos += n;
             if self.step_pos == STEP {
                 self.step_pos = 0;
                 self.gain = self.target_gain;
             }
+            i += n;
         }
-        for f in self.output_filters.iter_mut() {
-            f.flush_tiny();
-        }
+        self.output_filter.flush_tiny();
     }
 
     fn plan_step(&mut self) {
@@ -211,6 +272,39 @@ impl GainMatch {
             self.processing_change_lu() + self.gain_db()
         } else {
             0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::k_weighting::KWeightingFilter;
+
+    #[test]
+    fn stereo_k_weighting_is_two_mono_filters_bit_for_bit() {
+        // The lock-step layout is a speed change only: the meter's mono filter is the reference.
+        let c = KWeightingCoefs::new(44_100.0);
+        let mut stereo = StereoKWeighting::default();
+        let (mut fl, mut fr) = (KWeightingFilter::default(), KWeightingFilter::default());
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let l = (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0;
+            let r = if i % 977 == 0 {
+                f32::NAN
+            } else {
+                0.5 * l - 0.1
+            };
+            let [a, b] = stereo.process(&c, l, r);
+            assert_eq!(a.to_bits(), fl.process(&c, l).to_bits(), "left, sample {i}");
+            assert_eq!(
+                b.to_bits(),
+                fr.process(&c, r).to_bits(),
+                "right, sample {i}"
+            );
         }
     }
 }

@@ -188,12 +188,119 @@ impl LinkwitzRiley {
 
     /// Splits `input` into `low` and `high` (all the same length; extra output is untouched).
     pub fn split_block(&mut self, input: &[f32], low: &mut [f32], high: &mut [f32]) {
-        for ((&x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
-            let (lo, hi) = self.split_f64(to_input(x));
-            *l = to_output(lo);
-            *h = to_output(hi);
+        match (self.design.sections, self.design.repeats) {
+            (1, 1) => self.split_block_fixed::<1, 1>(input, low, high),
+            (1, 2) => self.split_block_fixed::<1, 2>(input, low, high),
+            (2, 2) => self.split_block_fixed::<2, 2>(input, low, high),
+            _ => {
+                for ((&x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
+                    let (lo, hi) = self.split_f64(to_input(x));
+                    *l = to_output(lo);
+                    *h = to_output(hi);
+                }
+                self.settle();
+            }
         }
+    }
+
+    /// [`Self::split_block`] for a layout known at compile time: the stages unroll and their
+    /// state stays in registers for the whole block (with run-time counts it lives in memory,
+    /// and every sample waits on store-to-load forwarding). The same operations in the same
+    /// order as [`Self::split_f64`], so the same bits.
+    #[inline(always)]
+    fn split_block_fixed<const SECTIONS: usize, const REPEATS: usize>(
+        &mut self,
+        input: &[f32],
+        low: &mut [f32],
+        high: &mut [f32],
+    ) {
+        let d = self.design;
+        let mut low_state = self.low_state;
+        let mut high_state = self.high_state;
+        for ((&x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
+            let x = to_input(x);
+            let (mut lo, mut hi) = (x, x);
+            for r in 0..REPEATS {
+                for s in 0..SECTIONS {
+                    let i = r * SECTIONS + s;
+                    lo = low_state[i].tick(&d.low[s], lo);
+                    hi = high_state[i].tick(&d.high[s], hi);
+                }
+            }
+            *l = to_output(lo);
+            *h = to_output(d.high_sign * hi);
+        }
+        self.low_state = low_state;
+        self.high_state = high_state;
         self.settle();
+    }
+
+    /// Splits two channels through two crossovers of the same design (`pair[c]` filters
+    /// `input[c]`) in one pass: the SVF recurrences are latency-bound, so the two channels'
+    /// chains interleave almost for free. Each channel gets exactly the bits of
+    /// [`Self::split_block`]; crossovers of different designs are run one after the other.
+    pub fn split_block_pair(
+        pair: [&mut LinkwitzRiley; 2],
+        input: [&[f32]; 2],
+        low: [&mut [f32]; 2],
+        high: [&mut [f32]; 2],
+    ) {
+        let [a, b] = pair;
+        let same = a.order == b.order && a.hz == b.hz && a.sample_rate_hz == b.sample_rate_hz;
+        let [la, lb] = low;
+        let [ha, hb] = high;
+        match (same, a.design.sections, a.design.repeats) {
+            (true, 1, 1) => Self::split_pair_fixed::<1, 1>([a, b], input, [la, lb], [ha, hb]),
+            (true, 1, 2) => Self::split_pair_fixed::<1, 2>([a, b], input, [la, lb], [ha, hb]),
+            (true, 2, 2) => Self::split_pair_fixed::<2, 2>([a, b], input, [la, lb], [ha, hb]),
+            _ => {
+                a.split_block(input[0], la, ha);
+                b.split_block(input[1], lb, hb);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn split_pair_fixed<const SECTIONS: usize, const REPEATS: usize>(
+        pair: [&mut LinkwitzRiley; 2],
+        input: [&[f32]; 2],
+        low: [&mut [f32]; 2],
+        high: [&mut [f32]; 2],
+    ) {
+        let [a, b] = pair;
+        let d = a.design;
+        let (mut low_a, mut high_a) = (a.low_state, a.high_state);
+        let (mut low_b, mut high_b) = (b.low_state, b.high_state);
+        let [ya_lo, yb_lo] = low;
+        let [ya_hi, yb_hi] = high;
+        let n = input[0]
+            .len()
+            .min(input[1].len())
+            .min(ya_lo.len())
+            .min(yb_lo.len())
+            .min(ya_hi.len())
+            .min(yb_hi.len());
+        for i in 0..n {
+            let (xa, xb) = (to_input(input[0][i]), to_input(input[1][i]));
+            let (mut lo_a, mut hi_a, mut lo_b, mut hi_b) = (xa, xa, xb, xb);
+            for r in 0..REPEATS {
+                for s in 0..SECTIONS {
+                    let k = r * SECTIONS + s;
+                    lo_a = low_a[k].tick(&d.low[s], lo_a);
+                    hi_a = high_a[k].tick(&d.high[s], hi_a);
+                    lo_b = low_b[k].tick(&d.low[s], lo_b);
+                    hi_b = high_b[k].tick(&d.high[s], hi_b);
+                }
+            }
+            ya_lo[i] = to_output(lo_a);
+            ya_hi[i] = to_output(d.high_sign * hi_a);
+            yb_lo[i] = to_output(lo_b);
+            yb_hi[i] = to_output(d.high_sign * hi_b);
+        }
+        (a.low_state, a.high_state) = (low_a, high_a);
+        (b.low_state, b.high_state) = (low_b, high_b);
+        a.settle();
+        b.settle();
     }
 
     /// Analytic response of the low band at `hz`.
@@ -289,6 +396,11 @@ impl LinkwitzRileyAllpass {
 
     pub fn process_block(&mut self, buf: &mut [f32]) {
         let n = self.design.sections;
+        match n {
+            1 => return self.process_block_fixed::<1>(buf),
+            2 => return self.process_block_fixed::<2>(buf),
+            _ => {}
+        }
         for x in buf.iter_mut() {
             let mut y = to_input(*x);
             for s in 0..n {
@@ -301,11 +413,150 @@ impl LinkwitzRileyAllpass {
         }
     }
 
+    /// [`Self::process_block`] with the section count known at compile time, so the state
+    /// stays in registers (see [`LinkwitzRiley::split_block`]); the same bits.
+    #[inline(always)]
+    fn process_block_fixed<const SECTIONS: usize>(&mut self, buf: &mut [f32]) {
+        let d = self.design;
+        let mut state = self.state;
+        for x in buf.iter_mut() {
+            let mut y = to_input(*x);
+            for (st, taps) in state.iter_mut().zip(&d.allpass).take(SECTIONS) {
+                y = st.tick(taps, y);
+            }
+            *x = to_output(y);
+        }
+        self.state = state;
+        for s in self.state.iter_mut() {
+            s.settle();
+        }
+    }
+
+    /// Two channels through two allpasses of the same design in one pass (as
+    /// [`LinkwitzRiley::split_block_pair`]); each channel gets the bits of
+    /// [`Self::process_block`].
+    pub fn process_block_pair(pair: [&mut LinkwitzRileyAllpass; 2], buf: [&mut [f32]; 2]) {
+        let [a, b] = pair;
+        let [xa, xb] = buf;
+        let same = a.order == b.order && a.hz == b.hz && a.sample_rate_hz == b.sample_rate_hz;
+        match (same, a.design.sections) {
+            (true, 1) => Self::process_pair_fixed::<1>([a, b], [xa, xb]),
+            (true, 2) => Self::process_pair_fixed::<2>([a, b], [xa, xb]),
+            _ => {
+                a.process_block(xa);
+                b.process_block(xb);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn process_pair_fixed<const SECTIONS: usize>(
+        pair: [&mut LinkwitzRileyAllpass; 2],
+        buf: [&mut [f32]; 2],
+    ) {
+        let [a, b] = pair;
+        let [xa, xb] = buf;
+        let d = a.design;
+        let (mut sa, mut sb) = (a.state, b.state);
+        for (pa, pb) in xa.iter_mut().zip(xb.iter_mut()) {
+            let (mut ya, mut yb) = (to_input(*pa), to_input(*pb));
+            for s in 0..SECTIONS {
+                ya = sa[s].tick(&d.allpass[s], ya);
+                yb = sb[s].tick(&d.allpass[s], yb);
+            }
+            *pa = to_output(ya);
+            *pb = to_output(yb);
+        }
+        (a.state, b.state) = (sa, sb);
+        for s in a.state.iter_mut().chain(b.state.iter_mut()) {
+            s.settle();
+        }
+    }
+
     pub fn response(&self, hz: f64) -> Complex64 {
         let mut h = Complex64::new(1.0, 0.0);
         for t in self.design.allpass.iter().take(self.design.sections) {
             h *= taps_response(t, self.sample_rate_hz, hz);
         }
         h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_layout_blocks_match_the_generic_per_sample_path_bit_for_bit() {
+        let x: Vec<f32> = (0..4000)
+            .map(|i| ((i as f32 * 0.731).sin() + (i as f32 * 0.0137).cos()) * 0.5)
+            .collect();
+        for order in [
+            LinkwitzRileyOrder::Lr2,
+            LinkwitzRileyOrder::Lr4,
+            LinkwitzRileyOrder::Lr8,
+        ] {
+            let mut block = LinkwitzRiley::new(order, 48_000.0, 250.0);
+            let mut generic = block;
+            let (mut lo, mut hi) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+            for ((xs, l), h) in x
+                .chunks(113)
+                .zip(lo.chunks_mut(113))
+                .zip(hi.chunks_mut(113))
+            {
+                block.split_block(xs, l, h);
+            }
+            for (i, &s) in x.iter().enumerate() {
+                let (l, h) = generic.split_f64(to_input(s));
+                assert_eq!(lo[i].to_bits(), to_output(l).to_bits(), "{order:?} low {i}");
+                assert_eq!(
+                    hi[i].to_bits(),
+                    to_output(h).to_bits(),
+                    "{order:?} high {i}"
+                );
+            }
+            // Two channels in one pass: each the bits of its own split.
+            let y: Vec<f32> = x.iter().rev().map(|v| -0.7 * v).collect();
+            let mut a = LinkwitzRiley::new(order, 48_000.0, 250.0);
+            let mut b = a;
+            let mut single = a;
+            let n = x.len();
+            let (mut la, mut ha, mut lb, mut hb) =
+                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            for k in (0..n).step_by(113) {
+                let e = (k + 113).min(n);
+                LinkwitzRiley::split_block_pair(
+                    [&mut a, &mut b],
+                    [&x[k..e], &y[k..e]],
+                    [&mut la[k..e], &mut lb[k..e]],
+                    [&mut ha[k..e], &mut hb[k..e]],
+                );
+            }
+            assert_eq!((&la, &ha), (&lo, &hi), "{order:?} pair, channel 0");
+            let (mut l1, mut h1) = (vec![0.0; n], vec![0.0; n]);
+            single.split_block(&y, &mut l1, &mut h1);
+            assert_eq!((&lb, &hb), (&l1, &h1), "{order:?} pair, channel 1");
+            // Allpasses, single and paired, against the generic per-sample path.
+            let mut ap = LinkwitzRileyAllpass::new(order, 48_000.0, 250.0);
+            let (mut pa, mut pb, mut reference) = (ap, ap, ap);
+            let (mut u, mut v, mut w) = (x.clone(), y.clone(), x.clone());
+            ap.process_block(&mut u);
+            LinkwitzRileyAllpass::process_block_pair([&mut pa, &mut pb], [&mut w, &mut v]);
+            for (i, &s) in x.iter().enumerate() {
+                let mut t = to_input(s);
+                for k in 0..reference.design.sections {
+                    t = reference.state[k].tick(&reference.design.allpass[k], t);
+                }
+                assert_eq!(
+                    u[i].to_bits(),
+                    to_output(t).to_bits(),
+                    "{order:?} allpass {i}"
+                );
+                assert_eq!(w[i].to_bits(), u[i].to_bits(), "{order:?} allpass pair {i}");
+            }
+            let mut v1 = y.clone();
+            LinkwitzRileyAllpass::new(order, 48_000.0, 250.0).process_block(&mut v1);
+            assert_eq!(v, v1, "{order:?} allpass pair, channel 1");
+        }
     }
 }
