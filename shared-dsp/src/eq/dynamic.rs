@@ -56,19 +56,22 @@ impl DynamicDetector {
         self.change_db = 0.0;
     }
 
-    /// Feeds one sample of the lanes selected by `lanes` (the band's input).
-    #[inline(always)]
-    pub fn feed(&mut self, x: [f64; 2], lanes: [bool; 2]) {
-        for i in 0..2 {
-            if lanes[i] {
-                let b = self.pre_state[i].tick(&self.pre, x[i]);
-                let (v1, v2) = self.quad_state[i].step(&self.quad, b);
-                let e2 = self.k * self.k * (v1 * v1 + v2 * v2);
-                if e2 > self.peak2 {
-                    self.peak2 = e2;
+    /// Feeds a run of the band's input; only the lanes selected by `lanes` count.
+    pub fn feed_block(&mut self, x: &[[f64; 2]], lanes: [bool; 2]) {
+        // States and the running peak as locals, so the recursion stays in registers.
+        let (mut pre, mut quad, mut peak2) = (self.pre_state, self.quad_state, self.peak2);
+        let k2 = self.k * self.k;
+        for v in x {
+            for i in 0..2 {
+                let b = pre[i].tick(&self.pre, v[i]);
+                let (v1, v2) = quad[i].step(&self.quad, b);
+                let e2 = k2 * (v1 * v1 + v2 * v2);
+                if lanes[i] && e2 > peak2 {
+                    peak2 = e2;
                 }
             }
         }
+        (self.pre_state, self.quad_state, self.peak2) = (pre, quad, peak2);
     }
 
     /// Advances the ballistics by `samples` with the level seen since the last call, and

@@ -40,6 +40,9 @@ pub const SUB_BLOCK: usize = 32;
 pub const DEFAULT_SMOOTHING_MS: f32 = 15.0;
 /// Cross-fade time for structural band changes, in ms.
 const FADE_MS: f64 = 10.0;
+/// Frames processed band after band in one go (a multiple of [`SUB_BLOCK`]): long enough that
+/// the pipeline's fill and drain vanish, short enough for an `f64` buffer on the stack.
+const CHUNK_FRAMES: usize = 512;
 
 /// SVF coefficients of one section for both lanes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -173,8 +176,8 @@ impl LaneState {
     }
 }
 
-/// Most stages of the still chain: every section, plus a closing M/S decode.
-const MAX_STAGES: usize = MAX_BANDS * MAX_SECTIONS + 1;
+/// Most stages of the still chain: every section, plus an M/S decode after every band.
+const MAX_STAGES: usize = MAX_BANDS * (MAX_SECTIONS + 1);
 
 /// Which form a band's filter state is held in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,8 +260,6 @@ struct Band {
     coefs: [LaneCoefs; MAX_SECTIONS],
     step: [LaneCoefs; MAX_SECTIONS],
     taps: [LaneTaps; MAX_SECTIONS],
-    /// Direct-form-II realisation of `taps` per lane (identity on lanes the band leaves alone).
-    direct: [[DirectForm2; 2]; MAX_SECTIONS],
     state: [LaneState; MAX_SECTIONS],
     /// Per section and lane `[w1, w2]`, live while `form` is `Direct`.
     delay: [[[f64; 2]; 2]; MAX_SECTIONS],
@@ -291,7 +292,6 @@ impl Band {
             coefs: [LaneCoefs::IDENTITY; MAX_SECTIONS],
             step: [LaneCoefs::IDENTITY.sub(&LaneCoefs::IDENTITY, 0.0); MAX_SECTIONS],
             taps: [LaneTaps::from_coefs(&LaneCoefs::IDENTITY); MAX_SECTIONS],
-            direct: [[DirectForm2::IDENTITY; 2]; MAX_SECTIONS],
             state: [LaneState::default(); MAX_SECTIONS],
             delay: [[[0.0; 2]; 2]; MAX_SECTIONS],
             form: StateForm::Svf,
@@ -429,19 +429,24 @@ impl Band {
         }
     }
 
-    /// The coefficients now hold: taps and their direct forms from `coefs`.
+    /// The coefficients now hold: taps from `coefs`.
     fn settle_taps(&mut self) {
-        let lanes = self.lanes();
-        for s in 0..MAX_SECTIONS {
-            self.taps[s] = LaneTaps::from_coefs(&self.coefs[s]);
-            for (lane, on) in lanes.iter().enumerate() {
-                self.direct[s][lane] = if *on {
-                    self.taps[s].lane(lane).direct_form()
-                } else {
-                    DirectForm2::IDENTITY
-                };
-            }
+        for (t, c) in self.taps.iter_mut().zip(self.coefs.iter()) {
+            *t = LaneTaps::from_coefs(c);
         }
+    }
+
+    /// Direct-form-II realisation of section `s`'s taps per lane (identity on lanes the band
+    /// leaves alone).
+    fn direct_form(&self, s: usize) -> [DirectForm2; 2] {
+        let lanes = self.lanes();
+        std::array::from_fn(|lane| {
+            if lanes[lane] {
+                self.taps[s].lane(lane).direct_form()
+            } else {
+                DirectForm2::IDENTITY
+            }
+        })
     }
 
     /// Moves the state into the DF-II delay lines (for the still pipeline).
@@ -490,41 +495,59 @@ impl Band {
         self.form = StateForm::Svf;
     }
 
-    #[inline(always)]
-    fn tick(&mut self, v: [f64; 2]) -> [f64; 2] {
+    /// Runs the band per sample in SVF form over `seg` (at most one sub-block): the path for
+    /// bands whose coefficients, fade or detector move. Section after section over the whole
+    /// segment, so each section's state and coefficients stay in registers; a section's output
+    /// depends only on its input, so this is the same arithmetic as sample after sample.
+    fn run_moving(&mut self, seg: &mut [[f64; 2]]) {
+        self.enter_svf_form();
         let ms = self.is_ms();
-        let x = if ms {
-            [0.5 * (v[0] + v[1]), 0.5 * (v[0] - v[1])]
-        } else {
-            v
-        };
-        if self.target.is_dynamic() && self.structure.enabled {
-            self.detector.feed(x, self.lanes());
+        let mut input = [[0.0f64; 2]; SUB_BLOCK];
+        let input = &mut input[..seg.len()];
+        for (x, v) in input.iter_mut().zip(seg.iter()) {
+            *x = band_input(*v, ms);
         }
-        let mut u = x;
-        let n = self.sections;
-        if self.moving {
-            for s in 0..n {
-                self.taps[s] = LaneTaps::from_coefs(&self.coefs[s]);
-                u = self.state[s].tick(&self.taps[s], u);
+        if self.target.is_dynamic() && self.structure.enabled {
+            self.detector.feed_block(input, self.lanes());
+        }
+        let mut out = [[0.0f64; 2]; SUB_BLOCK];
+        let out = &mut out[..seg.len()];
+        out.copy_from_slice(input);
+        for s in 0..self.sections {
+            let mut state = self.state[s];
+            if self.moving {
+                let mut c = self.coefs[s];
                 let step = self.step[s];
-                self.coefs[s].add_assign(&step);
+                let mut taps = self.taps[s];
+                for u in out.iter_mut() {
+                    taps = LaneTaps::from_coefs(&c);
+                    *u = state.tick(&taps, *u);
+                    c.add_assign(&step);
+                }
+                self.coefs[s] = c;
+                self.taps[s] = taps;
+            } else {
+                let taps = self.taps[s];
+                for u in out.iter_mut() {
+                    *u = state.tick(&taps, *u);
+                }
             }
-        } else {
-            for s in 0..n {
-                u = self.state[s].tick(&self.taps[s], u);
-            }
+            self.state[s] = state;
         }
         if self.mix < 1.0 || self.mix_step != 0.0 {
-            for i in 0..2 {
-                u[i] = x[i] + self.mix * (u[i] - x[i]);
+            for (u, x) in out.iter_mut().zip(input.iter()) {
+                for i in 0..2 {
+                    u[i] = x[i] + self.mix * (u[i] - x[i]);
+                }
+                self.mix = (self.mix + self.mix_step).clamp(0.0, 1.0);
             }
-            self.mix = (self.mix + self.mix_step).clamp(0.0, 1.0);
         }
-        if ms {
-            [u[0] + u[1], u[0] - u[1]]
-        } else {
-            u
+        for (v, u) in seg.iter_mut().zip(out.iter()) {
+            *v = if ms {
+                [u[0] + u[1], u[0] - u[1]]
+            } else {
+                *u
+            };
         }
     }
 }
@@ -644,8 +667,10 @@ impl ParametricEq {
             })
     }
 
-    /// Plans the next sub-block: smoothing, dynamics, designs.
-    fn plan_sub_block(&mut self) {
+    /// Plans band `bi`'s next sub-block: smoothing, dynamics, designs. `matched_budget` is
+    /// shared by all bands of one sub-block: at most one full matched design per sub-block, so
+    /// settling never bunches up into a spike (the lowest band that needs one gets it).
+    fn plan_band(&mut self, bi: usize, matched_budget: &mut bool) {
         let sr = self.sample_rate_hz;
         let alpha = if self.smoothing_ms > 0.0 {
             1.0 - (-(SUB_BLOCK as f64) / (self.smoothing_ms as f64 * 1e-3 * sr)).exp()
@@ -653,57 +678,55 @@ impl ParametricEq {
             1.0
         };
         let fade_step = 1.0 / (FADE_MS * 1e-3 * sr).max(1.0);
-        let mut matched_budget = 1;
-        for b in self.bands.iter_mut() {
-            let want = Structure::from(&b.target);
-            if want != b.structure {
-                if b.mix > 0.0 && b.structure.enabled {
-                    // Fade out first; the change lands once silent.
-                    b.mix_step = -fade_step;
-                    continue;
-                }
-                b.structure = want;
-                b.params = b.target_params;
-                b.reset();
-                b.detector
-                    .tune(sr, b.params.ln_freq.exp(), b.params.ln_q.exp());
-                if want.enabled {
-                    b.retarget(sr, Precision::Fast, SUB_BLOCK, true);
-                    b.needs_matched = true;
-                    b.mix = 0.0;
-                    b.mix_step = fade_step;
-                } else {
-                    b.mix = 0.0;
-                    b.mix_step = 0.0;
-                }
-                continue;
+        let b = &mut self.bands[bi];
+        let want = Structure::from(&b.target);
+        if want != b.structure {
+            if b.mix > 0.0 && b.structure.enabled {
+                // Fade out first; the change lands once silent.
+                b.mix_step = -fade_step;
+                return;
             }
-            if !b.structure.enabled {
-                continue;
-            }
-            let target = b.target_params;
-            let settled = b.params.approach(&target, alpha);
-            let mut dyn_moved = false;
-            if b.target.is_dynamic() {
-                let before = b.dynamic_db;
-                b.dynamic_db = b.detector.update(&b.target.dynamic, sr, SUB_BLOCK);
-                dyn_moved = (b.dynamic_db - before).abs() > 1e-4;
-            } else if b.dynamic_db != 0.0 {
-                b.dynamic_db = 0.0;
-                dyn_moved = true;
-            }
-            if !settled {
-                b.detector
-                    .tune(sr, b.params.ln_freq.exp(), b.params.ln_q.exp());
-            }
-            if !settled || dyn_moved {
-                b.retarget(sr, Precision::Fast, SUB_BLOCK, false);
+            b.structure = want;
+            b.params = b.target_params;
+            b.reset();
+            b.detector
+                .tune(sr, b.params.ln_freq.exp(), b.params.ln_q.exp());
+            if want.enabled {
+                b.retarget(sr, Precision::Fast, SUB_BLOCK, true);
                 b.needs_matched = true;
-            } else if b.needs_matched && matched_budget > 0 {
-                matched_budget -= 1;
-                b.needs_matched = false;
-                b.retarget(sr, Precision::Matched, SUB_BLOCK, false);
+                b.mix = 0.0;
+                b.mix_step = fade_step;
+            } else {
+                b.mix = 0.0;
+                b.mix_step = 0.0;
             }
+            return;
+        }
+        if !b.structure.enabled {
+            return;
+        }
+        let target = b.target_params;
+        let settled = b.params.approach(&target, alpha);
+        let mut dyn_moved = false;
+        if b.target.is_dynamic() {
+            let before = b.dynamic_db;
+            b.dynamic_db = b.detector.update(&b.target.dynamic, sr, SUB_BLOCK);
+            dyn_moved = (b.dynamic_db - before).abs() > 1e-4;
+        } else if b.dynamic_db != 0.0 {
+            b.dynamic_db = 0.0;
+            dyn_moved = true;
+        }
+        if !settled {
+            b.detector
+                .tune(sr, b.params.ln_freq.exp(), b.params.ln_q.exp());
+        }
+        if !settled || dyn_moved {
+            b.retarget(sr, Precision::Fast, SUB_BLOCK, false);
+            b.needs_matched = true;
+        } else if b.needs_matched && *matched_budget {
+            *matched_budget = false;
+            b.needs_matched = false;
+            b.retarget(sr, Precision::Matched, SUB_BLOCK, false);
         }
     }
 
@@ -711,35 +734,11 @@ impl ParametricEq {
     /// length is used).
     pub fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
         let len = left.len().min(right.len());
-        let mut n = 0;
-        while n < len {
-            if self.sub_pos == 0 {
-                self.plan_sub_block();
-            }
-            if self.bands.iter().all(|b| b.is_quiescent()) {
-                // Settings cannot change during this call, so nothing moves until its end:
-                // run the rest as one static chain.
-                let run = len - n;
-                self.run_static(&mut left[n..len], &mut right[n..len]);
-                let total = self.sub_pos + run;
-                self.sub_pos = total % SUB_BLOCK;
-                if total >= SUB_BLOCK {
-                    for b in self.bands.iter_mut() {
-                        b.finish_sub_block();
-                    }
-                }
-                break;
-            }
-            let run = (SUB_BLOCK - self.sub_pos).min(len - n);
-            self.run(&mut left[n..n + run], &mut right[n..n + run]);
-            n += run;
-            self.sub_pos += run;
-            if self.sub_pos == SUB_BLOCK {
-                self.sub_pos = 0;
-                for b in self.bands.iter_mut() {
-                    b.finish_sub_block();
-                }
-            }
+        for (l, r) in left[..len]
+            .chunks_mut(CHUNK_FRAMES)
+            .zip(right[..len].chunks_mut(CHUNK_FRAMES))
+        {
+            self.process_chunk(l, r);
         }
     }
 
@@ -754,58 +753,120 @@ impl ParametricEq {
         }
     }
 
-    /// The static chain as one skewed pipeline over the whole run.
-    fn run_static(&mut self, left: &mut [f32], right: &mut [f32]) {
+    /// One chunk, band after band. A band that is quiescent (settings reached, not dynamic)
+    /// stays so for the whole call, so consecutive quiescent bands run as one pipeline over
+    /// the whole chunk; every other band runs sub-block by sub-block, planning each one. Band
+    /// `i` at sub-block `k` depends only on its own history, its input and whether a lower band
+    /// took sub-block `k`'s matched design, so this order gives the same bits as running all
+    /// bands sub-block by sub-block, and the same for any split of the audio into calls.
+    fn process_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len();
+        let start = self.sub_pos;
+        let ends_sub_block = start + len >= SUB_BLOCK;
+        self.sub_pos = (start + len) % SUB_BLOCK;
+        if self.bands.iter().all(|b| b.is_quiescent()) {
+            // Nothing moves: the whole chain in one pipeline straight over the host's channels.
+            let mut chain = StillChain::new();
+            for bi in 0..MAX_BANDS {
+                if self.bands[bi].is_active() && self.bands[bi].sections > 0 {
+                    chain.push(&mut self.stages, bi, &mut self.bands[bi]);
+                }
+            }
+            if chain.count == 0 {
+                crate::util::sanitize(left);
+                crate::util::sanitize(right);
+            } else {
+                chain.run_f32(&mut self.stages, &mut self.bands, left, right);
+            }
+            if ends_sub_block {
+                self.bands.iter_mut().for_each(Band::finish_sub_block);
+            }
+            return;
+        }
+        // The same conversions as `pipeline::run_f32`, so both ways give the same bits.
+        crate::util::sanitize(left);
+        crate::util::sanitize(right);
+        let mut buf = [[0.0f64; 2]; CHUNK_FRAMES];
+        let buf = &mut buf[..len];
+        for ((v, l), r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
+            *v = [*l as f64, *r as f64];
+        }
+        // One matched design per sub-block starting in this chunk, over all bands.
+        let mut matched_budget = [true; CHUNK_FRAMES / SUB_BLOCK + 1];
+        let mut quiescent = [false; MAX_BANDS];
         let mut chain = StillChain::new();
         for bi in 0..MAX_BANDS {
-            if self.bands[bi].is_active() && self.bands[bi].sections > 0 {
-                chain.push(&mut self.stages, bi, &mut self.bands[bi]);
-            }
-        }
-        if chain.count == 0 {
-            crate::util::sanitize(left);
-            crate::util::sanitize(right);
-            return;
-        }
-        chain.run_f32(&mut self.stages, &mut self.bands, left, right);
-    }
-
-    fn run(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if !self.bands.iter().any(|b| b.is_active() && b.sections > 0) {
-            crate::util::sanitize(left);
-            crate::util::sanitize(right);
-            return;
-        }
-        // Band after band over the (at most one sub-block long) run. Consecutive bands that
-        // hold still during this sub-block run as one pipeline, so a dynamic or moving band
-        // costs its own per-sample time, not that of every band.
-        let mut buf = [[0.0f64; 2]; SUB_BLOCK];
-        let buf = &mut buf[..left.len()];
-        for ((v, l), r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
-            *v = [to_input(*l), to_input(*r)];
-        }
-        let mut chain = StillChain::new();
-        for i in 0..MAX_BANDS {
-            let band = &mut self.bands[i];
-            if !(band.is_active() && band.sections > 0) {
-                continue;
-            }
-            if band.holds_still() {
-                chain.push(&mut self.stages, i, band);
+            if self.bands[bi].is_quiescent() {
+                quiescent[bi] = true;
+                if self.bands[bi].is_active() && self.bands[bi].sections > 0 {
+                    chain.push(&mut self.stages, bi, &mut self.bands[bi]);
+                }
                 continue;
             }
             chain.run(&mut self.stages, &mut self.bands, &mut F64Lanes(buf));
-            let band = &mut self.bands[i];
-            band.enter_svf_form();
-            for v in buf.iter_mut() {
-                *v = band.tick(*v);
-            }
+            self.run_band(bi, buf, start, &mut matched_budget);
         }
         chain.run(&mut self.stages, &mut self.bands, &mut F64Lanes(buf));
-        for ((v, l), r) in buf.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
-            *l = to_output(v[0]);
-            *r = to_output(v[1]);
+        if ends_sub_block {
+            for (b, _) in self.bands.iter_mut().zip(quiescent).filter(|(_, q)| *q) {
+                b.finish_sub_block();
+            }
         }
+        for ((v, l), r) in buf.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+            *l = v[0] as f32;
+            *r = v[1] as f32;
+        }
+        crate::util::sanitize(left);
+        crate::util::sanitize(right);
+    }
+
+    /// Runs band `bi` over `buf`, which starts `start` samples into a sub-block: plans each
+    /// sub-block that begins here, runs it still (pipeline) or moving (per-sample SVF), and
+    /// ends each sub-block that ends here.
+    fn run_band(
+        &mut self,
+        bi: usize,
+        buf: &mut [[f64; 2]],
+        start: usize,
+        matched_budget: &mut [bool],
+    ) {
+        let mut pos = 0;
+        let mut sub = start;
+        let mut k = 0;
+        while pos < buf.len() {
+            if sub == 0 {
+                self.plan_band(bi, &mut matched_budget[k]);
+            }
+            let run = (SUB_BLOCK - sub).min(buf.len() - pos);
+            let seg = &mut buf[pos..pos + run];
+            let band = &mut self.bands[bi];
+            if band.is_active() && band.sections > 0 {
+                if band.holds_still() {
+                    let mut chain = StillChain::new();
+                    chain.push(&mut self.stages, bi, band);
+                    chain.run(&mut self.stages, &mut self.bands, &mut F64Lanes(seg));
+                } else {
+                    band.run_moving(seg);
+                }
+            }
+            pos += run;
+            sub += run;
+            if sub == SUB_BLOCK {
+                sub = 0;
+                k += 1;
+                self.bands[bi].finish_sub_block();
+            }
+        }
+    }
+}
+
+/// A band's input: the stereo pair, or its M/S encoding for mid and side bands.
+#[inline(always)]
+fn band_input(v: [f64; 2], ms: bool) -> [f64; 2] {
+    if ms {
+        [0.5 * (v[0] + v[1]), 0.5 * (v[0] - v[1])]
+    } else {
+        v
     }
 }
 
@@ -831,8 +892,12 @@ impl StillChain {
     fn push(&mut self, stages: &mut [Stage; MAX_STAGES], bi: usize, band: &mut Band) {
         band.enter_direct_form();
         let ms = band.is_ms();
-        // Entering or leaving M/S rides on the band's first stage; two M/S bands in a row
-        // stay in M/S between them.
+        // Entering or leaving M/S rides on the band's first stage. Two M/S bands in a row
+        // still decode and encode between them, as the per-sample path does: the bits must
+        // not depend on which bands happen to share a pipeline.
+        if self.in_ms && ms {
+            self.push_decode(stages);
+        }
         let mut transform = match (self.in_ms, ms) {
             (false, true) => Transform::Encode,
             (true, false) => Transform::Decode,
@@ -841,7 +906,7 @@ impl StillChain {
         for si in 0..band.sections {
             stages[self.count] = Stage {
                 transform,
-                coefs: band.direct[si],
+                coefs: band.direct_form(si),
                 delay: band.delay[si],
             };
             self.owners[self.count] = (bi as u8, si as u8);
@@ -849,6 +914,17 @@ impl StillChain {
             transform = Transform::None;
         }
         self.in_ms = ms;
+    }
+
+    /// Appends a stage that only decodes M/S back to L/R.
+    fn push_decode(&mut self, stages: &mut [Stage; MAX_STAGES]) {
+        stages[self.count] = Stage {
+            transform: Transform::Decode,
+            ..Stage::IDENTITY
+        };
+        self.owners[self.count] = (u8::MAX, 0);
+        self.count += 1;
+        self.in_ms = false;
     }
 
     /// Runs the collected stages over `io`, hands the delay lines back to their bands and
@@ -883,12 +959,7 @@ impl StillChain {
             return;
         }
         if self.in_ms {
-            stages[self.count] = Stage {
-                transform: Transform::Decode,
-                ..Stage::IDENTITY
-            };
-            self.owners[self.count] = (u8::MAX, 0);
-            self.count += 1;
+            self.push_decode(stages);
         }
         run(&mut stages[..self.count]);
         for (st, &(b, s)) in stages[..self.count].iter().zip(self.owners.iter()) {
@@ -909,7 +980,10 @@ mod tests {
     /// The original per-band, per-sample path: every active band through `Band::tick`.
     fn reference_block(eq: &mut ParametricEq, left: &mut [f32], right: &mut [f32]) {
         for (l, r) in left.chunks_mut(SUB_BLOCK).zip(right.chunks_mut(SUB_BLOCK)) {
-            eq.plan_sub_block();
+            let mut matched_budget = true;
+            for bi in 0..MAX_BANDS {
+                eq.plan_band(bi, &mut matched_budget);
+            }
             let mut buf: Vec<[f64; 2]> = l
                 .iter()
                 .zip(r.iter())
@@ -917,8 +991,8 @@ mod tests {
                 .collect();
             for b in eq.bands.iter_mut() {
                 if b.is_active() && b.sections > 0 {
-                    for v in buf.iter_mut() {
-                        *v = b.tick(*v);
+                    for v in buf.chunks_mut(1) {
+                        b.run_moving(v);
                     }
                 }
             }

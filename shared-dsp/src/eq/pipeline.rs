@@ -13,7 +13,7 @@
 //!
 //! Mid/side bands: a stage may transform its input (`x' = d x + o swap(x)` per lane pair)
 //! into or out of M/S before its section, so an M/S band costs no extra stage; two M/S bands
-//! in a row stay in M/S between them.
+//! in a row decode and encode between them, exactly as the per-sample path does.
 
 use crate::filter::DirectForm2;
 use crate::simd::{has_avx_fma, F64x4, BASELINE_FMA};
