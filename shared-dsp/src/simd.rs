@@ -50,6 +50,12 @@ impl F64x4 {
         Self([self.0[1], self.0[0], self.0[3], self.0[2]])
     }
 
+    /// Per lane the larger of `self` and `o` (`o` where either is NaN).
+    #[inline(always)]
+    pub fn max(self, o: Self) -> Self {
+        self.zip(o, |a, b| if a > b { a } else { b })
+    }
+
     /// Lanes of `a` where `mask` is set, else of `b`.
     #[inline(always)]
     pub fn select(mask: [bool; 4], a: Self, b: Self) -> Self {

@@ -27,7 +27,7 @@
 use super::band::{BandSettings, Placement};
 use super::dynamic::DynamicDetector;
 use super::pipeline::{self, F64Lanes, PipelineIo, Stage, Transform};
-use crate::filter::biquad::{to_input, to_output, FLUSH_BELOW};
+use crate::filter::biquad::FLUSH_BELOW;
 use crate::filter::coefficients::MAX_SECTIONS;
 use crate::filter::{CascadeCoefs, DirectForm2, Precision, SvfCoefs, SvfState, SvfTaps};
 use realfft::num_complex::Complex64;
@@ -543,11 +543,7 @@ impl Band {
             }
         }
         for (v, u) in seg.iter_mut().zip(out.iter()) {
-            *v = if ms {
-                [u[0] + u[1], u[0] - u[1]]
-            } else {
-                *u
-            };
+            *v = if ms { [u[0] + u[1], u[0] - u[1]] } else { *u };
         }
     }
 }
@@ -793,11 +789,10 @@ impl ParametricEq {
         }
         // One matched design per sub-block starting in this chunk, over all bands.
         let mut matched_budget = [true; CHUNK_FRAMES / SUB_BLOCK + 1];
-        let mut quiescent = [false; MAX_BANDS];
+        let quiescent: [bool; MAX_BANDS] = std::array::from_fn(|bi| self.bands[bi].is_quiescent());
         let mut chain = StillChain::new();
-        for bi in 0..MAX_BANDS {
-            if self.bands[bi].is_quiescent() {
-                quiescent[bi] = true;
+        for (bi, still) in quiescent.into_iter().enumerate() {
+            if still {
                 if self.bands[bi].is_active() && self.bands[bi].sections > 0 {
                     chain.push(&mut self.stages, bi, &mut self.bands[bi]);
                 }
@@ -976,6 +971,7 @@ impl StillChain {
 mod tests {
     use super::*;
     use crate::eq::BandKind;
+    use crate::filter::biquad::{to_input, to_output};
 
     /// The original per-band, per-sample path: every active band through `Band::tick`.
     fn reference_block(eq: &mut ParametricEq, left: &mut [f32], right: &mut [f32]) {
