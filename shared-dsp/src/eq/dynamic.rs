@@ -216,6 +216,23 @@ mod tests {
     }
 
     #[test]
+    fn baseline_build_matches_the_fused_one() {
+        let mut fused = DynamicDetector::default();
+        fused.tune(44_100.0, 250.0, 0.7);
+        let mut plain = fused;
+        let x: Vec<[f64; 2]> = (0..4_000)
+            .map(|n| [(n as f64 * 0.03).sin(), 0.5 * (n as f64 * 0.011).cos()])
+            .collect();
+        fused.feed_with::<true>(&x, [true, true]);
+        plain.feed_with::<false>(&x, [true, true]);
+        assert!(fused.peak2 > 0.01);
+        assert!((fused.peak2 - plain.peak2).abs() < 1e-12 * fused.peak2);
+        for (a, b) in fused.ic1.0.iter().zip(plain.ic1.0.iter()) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+
+    #[test]
     fn centre_tone_reads_its_own_level_without_ripple() {
         // At the centre frequency the pre-filter passes the tone at unity and the quadrature
         // pair's outputs have equal magnitude 90 degrees apart, so the squared envelope is the
