@@ -73,7 +73,6 @@ pub struct StereoTool {
     avg_coef: f64,
     mid: [f32; CHUNK],
     side: [f32; CHUNK],
-    low: [f32; CHUNK],
     input: [f32; CHUNK],
 }
 
@@ -93,7 +92,6 @@ impl StereoTool {
             avg_coef: 0.0,
             mid: [0.0; CHUNK],
             side: [0.0; CHUNK],
-            low: [0.0; CHUNK],
             input: [0.0; CHUNK],
         };
         t.update();
@@ -166,11 +164,8 @@ impl StereoTool {
             if self.mono_on {
                 // Keep only the high band of the side.
                 self.input[..m].copy_from_slice(&self.side[..m]);
-                self.side_filter.split_block(
-                    &self.input[..m],
-                    &mut self.low[..m],
-                    &mut self.side[..m],
-                );
+                self.side_filter
+                    .high_block(&self.input[..m], &mut self.side[..m]);
             }
             let (mut mm, mut ss, mut ms, mut lr, mut ll, mut rr) =
                 (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);

@@ -13,13 +13,12 @@
 //!
 //! Both filters of both lanes run in one four-lane vector `[pre L, pre R, quad L, quad R]`,
 //! the quadrature filter one sample behind the pre-filter so that every lane of a step is
-//! independent. Each SVF runs in its state-space form (same integrator states, so retuning
-//! behaves as Simper's SVF does): `ic' = A ic + B x` takes two dependent multiply-adds where
-//! the textbook update takes four, and `v1 = (ic1 + ic1') / 2`, `v2 = (ic2 + ic2') / 2`.
+//! independent. Each SVF runs in its state-space form ([`SvfSpace`]: same integrator states,
+//! so retuning behaves as Simper's SVF does, and `v = (ic + ic') / 2`).
 
 use super::band::DynamicSettings;
 use crate::filter::biquad::FLUSH_BELOW;
-use crate::filter::svf::SvfCoefs;
+use crate::filter::svf::{SvfCoefs, SvfSpace, SvfTaps};
 use crate::simd::{has_avx_fma, F64x4, BASELINE_FMA};
 
 /// `ln(10)`: a one-pole covers 90 % of a step in `ln(10)` time constants.
@@ -61,29 +60,16 @@ impl DynamicDetector {
     /// Tunes the detector to a band at `hz` with quality `q`.
     pub fn tune(&mut self, sample_rate_hz: f64, hz: f64, q: f64) {
         let c = SvfCoefs::from_analog(sample_rate_hz, hz, q, [0.0, 0.0, 0.0]);
-        let a1 = 1.0 / (1.0 + c.g * (c.g + c.k));
-        let a2 = c.g * a1;
-        let a3 = c.g * a2;
-        // From Simper's update: v1 = a1 ic1 + a2 (x - ic2), v2 = ic2 + a2 ic1 + a3 (x - ic2),
-        // ic1' = 2 v1 - ic1, ic2' = 2 v2 - ic2.
+        let s = SvfSpace::from(&SvfTaps::from(c));
+        // The quadrature lanes' input is the pre-filter's output k v1 = (k / 2) (2 v1).
         let into_quad = 0.5 * c.k;
         self.coefs = Coefs {
-            c11: F64x4::splat(2.0 * a1 - 1.0),
-            c12: F64x4::splat(-2.0 * a2),
-            c21: F64x4::splat(2.0 * a2),
-            c22: F64x4::splat(1.0 - 2.0 * a3),
-            d1: F64x4([
-                2.0 * a2,
-                2.0 * a2,
-                2.0 * a2 * into_quad,
-                2.0 * a2 * into_quad,
-            ]),
-            d2: F64x4([
-                2.0 * a3,
-                2.0 * a3,
-                2.0 * a3 * into_quad,
-                2.0 * a3 * into_quad,
-            ]),
+            c11: F64x4::splat(s.c11),
+            c12: F64x4::splat(s.c12),
+            c21: F64x4::splat(s.c21),
+            c22: F64x4::splat(s.c22),
+            d1: F64x4([s.d1, s.d1, s.d1 * into_quad, s.d1 * into_quad]),
+            d2: F64x4([s.d2, s.d2, s.d2 * into_quad, s.d2 * into_quad]),
             envelope: 0.25 * c.k * c.k,
         };
     }

@@ -29,7 +29,7 @@ use super::dynamic::DynamicDetector;
 use super::pipeline::{self, F64Lanes, PipelineIo, Stage, Transform};
 use crate::filter::biquad::FLUSH_BELOW;
 use crate::filter::coefficients::MAX_SECTIONS;
-use crate::filter::{CascadeCoefs, DirectForm2, Precision, SvfCoefs, SvfState, SvfTaps};
+use crate::filter::{CascadeCoefs, DirectForm2, Precision, SvfCoefs, SvfSpace, SvfState, SvfTaps};
 use crate::simd::{has_avx_fma, BASELINE_FMA};
 use realfft::num_complex::Complex64;
 
@@ -139,11 +139,8 @@ impl LaneTaps {
     }
 }
 
-/// One section for both lanes in state-space form, from its SVF taps: Simper's update
-/// `v1 = a1 ic1 + a2 (x - ic2)`, `v2 = ic2 + a2 ic1 + a3 (x - ic2)`, `ic' = 2 v - ic` is
-/// `ic1' = (2 a1 - 1) ic1 - 2 a2 ic2 + 2 a2 x`, `ic2' = 2 a2 ic1 + (1 - 2 a3) ic2 + 2 a3 x`:
-/// the same integrator states (so moving coefficients behave as the SVF does), but two
-/// dependent multiply-adds per sample instead of five operations; `v = (ic + ic') / 2`.
+/// One section for both lanes in [`SvfSpace`] form (same integrator states as the SVF, so
+/// moving coefficients behave as the SVF does, with a shorter recursion).
 #[derive(Clone, Copy, Debug)]
 struct LaneSpace {
     c11: [f64; 2],
@@ -153,7 +150,6 @@ struct LaneSpace {
     d1: [f64; 2],
     d2: [f64; 2],
     m0: [f64; 2],
-    /// `m1 / 2`, `m2 / 2`: the outputs take `ic + ic'` (twice `v`).
     m1_half: [f64; 2],
     m2_half: [f64; 2],
 }
@@ -161,17 +157,17 @@ struct LaneSpace {
 impl LaneSpace {
     #[inline(always)]
     fn of(t: &LaneTaps) -> Self {
-        let lanes = |f: &dyn Fn(usize) -> f64| [f(0), f(1)];
+        let [a, b] = [0, 1].map(|lane| SvfSpace::from(&t.lane(lane)));
         Self {
-            c11: lanes(&|i| 2.0 * t.a1[i] - 1.0),
-            c12: lanes(&|i| -2.0 * t.a2[i]),
-            c21: lanes(&|i| 2.0 * t.a2[i]),
-            c22: lanes(&|i| 1.0 - 2.0 * t.a3[i]),
-            d1: lanes(&|i| 2.0 * t.a2[i]),
-            d2: lanes(&|i| 2.0 * t.a3[i]),
-            m0: t.m0,
-            m1_half: lanes(&|i| 0.5 * t.m1[i]),
-            m2_half: lanes(&|i| 0.5 * t.m2[i]),
+            c11: [a.c11, b.c11],
+            c12: [a.c12, b.c12],
+            c21: [a.c21, b.c21],
+            c22: [a.c22, b.c22],
+            d1: [a.d1, b.d1],
+            d2: [a.d2, b.d2],
+            m0: [a.m0, b.m0],
+            m1_half: [a.m1_half, b.m1_half],
+            m2_half: [a.m2_half, b.m2_half],
         }
     }
 }

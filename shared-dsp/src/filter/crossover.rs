@@ -9,11 +9,12 @@
 //!
 //! The sections are TPT SVFs (bilinear, prewarped at the crossover frequency), so the
 //! low/high complementarity is exact in the digital domain too, and the crossover frequency
-//! may be moved every block without clicks.
+//! may be moved every block without clicks. They run in the SVF's state-space form
+//! ([`SvfSpace`]: same integrator states, shorter recursion).
 
 use super::biquad::{to_input, to_output};
 use super::coefficients::butterworth_qs;
-use super::svf::{SvfCoefs, SvfState, SvfTaps};
+use super::svf::{SvfCoefs, SvfSpace, SvfState, SvfTaps};
 use realfft::num_complex::Complex64;
 
 /// Crossover order.
@@ -51,6 +52,10 @@ struct Design {
     low: [SvfTaps; 2],
     high: [SvfTaps; 2],
     allpass: [SvfTaps; 2],
+    /// The same sections in the state-space form they run in.
+    low_run: [SvfSpace; 2],
+    high_run: [SvfSpace; 2],
+    allpass_run: [SvfSpace; 2],
     sections: usize,
     /// How many times the section list is applied (2 for LR4/LR8, 1 for LR2).
     repeats: usize,
@@ -63,6 +68,9 @@ impl Design {
             low: [SvfTaps::default(); 2],
             high: [SvfTaps::default(); 2],
             allpass: [SvfTaps::default(); 2],
+            low_run: [SvfSpace::default(); 2],
+            high_run: [SvfSpace::default(); 2],
+            allpass_run: [SvfSpace::default(); 2],
             sections: 0,
             repeats: 2,
             high_sign: 1.0,
@@ -89,6 +97,9 @@ impl Design {
                 d.sections = pairs;
             }
         }
+        d.low_run = d.low.each_ref().map(SvfSpace::from);
+        d.high_run = d.high.each_ref().map(SvfSpace::from);
+        d.allpass_run = d.allpass.each_ref().map(SvfSpace::from);
         d
     }
 }
@@ -164,8 +175,8 @@ impl LinkwitzRiley {
         let mut i = 0;
         for _ in 0..d.repeats {
             for s in 0..d.sections {
-                lo = self.low_state[i].tick(&d.low[s], lo);
-                hi = self.high_state[i].tick(&d.high[s], hi);
+                lo = self.low_state[i].tick_space(&d.low_run[s], lo);
+                hi = self.high_state[i].tick_space(&d.high_run[s], hi);
                 i += 1;
             }
         }
@@ -188,10 +199,11 @@ impl LinkwitzRiley {
 
     /// Splits `input` into `low` and `high` (all the same length; extra output is untouched).
     pub fn split_block(&mut self, input: &[f32], low: &mut [f32], high: &mut [f32]) {
+        let n = input.len().min(low.len()).min(high.len());
         match (self.design.sections, self.design.repeats) {
-            (1, 1) => self.split_block_fixed::<1, 1>(input, low, high),
-            (1, 2) => self.split_block_fixed::<1, 2>(input, low, high),
-            (2, 2) => self.split_block_fixed::<2, 2>(input, low, high),
+            (1, 1) => self.split_block_fixed::<1, 1, true>(&input[..n], low, &mut high[..n]),
+            (1, 2) => self.split_block_fixed::<1, 2, true>(&input[..n], low, &mut high[..n]),
+            (2, 2) => self.split_block_fixed::<2, 2, true>(&input[..n], low, &mut high[..n]),
             _ => {
                 for ((&x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
                     let (lo, hi) = self.split_f64(to_input(x));
@@ -203,12 +215,31 @@ impl LinkwitzRiley {
         }
     }
 
+    /// Only the high band of `input`, with the bits `split_block` gives it, for when the low
+    /// band is not needed (the low path's state stands still meanwhile).
+    pub fn high_block(&mut self, input: &[f32], high: &mut [f32]) {
+        let n = input.len().min(high.len());
+        let (input, high) = (&input[..n], &mut high[..n]);
+        match (self.design.sections, self.design.repeats) {
+            (1, 1) => self.split_block_fixed::<1, 1, false>(input, &mut [], high),
+            (1, 2) => self.split_block_fixed::<1, 2, false>(input, &mut [], high),
+            (2, 2) => self.split_block_fixed::<2, 2, false>(input, &mut [], high),
+            _ => {
+                let mut low = [0.0f32; 256];
+                for (x, h) in input.chunks(256).zip(high.chunks_mut(256)) {
+                    self.split_block(x, &mut low[..x.len()], h);
+                }
+            }
+        }
+    }
+
     /// [`Self::split_block`] for a layout known at compile time: the stages unroll and their
     /// state stays in registers for the whole block (with run-time counts it lives in memory,
     /// and every sample waits on store-to-load forwarding). The same operations in the same
-    /// order as [`Self::split_f64`], so the same bits.
+    /// order as [`Self::split_f64`], so the same bits. `input` and `high` have one length;
+    /// `low` is written only when `LOW`.
     #[inline(always)]
-    fn split_block_fixed<const SECTIONS: usize, const REPEATS: usize>(
+    fn split_block_fixed<const SECTIONS: usize, const REPEATS: usize, const LOW: bool>(
         &mut self,
         input: &[f32],
         low: &mut [f32],
@@ -217,17 +248,21 @@ impl LinkwitzRiley {
         let d = self.design;
         let mut low_state = self.low_state;
         let mut high_state = self.high_state;
-        for ((&x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
+        for (i, (&x, h)) in input.iter().zip(high.iter_mut()).enumerate() {
             let x = to_input(x);
             let (mut lo, mut hi) = (x, x);
             for r in 0..REPEATS {
                 for s in 0..SECTIONS {
-                    let i = r * SECTIONS + s;
-                    lo = low_state[i].tick(&d.low[s], lo);
-                    hi = high_state[i].tick(&d.high[s], hi);
+                    let k = r * SECTIONS + s;
+                    if LOW {
+                        lo = low_state[k].tick_space(&d.low_run[s], lo);
+                    }
+                    hi = high_state[k].tick_space(&d.high_run[s], hi);
                 }
             }
-            *l = to_output(lo);
+            if LOW {
+                low[i] = to_output(lo);
+            }
             *h = to_output(d.high_sign * hi);
         }
         self.low_state = low_state;
@@ -286,10 +321,10 @@ impl LinkwitzRiley {
             for r in 0..REPEATS {
                 for s in 0..SECTIONS {
                     let k = r * SECTIONS + s;
-                    lo_a = low_a[k].tick(&d.low[s], lo_a);
-                    hi_a = high_a[k].tick(&d.high[s], hi_a);
-                    lo_b = low_b[k].tick(&d.low[s], lo_b);
-                    hi_b = high_b[k].tick(&d.high[s], hi_b);
+                    lo_a = low_a[k].tick_space(&d.low_run[s], lo_a);
+                    hi_a = high_a[k].tick_space(&d.high_run[s], hi_a);
+                    lo_b = low_b[k].tick_space(&d.low_run[s], lo_b);
+                    hi_b = high_b[k].tick_space(&d.high_run[s], hi_b);
                 }
             }
             ya_lo[i] = to_output(lo_a);
@@ -388,7 +423,7 @@ impl LinkwitzRileyAllpass {
     pub fn process_sample(&mut self, x: f32) -> f32 {
         let mut y = to_input(x);
         for s in 0..self.design.sections {
-            y = self.state[s].tick(&self.design.allpass[s], y);
+            y = self.state[s].tick_space(&self.design.allpass_run[s], y);
             self.state[s].settle();
         }
         to_output(y)
@@ -404,7 +439,7 @@ impl LinkwitzRileyAllpass {
         for x in buf.iter_mut() {
             let mut y = to_input(*x);
             for s in 0..n {
-                y = self.state[s].tick(&self.design.allpass[s], y);
+                y = self.state[s].tick_space(&self.design.allpass_run[s], y);
             }
             *x = to_output(y);
         }
@@ -421,8 +456,8 @@ impl LinkwitzRileyAllpass {
         let mut state = self.state;
         for x in buf.iter_mut() {
             let mut y = to_input(*x);
-            for (st, taps) in state.iter_mut().zip(&d.allpass).take(SECTIONS) {
-                y = st.tick(taps, y);
+            for (st, taps) in state.iter_mut().zip(&d.allpass_run).take(SECTIONS) {
+                y = st.tick_space(taps, y);
             }
             *x = to_output(y);
         }
@@ -461,8 +496,8 @@ impl LinkwitzRileyAllpass {
         for (pa, pb) in xa.iter_mut().zip(xb.iter_mut()) {
             let (mut ya, mut yb) = (to_input(*pa), to_input(*pb));
             for s in 0..SECTIONS {
-                ya = sa[s].tick(&d.allpass[s], ya);
-                yb = sb[s].tick(&d.allpass[s], yb);
+                ya = sa[s].tick_space(&d.allpass_run[s], ya);
+                yb = sb[s].tick_space(&d.allpass_run[s], yb);
             }
             *pa = to_output(ya);
             *pb = to_output(yb);
@@ -533,6 +568,13 @@ mod tests {
                 );
             }
             assert_eq!((&la, &ha), (&lo, &hi), "{order:?} pair, channel 0");
+            // The high band alone: the same bits.
+            let mut high_only = LinkwitzRiley::new(order, 48_000.0, 250.0);
+            let mut h0 = vec![0.0; n];
+            for (xs, h) in x.chunks(113).zip(h0.chunks_mut(113)) {
+                high_only.high_block(xs, h);
+            }
+            assert_eq!(h0, hi, "{order:?} high band alone");
             let (mut l1, mut h1) = (vec![0.0; n], vec![0.0; n]);
             single.split_block(&y, &mut l1, &mut h1);
             assert_eq!((&lb, &hb), (&l1, &h1), "{order:?} pair, channel 1");
@@ -545,7 +587,7 @@ mod tests {
             for (i, &s) in x.iter().enumerate() {
                 let mut t = to_input(s);
                 for k in 0..reference.design.sections {
-                    t = reference.state[k].tick(&reference.design.allpass[k], t);
+                    t = reference.state[k].tick_space(&reference.design.allpass_run[k], t);
                 }
                 assert_eq!(
                     u[i].to_bits(),

@@ -49,4 +49,4 @@ pub mod svf;
 pub use biquad::{Biquad, BiquadCascade};
 pub use coefficients::{BiquadCoefs, CascadeCoefs, Precision, Shape, Slope};
 pub use crossover::{LinkwitzRiley, LinkwitzRileyAllpass, LinkwitzRileyOrder};
-pub use svf::{DirectForm2, Svf, SvfCoefs, SvfState, SvfTaps};
+pub use svf::{DirectForm2, Svf, SvfCoefs, SvfSpace, SvfState, SvfTaps};
