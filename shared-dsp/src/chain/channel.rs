@@ -607,7 +607,8 @@ pub struct ChannelChain {
     chunk: usize,
     dry_left: Vec<f32>,
     dry_right: Vec<f32>,
-    input_power: Vec<f32>,
+    /// The chunk's input, interleaved, kept for the gain match.
+    match_input: Vec<f32>,
 
     input_peak: f32,
     output_peak: f32,
@@ -676,7 +677,7 @@ impl ChannelChain {
             chunk,
             dry_left: vec![0.0; chunk],
             dry_right: vec![0.0; chunk],
-            input_power: vec![0.0; chunk],
+            match_input: vec![0.0; 2 * chunk],
             input_peak: 0.0,
             output_peak: 0.0,
             compressor_gr_db: 0.0,
@@ -889,7 +890,7 @@ impl ChannelChain {
         sanitize(left);
         sanitize(right);
         self.gain_match
-            .measure_input(left, right, &mut self.input_power[..m]);
+            .measure_input(left, right, &mut self.match_input[..2 * m]);
         self.trim.apply(left, right);
         self.input_peak = self.input_peak.max(peak(left)).max(peak(right));
 
@@ -917,7 +918,8 @@ impl ChannelChain {
             pos += run;
         }
 
-        self.gain_match.process(left, right, &self.input_power[..m]);
+        self.gain_match
+            .process(left, right, &self.match_input[..2 * m]);
         self.output.apply(left, right);
         self.output_peak = self.output_peak.max(peak(left)).max(peak(right));
     }

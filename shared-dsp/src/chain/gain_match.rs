@@ -13,6 +13,7 @@
 
 use crate::meter::k_weighting::KWeightingCoefs;
 use crate::meter::loudness::{energy_to_lufs, lufs_to_energy, ABSOLUTE_GATE_LUFS};
+use crate::simd::has_avx_fma;
 use crate::util::one_pole_weight;
 
 /// Time constant of the loudness averages, in ms.
@@ -23,30 +24,37 @@ pub const MAX_COMPENSATION_DB: f64 = 24.0;
 /// Samples between gain updates (the gain ramps linearly across each step).
 pub const STEP: usize = 32;
 
-/// Both channels' K-weighting in lock step: each state variable holds the left and right
-/// channel side by side, so every operation is one two-lane vector operation (SSE2) and the
-/// two channels' recurrences run without shuffles between them (two separate
-/// `KWeightingFilter`s get packed into one vector with shuffles on the critical path). The
-/// same operations in the same order as `KWeightingFilter::process`, so the same bits.
-#[derive(Clone, Copy, Debug, Default)]
-struct StereoKWeighting {
-    /// Stage 1 (shelf) state, `[tap][channel]`.
-    shelf: [[f64; 2]; 2],
-    /// Stage 2 (high-pass) state, `[tap][channel]`.
-    highpass: [[f64; 2]; 2],
+/// The K-weighting of `N` signals in lock step (the input's and the output's left and right):
+/// each state variable holds the lanes side by side, so every operation is one vector
+/// operation and the recurrences run without shuffles between them. The same operations in
+/// the same order as `KWeightingFilter::process`, so each lane gets that filter's bits.
+#[derive(Clone, Copy, Debug)]
+struct KWeightingLanes<const N: usize> {
+    /// Stage 1 (shelf) state, `[tap][lane]`.
+    shelf: [[f64; N]; 2],
+    /// Stage 2 (high-pass) state, `[tap][lane]`.
+    highpass: [[f64; N]; 2],
 }
 
-impl StereoKWeighting {
-    /// Filters one stereo sample (NaN/Inf count as silence).
+impl<const N: usize> Default for KWeightingLanes<N> {
+    fn default() -> Self {
+        Self {
+            shelf: [[0.0; N]; 2],
+            highpass: [[0.0; N]; 2],
+        }
+    }
+}
+
+impl<const N: usize> KWeightingLanes<N> {
+    /// Filters one sample per lane (NaN/Inf count as silence).
     #[inline(always)]
-    fn process(&mut self, c: &KWeightingCoefs, left: f32, right: f32) -> [f64; 2] {
-        let finite = |x: f32| if x.is_finite() { x as f64 } else { 0.0 };
-        let x = [finite(left), finite(right)];
+    fn process(&mut self, c: &KWeightingCoefs, x: [f32; N]) -> [f64; N] {
+        let x = x.map(|v| if v.is_finite() { v as f64 } else { 0.0 });
         let (sh, hp) = (&c.shelf, &c.highpass);
         let [s0, s1] = &mut self.shelf;
         let [h0, h1] = &mut self.highpass;
-        let mut y = [0.0f64; 2];
-        for ch in 0..2 {
+        let mut y = [0.0f64; N];
+        for ch in 0..N {
             let y1 = sh.b0 * x[ch] + s0[ch];
             s0[ch] = sh.b1 * x[ch] - sh.a1 * y1 + s1[ch];
             s1[ch] = sh.b2 * x[ch] - sh.a2 * y1;
@@ -81,12 +89,22 @@ impl StereoKWeighting {
 pub struct GainMatch {
     sample_rate_hz: f64,
     coefs: KWeightingCoefs,
-    input_filter: StereoKWeighting,
-    output_filter: StereoKWeighting,
-    weight: f64,
+    /// Lanes: input left and right, output left and right (the input is filtered in
+    /// `process`, beside the output, so both share one recurrence's latency).
+    filter: KWeightingLanes<4>,
+    /// The one-pole average `e += w (p - e)` over one step is `e = decay e + sum_k c_k p_k`
+    /// with `c_k = w (1 - w)^(STEP - 1 - k)` for the sample at step position `k` and
+    /// `decay = (1 - w)^STEP`: the per-sample recursion (three dependent operations a sample)
+    /// becomes one multiply-add into an accumulator, folded in at the end of each step. Weights
+    /// go by position in the step, so any split of the audio into calls gives the same bits.
+    step_weights: [f64; STEP],
+    step_decay: f64,
     gate_energy: f64,
     input_energy: f64,
     output_energy: f64,
+    /// This step's weighted sums so far.
+    input_sum: f64,
+    output_sum: f64,
     enabled: bool,
     /// Gain applied at the current sample (linear).
     gain: f64,
@@ -107,12 +125,14 @@ impl GainMatch {
         let mut g = Self {
             sample_rate_hz,
             coefs: KWeightingCoefs::new(sample_rate_hz),
-            input_filter: StereoKWeighting::default(),
-            output_filter: StereoKWeighting::default(),
-            weight: one_pole_weight(ADAPT_MS, sample_rate_hz),
+            filter: KWeightingLanes::default(),
+            step_weights: [0.0; STEP],
+            step_decay: 1.0,
             gate_energy: lufs_to_energy(ABSOLUTE_GATE_LUFS),
             input_energy: 0.0,
             output_energy: 0.0,
+            input_sum: 0.0,
+            output_sum: 0.0,
             enabled: false,
             gain: 1.0,
             target_gain: 1.0,
@@ -129,7 +149,12 @@ impl GainMatch {
     pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
         self.sample_rate_hz = sample_rate_hz;
         self.coefs = KWeightingCoefs::new(sample_rate_hz);
-        self.weight = one_pole_weight(ADAPT_MS, sample_rate_hz);
+        let w = one_pole_weight(ADAPT_MS, sample_rate_hz);
+        let keep = 1.0 - w;
+        for (k, c) in self.step_weights.iter_mut().enumerate() {
+            *c = w * keep.powi((STEP - 1 - k) as i32);
+        }
+        self.step_decay = keep.powi(STEP as i32);
         self.reset();
     }
 
@@ -153,19 +178,20 @@ impl GainMatch {
     /// Clears the measurements and returns to unity gain.
     pub fn reset(&mut self) {
         self.stale = false;
-        self.input_filter = StereoKWeighting::default();
-        self.output_filter = StereoKWeighting::default();
+        self.filter = KWeightingLanes::default();
         self.input_energy = 0.0;
         self.output_energy = 0.0;
+        self.input_sum = 0.0;
+        self.output_sum = 0.0;
         self.gain = 1.0;
         self.target_gain = 1.0;
         self.gain_step = 0.0;
         self.step_pos = 0;
     }
 
-    /// K-weighted power (sum over both channels) of each input sample into `power`; feed the
-    /// same samples' power to [`Self::process`] once they have been processed.
-    pub fn measure_input(&mut self, left: &[f32], right: &[f32], power: &mut [f32]) {
+    /// Keeps the input block in `input` (interleaved, twice the block's length) for
+    /// [`Self::process`], which measures it beside the processed block.
+    pub fn measure_input(&mut self, left: &[f32], right: &[f32], input: &mut [f32]) {
         if self.is_idle() {
             self.stale = true;
             return;
@@ -175,25 +201,40 @@ impl GainMatch {
             self.stale = false;
             self.reset();
         }
-        let c = &self.coefs;
-        let mut f = self.input_filter;
-        for ((p, &l), &r) in power.iter_mut().zip(left).zip(right) {
-            let [a, b] = f.process(c, l, r);
-            *p = (a * a + b * b) as f32;
+        for ((pair, &l), &r) in input.chunks_exact_mut(2).zip(left).zip(right) {
+            pair.copy_from_slice(&[l, r]);
         }
-        f.flush_tiny();
-        self.input_filter = f;
     }
 
-    /// Measures the processed block, updates the averages with it and `input_power` (from
-    /// [`Self::measure_input`], sample for sample), and applies the compensating gain in place.
-    pub fn process(&mut self, left: &mut [f32], right: &mut [f32], input_power: &[f32]) {
+    /// Measures the processed block and the input kept by [`Self::measure_input`] (sample for
+    /// sample), updates the averages, and applies the compensating gain in place.
+    pub fn process(&mut self, left: &mut [f32], right: &mut [f32], input: &[f32]) {
         if self.is_idle() {
             return;
         }
-        let len = left.len().min(right.len()).min(input_power.len());
+        if has_avx_fma() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has AVX (checked above).
+            unsafe {
+                self.process_avx(left, right, input)
+            };
+        } else {
+            self.process_lanes(left, right, input);
+        }
+    }
+
+    /// [`Self::process_lanes`] with the four lanes in one 256-bit vector (the same operations,
+    /// no fused multiply-adds, so the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn process_avx(&mut self, left: &mut [f32], right: &mut [f32], input: &[f32]) {
+        self.process_lanes(left, right, input);
+    }
+
+    #[inline(always)]
+    fn process_lanes(&mut self, left: &mut [f32], right: &mut [f32], input: &[f32]) {
+        let len = left.len().min(right.len()).min(input.len() / 2);
         let c = self.coefs;
-        let w = self.weight;
         let mut i = 0;
         while i < len {
             if self.step_pos == 0 {
@@ -202,29 +243,38 @@ impl GainMatch {
             // Up to the next step boundary with the state in locals (registers): no call and
             // no step test inside the loop.
             let n = (STEP - self.step_pos).min(len - i);
-            let mut f = self.output_filter;
-            let (mut e_in, mut e_out) = (self.input_energy, self.output_energy);
+            let mut f = self.filter;
+            let (mut sum_in, mut sum_out) = (self.input_sum, self.output_sum);
             let (mut gain, gain_step) = (self.gain, self.gain_step);
             let (l, r) = (&mut left[i..i + n], &mut right[i..i + n]);
-            for ((l, r), &p) in l.iter_mut().zip(r.iter_mut()).zip(&input_power[i..i + n]) {
-                let [a, b] = f.process(&c, *l, *r);
-                e_in += w * (p as f64 - e_in);
-                e_out += w * ((a * a + b * b) - e_out);
+            let weights = &self.step_weights[self.step_pos..self.step_pos + n];
+            for (((l, r), x), &wk) in l
+                .iter_mut()
+                .zip(r.iter_mut())
+                .zip(input[2 * i..2 * (i + n)].chunks_exact(2))
+                .zip(weights)
+            {
+                let [a, b, c_l, c_r] = f.process(&c, [x[0], x[1], *l, *r]);
+                sum_in += wk * (a * a + b * b);
+                sum_out += wk * (c_l * c_l + c_r * c_r);
                 gain += gain_step;
                 let g = gain as f32;
                 *l *= g;
                 *r *= g;
             }
-            self.output_filter = f;
-            (self.input_energy, self.output_energy, self.gain) = (e_in, e_out, gain);
+            self.filter = f;
+            (self.input_sum, self.output_sum, self.gain) = (sum_in, sum_out, gain);
             self.step_pos += n;
             if self.step_pos == STEP {
                 self.step_pos = 0;
                 self.gain = self.target_gain;
+                self.input_energy = self.step_decay * self.input_energy + self.input_sum;
+                self.output_energy = self.step_decay * self.output_energy + self.output_sum;
+                (self.input_sum, self.output_sum) = (0.0, 0.0);
             }
             i += n;
         }
-        self.output_filter.flush_tiny();
+        self.filter.flush_tiny();
     }
 
     fn plan_step(&mut self) {
@@ -285,7 +335,7 @@ mod tests {
     fn stereo_k_weighting_is_two_mono_filters_bit_for_bit() {
         // The lock-step layout is a speed change only: the meter's mono filter is the reference.
         let c = KWeightingCoefs::new(44_100.0);
-        let mut stereo = StereoKWeighting::default();
+        let mut stereo = KWeightingLanes::<2>::default();
         let (mut fl, mut fr) = (KWeightingFilter::default(), KWeightingFilter::default());
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for i in 0..20_000 {
@@ -298,7 +348,7 @@ mod tests {
             } else {
                 0.5 * l - 0.1
             };
-            let [a, b] = stereo.process(&c, l, r);
+            let [a, b] = stereo.process(&c, [l, r]);
             assert_eq!(a.to_bits(), fl.process(&c, l).to_bits(), "left, sample {i}");
             assert_eq!(
                 b.to_bits(),
@@ -306,5 +356,36 @@ mod tests {
                 "right, sample {i}"
             );
         }
+    }
+
+    #[test]
+    fn step_folded_average_is_the_one_pole_recursion() {
+        // Reference: `e += w (p - e)` sample by sample over the same K-weighted powers.
+        let sr = 44_100.0;
+        let steps = 500;
+        let n = STEP * steps + 7;
+        let left: Vec<f32> = (0..n)
+            .map(|i| 0.5 * (i as f32 * 0.0123).sin() * (1.0 + (i as f32 * 0.0007).cos()))
+            .collect();
+        let right: Vec<f32> = left.iter().map(|v| -0.3 * v + 0.01).collect();
+        let mut g = GainMatch::new(sr);
+        let mut kept = vec![0.0f32; 2 * n];
+        g.measure_input(&left, &right, &mut kept);
+        let (mut l, mut r) = (left.clone(), right.clone());
+        for k in (0..n).step_by(113) {
+            let e = (k + 113).min(n);
+            g.process(&mut l[k..e], &mut r[k..e], &kept[2 * k..2 * e]);
+        }
+        let w = one_pole_weight(ADAPT_MS, sr);
+        let c = KWeightingCoefs::new(sr);
+        let (mut fl, mut fr) = (KWeightingFilter::default(), KWeightingFilter::default());
+        let mut expected = 0.0f64;
+        for (a, b) in left.iter().zip(&right).take(STEP * steps) {
+            let (ya, yb) = (fl.process(&c, *a), fr.process(&c, *b));
+            expected += w * ((ya * ya + yb * yb) - expected);
+        }
+        assert!(expected > 1e-4);
+        let error = (g.input_energy - expected).abs() / expected;
+        assert!(error < 1e-12, "relative error {error:e}");
     }
 }
