@@ -616,6 +616,29 @@ fn section_switches_are_click_free_and_settle_on_the_switched_result() {
     assert!(worst_step < max_slope, "{worst_step} vs {max_slope}");
 }
 
+/// Renders `x` through a fresh master chain on `base`, applying `change` to the settings at
+/// sample `at` (the rest in 700-frame blocks).
+fn render_with_change_at(
+    base: &MasterSettings,
+    x: &[Vec<f32>],
+    at: usize,
+    change: fn(&mut MasterSettings),
+) -> [Vec<f32>; 2] {
+    let mut chain = MasterChain::new(512, FS);
+    chain.set_settings(base);
+    chain.finish_design_now();
+    chain.reset();
+    let (mut l, mut r) = (x[0].clone(), x[1].clone());
+    chain.process_block(&mut l[..at], &mut r[..at]);
+    let mut s = base.clone();
+    change(&mut s);
+    chain.set_settings(&s);
+    for (cl, cr) in l[at..].chunks_mut(700).zip(r[at..].chunks_mut(700)) {
+        chain.process_block(cl, cr);
+    }
+    [l, r]
+}
+
 #[test]
 fn output_gain_and_input_gain_changes_line_up_in_time() {
     let n = 30_000;
@@ -625,24 +648,13 @@ fn output_gain_and_input_gain_changes_line_up_in_time() {
         ..MasterSettings::default()
     };
     let at = 5_003;
-    let mut outputs = Vec::new();
-    for which in 0..2 {
-        let mut chain = MasterChain::new(512, FS);
-        chain.set_settings(&base);
-        chain.finish_design_now();
-        chain.reset();
-        let (mut l, mut r) = (x[0].clone(), x[1].clone());
-        chain.process_block(&mut l[..at], &mut r[..at]);
-        let mut s = base.clone();
-        if which == 0 {
-            s.input_gain_db = -6.0;
-        } else {
-            s.output_gain_db = -6.0;
-        }
-        chain.set_settings(&s);
-        chain.process_block(&mut l[at..], &mut r[at..]);
-        outputs.push(l);
-    }
+    let outputs: Vec<_> = [
+        |s: &mut MasterSettings| s.input_gain_db = -6.0,
+        |s: &mut MasterSettings| s.output_gain_db = -6.0,
+    ]
+    .into_iter()
+    .map(|change| render_with_change_at(&base, &x, at, change)[0].clone())
+    .collect();
     // Both act on the sample that entered at `at`, leaving one latency later.
     let lat = MasterChain::new(512, FS).latency_samples();
     for y in &outputs {
@@ -662,27 +674,15 @@ fn limiter_drive_changes_line_up_with_input_gain_changes() {
     let base = MasterSettings::default();
     assert!(base.limiter_enabled && !base.glue_enabled);
     let at = 5_003;
-    let mut outputs = Vec::new();
     // Input gain, drive, and no change at all.
-    for case in 0..3 {
-        let mut chain = MasterChain::new(512, FS);
-        chain.set_settings(&base);
-        chain.finish_design_now();
-        chain.reset();
-        let (mut l, mut r) = (x[0].clone(), x[1].clone());
-        chain.process_block(&mut l[..at], &mut r[..at]);
-        let mut s = base.clone();
-        match case {
-            0 => s.input_gain_db = -6.0,
-            1 => s.limiter.input_gain_db = -6.0,
-            _ => {}
-        }
-        chain.set_settings(&s);
-        for (cl, cr) in l[at..].chunks_mut(700).zip(r[at..].chunks_mut(700)) {
-            chain.process_block(cl, cr);
-        }
-        outputs.push([l, r]);
-    }
+    let outputs: Vec<_> = [
+        |s: &mut MasterSettings| s.input_gain_db = -6.0,
+        |s: &mut MasterSettings| s.limiter.input_gain_db = -6.0,
+        |_: &mut MasterSettings| {},
+    ]
+    .into_iter()
+    .map(|change| render_with_change_at(&base, &x, at, change))
+    .collect();
     let lat = MasterChain::new(512, FS).latency_samples();
     assert!(lat > 10_000, "the EQ latency makes a misalignment visible");
     let worst = (0..2)
