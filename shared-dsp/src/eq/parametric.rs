@@ -616,6 +616,9 @@ impl Band {
 pub struct ParametricEq {
     sample_rate_hz: f64,
     smoothing_ms: f32,
+    /// Per-sub-block smoothing weight and fade step, from the rate and `smoothing_ms`.
+    smoothing_alpha: f64,
+    fade_step: f64,
     bands: [Band; MAX_BANDS],
     /// Position inside the current sub-block (sub-blocks run across calls).
     sub_pos: usize,
@@ -626,19 +629,34 @@ pub struct ParametricEq {
 impl ParametricEq {
     /// An EQ with all bands disabled.
     pub fn new(sample_rate_hz: f64) -> Self {
-        Self {
+        let mut eq = Self {
             sample_rate_hz,
             smoothing_ms: DEFAULT_SMOOTHING_MS,
+            smoothing_alpha: 1.0,
+            fade_step: 1.0,
             bands: [Band::new(sample_rate_hz); MAX_BANDS],
             sub_pos: 0,
             stages: [Stage::IDENTITY; MAX_STAGES],
-        }
+        };
+        eq.update_rates();
+        eq
+    }
+
+    fn update_rates(&mut self) {
+        let sr = self.sample_rate_hz;
+        self.smoothing_alpha = if self.smoothing_ms > 0.0 {
+            1.0 - (-(SUB_BLOCK as f64) / (self.smoothing_ms as f64 * 1e-3 * sr)).exp()
+        } else {
+            1.0
+        };
+        self.fade_step = 1.0 / (FADE_MS * 1e-3 * sr).max(1.0);
     }
 
     /// Sets the sample rate: redesigns every band at once (call from `activate`, not from the
     /// audio thread) and clears state.
     pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
         self.sample_rate_hz = sample_rate_hz;
+        self.update_rates();
         for b in self.bands.iter_mut() {
             b.structure = Structure::from(&b.target);
             b.params = b.target_params;
@@ -660,6 +678,7 @@ impl ParametricEq {
     /// Parameter smoothing time constant in ms (0 = jump at the next sub-block).
     pub fn set_smoothing_ms(&mut self, ms: f32) {
         self.smoothing_ms = if ms.is_finite() { ms.max(0.0) } else { 0.0 };
+        self.update_rates();
     }
 
     /// Records new settings for band `index` (ignored if out of range); applied from the next
@@ -730,13 +749,7 @@ impl ParametricEq {
     /// shared by all bands of one sub-block: at most one full matched design per sub-block, so
     /// settling never bunches up into a spike (the lowest band that needs one gets it).
     fn plan_band(&mut self, bi: usize, matched_budget: &mut bool) {
-        let sr = self.sample_rate_hz;
-        let alpha = if self.smoothing_ms > 0.0 {
-            1.0 - (-(SUB_BLOCK as f64) / (self.smoothing_ms as f64 * 1e-3 * sr)).exp()
-        } else {
-            1.0
-        };
-        let fade_step = 1.0 / (FADE_MS * 1e-3 * sr).max(1.0);
+        let (sr, alpha, fade_step) = (self.sample_rate_hz, self.smoothing_alpha, self.fade_step);
         let b = &mut self.bands[bi];
         let want = Structure::from(&b.target);
         if want != b.structure {
