@@ -77,7 +77,12 @@ impl HostParamsImplShared for Shared {
 
 /// Host state that stays on the main thread.
 struct MainThread {
-    latency_changed: Cell<bool>,
+    /// Inside `clap_plugin::activate()`, the only place CLAP allows `clap_host_latency::changed`.
+    activating: Cell<bool>,
+    /// `clap_host_latency::changed()` calls made inside `activate()`.
+    latency_changes_in_activate: Cell<u32>,
+    /// Calls made anywhere else: each one breaks the CLAP latency extension's contract.
+    latency_changes_outside_activate: Cell<u32>,
     state_dirty: Cell<bool>,
 }
 
@@ -85,7 +90,12 @@ impl<'a> MainThreadHandler<'a> for MainThread {}
 
 impl HostLatencyImpl for MainThread {
     fn changed(&self) {
-        self.latency_changed.set(true);
+        let counter = if self.activating.get() {
+            &self.latency_changes_in_activate
+        } else {
+            &self.latency_changes_outside_activate
+        };
+        counter.set(counter.get() + 1);
     }
 }
 
@@ -138,6 +148,9 @@ pub struct ClapHost {
     _entry: PluginEntry,
     name: String,
     audio_config: Option<PluginAudioConfiguration>,
+    /// While set, the main thread leaves the plugin's `request_callback` and restart requests
+    /// pending (see [`ClapHost::hold_main_thread_requests`]).
+    holding_requests: bool,
     params_ext: Option<PluginParams>,
     state_ext: Option<PluginState>,
     latency_ext: Option<PluginLatency>,
@@ -193,7 +206,9 @@ impl ClapHost {
                 flush_requested: AtomicBool::new(false),
             },
             |_| MainThread {
-                latency_changed: Cell::new(false),
+                activating: Cell::new(false),
+                latency_changes_in_activate: Cell::new(0),
+                latency_changes_outside_activate: Cell::new(0),
                 state_dirty: Cell::new(false),
             },
             &entry,
@@ -211,6 +226,7 @@ impl ClapHost {
             _entry: entry,
             name,
             audio_config: None,
+            holding_requests: false,
             params_ext,
             state_ext,
             latency_ext,
@@ -224,8 +240,30 @@ impl ClapHost {
             .ok_or_else(|| HostError::new("CLAP: the plugin has no params extension"))
     }
 
+    /// While `hold` is set, the main thread leaves the plugin's callback and restart requests
+    /// pending, as a busy DAW does; releasing services them at once. Lets a test deactivate a
+    /// plugin between its request and the main-thread callback that answers it.
+    pub fn hold_main_thread_requests(&mut self, hold: bool) -> HostResult<()> {
+        self.holding_requests = hold;
+        self.service_main_thread()
+    }
+
+    /// How often the plugin called `clap_host_latency::changed()` inside `activate()`, and
+    /// anywhere else (which the CLAP specification forbids).
+    pub fn latency_change_reports(&self) -> (u32, u32) {
+        self.instance.borrow().access_handler(|h| {
+            (
+                h.latency_changes_in_activate.get(),
+                h.latency_changes_outside_activate.get(),
+            )
+        })
+    }
+
     /// Answers what the plugin asked of the main thread since the last call.
     fn service_main_thread(&mut self) -> HostResult<()> {
+        if self.holding_requests {
+            return Ok(());
+        }
         let instance = self.instance.get_mut();
         if instance.access_shared_handler(|h| h.callback_requested.swap(false, Ordering::SeqCst)) {
             instance.call_on_main_thread_callback();
@@ -254,6 +292,7 @@ impl ClapHost {
             .take()
             .ok_or_else(|| HostError::new("CLAP: the plugin is not active"))?;
         let instance = self.instance.get_mut();
+        let holding_requests = self.holding_requests;
         let (processor, result) = thread::scope(|scope| {
             let audio = scope.spawn(move || {
                 IS_AUDIO_THREAD.with(|flag| flag.set(true));
@@ -261,8 +300,10 @@ impl ClapHost {
                 (processor, result)
             });
             while !audio.is_finished() {
-                if instance
-                    .access_shared_handler(|h| h.callback_requested.swap(false, Ordering::SeqCst))
+                if !holding_requests
+                    && instance.access_shared_handler(|h| {
+                        h.callback_requested.swap(false, Ordering::SeqCst)
+                    })
                 {
                     instance.call_on_main_thread_callback();
                 }
@@ -320,6 +361,7 @@ impl PluginHost for ClapHost {
                 },
                 is_bypass: info.flags.contains(ParamInfoFlags::IS_BYPASS),
                 is_automatable: info.flags.contains(ParamInfoFlags::IS_AUTOMATABLE),
+                is_list: info.flags.contains(ParamInfoFlags::IS_ENUM),
             });
         }
         Ok(infos)
@@ -399,11 +441,12 @@ impl PluginHost for ClapHost {
             min_frames_count: 1,
             max_frames_count: max_block_size.max(1) as u32,
         };
-        let processor = self
-            .instance
-            .get_mut()
-            .activate(|_, _| (), config)
-            .map_err(|e| clap_err(&format!("activate at {sample_rate} Hz"), e))?;
+        let instance = self.instance.get_mut();
+        instance.access_handler(|h| h.activating.set(true));
+        let processor = instance.activate(|_, _| (), config);
+        instance.access_handler(|h| h.activating.set(false));
+        let processor =
+            processor.map_err(|e| clap_err(&format!("activate at {sample_rate} Hz"), e))?;
         self.processor = Some(processor.into());
         self.audio_config = Some(config);
         self.service_main_thread()

@@ -37,6 +37,9 @@ pub struct ParamInfo {
     pub is_bypass: bool,
     /// The host may automate this parameter.
     pub is_automatable: bool,
+    /// The plugin asks hosts to show the parameter as a menu of its value texts (CLAP
+    /// `CLAP_PARAM_IS_ENUM`, VST3 `kIsList`).
+    pub is_list: bool,
 }
 
 /// A parameter change the host sends during processing.

@@ -25,7 +25,7 @@ use std::time::Duration;
 use libloading::os::unix::Library;
 use vst3::Steinberg::Vst::BusDirections_::{kInput, kOutput};
 use vst3::Steinberg::Vst::MediaTypes_::kAudio;
-use vst3::Steinberg::Vst::ParameterInfo_::ParameterFlags_::{kCanAutomate, kIsBypass};
+use vst3::Steinberg::Vst::ParameterInfo_::ParameterFlags_::{kCanAutomate, kIsBypass, kIsList};
 use vst3::Steinberg::Vst::ProcessContext_::StatesAndFlags_::{
     kContTimeValid, kPlaying, kProjectTimeMusicValid, kTempoValid, kTimeSigValid,
 };
@@ -353,6 +353,23 @@ impl Vst3Host {
     pub fn serviced_latency_samples(&self) -> Option<u32> {
         self.service_restart_requests();
         self.serviced_latency_samples.get()
+    }
+
+    /// How many restart requests the plugin made synchronously from inside `setActive()` (a
+    /// DAW answering them re-enters `setActive()`; the plugin must defer them).
+    pub fn restarts_inside_set_active(&self) -> u32 {
+        self.handler.restarts_inside_set_active()
+    }
+
+    /// Sets a parameter through the edit controller only (`IEditController::setParamNormalized`),
+    /// whether or not processing is on, as a host's generic editor or the VST3 validator does.
+    /// Unlike [`PluginHost::set_param_value`] nothing is sent through `process()`.
+    pub fn set_param_on_controller(&mut self, param_id: u32, value: f64) -> HostResult<()> {
+        self.check_param_value(param_id, value)?;
+        check(
+            unsafe { self.plugin().controller.setParamNormalized(param_id, value) },
+            "IEditController::setParamNormalized",
+        )
     }
 
     /// Handles the restart requests the plugin made through `IComponentHandler::restartComponent`
@@ -736,6 +753,7 @@ impl PluginHost for Vst3Host {
                 step_count: info.stepCount.max(0) as u32,
                 is_bypass: info.flags & kIsBypass != 0,
                 is_automatable: info.flags & kCanAutomate != 0,
+                is_list: info.flags & kIsList != 0,
             })
             .collect())
     }
@@ -862,10 +880,10 @@ impl PluginHost for Vst3Host {
             unsafe { component.activateBus(kAudio as i32, kOutput as i32, 0, 1) },
             "IComponent::activateBus(audio output 0)",
         )?;
-        check(
-            unsafe { component.setActive(1) },
-            "IComponent::setActive(true)",
-        )?;
+        self.handler.set_in_set_active(true);
+        let result = unsafe { component.setActive(1) };
+        self.handler.set_in_set_active(false);
+        check(result, "IComponent::setActive(true)")?;
         self.active = Some(ActiveConfig {
             sample_rate,
             max_block_size,
@@ -887,10 +905,10 @@ impl PluginHost for Vst3Host {
                 check(result, "IAudioProcessor::setProcessing(false)")?;
             }
         }
-        check(
-            unsafe { plugin.component.setActive(0) },
-            "IComponent::setActive(false)",
-        )?;
+        self.handler.set_in_set_active(true);
+        let result = unsafe { plugin.component.setActive(0) };
+        self.handler.set_in_set_active(false);
+        check(result, "IComponent::setActive(false)")?;
         self.service_restart_requests();
         Ok(())
     }

@@ -204,8 +204,9 @@ fn rich(multiband: bool, all_bells: bool) -> ChannelSettings {
 /// Every parameter is automatable: a change at sample N (inside a host block) leaves the
 /// output before N untouched and changes it from N on, in at least one of three rich
 /// configurations (a band's Q acts on bells, its slope on high/low-pass, the multiband
-/// controls in multiband mode). The stem type alone is metadata and is flagged
-/// non-automatable to the host.
+/// controls in multiband mode). The stem type is automatable but acts by loading its starting
+/// point through the host on the GUI thread, not at its sample: `tests/host_protocol.rs` checks
+/// that.
 #[test]
 fn every_parameter_is_automatable_at_its_sample() {
     let change_at = 3_001;
@@ -227,7 +228,10 @@ fn every_parameter_is_automatable_at_its_sample() {
             let baseline = run(host.as_mut(), &[]);
             for (i, info) in infos.iter().enumerate() {
                 if info.name == "Stem Type" {
-                    assert!(!info.is_automatable, "{format}: stem type is metadata");
+                    assert!(
+                        info.is_automatable,
+                        "{format}: hosts must reach the stem type"
+                    );
                     acted[i] = true;
                     continue;
                 }

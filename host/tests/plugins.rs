@@ -151,8 +151,14 @@ fn state_restores_every_parameter_exactly_into_a_new_instance() {
             let mut original = open(plugin, format);
             original.activate(48_000.0, 256).unwrap();
             let params = original.params().unwrap();
-            // Odd, non-default values, as a user's session would hold.
-            for (i, p) in params.iter().enumerate() {
+            // Odd, non-default values, as a user's session would hold. The stem type stays: a
+            // host setting it loads its starting point over the other values (on the GUI thread,
+            // see `tests/host_protocol.rs`), which is not what this test is about.
+            for (i, p) in params
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.name != "Stem Type")
+            {
                 let fraction = [0.137, 0.713, 0.291, 0.853][i % 4];
                 let mut value = p.min_value + (p.max_value - p.min_value) * fraction;
                 if p.step_count > 0 {

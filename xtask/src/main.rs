@@ -9,7 +9,8 @@
 //!   the whole workspace's test suite against them. When the selection includes the editor
 //!   screenshot test, it also builds the plugins' standalone applications (debug) next to the
 //!   test bundles for it to open under Xvfb.
-//! - `cargo xtask bench`: runs the DSP benchmarks.
+//! - `cargo xtask bench`: runs the DSP benchmarks, then bundles both plugins and times them
+//!   through our own host (`host/benches/`).
 //! - `cargo xtask demo [ARGS]`: bundles both plugins in release mode, then builds the `stem`
 //!   command-line tool in release mode and runs `stem demo ARGS` (a synthetic stem set checked,
 //!   mastered for streaming, club and vinyl, and reported on, in `stem-demo/`).
@@ -41,11 +42,7 @@ fn main() -> Result<()> {
         "install" => install(rest.first().map(PathBuf::from)),
         "test" => test(&rest),
         "demo" => demo(&rest),
-        "bench" => run(
-            "cargo",
-            &cargo_args(&["bench", "-p", "shared-dsp"], &rest),
-            &[],
-        ),
+        "bench" => bench(&rest),
         _ => {
             eprintln!(
                 "Usage:\n  cargo xtask bundle [-p <package> ...] [cargo build args]\n  \
@@ -147,6 +144,23 @@ fn test(args: &[String]) -> Result<()> {
             ("STEM_TEST_BUNDLE_DIR", bundle_dir.as_str()),
             ("STEM_STANDALONE_DIR", standalone_dir.as_str()),
         ],
+    )
+}
+
+/// The DSP benchmarks, then (with release bundles built first) the plugin-level benchmarks
+/// in `host/benches/` that time the bundles through our own host. Arguments (criterion's) go
+/// to the DSP benchmarks only.
+fn bench(args: &[String]) -> Result<()> {
+    run(
+        "cargo",
+        &cargo_args(&["bench", "-p", "shared-dsp"], args),
+        &[],
+    )?;
+    bundle(&[])?;
+    run(
+        "cargo",
+        &cargo_args(&["bench", "-p", "stem-host"], &[]),
+        &[],
     )
 }
 

@@ -10,7 +10,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 use vst3::Steinberg::IBStream_::IStreamSeekMode_::{kIBSeekCur, kIBSeekEnd, kIBSeekSet};
 use vst3::Steinberg::Vst::{
@@ -81,13 +81,30 @@ impl IHostApplicationTrait for HostApplication {
 pub(crate) struct ComponentHandler {
     /// `RestartFlags` accumulated since the host last serviced them.
     pending_restart_flags: AtomicI32,
+    /// The host is inside `IComponent::setActive()`.
+    in_set_active: AtomicBool,
+    /// `restartComponent` calls made from inside `setActive()`: a DAW that answers a restart by
+    /// calling `setActive()` again (Ardour does) re-enters the plugin.
+    restarts_inside_set_active: AtomicU32,
 }
 
 impl ComponentHandler {
     pub(crate) fn new() -> Self {
         ComponentHandler {
             pending_restart_flags: AtomicI32::new(0),
+            in_set_active: AtomicBool::new(false),
+            restarts_inside_set_active: AtomicU32::new(0),
         }
+    }
+
+    /// Marks the start and end of a `setActive()` call.
+    pub(crate) fn set_in_set_active(&self, inside: bool) {
+        self.in_set_active.store(inside, Ordering::SeqCst);
+    }
+
+    /// How many restart requests arrived from inside `setActive()`.
+    pub(crate) fn restarts_inside_set_active(&self) -> u32 {
+        self.restarts_inside_set_active.load(Ordering::SeqCst)
     }
 
     /// Takes the restart flags requested since the last call.
@@ -115,6 +132,10 @@ impl IComponentHandlerTrait for ComponentHandler {
     }
 
     unsafe fn restartComponent(&self, flags: int32) -> tresult {
+        if self.in_set_active.load(Ordering::SeqCst) {
+            self.restarts_inside_set_active
+                .fetch_add(1, Ordering::SeqCst);
+        }
         self.pending_restart_flags.fetch_or(flags, Ordering::AcqRel);
         kResultOk
     }

@@ -174,7 +174,7 @@ impl ChannelEditor {
                             false,
                         );
                         if ui.selectable_label(current == stem, name).clicked() && current != stem {
-                            params.apply_stem_type(setter, stem.into());
+                            params.choose_stem_type(setter, stem.into());
                         }
                     }
                 })

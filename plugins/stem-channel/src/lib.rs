@@ -13,7 +13,7 @@
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
-use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::channel::{ChannelChain, StemType};
 use std::sync::Arc;
 use stem_plugin_common::frame::MAX_SLICE;
 use stem_plugin_common::widgets::EditorApp;
@@ -25,6 +25,12 @@ pub mod params;
 
 use meters::{MeterTaps, StemChannelMeters};
 use params::StemChannelParams;
+
+/// Work the audio thread hands to the GUI thread.
+pub enum StemChannelTask {
+    /// The host set the Stem Type parameter: write that stem's starting points.
+    ApplyStemType(StemType),
+}
 
 pub struct StemChannel {
     params: Arc<StemChannelParams>,
@@ -73,7 +79,7 @@ impl Plugin for StemChannel {
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
     type SysExMessage = ();
-    type BackgroundTask = ();
+    type BackgroundTask = StemChannelTask;
     type Editor = EguiEditor<EditorApp<editor::ChannelEditor>>;
 
     fn params(&self) -> Arc<dyn Params> {
@@ -82,6 +88,19 @@ impl Plugin for StemChannel {
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         editor::create(self.params.clone(), self.meters.clone())
+    }
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        let params = self.params.clone();
+        Box::new(move |task| match task {
+            // Runs on the GUI thread with the instance's GUI context (vendor/README.md), so the
+            // starting point reaches the host as ordinary gestures, as from the editor.
+            StemChannelTask::ApplyStemType(stem) => {
+                nice_plug::wrapper::task_context::with_task_gui_context(|context| {
+                    params.apply_stem_type(&context.param_setter(), stem)
+                });
+            }
+        })
     }
 
     fn activate(
@@ -123,6 +142,9 @@ impl Plugin for StemChannel {
             taps,
             ..
         } = self;
+        if let Some(stem) = params.take_unapplied_stem_type() {
+            context.execute_gui(StemChannelTask::ApplyStemType(stem));
+        }
         frame.process(buffer, params.bypass.value(), |[left, right]| {
             taps.input(meters, left, right);
             chain.set_loudness_readout(meters.editor_open.is_open());

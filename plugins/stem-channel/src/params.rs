@@ -2,18 +2,23 @@
 //! plugin's contract with every saved host session and automation lane: they are short and
 //! never renamed. Each section is a nested group (the host shows "EQ", "Compressor", ...).
 //!
-//! The stem type is recorded with the session but does not drive the audio by itself: a
-//! plugin cannot change its own parameters from the audio thread without the host's view going
-//! stale, so choosing a stem type in the editor writes the guide's starting points
-//! ([`ChannelSettings::for_stem`]) through the host with [`StemChannelParams::apply_stem_type`]
-//! (one gesture per parameter, undoable, automation sees it). It is not automatable for that
-//! reason.
+//! The stem type does not drive the audio by itself: choosing one writes the guide's starting
+//! points ([`ChannelSettings::for_stem`]) into the other parameters through the host with
+//! [`StemChannelParams::apply_stem_type`] (one gesture per parameter, undoable, automation sees
+//! it). The editor does that directly. A host's generic parameter view (or automation) can set
+//! the `Stem Type` list too: the audio thread notices a stem type no starting point was applied
+//! for ([`StemChannelParams::take_unapplied_stem_type`]) and asks for the same write on the GUI
+//! thread, where the plugin may talk to the host; the audio never changes behind the host's
+//! back. Loading a session or preset restores a stem type without applying its starting point
+//! over the user's edits ([`StemTypeSync`]).
 
+use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use shared_dsp::chain::channel::{ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, Detection, MultibandSettings};
 use shared_dsp::saturation::{SaturationMode, SaturationSettings};
 use shared_dsp::stereo::StereoSettings;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use stem_plugin_common::eq_params::{linear_param, log_param, s2v_with_unit, set_param};
 use stem_plugin_common::widgets::EditorSize;
@@ -605,9 +610,12 @@ pub struct StemChannelParams {
     #[id = "bypass"]
     pub bypass: BoolParam,
 
-    /// Stem type: session metadata; the editor applies its starting points (see module doc).
+    /// Stem type: choosing one applies its starting points (see module doc).
     #[id = "stem"]
     pub stem_type: EnumParam<StemTypeParam>,
+    /// What the audio thread knows of stem type changes (see [`StemTypeSync`]).
+    #[persist = "stem-applied"]
+    pub stem_type_sync: StemTypeSync,
 
     #[nested(group = "Input")]
     pub input: InputParams,
@@ -651,8 +659,8 @@ impl StemChannelParams {
     pub fn new(s: &ChannelSettings) -> Self {
         Self {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
-            stem_type: EnumParam::new("Stem Type", StemTypeParam::from(s.stem_type))
-                .non_automatable(),
+            stem_type: EnumParam::new("Stem Type", StemTypeParam::from(s.stem_type)),
+            stem_type_sync: StemTypeSync::default(),
             input: InputParams {
                 trim: stem_plugin_common::gain_db_param(
                     "Input Trim",
@@ -763,10 +771,75 @@ impl StemChannelParams {
         set_param(setter, &self.gain_match, s.gain_match);
     }
 
-    /// Chooses a stem type: writes the guide's starting points for it through the host (GUI
-    /// thread; what the editor's stem selector calls).
+    /// Writes the guide's starting points for `stem` through the host (GUI thread). What a
+    /// host-initiated stem type change runs; the editor calls [`Self::choose_stem_type`].
     pub fn apply_stem_type(&self, setter: &ParamSetter, stem: StemType) {
         self.set_from_settings(setter, &ChannelSettings::for_stem(stem));
+    }
+
+    /// The editor's stem selector: applies the starting point, telling the audio thread that
+    /// the stem type arriving through the host is already applied.
+    pub fn choose_stem_type(&self, setter: &ParamSetter, stem: StemType) {
+        self.stem_type_sync
+            .chosen_in_editor
+            .store(StemTypeParam::from(stem).to_index() as u8, Ordering::SeqCst);
+        self.apply_stem_type(setter, stem);
+    }
+
+    /// A stem type the host set (generic view, automation) whose starting point has not been
+    /// applied yet, returned once. Audio thread: atomics only.
+    pub fn take_unapplied_stem_type(&self) -> Option<StemType> {
+        let sync = &self.stem_type_sync;
+        let current = self.stem_type.value().to_index() as u8;
+        let last = sync.last_seen.swap(current, Ordering::SeqCst);
+        if last == current || last == StemTypeSync::UNKNOWN {
+            return None;
+        }
+        let chosen = sync
+            .chosen_in_editor
+            .swap(StemTypeSync::UNKNOWN, Ordering::SeqCst);
+        (chosen != current).then(|| StemTypeParam::from_index(current as usize).into())
+    }
+}
+
+/// What the audio thread knows of stem type changes, so one set by the host is applied exactly
+/// once and one restored from a state never is (a session holds the user's edits on top of its
+/// starting point; applying it again would undo them).
+#[derive(Debug)]
+pub struct StemTypeSync {
+    /// The stem type the audio thread saw last; unknown in a fresh instance and after a state
+    /// load, when the next one read counts as applied.
+    last_seen: AtomicU8,
+    /// A stem type the editor applied itself and is sending through the host.
+    chosen_in_editor: AtomicU8,
+}
+
+impl StemTypeSync {
+    const UNKNOWN: u8 = u8::MAX;
+    /// The value saved in a state: the field is persisted only so that a load marks the stem
+    /// type unknown, and a constant keeps the saved bytes of an unchanged instance stable.
+    const STATE_MARKER: u8 = 1;
+}
+
+impl Default for StemTypeSync {
+    fn default() -> Self {
+        Self {
+            last_seen: AtomicU8::new(Self::UNKNOWN),
+            chosen_in_editor: AtomicU8::new(Self::UNKNOWN),
+        }
+    }
+}
+
+impl<'a> PersistentField<'a, u8> for StemTypeSync {
+    fn set(&self, _restored: u8) {
+        self.last_seen.store(Self::UNKNOWN, Ordering::SeqCst);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&u8) -> R,
+    {
+        f(&Self::STATE_MARKER)
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod clap;
 pub(crate) mod state;
+#[cfg(feature = "editor")]
+pub mod task_context;
 pub(crate) mod util;
 
 #[cfg(feature = "standalone")]

@@ -77,6 +77,14 @@ pub(crate) struct RemoteControlPages<'a> {
     pages: &'a mut Vec<clap_remote_controls_page>,
 }
 
+impl<P: ClapPlugin> WrapperActivateContext<'_, P> {
+    /// PATCHED (stem-mastering-suite): the latency set during `activate()`, taken so the wrapper
+    /// reports it inside `clap_plugin::activate()` instead of from a later task.
+    pub(super) fn take_latency_samples(&self) -> Option<u32> {
+        self.pending_requests.latency_changed.take()
+    }
+}
+
 impl<P: ClapPlugin> Drop for WrapperActivateContext<'_, P> {
     fn drop(&mut self) {
         if let Some(samples) = self.pending_requests.latency_changed.take() {

@@ -29,7 +29,7 @@ use clap_sys::ext::note_ports::{
     clap_plugin_note_ports,
 };
 use clap_sys::ext::params::{
-    CLAP_EXT_PARAMS, CLAP_PARAM_IS_AUTOMATABLE, CLAP_PARAM_IS_BYPASS, CLAP_PARAM_IS_HIDDEN,
+    CLAP_EXT_PARAMS, CLAP_PARAM_IS_AUTOMATABLE, CLAP_PARAM_IS_BYPASS, CLAP_PARAM_IS_ENUM, CLAP_PARAM_IS_HIDDEN,
     CLAP_PARAM_IS_MODULATABLE, CLAP_PARAM_IS_MODULATABLE_PER_NOTE_ID, CLAP_PARAM_IS_READONLY,
     CLAP_PARAM_IS_STEPPED, CLAP_PARAM_RESCAN_VALUES, clap_host_params, clap_param_info,
     clap_plugin_params,
@@ -164,10 +164,11 @@ pub struct Wrapper<P: ClapPlugin> {
     input_events: AtomicRefCell<VecDeque<PluginNoteEvent<P>>>,
     /// The last process status returned by the plugin. This is used for tail handling.
     last_process_status: AtomicCell<ProcessStatus>,
-    /// Whether the latency has changed since the last call to `activate`. When this is set,
-    /// `latency_changed` needs to be called in `activate` in order to inform the host of the
-    /// latency change.
-    latency_changed: AtomicBool,
+    /// PATCHED (stem-mastering-suite): the latency the host was last told about in `activate`.
+    /// CLAP's latency extension allows `clap_host_latency::changed()` only inside
+    /// `clap_plugin::activate()`, so a change made elsewhere requests a restart (when active) and
+    /// is reported by the next `activate()` that finds `current_latency` differing from this.
+    reported_latency: AtomicU32,
     /// The current latency in samples, as set by the plugin through the
     /// [`ProcessContext`](nice_plug_core::context::process::ProcessContext). Uses the latency
     /// extension.
@@ -397,6 +398,18 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
     fn execute(&self, task: Task<P>, is_gui_thread: bool) {
         // This function is always called from the main thread, from [Self::on_main_thread].
         match task {
+            // PATCHED (stem-mastering-suite): GUI-thread tasks get their instance's GUI context
+            // (see `crate::wrapper::task_context`).
+            #[cfg(feature = "editor")]
+            Task::PluginTask(task) if is_gui_thread => {
+                match self.this.borrow().upgrade() {
+                    Some(this) => crate::wrapper::task_context::run_with_task_gui_context(
+                        this.make_gui_context(),
+                        || (self.task_executor.lock())(task),
+                    ),
+                    None => (self.task_executor.lock())(task),
+                }
+            }
             Task::PluginTask(task) => (self.task_executor.lock())(task),
             #[cfg(feature = "editor")]
             Task::ParameterValueChanged(param_hash, normalized_value) => {
@@ -437,21 +450,18 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
                 }
             }
             Task::LatencyChanged => match &*self.host_latency.borrow() {
-                Some(host_latency) => {
+                Some(_) => {
                     crate::nice_debug_assert!(is_gui_thread);
 
-                    // The plugin needs to be deactivated in order for the latency to change. If
-                    // it's already deactivated we can notify the host immediately, otherwise we
-                    // need to request a restart and remember to notify the host of the latency
-                    // change in the `activate` function.
-                    //
-                    // In practice, ignoring the activation status would be fine for many hosts, but
-                    // following the specification is probably a good idea regardless :)
-                    if self.is_activated.load(Ordering::SeqCst) {
-                        self.latency_changed.store(true, Ordering::SeqCst);
+                    // PATCHED (stem-mastering-suite): `clap_host_latency::changed()` may only be
+                    // called from within `clap_plugin::activate()` (CLAP 1.2, ext/latency.h). An
+                    // active plugin asks for a restart; an inactive one waits for its next
+                    // activation. Either way `activate()` reports the new value. A task that
+                    // arrives after a reactivation already reported the value does nothing.
+                    let unreported = self.current_latency.load(Ordering::SeqCst)
+                        != self.reported_latency.load(Ordering::SeqCst);
+                    if unreported && self.is_activated.load(Ordering::SeqCst) {
                         self.request_restart();
-                    } else {
-                        unsafe_clap_call! { host_latency=>changed(&*self.host_callback) };
                     }
                 }
                 None => {
@@ -615,7 +625,7 @@ impl<P: ClapPlugin> Wrapper<P> {
             current_process_mode: AtomicCell::new(ProcessMode::Realtime),
             input_events: AtomicRefCell::new(VecDeque::with_capacity(P::INPUT_EVENT_CAPACITY)),
             last_process_status: AtomicCell::new(ProcessStatus::Normal),
-            latency_changed: AtomicBool::new(false),
+            reported_latency: AtomicU32::new(0),
             current_latency: AtomicU32::new(0),
             // This is initialized just before calling `Plugin::activate()` so that during the
             // process call buffers can be initialized without any allocations
@@ -1743,14 +1753,6 @@ impl<P: ClapPlugin> Wrapper<P> {
             unsafe { param._internal_update_smoother(buffer_config.sample_rate, true) };
         }
 
-        // If this reactivation happened due to the latency changing, notify the host of that
-        // latency change.
-        if wrapper.latency_changed.swap(false, Ordering::SeqCst)
-            && let Some(host_latency) = &*wrapper.host_latency.borrow()
-        {
-            unsafe_clap_call! { host_latency=>changed(&*wrapper.host_callback) };
-        }
-
         let mut activate_context = wrapper.make_activate_context();
 
         // In the case a host misbehaves and tries to activate the plugin without waiting for the
@@ -1803,8 +1805,23 @@ impl<P: ClapPlugin> Wrapper<P> {
             }
         }
 
+        // PATCHED (stem-mastering-suite): a latency the plugin set in its `activate()` is stored
+        // here instead of being scheduled as a task (which would request a needless restart),
+        // and any latency the host has not been told about yet is reported now, inside
+        // `clap_plugin::activate()`, the only place CLAP allows `clap_host_latency::changed()`.
+        if let Some(samples) = activate_context.take_latency_samples() {
+            wrapper.current_latency.store(samples, Ordering::SeqCst);
+        }
         // NOTE: This needs to be dropped after the `plugin` lock to avoid deadlocks
         drop(activate_context);
+        if result {
+            let latency = wrapper.current_latency.load(Ordering::SeqCst);
+            if wrapper.reported_latency.swap(latency, Ordering::SeqCst) != latency
+                && let Some(host_latency) = &*wrapper.host_latency.borrow()
+            {
+                unsafe_clap_call! { host_latency=>changed(&*wrapper.host_callback) };
+            }
+        }
 
         result
     }
@@ -3198,6 +3215,11 @@ impl<P: ClapPlugin> Wrapper<P> {
         }
         if step_count.is_some() {
             param_info.flags |= CLAP_PARAM_IS_STEPPED
+        }
+        // PATCHED (stem-mastering-suite): enum parameters are lists (CLAP 1.2
+        // `CLAP_PARAM_IS_ENUM`: stepped, every value has a text), so hosts show a menu.
+        if matches!(param_ptr, ParamPtr::EnumParam(_)) {
+            param_info.flags |= CLAP_PARAM_IS_ENUM;
         }
         param_info.cookie = std::ptr::null_mut();
         strlcpy(&mut param_info.name, unsafe { param_ptr.name() });

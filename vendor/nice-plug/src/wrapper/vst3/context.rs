@@ -81,6 +81,14 @@ pub(crate) struct WrapperGuiContext<P: Vst3Plugin> {
         atomic_refcell::AtomicRefCell<crate::wrapper::util::context_checks::ParamGestureChecker>,
 }
 
+impl<P: Vst3Plugin> WrapperActivateContext<'_, P> {
+    /// PATCHED (stem-mastering-suite): the latency set during `activate()`, taken so
+    /// `setActive()` can defer the restart instead of sending it from inside itself.
+    pub(super) fn take_latency_samples(&self) -> Option<u32> {
+        self.pending_requests.latency_changed.take()
+    }
+}
+
 impl<P: Vst3Plugin> Drop for WrapperActivateContext<'_, P> {
     fn drop(&mut self) {
         if let Some(samples) = self.pending_requests.latency_changed.take() {

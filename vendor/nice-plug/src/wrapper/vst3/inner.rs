@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 #[cfg(feature = "editor")]
 use parking_lot::RwLock;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use try_lock::TryLock;
 #[cfg(feature = "editor")]
@@ -114,6 +114,18 @@ pub(crate) struct WrapperInner<P: Vst3Plugin> {
     /// The current latency in samples, as set by the plugin through the [`ActivateContext`] and the
     /// [`ProcessContext`].
     pub current_latency: AtomicU32,
+    /// PATCHED (stem-mastering-suite): a weak reference to this object, so a task can be handed
+    /// a GUI context of its instance (see `crate::wrapper::task_context`).
+    this: AtomicRefCell<Weak<Self>>,
+    /// PATCHED (stem-mastering-suite): the latency the host last read through
+    /// `getLatencySamples()`. A `kLatencyChanged` restart is only worth sending while
+    /// `current_latency` differs from it.
+    pub reported_latency: AtomicU32,
+    /// PATCHED (stem-mastering-suite): set when `setActive(true)` changed the latency. The
+    /// restart is sent from the first `process()` call after activation (through the task
+    /// queue), never synchronously from inside `setActive()`: Ardour answers
+    /// `restartComponent(kLatencyChanged)` by calling `setActive()` again, re-entering it.
+    pub latency_restart_pending: AtomicBool,
     /// A data structure that helps manage and create buffers for all of the plugin's inputs and
     /// outputs based on channel pointers provided by the host.
     pub buffer_manager: AtomicRefCell<BufferManager>,
@@ -362,6 +374,9 @@ impl<P: Vst3Plugin> WrapperInner<P> {
             current_track_info: AtomicRefCell::new(TrackInfo::default()),
             last_process_status: AtomicCell::new(ProcessStatus::Normal),
             current_latency: AtomicU32::new(0),
+            this: AtomicRefCell::new(Weak::new()),
+            reported_latency: AtomicU32::new(0),
+            latency_restart_pending: AtomicBool::new(false),
             // This is initialized just before calling `Plugin::activate()` so that during the
             // process call buffers can be initialized without any allocations
             buffer_manager: AtomicRefCell::new(BufferManager::for_audio_io_layout(
@@ -387,6 +402,7 @@ impl<P: Vst3Plugin> WrapperInner<P> {
         //        is separate from the internal COM-style reference count.
         *wrapper.event_loop.borrow_mut() =
             Some(OsEventLoop::new_and_spawn(Arc::downgrade(&wrapper)));
+        *wrapper.this.borrow_mut() = Arc::downgrade(&wrapper);
 
         // The editor also needs to be initialized later so the Async executor can work.
 
@@ -697,6 +713,18 @@ impl<P: Vst3Plugin> MainThreadExecutor<Task<P>> for WrapperInner<P> {
     fn execute(&self, task: Task<P>, is_gui_thread: bool) {
         // This function is always called from the main thread
         match task {
+            // PATCHED (stem-mastering-suite): tasks get their instance's GUI context (see
+            // `crate::wrapper::task_context`). On Linux the "GUI" tasks of a VST3 plugin run on
+            // nice-plug's worker thread unless the editor's run loop is available, as upstream.
+            #[cfg(feature = "editor")]
+            Task::PluginTask(task) => match self.this.borrow().upgrade() {
+                Some(this) => crate::wrapper::task_context::run_with_task_gui_context(
+                    this.make_gui_context(),
+                    || (self.task_executor.lock())(task),
+                ),
+                None => (self.task_executor.lock())(task),
+            },
+            #[cfg(not(feature = "editor"))]
             Task::PluginTask(task) => (self.task_executor.lock())(task),
             #[cfg(feature = "editor")]
             Task::StateChanged => {
@@ -718,6 +746,11 @@ impl<P: Vst3Plugin> MainThreadExecutor<Task<P>> for WrapperInner<P> {
                         .param_value_changed(param_id, normalized_value);
                 }
             }
+            // PATCHED (stem-mastering-suite): a latency restart the host no longer needs (it has
+            // read the current latency since the request) is dropped.
+            Task::TriggerRestart(RestartFlags_::kLatencyChanged)
+                if self.current_latency.load(Ordering::SeqCst)
+                    == self.reported_latency.load(Ordering::SeqCst) => {}
             Task::TriggerRestart(flags) => match &*self.component_handler.borrow() {
                 Some(handler) => unsafe {
                     crate::nice_debug_assert!(is_gui_thread);

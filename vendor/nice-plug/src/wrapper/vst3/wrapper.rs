@@ -5,6 +5,7 @@ use nice_plug_core::context::process::Transport;
 use nice_plug_core::editor::Editor;
 use nice_plug_core::midi::{Channel, Key, MidiConfig, NoteEvent, VoiceID};
 use nice_plug_core::params::ParamFlags;
+use nice_plug_core::params::internals::ParamPtr;
 use nice_plug_core::plugin::ProcessStatus;
 use std::ffi::c_void;
 use std::mem::{self, MaybeUninit};
@@ -466,6 +467,17 @@ impl<P: Vst3Plugin> IComponentTrait for Wrapper<P> {
                     }
                 }
 
+                // PATCHED (stem-mastering-suite): a latency set in `activate()` is stored, and
+                // if the host has not read it yet, the restart is left to the first `process()`
+                // call (see `WrapperInner::latency_restart_pending`).
+                if let Some(samples) = activate_context.take_latency_samples() {
+                    self.inner.current_latency.store(samples, Ordering::SeqCst);
+                    if samples != self.inner.reported_latency.load(Ordering::SeqCst) {
+                        self.inner
+                            .latency_restart_pending
+                            .store(true, Ordering::SeqCst);
+                    }
+                }
                 // NOTE: This needs to be dropped after the `plugin` lock to avoid deadlocks
                 drop(activate_context);
 
@@ -682,6 +694,11 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
             if is_bypass {
                 info.flags |= ParameterFlags_::kIsBypass;
             }
+            // PATCHED (stem-mastering-suite): enum parameters are lists (VST3 `kIsList`), so
+            // hosts show a menu of their value texts instead of a slider.
+            if matches!(param_ptr, ParamPtr::EnumParam(_)) {
+                info.flags |= ParameterFlags_::kIsList;
+            }
         }
 
         kResultOk
@@ -767,12 +784,12 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     }
 
     unsafe fn setParamNormalized(&self, id: ParamID, value: ParamValue) -> tresult {
-        // If the plugin is currently processing audio, then this parameter change will also be sent
-        // to the process function
-        if self.inner.is_processing.load(Ordering::SeqCst) {
-            return kResultOk;
-        }
-
+        // PATCHED (stem-mastering-suite): upstream ignored this call while processing, assuming
+        // the host also sends the change through `process()`. A host (or the VST3 validator's
+        // "Parameter Bypass persistence" test) that only calls the controller then loses the
+        // change: bypass set this way was never applied nor saved. Parameter values are atomics,
+        // so applying the change here as well is safe; a host that does both sends the same
+        // value twice.
         let sample_rate = self
             .inner
             .current_buffer_config
@@ -976,7 +993,10 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
     }
 
     unsafe fn getLatencySamples(&self) -> uint32 {
-        self.inner.current_latency.load(Ordering::SeqCst)
+        // PATCHED (stem-mastering-suite): remember what the host was told.
+        let latency = self.inner.current_latency.load(Ordering::SeqCst);
+        self.inner.reported_latency.store(latency, Ordering::SeqCst);
+        latency
     }
 
     unsafe fn setupProcessing(&self, setup: *mut ProcessSetup) -> tresult {
@@ -1062,6 +1082,18 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
         // Panic on allocations if the `assert_process_allocs` feature has been enabled, and make
         // sure that FTZ is set up correctly
         process_wrapper(|| {
+            // PATCHED (stem-mastering-suite): the latency restart deferred by `setActive(true)`.
+            // Scheduling from the audio thread only queues the task.
+            if self
+                .inner
+                .latency_restart_pending
+                .swap(false, Ordering::SeqCst)
+                && self.inner.current_latency.load(Ordering::SeqCst)
+                    != self.inner.reported_latency.load(Ordering::SeqCst)
+            {
+                self.inner.request_restart();
+            }
+
             // We need to handle incoming automation first
             let data = unsafe { &*data };
             let sample_rate = self
@@ -1141,6 +1173,19 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
             // if the plugin supports those
             if let Some(param_changes) = unsafe { ComRef::from_raw(data.inputParameterChanges) } {
                 let num_param_queues = unsafe { param_changes.getParameterCount() };
+                // PATCHED (stem-mastering-suite): the event buffer is never grown on the audio
+                // thread. Each queue gets an equal share of its capacity (a quarter is kept for
+                // note events when the plugin takes MIDI); a queue with more points than its
+                // share (automation moving every sample of a long block) is thinned to evenly
+                // spaced points that always include its last one, so the parameter still ends
+                // the block on the host's value. See `thinned_point_index`.
+                let param_event_capacity = if P::MIDI_INPUT >= MidiConfig::Basic {
+                    process_events.capacity() * 3 / 4
+                } else {
+                    process_events.capacity()
+                };
+                let points_per_queue =
+                    (param_event_capacity / num_param_queues.max(1) as usize).max(1) as i32;
                 for change_queue_idx in 0..num_param_queues {
                     if let Some(param_change_queue) = unsafe {
                         ComRef::from_raw(param_changes.getParameterData(change_queue_idx))
@@ -1153,7 +1198,9 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
 
                         let mut sample_offset = 0i32;
                         let mut value = 0.0f64;
-                        for change_idx in 0..num_changes {
+                        let num_kept = num_changes.min(points_per_queue);
+                        for kept_idx in 0..num_kept {
+                            let change_idx = thinned_point_index(kept_idx, num_kept, num_changes);
                             if unsafe {
                                 param_change_queue.getPoint(
                                     change_idx,
@@ -1946,3 +1993,11 @@ impl<P: Vst3Plugin> IInfoListenerTrait for Wrapper<P> {
         }
     }
 }
+
+/// PATCHED (stem-mastering-suite): the index of the `kept_idx`-th of `num_kept` points chosen
+/// evenly from a queue of `num_points` (`num_kept <= num_points`); the last kept point is the
+/// queue's last point.
+fn thinned_point_index(kept_idx: i32, num_kept: i32, num_points: i32) -> i32 {
+    (((kept_idx as i64 + 1) * num_points as i64) / num_kept as i64 - 1) as i32
+}
+
