@@ -956,6 +956,18 @@ impl PluginHost for Vst3Host {
             self.check_param_value(change.param_id, change.value)?;
         }
 
+        // The plugin's own edits (performEdit) go back to the processor like a user's, as a DAW
+        // sends them.
+        for (param_id, value) in self.handler.take_plugin_edits() {
+            match self
+                .pending_changes
+                .iter_mut()
+                .find(|(id, _)| *id == param_id)
+            {
+                Some(pending) => pending.1 = value,
+                None => self.pending_changes.push((param_id, value)),
+            }
+        }
         // Values set outside processing come first at offset 0, so that a change the caller
         // schedules at offset 0 wins.
         let all_changes: Vec<ParamChange> = self

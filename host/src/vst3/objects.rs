@@ -11,6 +11,7 @@
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use vst3::Steinberg::IBStream_::IStreamSeekMode_::{kIBSeekCur, kIBSeekEnd, kIBSeekSet};
 use vst3::Steinberg::Vst::{
@@ -86,6 +87,10 @@ pub(crate) struct ComponentHandler {
     /// `restartComponent` calls made from inside `setActive()`: a DAW that answers a restart by
     /// calling `setActive()` again (Ardour does) re-enters the plugin.
     restarts_inside_set_active: AtomicU32,
+    /// Edits the plugin made itself (`performEdit`, from its editor or its own GUI-thread
+    /// tasks), not yet passed back to the processor. A DAW records them and sends them through
+    /// `process()`, as nice-plug's controller expects while processing.
+    plugin_edits: Mutex<Vec<(ParamID, ParamValue)>>,
 }
 
 impl ComponentHandler {
@@ -94,7 +99,13 @@ impl ComponentHandler {
             pending_restart_flags: AtomicI32::new(0),
             in_set_active: AtomicBool::new(false),
             restarts_inside_set_active: AtomicU32::new(0),
+            plugin_edits: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Takes the edits the plugin made since the last call, in the order it made them.
+    pub(crate) fn take_plugin_edits(&self) -> Vec<(ParamID, ParamValue)> {
+        std::mem::take(&mut *self.plugin_edits.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Marks the start and end of a `setActive()` call.
@@ -122,8 +133,11 @@ impl IComponentHandlerTrait for ComponentHandler {
         kResultOk
     }
 
-    unsafe fn performEdit(&self, _id: ParamID, _value_normalized: ParamValue) -> tresult {
-        // Edits the plugin makes itself come from its editor, which a headless host never opens.
+    unsafe fn performEdit(&self, id: ParamID, value_normalized: ParamValue) -> tresult {
+        self.plugin_edits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, value_normalized));
         kResultOk
     }
 

@@ -800,10 +800,23 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     }
 
     unsafe fn setComponentHandler(&self, handler: *mut IComponentHandler) -> tresult {
-        *self.inner.component_handler.borrow_mut() =
-            unsafe { ComRef::from_raw(handler) }.map(|r| r.to_com_ptr());
-
-        kResultOk
+        let handler = unsafe { ComRef::from_raw(handler) }.map(|r| r.to_com_ptr());
+        // PATCHED (stem-mastering-suite): nice-plug's worker thread may be inside a
+        // `restartComponent`/`performEdit` call (it holds a shared borrow for its duration) when
+        // the host replaces or clears the handler on teardown; upstream's `borrow_mut()` then
+        // panicked inside this `extern "C"` call and aborted the host. Wait for that call to end.
+        let start = Instant::now();
+        loop {
+            if let Ok(mut slot) = self.inner.component_handler.try_borrow_mut() {
+                *slot = handler;
+                return kResultOk;
+            }
+            if start.elapsed() > Duration::from_secs(1) {
+                crate::nice_error!("The component handler stayed in use; not replaced");
+                return kResultFalse;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     unsafe fn createView(&self, _name: FIDString) -> *mut IPlugView {
