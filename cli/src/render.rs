@@ -9,7 +9,8 @@
 //! 2. the processed stems are summed (in stem order, so the result never depends on thread
 //!    timing) and go through the `MasterChain` (Stem Master), `MasterSettings::default()`
 //!    overlaid with `[master]` and `[deliveries.<name>.master]`, with the limiter's ceiling set
-//!    to the delivery's;
+//!    to the delivery's (so an EQ switched on without an `eq_mode` runs in the default
+//!    zero-latency mode, as in the plugin; every mode's latency is removed from the files);
 //! 3. the limiter drive (`limiter.input_gain_db`) is found by analysis: the chain runs up to the
 //!    limiter once (limiter bypassed), then the limiter stage alone (drive, `Limiter`, output
 //!    gain, as the chain runs them) is rendered over the whole programme and measured (BS.1770-5
@@ -113,8 +114,14 @@ impl Preset {
             }
         };
         let stems = take_table("stems")?;
-        let master = Value::Object(take_table("master")?);
-        let deliveries = take_table("deliveries")?;
+        let mut master = Value::Object(take_table("master")?);
+        let mut deliveries = take_table("deliveries")?;
+        rename_eq_quality(&mut master);
+        for d in deliveries.values_mut() {
+            if let Some(m) = d.get_mut("master") {
+                rename_eq_quality(m);
+            }
+        }
         if let Some(k) = top.keys().next() {
             return Err(format!(
                 "unknown top-level key '{k}' (expected stems, master, deliveries)"
@@ -125,6 +132,19 @@ impl Preset {
             master,
             deliveries,
         })
+    }
+}
+
+/// Presets written before the master EQ had a zero-latency mode named its FIR length
+/// `eq_quality` ("Low", "Medium", "High"); it is now `eq_mode`, which still accepts those names.
+/// A table that gives both keeps both, so the old one is reported as unknown.
+fn rename_eq_quality(master: &mut Value) {
+    if let Value::Object(m) = master {
+        if !m.contains_key("eq_mode") {
+            if let Some(q) = m.remove("eq_quality") {
+                m.insert("eq_mode".to_string(), q);
+            }
+        }
     }
 }
 
@@ -1068,6 +1088,41 @@ mod tests {
         assert_eq!(
             base,
             serde_json::json!({"a": 1, "bands": [{"f": 1, "g": 0}, {"f": 2, "g": 3}], "t": {"x": 1, "y": 2}})
+        );
+    }
+
+    #[test]
+    fn presets_name_the_master_eq_mode_old_or_new() {
+        use shared_dsp::chain::master::MasterEqMode;
+        let stems = [(PathBuf::from("bass.wav"), Role::Bass)];
+        let mode = |toml_text: &str| -> std::result::Result<MasterEqMode, String> {
+            let t: toml::Value = toml::from_str(toml_text).unwrap();
+            let preset = Preset::from_value(serde_json::to_value(t).unwrap())?;
+            let d = plan(&preset, &stems, &["streaming".to_string()]).map_err(|e| e.to_string())?;
+            Ok(d[0].master.eq_mode)
+        };
+        // No mode: MasterSettings::default(), as in the plugin.
+        assert_eq!(
+            mode("[master]\neq_enabled = true\n"),
+            Ok(MasterEqMode::ZeroLatency)
+        );
+        assert_eq!(
+            mode("[master]\neq_mode = \"LinearHigh\"\n"),
+            Ok(MasterEqMode::LinearHigh)
+        );
+        // Presets written before zero latency existed keep their FIR length.
+        assert_eq!(
+            mode("[master]\neq_quality = \"Medium\"\n"),
+            Ok(MasterEqMode::LinearMedium)
+        );
+        assert_eq!(
+            mode("[deliveries.streaming.master]\neq_quality = \"Low\"\n"),
+            Ok(MasterEqMode::LinearLow)
+        );
+        assert!(
+            mode("[master]\neq_mode = \"ZeroLatency\"\neq_quality = \"Low\"\n")
+                .unwrap_err()
+                .contains("master.eq_quality")
         );
     }
 

@@ -1,18 +1,20 @@
 //! Stem Master through the in-project hosts, CLAP and VST3, as a DAW drives it:
-//! - declared latency equals the measured shift of an impulse for every EQ quality and limiter
+//! - declared latency equals the measured shift of an impulse for every EQ mode and limiter
 //!   lookahead, including after a change while processing, and section bypasses and the host
-//!   bypass leave it unchanged;
+//!   bypass leave it unchanged; an EQ mode change while processing is reported by the plugin
+//!   itself;
 //! - the plugin's output is bit-identical to `shared_dsp::chain::master::MasterChain` fed the
 //!   same settings, with gain automation landing at odd sample offsets in both;
-//! - the state round-trips into a new instance: same parameters, same samples.
+//! - the state round-trips into a new instance: same parameters, same samples; sessions saved
+//!   before the zero-latency EQ mode existed load their linear-phase FIR length.
 //!
 //! These tests load the built bundles (`cargo xtask test` builds them with nice-plug's
 //! `assert_process_allocs`, so any allocation on the audio thread aborts the run).
 
-use shared_dsp::chain::master::{MasterChain, MasterSettings};
+use shared_dsp::chain::master::{MasterChain, MasterEqMode, MasterSettings};
 use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::CompressorSettings;
-use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality};
+use shared_dsp::eq::{BandKind, BandSettings};
 use shared_dsp::stereo::StereoSettings;
 use stem_host::{BlockSchedule, ParamChange, ParamInfo, PluginHost};
 
@@ -58,6 +60,14 @@ fn programme(num_samples: usize) -> [Vec<f32>; 2] {
     [l, r]
 }
 
+/// The EQ modes as the plugin lists them.
+const EQ_MODES: [&str; 4] = [
+    "Zero latency",
+    "Linear Low (4k taps)",
+    "Linear Medium (16k taps)",
+    "Linear High (64k taps)",
+];
+
 /// Processes an impulse and returns (declared latency, measured shift) per channel.
 fn impulse_shift(host: &mut dyn PluginHost) -> (usize, [usize; 2]) {
     let latency = host.latency_samples().unwrap() as usize;
@@ -73,11 +83,12 @@ fn impulse_shift(host: &mut dyn PluginHost) -> (usize, [usize; 2]) {
 }
 
 #[test]
-fn declared_latency_is_measured_for_every_quality_and_lookahead_and_bypass_keeps_it() {
+fn declared_latency_is_measured_for_every_eq_mode_and_lookahead_and_bypass_keeps_it() {
     for format in FORMATS {
         let mut host = open("Stem Master", format);
         let host = host.as_mut();
-        // Every section in the path, with a symmetric EQ move (its FIR peaks at its centre).
+        // Every section in the path, with a symmetric EQ move (its FIR peaks at its centre, the
+        // minimum-phase response at its start).
         set_text(host, "Glue", "On");
         set_fraction(host, "Glue Threshold", 1.0); // 0 dBFS: the glue never acts here
         set_text(host, "EQ", "On");
@@ -85,13 +96,13 @@ fn declared_latency_is_measured_for_every_quality_and_lookahead_and_bypass_keeps
         set_fraction(host, "EQ 3 Gain", 0.5625); // +3 dB
         set_text(host, "Width", "On");
         let mut seen = Vec::new();
-        for quality in ["Low (4k taps)", "Medium (16k taps)", "High (64k taps)"] {
+        for mode in EQ_MODES {
             for lookahead in ["0.1", "1.5", "10"] {
-                set_text(host, "EQ Quality", quality);
+                set_text(host, "EQ Mode", mode);
                 set_text(host, "Lookahead", lookahead);
                 host.activate(FS, 512).unwrap();
                 let (latency, shift) = impulse_shift(host);
-                let label = format!("{format}: {quality}, lookahead {lookahead} ms");
+                let label = format!("{format}: {mode}, lookahead {lookahead} ms");
                 assert_eq!(shift, [latency; 2], "{label}");
                 seen.push(latency);
                 // Bypassing any section, or the whole plugin, keeps the latency.
@@ -113,18 +124,18 @@ fn declared_latency_is_measured_for_every_quality_and_lookahead_and_bypass_keeps
                 }
             }
         }
-        // Nine distinct latencies: quality and lookahead both count.
+        // Twelve distinct latencies: mode and lookahead both count.
         let mut distinct = seen.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        assert_eq!(distinct.len(), 9, "{format}: {seen:?}");
+        assert_eq!(distinct.len(), 12, "{format}: {seen:?}");
 
         // A change while processing: the plugin reports the new latency on its own (the host
         // restarts it, as DAWs do) and the audio follows it.
         host.activate(FS, 512).unwrap();
         let before = host.latency_samples().unwrap();
         set_text(host, "Lookahead", "5");
-        set_text(host, "EQ Quality", "Low (4k taps)");
+        set_text(host, "EQ Mode", "Linear Low (4k taps)");
         let silence = vec![0.0f32; 512];
         host.process([&silence, &silence], &BlockSchedule::Fixed(512), &[])
             .unwrap();
@@ -151,7 +162,7 @@ fn expected_settings() -> MasterSettings {
         },
         eq_enabled: true,
         eq_bands,
-        eq_quality: LinearPhaseQuality::Low,
+        eq_mode: MasterEqMode::LinearLow,
         width_enabled: true,
         stereo: StereoSettings {
             width_percent: 112.5,
@@ -171,7 +182,7 @@ fn set_plugin(host: &mut dyn PluginHost) {
     set_text(host, "Glue", "On");
     set_fraction(host, "Glue Threshold", 0.75); // -40..0 dB -> -10 dB
     set_text(host, "EQ", "On");
-    set_text(host, "EQ Quality", "Low (4k taps)");
+    set_text(host, "EQ Mode", "Linear Low (4k taps)");
     set_text(host, "EQ 3 On", "On");
     set_fraction(host, "EQ 3 Gain", 0.5625); // -24..24 dB -> +3 dB
     set_text(host, "Width", "On");
@@ -248,6 +259,88 @@ fn output_equals_the_master_chain_with_automation_at_sample_offsets() {
         let at = 29_989 + lat;
         assert!(at < n);
         assert!(y[0][at..].iter().any(|&v| v != 0.0));
+    }
+}
+
+#[test]
+fn default_latency_is_the_limiters_and_eq_mode_changes_are_reported_while_processing() {
+    let silence = vec![0.0f32; 2_048];
+    for format in FORMATS {
+        let mut host = open("Stem Master", format);
+        let host = host.as_mut();
+        host.activate(FS, 512).unwrap();
+        // Zero-latency EQ: only the limiter, 1 ms lookahead (48) + detector 16 + guard 32.
+        let base = host.latency_samples().unwrap();
+        assert_eq!(base, 96, "{format}: default latency");
+        let (latency, shift) = impulse_shift(host);
+        assert_eq!(shift, [latency; 2], "{format}: default");
+        for (eq, mode, fir) in [
+            ("Off", "Linear Medium (16k taps)", 12_287),
+            ("Off", "Zero latency", 0),
+            ("On", "Linear Low (4k taps)", 3_071),
+            ("On", "Zero latency", 0),
+        ] {
+            set_text(host, "EQ", eq);
+            set_text(host, "EQ Mode", mode);
+            // The chain has the new latency within a block with the EQ off, after the EQ's
+            // 10 ms fade-out with it on; the plugin reports it on its own.
+            host.process([&silence, &silence], &BlockSchedule::Fixed(512), &[])
+                .unwrap();
+            let label = format!("{format}: EQ {eq}, {mode}");
+            assert_eq!(host.latency_samples().unwrap(), base + fir, "{label}");
+            let (latency, shift) = impulse_shift(host);
+            assert_eq!(shift, [latency; 2], "{label}");
+        }
+    }
+}
+
+/// A session saved before the zero-latency EQ mode existed: the EQ on at `med` (the parameter
+/// then listed only `low`, `med` and `high`) and the limiter lookahead at that time's default,
+/// 1.5 ms; as nice-plug writes state, enum parameters by their `#[id]`.
+const OLD_SESSION: &str = r#"{"version":"0.1.0","params":{"eq_en":{"bool":true},"eq_qual":{"string":"med"},"l_look":{"f32":1.5}},"fields":{}}"#;
+
+/// State bytes as `format` stores them: CLAP puts the JSON's length first (little-endian
+/// u64), VST3 stores the bare JSON.
+fn state_bytes(format: &str, json: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if format == "clap" {
+        bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    }
+    bytes.extend_from_slice(json.as_bytes());
+    bytes
+}
+
+#[test]
+fn sessions_saved_before_zero_latency_keep_their_eq_quality() {
+    for format in FORMATS {
+        for (id, text, fir) in [
+            ("low", "Linear Low (4k taps)", 3_071),
+            ("med", "Linear Medium (16k taps)", 12_287),
+            ("high", "Linear High (64k taps)", 49_151),
+        ] {
+            let json = OLD_SESSION.replace(r#""med""#, &format!(r#""{id}""#));
+            let mut host = open("Stem Master", format);
+            let host = host.as_mut();
+            host.load_state(&state_bytes(format, &json)).unwrap();
+            let p = param(host, "EQ Mode");
+            let shown = host
+                .value_to_text(p.id, host.param_value(p.id).unwrap())
+                .unwrap();
+            assert_eq!(shown, text, "{format}: {id}");
+            host.activate(FS, 512).unwrap();
+            // The FIR's latency plus the limiter's at 1.5 ms (72 + 16 + 32): for `med`, the
+            // 12,407 samples the plugin used to report by default.
+            assert_eq!(
+                host.latency_samples().unwrap() as usize,
+                fir + 120,
+                "{format}: {id}"
+            );
+            let saved = String::from_utf8_lossy(&host.save_state().unwrap()).into_owned();
+            assert!(
+                saved.contains(&format!(r#""eq_qual":{{"string":"{id}"}}"#)),
+                "{format}: {id} saved as {saved}"
+            );
+        }
     }
 }
 

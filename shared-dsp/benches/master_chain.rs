@@ -73,7 +73,7 @@ fn full(quality: LinearPhaseQuality) -> MasterSettings {
         glue_enabled: true,
         eq_enabled: true,
         eq_bands: bands,
-        eq_quality: quality,
+        eq_mode: quality.into(),
         width_enabled: true,
         stereo: StereoSettings {
             width_percent: 110.0,

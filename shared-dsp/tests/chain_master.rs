@@ -1,7 +1,10 @@
 //! The Stem Master chain end to end, against numbers from outside our code:
 //! - block-size independence (one block vs blocks of 1, 113 and 4096: bit-identical);
-//! - latency equals the measured shift of an impulse for every EQ quality and limiter
-//!   lookahead, and stays put when sections are bypassed;
+//! - latency equals the measured shift of an impulse for every EQ mode and limiter lookahead,
+//!   and stays put when sections are bypassed; at defaults it is the limiter's alone;
+//! - the zero-latency EQ's impulse response has the magnitude of the band designs;
+//! - an EQ mode change moves the latency without a click and settles on the new mode's output,
+//!   the same for any block partition;
 //! - the output meter agrees with the `ebur128` crate (a port of libebur128) within 0.05 LU;
 //! - music-like material (synthesised drums, bass and pads) driven 10 dB into the limiter at
 //!   every loudness target: the output's true peak, measured by an independent 16x
@@ -13,10 +16,11 @@
 
 use ebur128::{EbuR128, Mode};
 use shared_dsp::chain::master::{
-    MasterChain, MasterSettings, TargetLearn, LOUDNESS_TARGETS, MASTER_EQ_BANDS,
+    MasterChain, MasterEqMode, MasterSettings, TargetLearn, LOUDNESS_TARGETS, MASTER_EQ_BANDS,
 };
 use shared_dsp::dither::{DitherMode, DitherSettings};
-use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality, Placement};
+use shared_dsp::dynamics::{Limiter, LimiterSettings};
+use shared_dsp::eq::{BandKind, BandSettings, EqCurve, Placement};
 use shared_dsp::stereo::StereoSettings;
 
 const FS: f64 = 48_000.0;
@@ -95,6 +99,7 @@ fn music(fs: f64, secs: f64) -> [Vec<f32>; 2] {
     ]
 }
 
+mod eq_support;
 mod true_peak_reference;
 use true_peak_reference::reference_true_peak_16x;
 
@@ -104,7 +109,7 @@ fn to_db(x: f64) -> f64 {
 
 /// A full master: glue, a few small EQ moves (one mid, one side band), width with mono bass,
 /// the limiter and 24-bit TPDF dither.
-fn full_settings(quality: LinearPhaseQuality) -> MasterSettings {
+fn full_settings(eq_mode: MasterEqMode) -> MasterSettings {
     let mut bands = [BandSettings::default(); MASTER_EQ_BANDS];
     bands[0] = BandSettings::new(BandKind::HighPass, 25.0, 0.0, 0.707);
     bands[1] = BandSettings::new(BandKind::LowShelf, 120.0, 1.0, 0.707);
@@ -121,7 +126,7 @@ fn full_settings(quality: LinearPhaseQuality) -> MasterSettings {
         glue_enabled: true,
         eq_enabled: true,
         eq_bands: bands,
-        eq_quality: quality,
+        eq_mode,
         width_enabled: true,
         stereo: StereoSettings {
             width_percent: 110.0,
@@ -168,7 +173,13 @@ fn ebur128_integrated(x: &[Vec<f32>; 2]) -> f64 {
 #[test]
 fn any_block_partition_gives_identical_output() {
     let x = music(FS, 1.5);
-    let mut settings = full_settings(LinearPhaseQuality::Low);
+    for mode in [MasterEqMode::LinearLow, MasterEqMode::ZeroLatency] {
+        any_block_partition_gives_identical_output_in(mode, &x);
+    }
+}
+
+fn any_block_partition_gives_identical_output_in(mode: MasterEqMode, x: &[Vec<f32>; 2]) {
+    let mut settings = full_settings(mode);
     settings.limiter.input_gain_db = 8.0;
     settings.input_gain_db = -1.0;
     let mut reference: Option<[Vec<f32>; 2]> = None;
@@ -177,7 +188,7 @@ fn any_block_partition_gives_identical_output() {
         chain.set_settings(&settings);
         chain.finish_design_now();
         chain.reset();
-        let y = process_in_blocks(&mut chain, &x, block);
+        let y = process_in_blocks(&mut chain, x, block);
         match &reference {
             None => reference = Some(y),
             Some(want) => {
@@ -186,7 +197,10 @@ fn any_block_partition_gives_identical_output() {
                         .iter()
                         .zip(&y[c])
                         .position(|(a, b)| a.to_bits() != b.to_bits());
-                    assert_eq!(diff, None, "block {block}, channel {c}: first difference");
+                    assert_eq!(
+                        diff, None,
+                        "{mode:?}, block {block}, channel {c}: first difference"
+                    );
                 }
             }
         }
@@ -211,20 +225,17 @@ fn argmax(x: &[f32]) -> usize {
 }
 
 #[test]
-fn latency_is_the_impulse_shift_for_every_quality_and_lookahead_and_survives_bypass() {
+fn latency_is_the_impulse_shift_for_every_eq_mode_and_lookahead_and_survives_bypass() {
     let mut chain = MasterChain::new(1024, FS);
-    for quality in [
-        LinearPhaseQuality::Low,
-        LinearPhaseQuality::Medium,
-        LinearPhaseQuality::High,
-    ] {
+    for mode in MasterEqMode::ALL {
         for lookahead_ms in [0.1f32, 1.5, 5.0, 10.0] {
-            let mut base = full_settings(quality);
+            let mut base = full_settings(mode);
             base.dither.mode = DitherMode::Off;
             base.glue.lookahead_ms = 2.0;
             base.glue.threshold_db = 0.0;
             base.limiter.lookahead_ms = lookahead_ms;
-            // A symmetric EQ move keeps the impulse response's peak at its centre.
+            // A symmetric EQ move keeps the linear-phase impulse response's peak at its centre
+            // (and the minimum-phase one's at its start).
             base.eq_bands = [BandSettings::default(); MASTER_EQ_BANDS];
             base.eq_bands[0] = BandSettings::bell(1_000.0, 2.0, 1.0);
             base.stereo.mono_below_hz = 0.0;
@@ -259,7 +270,7 @@ fn latency_is_the_impulse_shift_for_every_quality_and_lookahead_and_survives_byp
                 assert_eq!(
                     argmax(&l),
                     100 + lat,
-                    "{quality:?}, lookahead {lookahead_ms} ms, bypass {bypass}"
+                    "{mode:?}, lookahead {lookahead_ms} ms, bypass {bypass}"
                 );
                 assert_eq!(argmax(&r), 100 + lat);
             }
@@ -268,20 +279,30 @@ fn latency_is_the_impulse_shift_for_every_quality_and_lookahead_and_survives_byp
 }
 
 #[test]
-fn latency_follows_quality_and_lookahead() {
+fn latency_follows_eq_mode_and_lookahead() {
     let mut chain = MasterChain::new(512, FS);
     let mut s = MasterSettings::default();
+    s.limiter.lookahead_ms = 1.5;
     let mut seen = Vec::new();
-    for quality in [
-        LinearPhaseQuality::Low,
-        LinearPhaseQuality::Medium,
-        LinearPhaseQuality::High,
-    ] {
-        s.eq_quality = quality;
+    // The EQ is off: a mode change only retaps its bypass delay, and the latency follows at
+    // once (the retap's 10 ms fade runs before the next change can start).
+    for mode in MasterEqMode::ALL {
+        s.eq_mode = mode;
         chain.set_settings(&s);
         seen.push(chain.latency_samples());
+        let mut silence = [0.0f32; 512];
+        chain.process_block(&mut silence.clone(), &mut silence);
     }
-    assert!(seen[0] < seen[1] && seen[1] < seen[2], "{seen:?}");
+    assert!(
+        seen[0] < seen[1] && seen[1] < seen[2] && seen[2] < seen[3],
+        "{seen:?}"
+    );
+    // Zero latency adds nothing to the limiter's; the linear modes add their FIR delay and a
+    // hop (64, 256 and 1024 ms at 48 kHz).
+    assert_eq!(
+        [seen[1] - seen[0], seen[2] - seen[0], seen[3] - seen[0]],
+        [3_071, 12_287, 49_151]
+    );
     let before = chain.latency_samples();
     s.limiter.lookahead_ms = 5.0;
     chain.set_settings(&s);
@@ -293,7 +314,7 @@ fn latency_follows_quality_and_lookahead() {
 fn output_meter_agrees_with_ebur128() {
     let x = music(FS, 8.0);
     let mut chain = MasterChain::new(1024, FS);
-    let mut s = full_settings(LinearPhaseQuality::Low);
+    let mut s = full_settings(MasterEqMode::LinearLow);
     s.limiter.input_gain_db = 6.0;
     chain.set_settings(&s);
     chain.finish_design_now();
@@ -355,7 +376,7 @@ fn every_target_holds_its_ceiling_and_learn_lands_on_it() {
     let mut learn = TargetLearn::new(FS);
     let mut failures = Vec::new();
     for target in LOUDNESS_TARGETS {
-        let mut s = full_settings(LinearPhaseQuality::Medium);
+        let mut s = full_settings(MasterEqMode::LinearMedium);
         s.apply_target(target);
         // The material peaks at 0 dBFS: 10 dB above the loudest ceiling before the drive even
         // starts, so this is at least 10 dB into the limiter.
@@ -407,7 +428,7 @@ fn every_target_holds_its_ceiling_and_learn_lands_on_it() {
 fn compare_plays_the_aligned_input_at_the_processed_loudness() {
     let x = music(FS, 6.0);
     let mut chain = MasterChain::new(512, FS);
-    let mut s = full_settings(LinearPhaseQuality::Low);
+    let mut s = full_settings(MasterEqMode::LinearLow);
     s.limiter.input_gain_db = 10.0;
     s.dither.mode = DitherMode::Off;
     chain.set_settings(&s);
@@ -481,19 +502,20 @@ fn processing_and_every_setting_change_never_allocate() {
     let x = music(FS, 1.0);
     let mut chain = MasterChain::new(512, FS);
     let mut learn = TargetLearn::new(FS);
-    let mut s = full_settings(LinearPhaseQuality::Low);
+    let mut s = full_settings(MasterEqMode::LinearLow);
     chain.set_settings(&s);
     let (mut l, mut r) = (x[0].clone(), x[1].clone());
     let before = alloc_support::thread_allocations();
     learn.start(-14.0, 0.0);
     for (i, (a, b)) in l.chunks_mut(256).zip(r.chunks_mut(256)).enumerate() {
-        // A change every block: EQ (background redesign), quality (latency), toggles (fades),
-        // gains, limiter lookahead, dither, compare.
+        // A change every block: EQ (smoothing, background redesign), mode (latency), toggles
+        // (fades), gains, limiter lookahead, dither, compare.
         s.eq_bands[2].gain_db = -1.0 + 0.01 * i as f32;
-        s.eq_quality = match i % 60 {
-            20 => LinearPhaseQuality::Medium,
-            40 => LinearPhaseQuality::High,
-            _ => s.eq_quality,
+        s.eq_mode = match i % 80 {
+            20 => MasterEqMode::LinearMedium,
+            40 => MasterEqMode::LinearHigh,
+            60 => MasterEqMode::ZeroLatency,
+            _ => s.eq_mode,
         };
         s.glue_enabled = i % 17 < 9;
         s.eq_enabled = i % 23 < 15;
@@ -522,7 +544,7 @@ fn processing_and_every_setting_change_never_allocate() {
 fn every_rate_and_bad_input_are_handled() {
     for fs in [22_050.0f64, 44_100.0, 96_000.0, 192_000.0, 384_000.0] {
         let mut chain = MasterChain::new(1024, fs);
-        let mut s = full_settings(LinearPhaseQuality::Low);
+        let mut s = full_settings(MasterEqMode::LinearLow);
         s.dither.mode = DitherMode::Off;
         s.glue.threshold_db = 0.0;
         s.eq_bands = [BandSettings::default(); MASTER_EQ_BANDS];
@@ -557,63 +579,315 @@ fn section_switches_are_click_free_and_settle_on_the_switched_result() {
     let tone: Vec<f32> = (0..n)
         .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / FS).sin() as f32)
         .collect();
-    let mut on = MasterSettings {
-        limiter_enabled: false,
-        eq_enabled: true,
-        eq_quality: LinearPhaseQuality::Low,
-        ..MasterSettings::default()
-    };
-    on.eq_bands[0] = BandSettings::bell(440.0, 6.0, 1.0);
-    let off = MasterSettings {
-        eq_enabled: false,
-        ..on.clone()
-    };
-    let run = |switches: &[(usize, &MasterSettings)]| {
+    for mode in [MasterEqMode::LinearLow, MasterEqMode::ZeroLatency] {
+        let mut on = MasterSettings {
+            limiter_enabled: false,
+            eq_enabled: true,
+            eq_mode: mode,
+            ..MasterSettings::default()
+        };
+        on.eq_bands[0] = BandSettings::bell(440.0, 6.0, 1.0);
+        let off = MasterSettings {
+            eq_enabled: false,
+            ..on.clone()
+        };
+        let (t_off, t_on) = (48_000, 96_000);
+        let (toggled, latency) = render_tone(&tone, &[(0, &on), (t_off, &off), (t_on, &on)]);
+        let (always_off, _) = render_tone(&tone, &[(0, &off)]);
+        let (always_on, lat_on) = render_tone(&tone, &[(0, &on)]);
+        assert_eq!(latency, lat_on, "{mode:?}: bypass changed the latency");
+        let fade = (FS * 1e-2) as usize;
+        // Switched off: after the fade (and the sections after the EQ), exactly the bypassed
+        // output (the EQ's bypass delay keeps its history while the EQ runs, so it needs no
+        // cooling).
+        let after_eq = latency_of(&MasterSettings {
+            eq_mode: MasterEqMode::ZeroLatency,
+            ..on.clone()
+        });
+        let settled = t_off + fade + after_eq;
+        assert!(
+            toggled[settled..t_on]
+                .iter()
+                .zip(&always_off[settled..t_on])
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{mode:?}"
+        );
+        // Switched on again: after the warm-up (linear phase: twice the latency plus a fade;
+        // minimum phase: 100 ms) and the fade, the EQ output (the FIR's FFT frames now start
+        // elsewhere, the IIR's state started later: equal to rounding).
+        let warm_up = match mode {
+            MasterEqMode::ZeroLatency => (0.1 * FS) as usize,
+            _ => 2 * latency + fade,
+        };
+        let settled = t_on + warm_up + fade + latency;
+        let worst = toggled[settled..]
+            .iter()
+            .zip(&always_on[settled..])
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst < 1e-4, "{mode:?}: {worst}");
+        // No clicks: no step between samples beyond the steepest slope of the louder (boosted)
+        // tone, 2 pi 440 / 48000 x 1.0.
+        let worst_step = max_step(&toggled);
+        assert!(
+            worst_step < MAX_TONE_SLOPE,
+            "{mode:?}: {worst_step} vs {MAX_TONE_SLOPE}"
+        );
+    }
+}
+
+/// Steepest slope of the 440 Hz tone boosted to 1.0 peak, per sample (with 5 % to spare).
+const MAX_TONE_SLOPE: f32 = 2.0 * std::f32::consts::PI * 440.0 / FS as f32 * 1.0 * 1.05;
+
+/// Largest step between two consecutive samples.
+fn max_step(x: &[f32]) -> f32 {
+    x.windows(2).fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()))
+}
+
+/// Renders a mono `tone` (on both channels) through a fresh chain whose settings change at the
+/// given samples (the first at 0), in 512-frame blocks; returns the left output and the final
+/// latency.
+fn render_tone(tone: &[f32], switches: &[(usize, &MasterSettings)]) -> (Vec<f32>, usize) {
+    let n = tone.len();
+    let mut chain = MasterChain::new(512, FS);
+    chain.set_settings(switches[0].1);
+    chain.finish_design_now();
+    chain.reset();
+    let (mut l, mut r) = (tone.to_vec(), tone.to_vec());
+    let mut bounds: Vec<usize> = switches.iter().map(|s| s.0).collect();
+    bounds.push(n);
+    for (k, w) in bounds.windows(2).enumerate() {
+        chain.set_settings(switches[k].1);
+        for (a, b) in l[w[0]..w[1]]
+            .chunks_mut(512)
+            .zip(r[w[0]..w[1]].chunks_mut(512))
+        {
+            chain.process_block(a, b);
+        }
+    }
+    (l, chain.latency_samples())
+}
+
+#[test]
+fn eq_mode_changes_move_the_latency_click_free_and_settle_on_the_new_mode() {
+    let n = (FS * 4.0) as usize;
+    let tone: Vec<f32> = (0..n)
+        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / FS).sin() as f32)
+        .collect();
+    let fade = (FS * 1e-2) as usize;
+    let (t_change, t_back) = (48_000, 120_000);
+    for eq_enabled in [false, true] {
+        let mut zero = MasterSettings {
+            limiter_enabled: false,
+            eq_enabled,
+            ..MasterSettings::default()
+        };
+        zero.eq_bands[0] = BandSettings::bell(440.0, 6.0, 1.0);
+        let low = MasterSettings {
+            eq_mode: MasterEqMode::LinearLow,
+            ..zero.clone()
+        };
+        let lat_zero = render_tone(&tone[..1], &[(0, &zero)]).1;
+        let lat_low = render_tone(&tone[..1], &[(0, &low)]).1;
+        assert_eq!(lat_low - lat_zero, 3_071);
+
+        // Zero latency -> linear Low -> zero latency, and the latency after each change.
         let mut chain = MasterChain::new(512, FS);
-        chain.set_settings(switches[0].1);
+        chain.set_settings(&zero);
         chain.finish_design_now();
         chain.reset();
-        let (mut l, mut r) = (tone.clone(), tone.clone());
-        let mut bounds: Vec<usize> = switches.iter().map(|s| s.0).collect();
-        bounds.push(n);
-        for (k, w) in bounds.windows(2).enumerate() {
-            chain.set_settings(switches[k].1);
-            for (a, b) in l[w[0]..w[1]]
-                .chunks_mut(512)
-                .zip(r[w[0]..w[1]].chunks_mut(512))
+        let mut y = tone.clone();
+        let mut r = tone.clone();
+        let mut latency = vec![0; n];
+        let mut at = 0;
+        for (until, s) in [(t_change, &zero), (t_back, &low), (n, &zero)] {
+            chain.set_settings(s);
+            while at < until {
+                let end = (at + 64).min(until);
+                chain.process_block(&mut y[at..end], &mut r[at..end]);
+                latency[at..end].fill(chain.latency_samples());
+                at = end;
+            }
+        }
+        // Off, the bypass delay is retapped at once; on, the EQ fades out first (no cooling: its
+        // bypass delay kept its history).
+        // (`latency` holds the latency at the end of each 64-sample block.)
+        let moved_after = if eq_enabled { fade } else { 0 };
+        let first = |from: usize, want: usize| (from..n).find(|&i| latency[i] == want).unwrap();
+        assert_eq!(first(t_change, lat_low), t_change + moved_after / 64 * 64);
+        assert_eq!(first(t_back, lat_zero), t_back + moved_after / 64 * 64);
+        assert_eq!(chain.eq_mode(), MasterEqMode::ZeroLatency);
+
+        // No clicks anywhere, and each mode's own output once the change has gone through.
+        let worst_step = max_step(&y);
+        assert!(
+            worst_step < MAX_TONE_SLOPE,
+            "EQ on {eq_enabled}: {worst_step} vs {MAX_TONE_SLOPE}"
+        );
+        let (always_low, _) = render_tone(&tone, &[(0, &low)]);
+        let (always_zero, _) = render_tone(&tone, &[(0, &zero)]);
+        let worst = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()))
+        };
+        // Fade out, retap, warm-up (twice the FIR latency plus a fade), fade in, plus a
+        // latency of margin.
+        let settled = t_change + 3 * fade + 2 * lat_low + 2 * fade + lat_low;
+        let w = worst(&y[settled..t_back], &always_low[settled..t_back]);
+        assert!(w < 1e-4, "EQ on {eq_enabled}: linear Low {w}");
+        let settled = t_back + lat_low + 3 * fade + (0.1 * FS) as usize + fade + lat_low;
+        let w = worst(&y[settled..], &always_zero[settled..]);
+        assert!(w < 1e-4, "EQ on {eq_enabled}: zero latency {w}");
+    }
+}
+
+#[test]
+fn eq_mode_changes_give_the_same_output_for_any_block_partition() {
+    let x = music(FS, 1.5);
+    let mut base = full_settings(MasterEqMode::ZeroLatency);
+    base.limiter.input_gain_db = 6.0;
+    base.dither.mode = DitherMode::Off;
+    let changes: [(usize, MasterEqMode); 3] = [
+        (1_001, MasterEqMode::LinearLow),
+        (30_017, MasterEqMode::ZeroLatency),
+        (40_009, MasterEqMode::LinearMedium),
+    ];
+
+    let mut reference: Option<[Vec<f32>; 2]> = None;
+    for block in [x[0].len(), 4096, 113, 1] {
+        let mut chain = MasterChain::new(4096, FS);
+        chain.set_settings(&base);
+        chain.finish_design_now();
+        chain.reset();
+        let (mut l, mut r) = (x[0].clone(), x[1].clone());
+        let mut s = base.clone();
+        let mut at = 0;
+        for &(until, next) in changes.iter().chain([(x[0].len(), base.eq_mode)].iter()) {
+            for (a, b) in l[at..until]
+                .chunks_mut(block)
+                .zip(r[at..until].chunks_mut(block))
             {
                 chain.process_block(a, b);
             }
+            s.eq_mode = next;
+            chain.set_settings(&s);
+            at = until;
         }
-        (l, chain.latency_samples())
+        let y = [l, r];
+        match &reference {
+            None => reference = Some(y),
+            Some(want) => {
+                for c in 0..2 {
+                    let diff = want[c]
+                        .iter()
+                        .zip(&y[c])
+                        .position(|(a, b)| a.to_bits() != b.to_bits());
+                    assert_eq!(diff, None, "block {block}, channel {c}: first difference");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn default_latency_is_the_limiters_alone() {
+    for fs in [44_100.0f64, 48_000.0, 96_000.0] {
+        let chain = MasterChain::new(512, fs);
+        let d = MasterSettings::default();
+        assert!(!d.eq_enabled && !d.glue_enabled && d.limiter_enabled);
+        assert_eq!(d.eq_mode, MasterEqMode::ZeroLatency);
+        assert_eq!(
+            d.glue.lookahead_ms, 0.0,
+            "the glue's bypass delay adds nothing"
+        );
+        let mut limiter = Limiter::new(2, fs as f32);
+        limiter.set_sample_rate(fs as f32);
+        limiter.set_settings(LimiterSettings {
+            input_gain_db: 0.0,
+            ..d.limiter
+        });
+        let lat = chain.latency_samples();
+        println!(
+            "default latency at {fs} Hz: {lat} samples ({:.3} ms)",
+            lat as f64 * 1e3 / fs
+        );
+        assert_eq!(lat, limiter.latency_samples(), "{fs} Hz");
+        assert_eq!(chain.eq_latency_samples(), 0);
+        if fs == 48_000.0 {
+            assert!(lat <= 96, "{lat} samples at 48 kHz is over 2 ms");
+        }
+    }
+}
+
+#[test]
+fn zero_latency_eq_has_the_band_designs_magnitude() {
+    let bands = [
+        BandSettings::new(BandKind::HighPass, 30.0, 0.0, 0.707),
+        BandSettings::new(BandKind::LowShelf, 120.0, 2.0, 0.707),
+        BandSettings::bell(1_000.0, -3.0, 1.4),
+        BandSettings::new(BandKind::HighShelf, 9_000.0, 1.5, 0.707),
+        BandSettings {
+            placement: Placement::Left,
+            ..BandSettings::bell(3_000.0, 4.0, 2.0)
+        },
+    ];
+    let mut s = MasterSettings {
+        eq_enabled: true,
+        limiter_enabled: false,
+        ..MasterSettings::default()
     };
-    let (t_off, t_on) = (48_000, 96_000);
-    let (toggled, latency) = run(&[(0, &on), (t_off, &off), (t_on, &on)]);
-    let (always_off, _) = run(&[(0, &off)]);
-    let (always_on, lat_on) = run(&[(0, &on)]);
-    assert_eq!(latency, lat_on, "bypass changed the latency");
-    let fade = (FS * 1e-2) as usize;
-    // Switched off: after one latency of cooling and the fade, exactly the bypassed output.
-    let settled = t_off + latency + fade;
-    assert!(toggled[settled..t_on]
-        .iter()
-        .zip(&always_off[settled..t_on])
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
-    // Switched on again: after the warm-up (twice the latency plus a fade) and the fade, the EQ
-    // output (its FFT frames now start elsewhere: equal to rounding).
-    let settled = t_on + 2 * latency + 2 * fade + latency;
-    let worst = toggled[settled..]
-        .iter()
-        .zip(&always_on[settled..])
-        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-    assert!(worst < 1e-4, "{worst}");
-    // No clicks: no step between samples beyond the steepest slope of the louder (boosted)
-    // tone, 2 pi 440 / 48000 x 1.0.
-    let max_slope = 2.0 * std::f32::consts::PI * 440.0 / FS as f32 * 1.0 * 1.05;
-    let worst_step = toggled
-        .windows(2)
-        .fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()));
-    assert!(worst_step < max_slope, "{worst_step} vs {max_slope}");
+    s.eq_bands[..bands.len()].copy_from_slice(&bands);
+    let mut chain = MasterChain::new(1024, FS);
+    chain.set_settings(&s);
+    chain.finish_design_now();
+    chain.reset();
+    assert_eq!(chain.eq_mode(), MasterEqMode::ZeroLatency);
+    assert_eq!(chain.eq_latency_samples(), 0);
+    // The bypassed limiter's delay is all the latency there is.
+    let lat = chain.latency_samples();
+    let mut limiter = Limiter::new(2, FS as f32);
+    limiter.set_sample_rate(FS as f32);
+    limiter.set_settings(LimiterSettings {
+        input_gain_db: 0.0,
+        ..s.limiter
+    });
+    assert_eq!(lat, limiter.latency_samples());
+
+    let len = 1 << 16;
+    let at = 10;
+    let (mut l, mut r) = (vec![0.0f32; lat + at + len], vec![0.0f32; lat + at + len]);
+    l[at] = 1.0;
+    r[at] = 1.0;
+    for (a, b) in l.chunks_mut(1000).zip(r.chunks_mut(1000)) {
+        chain.process_block(a, b);
+    }
+    let curve = EqCurve::new(FS, &bands);
+    for (ch, y, view) in [(0, &l, Placement::Left), (1, &r, Placement::Right)] {
+        let h: Vec<f64> = y[lat + at..].iter().map(|&v| v as f64).collect();
+        // Nothing before the impulse: minimum phase, no latency of its own.
+        assert!(y[..lat + at].iter().all(|&v| v == 0.0), "channel {ch}");
+        let mag = eq_support::fft_mag(&h, len);
+        for hz in [
+            20.0, 30.0, 60.0, 120.0, 500.0, 1_000.0, 3_000.0, 9_000.0, 16_000.0,
+        ] {
+            let bin = (hz * len as f64 / FS).round() as usize;
+            let f = bin as f64 * FS / len as f64;
+            let got = eq_support::db(mag[bin]);
+            let want = curve.magnitude_db(f, view);
+            assert!(
+                (got - want).abs() < 0.1,
+                "channel {ch} at {f:.1} Hz: {got:.3} dB vs the designs' {want:.3} dB"
+            );
+        }
+    }
+}
+
+/// Latency of a chain with settings `s`.
+fn latency_of(s: &MasterSettings) -> usize {
+    let mut chain = MasterChain::new(512, FS);
+    chain.set_settings(s);
+    chain.finish_design_now();
+    chain.latency_samples()
 }
 
 /// Renders `x` through a fresh master chain on `base`, applying `change` to the settings at
@@ -643,8 +917,10 @@ fn render_with_change_at(
 fn output_gain_and_input_gain_changes_line_up_in_time() {
     let n = 30_000;
     let x = music(FS, n as f64 / FS);
+    // A long latency (linear phase Medium) between the two gains.
     let base = MasterSettings {
         limiter_enabled: false,
+        eq_mode: MasterEqMode::LinearMedium,
         ..MasterSettings::default()
     };
     let at = 5_003;
@@ -656,7 +932,8 @@ fn output_gain_and_input_gain_changes_line_up_in_time() {
     .map(|change| render_with_change_at(&base, &x, at, change)[0].clone())
     .collect();
     // Both act on the sample that entered at `at`, leaving one latency later.
-    let lat = MasterChain::new(512, FS).latency_samples();
+    let lat = latency_of(&base);
+    assert!(lat > 10_000);
     for y in &outputs {
         assert_eq!(y[at + lat - 1], x[0][at - 1]);
         assert_ne!(y[at + lat], x[0][at]);
@@ -671,7 +948,10 @@ fn output_gain_and_input_gain_changes_line_up_in_time() {
 fn limiter_drive_changes_line_up_with_input_gain_changes() {
     let n = 40_000;
     let x = music(FS, n as f64 / FS);
-    let base = MasterSettings::default();
+    let base = MasterSettings {
+        eq_mode: MasterEqMode::LinearMedium,
+        ..MasterSettings::default()
+    };
     assert!(base.limiter_enabled && !base.glue_enabled);
     let at = 5_003;
     // Input gain, drive, and no change at all.
@@ -683,7 +963,7 @@ fn limiter_drive_changes_line_up_with_input_gain_changes() {
     .into_iter()
     .map(|change| render_with_change_at(&base, &x, at, change))
     .collect();
-    let lat = MasterChain::new(512, FS).latency_samples();
+    let lat = latency_of(&base);
     assert!(lat > 10_000, "the EQ latency makes a misalignment visible");
     let worst = (0..2)
         .flat_map(|c| outputs[0][c].iter().zip(outputs[1][c].iter()))

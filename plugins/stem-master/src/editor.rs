@@ -1,5 +1,5 @@
 //! The Stem Master editor: header (target, learn, loudness-matched A/B, A/B slots, bypass),
-//! the loudness panel with its history, the linear-phase EQ curve over the output spectrum,
+//! the loudness panel with its history, the EQ curve over the output spectrum,
 //! the glue / limiter / width / output panels with their gain-reduction traces, and the
 //! meters. Built from the shared widgets in `stem_plugin_common::widgets`; this module only
 //! lays them out and binds them to [`StemMasterParams`] and [`MasterMeters`].
@@ -48,7 +48,7 @@ pub fn create(
         MasterEditor {
             params,
             meters,
-            // The linear-phase EQ follows each band's static curve: no dynamics controls.
+            // The master EQ follows each band's static curve in every mode: no dynamics controls.
             eq: EqPanel::new().without_dynamics(),
             ab: AbCompare::default(),
             glue_bar: MeterHold::bar(),
@@ -315,7 +315,7 @@ impl MasterEditor {
         let eq_latency_ms = self.meters.eq_latency_ms.load();
         theme::section(
             ui,
-            "Linear-phase EQ",
+            "EQ",
             |ui| {
                 ui.add(ParamToggle::for_param(&params.eq.enabled, setter).label("On"));
                 ui.label(
@@ -323,8 +323,11 @@ impl MasterEditor {
                         .font(theme::value_font(11.0))
                         .color(theme::TEXT_DIM),
                 )
-                .on_hover_text("Latency of the linear-phase EQ at this quality");
-                ui.add(ParamChoice::for_param(&params.eq.quality, setter).combo());
+                .on_hover_text(
+                    "Latency of the EQ in this mode: zero latency is minimum phase; the \
+                     linear-phase modes keep the phase intact at the cost of latency",
+                );
+                ui.add(ParamChoice::for_param(&params.eq.mode, setter).combo());
             },
             |ui| {
                 let live = EqLive {

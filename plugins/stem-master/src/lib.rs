@@ -1,14 +1,16 @@
 //! Stem Master: the plugin on the sum of the processed stems, turning them into a deliverable
 //! master.
 //!
-//! The processing is `shared_dsp::chain::master::MasterChain` (input gain, glue, linear-phase
-//! EQ, width, true-peak limiter, output, dither, programme meter, loudness-matched compare), so
+//! The processing is `shared_dsp::chain::master::MasterChain` (input gain, glue, EQ with zero
+//! latency or linear phase, width, true-peak limiter, output, dither, programme meter,
+//! loudness-matched compare), so
 //! the plugin and the `stem` command-line tool produce the same samples. This crate maps the
 //! parameters onto `MasterSettings` every [`SUB_BLOCK`] samples (smoothers advance per
 //! sub-block; the chain ramps gains per sample), runs the chain inside
 //! `stem_plugin_common::ProcessFrame` (input hygiene and a latency-aligned bypass), reports the
-//! latency on activation and whenever the EQ quality or the limiter lookahead changes (never on
-//! bypass: bypassed sections are replaced by equal delays), and publishes meters
+//! latency on activation and whenever the EQ mode or the limiter lookahead changes it (never on
+//! bypass: bypassed sections are replaced by equal delays; an EQ mode change lands in the chain
+//! after its bypass cross-fades, and is reported then), and publishes meters
 //! ([`meters::MasterMeters`]) for the editor.
 
 use nice_plug::prelude::*;
@@ -116,7 +118,7 @@ impl StemMaster {
         m.unprocessed_integrated_lufs
             .store(r.unprocessed_integrated_lufs as f32);
         let ms = |samples: usize| samples as f32 * 1000.0 / self.sample_rate_hz;
-        m.eq_latency_ms.store(ms(self.chain.eq().latency_samples()));
+        m.eq_latency_ms.store(ms(self.chain.eq_latency_samples()));
         m.latency_ms.store(ms(self.chain.latency_samples()));
         if self.learn.is_active() {
             m.learn_measured_lufs
@@ -290,7 +292,7 @@ impl Plugin for StemMaster {
             meters.spectrum.publish(spectrum);
         }
 
-        // The EQ quality or the limiter lookahead changed: the host and the dry path follow.
+        // The EQ mode or the limiter lookahead changed: the host and the dry path follow.
         let latency = self.chain.latency_samples();
         if latency != self.reported_latency {
             self.reported_latency = latency;
@@ -306,7 +308,7 @@ impl ClapPlugin for StemMaster {
     /// Never changes: hosts key saved sessions on it.
     const CLAP_ID: &'static str = "org.stem-mastering.stem-master";
     const CLAP_DESCRIPTION: Option<&'static str> = Some(
-        "Glue, linear-phase EQ, width, true-peak limiting and loudness metering for the stem sum",
+        "Glue, zero-latency or linear-phase EQ, width, true-peak limiting and loudness metering for the stem sum",
     );
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;

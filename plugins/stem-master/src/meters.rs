@@ -68,7 +68,7 @@ pub struct MasterMeters {
     /// Output correlation, -1..+1.
     pub correlation: MeterValue,
 
-    /// Latency of the linear-phase EQ at the selected quality, and of the whole plugin, ms.
+    /// Latency of the EQ in the mode in use (0 with zero latency), and of the whole plugin, ms.
     pub eq_latency_ms: MeterValue,
     pub latency_ms: MeterValue,
 

@@ -6,17 +6,18 @@
 //! frequencies and times logarithmically, advanced once per sub-block); the three gains (input,
 //! limiter gain, output) are smoothed per sample inside the chain (`GAIN_RAMP_MS`, the same
 //! 20 ms), which keeps them exact whatever the host's block sizes. Two are deliberately not: the limiter's
-//! lookahead and the EQ quality set the plugin's latency, and a latency that glides would make
-//! the host re-align on every step; they apply at the next block and the new latency is
-//! reported at once.
+//! lookahead and the EQ mode set the plugin's latency, and a latency that glides would make
+//! the host re-align on every step; the lookahead applies at the next block, the EQ mode goes
+//! through the EQ's bypass (a few cross-fades, `MasterChain::set_settings`), and the new latency
+//! is reported as soon as the chain has it.
 
 use nice_plug::prelude::*;
-use shared_dsp::chain::master::{LoudnessTarget, MasterSettings, LOUDNESS_TARGETS};
+use shared_dsp::chain::master::{LoudnessTarget, MasterEqMode, MasterSettings, LOUDNESS_TARGETS};
 use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::compressor::{GLUE_ATTACKS_MS, GLUE_RATIOS, GLUE_RELEASES_MS};
 use shared_dsp::dynamics::limiter::{MAX_LOOKAHEAD_MS, MIN_LOOKAHEAD_MS};
 use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, LimiterSettings};
-use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality};
+use shared_dsp::eq::{BandKind, BandSettings};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::Arc;
 use stem_plugin_common::eq_params::{
@@ -63,9 +64,10 @@ pub struct StemMasterParams {
     pub eq: MasterEqParams,
 
     /// The eight EQ bands: the channel EQ's band parameters (`eq_on_1` .. `eq_rel_8`), so
-    /// bands, ranges and presets are the same in both plugins. The linear-phase EQ follows
-    /// each band's static curve; the dynamic-band controls have no effect here (a dynamic band
-    /// would need a time-varying FIR).
+    /// bands, ranges and presets are the same in both plugins. The master EQ follows each
+    /// band's static curve in every mode; the dynamic-band controls have no effect here (a
+    /// dynamic band would need a time-varying FIR, and switching mode must not change the
+    /// curve).
     #[nested]
     pub eq_bands: EqParams,
 
@@ -260,27 +262,35 @@ impl Default for GlueParams {
     }
 }
 
-/// Linear-phase EQ quality (FIR length); the latency it gives is published in
-/// `meters::MasterMeters::eq_latency_ms`.
+/// EQ mode ([`MasterEqMode`]): zero latency (minimum phase) or linear phase at three FIR
+/// lengths; the latency it gives is published in `meters::MasterMeters::eq_latency_ms`.
+///
+/// Sessions store the variant's id, not its position, so old sessions (saved when the list held
+/// only `low`, `med` and `high`) load the same FIR length; zero latency came later and lists
+/// first. Ids never change.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EqQuality {
+pub enum EqMode {
+    #[id = "zero"]
+    #[name = "Zero latency"]
+    ZeroLatency,
     #[id = "low"]
-    #[name = "Low (4k taps)"]
-    Low,
+    #[name = "Linear Low (4k taps)"]
+    LinearLow,
     #[id = "med"]
-    #[name = "Medium (16k taps)"]
-    Medium,
+    #[name = "Linear Medium (16k taps)"]
+    LinearMedium,
     #[id = "high"]
-    #[name = "High (64k taps)"]
-    High,
+    #[name = "Linear High (64k taps)"]
+    LinearHigh,
 }
 
-impl From<EqQuality> for LinearPhaseQuality {
-    fn from(q: EqQuality) -> Self {
-        match q {
-            EqQuality::Low => LinearPhaseQuality::Low,
-            EqQuality::Medium => LinearPhaseQuality::Medium,
-            EqQuality::High => LinearPhaseQuality::High,
+impl From<EqMode> for MasterEqMode {
+    fn from(mode: EqMode) -> Self {
+        match mode {
+            EqMode::ZeroLatency => MasterEqMode::ZeroLatency,
+            EqMode::LinearLow => MasterEqMode::LinearLow,
+            EqMode::LinearMedium => MasterEqMode::LinearMedium,
+            EqMode::LinearHigh => MasterEqMode::LinearHigh,
         }
     }
 }
@@ -307,20 +317,21 @@ pub fn master_eq_defaults() -> [BandSettings; EQ_BANDS] {
     ]
 }
 
-/// The master EQ's switch and quality (the bands are [`StemMasterParams::eq_bands`]).
+/// The master EQ's switch and mode (the bands are [`StemMasterParams::eq_bands`]).
 #[derive(Params)]
 pub struct MasterEqParams {
     #[id = "eq_en"]
     pub enabled: BoolParam,
+    /// The id dates from when this only chose the linear-phase FIR length.
     #[id = "eq_qual"]
-    pub quality: EnumParam<EqQuality>,
+    pub mode: EnumParam<EqMode>,
 }
 
 impl Default for MasterEqParams {
     fn default() -> Self {
         Self {
             enabled: BoolParam::new("EQ", false),
-            quality: EnumParam::new("EQ Quality", EqQuality::Medium),
+            mode: EnumParam::new("EQ Mode", EqMode::ZeroLatency),
         }
     }
 }
@@ -373,7 +384,7 @@ pub struct LimiterParams {
 
 impl Default for LimiterParams {
     fn default() -> Self {
-        let d = LimiterSettings::default();
+        let d = MasterSettings::default().limiter;
         Self {
             enabled: BoolParam::new("Limiter", true),
             gain_db: linear_param(
@@ -551,7 +562,7 @@ impl StemMasterParams {
             ..CompressorSettings::master_glue()
         };
         settings.eq_enabled = self.eq.enabled.value();
-        settings.eq_quality = self.eq.quality.value().into();
+        settings.eq_mode = self.eq.mode.value().into();
         settings.eq_bands = self.eq_bands.next_band_settings(steps);
         let w = &self.width;
         settings.width_enabled = w.enabled.value();
@@ -642,7 +653,18 @@ mod tests {
         let d = MasterSettings::default();
         assert_eq!(s.limiter, d.limiter);
         assert_eq!(s.glue_enabled, d.glue_enabled);
-        assert_eq!(s.eq_quality, d.eq_quality);
+        assert_eq!(s.eq_mode, d.eq_mode);
         assert_eq!(s.dither, d.dither);
+    }
+
+    #[test]
+    fn eq_modes_keep_the_saved_ids_and_follow_the_chain() {
+        // The ids sessions saved before zero latency existed, and the new one.
+        assert_eq!(EqMode::ids().unwrap(), ["zero", "low", "med", "high"]);
+        for (i, mode) in MasterEqMode::ALL.into_iter().enumerate() {
+            assert_eq!(MasterEqMode::from(EqMode::from_index(i)), mode);
+        }
+        let params = StemMasterParams::default();
+        assert_eq!(params.eq.mode.value(), EqMode::ZeroLatency);
     }
 }

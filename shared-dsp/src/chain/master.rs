@@ -1,6 +1,6 @@
-//! The Stem Master chain: input gain, glue compressor, linear-phase EQ, width, true-peak
-//! limiter, output gain and dither, with a programme meter on the output and a loudness-matched
-//! compare path.
+//! The Stem Master chain: input gain, glue compressor, EQ (minimum phase with no latency, or
+//! linear phase), width, true-peak limiter, output gain and dither, with a programme meter on
+//! the output and a loudness-matched compare path.
 //!
 //! Order and defaults follow the guide's master chain (`stem-mastering-guide.txt`, "Master bus
 //! processing": glue with 1-2 dB of reduction, a transparent linear-phase EQ with small moves,
@@ -9,16 +9,32 @@
 //! ([`crate::meter::programme::ProgrammeMeter`]); the true-peak ceiling is the limiter's
 //! ([`crate::dynamics::limiter`], BS.1770 Annex 2 detection).
 //!
+//! The EQ runs the same bands in one of four [`MasterEqMode`]s: minimum phase
+//! ([`ParametricEq`], no latency; the default, so a chain at defaults only has the limiter's
+//! latency) or linear phase ([`LinearPhaseEq`]) at three FIR lengths, for when phase coherence
+//! is worth a quarter second and more of latency. Both modes follow the same matched band
+//! designs, so their magnitudes agree; the bands are static in both (a linear-phase FIR cannot
+//! follow a dynamic band, and a mode switch must not change the curve).
+//!
 //! Output gain sits before the dither, not after it: dither must be the last change to the
 //! samples, or the word length it was made for no longer holds.
 //!
-//! Latency is the sum of the glue lookahead, the linear-phase FIR delay and the limiter's
-//! lookahead + detector delay. A bypassed section is replaced by a delay of exactly its latency,
-//! so [`MasterChain::latency_samples`] never changes with bypass. Switching a section is
-//! click-free: the path being switched to first runs in the background until its delay lines
-//! hold real audio (a section being switched on warms up; its bypass delay, being switched to,
-//! fills for one latency), then both paths are cross-faded over [`SECTION_FADE_MS`] (they are
-//! time-aligned, so a linear fade is enough). Only the path being heard runs otherwise.
+//! Latency is the sum of the glue lookahead, the EQ mode's latency (0, or the linear-phase FIR
+//! delay) and the limiter's lookahead + detector delay. A bypassed section is replaced by a
+//! delay of exactly its latency, so [`MasterChain::latency_samples`] never changes with bypass.
+//! Switching a section is click-free: the path being switched to first runs in the background
+//! until its delay lines hold real audio (a section being switched on warms up; its bypass
+//! delay, being switched to, fills for one latency), then both paths are cross-faded over
+//! [`SECTION_FADE_MS`] (they are time-aligned, so a linear fade is enough). Only the path being
+//! heard runs otherwise.
+//!
+//! An EQ mode change moves the latency, so no time-aligned fade between the two modes exists.
+//! It goes through the bypass instead, each step a cross-fade: the EQ switches off in the old
+//! mode (its bypass delay records all the time, so this needs no cooling), the bypass delay
+//! moves to the new mode's latency by cross-fading its old and new taps (both read real
+//! history), and the EQ switches on again in the new mode (warm-up, then a fade). The chain's
+//! latency changes where the taps start to cross-fade; a host that restarts the plugin on a
+//! latency change lands on the new mode at once.
 //!
 //! Gains inside the chain act on the samples entering the chain when they change: the limiter
 //! drive's curve is delayed by the glue and EQ latency, the output gain's by the whole latency,
@@ -34,7 +50,7 @@ use super::learn::streaming_turn_down_db;
 use crate::delay::DelayLine;
 use crate::dither::{Dither, DitherSettings};
 use crate::dynamics::{Compressor, CompressorSettings, CompressorStyle, Limiter, LimiterSettings};
-use crate::eq::{BandSettings, LinearPhaseEq, LinearPhaseQuality};
+use crate::eq::{BandSettings, DynamicSettings, LinearPhaseEq, LinearPhaseQuality, ParametricEq};
 use crate::meter::loudness::LoudnessMeter;
 use crate::meter::programme::ProgrammeMeter;
 use crate::stereo::{StereoSettings, StereoTool};
@@ -43,10 +59,21 @@ use serde::{Deserialize, Serialize};
 
 pub use super::learn::{TargetLearn, STREAMING_REFERENCE_LUFS};
 
-/// Bands of the master's linear-phase EQ (the channel EQ's count, so presets carry over).
+/// Bands of the master's EQ (the channel EQ's count, so presets carry over).
 pub const MASTER_EQ_BANDS: usize = 8;
 /// Cross-fade length of a section switch, in ms.
 pub const SECTION_FADE_MS: f64 = 10.0;
+/// How long the minimum-phase EQ runs unheard after a reset before it is faded in, ms: its
+/// start-up transient has to die away first. The slowest band it is built for, a 20 Hz
+/// Butterworth high-pass (Q 0.707, poles decaying at 2 pi 20 / (2 Q) = 89 per second), falls
+/// by 60 dB in 78 ms; steeper slopes ring a little longer but start from the same small
+/// low-frequency error.
+pub const MINIMUM_PHASE_WARM_UP_MS: f64 = 100.0;
+/// The master limiter's default lookahead, ms. The limiter's latency is its detector delay
+/// (16 samples), the lookahead ramp and a 32-sample guard band
+/// ([`crate::dynamics::limiter::GUARD_SAMPLES`]): 1 ms keeps the default chain at 96 samples
+/// (2.0 ms) at 48 kHz, where the limiter's own default of 1.5 ms would give 120 (2.5 ms).
+pub const MASTER_LIMITER_LOOKAHEAD_MS: f32 = 1.0;
 /// Ramp length of the gain stages (input, limiter drive, output, compare match) in ms: the
 /// plugins' gain smoothing time, so a plugin can hand the chain its gain targets and let the
 /// chain do the smoothing per sample (which keeps the output independent of how the host
@@ -57,9 +84,59 @@ pub const MAX_MATCH_GAIN_DB: f32 = 24.0;
 /// Longest internal run; host blocks are split into runs of at most this many samples.
 const MAX_RUN: usize = 4096;
 
+/// The master EQ's phase response and, for linear phase, its FIR length (which sets the
+/// latency). Presets spell the variants as here; the linear ones also accept the names of the
+/// setting they replace (`Low`, `Medium`, `High`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MasterEqMode {
+    /// Minimum phase ([`ParametricEq`]), latency 0.
+    #[default]
+    ZeroLatency,
+    /// Linear phase, 4096 taps at 48 kHz (latency 64 ms).
+    #[serde(alias = "Low")]
+    LinearLow,
+    /// Linear phase, 16384 taps at 48 kHz (latency 256 ms).
+    #[serde(alias = "Medium")]
+    LinearMedium,
+    /// Linear phase, 65536 taps at 48 kHz (latency 1024 ms).
+    #[serde(alias = "High")]
+    LinearHigh,
+}
+
+impl MasterEqMode {
+    /// Every mode, zero latency first, then by FIR length.
+    pub const ALL: [Self; 4] = [
+        Self::ZeroLatency,
+        Self::LinearLow,
+        Self::LinearMedium,
+        Self::LinearHigh,
+    ];
+
+    /// The FIR length of a linear-phase mode; `None` for minimum phase.
+    pub fn linear_phase(self) -> Option<LinearPhaseQuality> {
+        match self {
+            Self::ZeroLatency => None,
+            Self::LinearLow => Some(LinearPhaseQuality::Low),
+            Self::LinearMedium => Some(LinearPhaseQuality::Medium),
+            Self::LinearHigh => Some(LinearPhaseQuality::High),
+        }
+    }
+}
+
+impl From<LinearPhaseQuality> for MasterEqMode {
+    fn from(quality: LinearPhaseQuality) -> Self {
+        match quality {
+            LinearPhaseQuality::Low => Self::LinearLow,
+            LinearPhaseQuality::Medium => Self::LinearMedium,
+            LinearPhaseQuality::High => Self::LinearHigh,
+        }
+    }
+}
+
 /// All master controls in physical units. `Default` is the guide's starting point with only
 /// the safety stage on: every section bypassed except the limiter (-1.0 dBTP ceiling, no
-/// drive), which only acts on peaks above the ceiling.
+/// drive, [`MASTER_LIMITER_LOOKAHEAD_MS`]), which only acts on peaks above the ceiling; the EQ
+/// mode is zero latency, so the default latency is the limiter's alone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MasterSettings {
@@ -70,9 +147,10 @@ pub struct MasterSettings {
     /// attack and release, see [`crate::dynamics::compressor::GLUE_RATIOS`]).
     pub glue: CompressorSettings,
     pub eq_enabled: bool,
+    /// The EQ bands; their dynamic controls are ignored (the master EQ is static).
     pub eq_bands: [BandSettings; MASTER_EQ_BANDS],
-    /// FIR length (latency) of the linear-phase EQ.
-    pub eq_quality: LinearPhaseQuality,
+    /// Minimum phase (no latency) or linear phase at one of three FIR lengths.
+    pub eq_mode: MasterEqMode,
     pub width_enabled: bool,
     pub stereo: StereoSettings,
     pub limiter_enabled: bool,
@@ -92,11 +170,14 @@ impl Default for MasterSettings {
             glue: CompressorSettings::master_glue(),
             eq_enabled: false,
             eq_bands: [BandSettings::default(); MASTER_EQ_BANDS],
-            eq_quality: LinearPhaseQuality::Medium,
+            eq_mode: MasterEqMode::ZeroLatency,
             width_enabled: false,
             stereo: StereoSettings::default(),
             limiter_enabled: true,
-            limiter: LimiterSettings::default(),
+            limiter: LimiterSettings {
+                lookahead_ms: MASTER_LIMITER_LOOKAHEAD_MS,
+                ..LimiterSettings::default()
+            },
             dither: DitherSettings::default(),
             output_gain_db: 0.0,
         }
@@ -338,16 +419,22 @@ enum SwitchState {
     Cooling(usize),
     /// Cross-fading from the unit to the delay; samples done.
     FadeOut(usize),
+    /// Bypassed, the delay moving to a new latency: cross-fading from its tap `from` samples
+    /// back to the new one; samples done.
+    Retap { from: usize, done: usize },
 }
 
 /// Bypass of one section with a latency-compensating delay and click-free switching. Only the
 /// path being heard runs, plus both while a switch warms up and fades, so a bypassed section
-/// costs a delay line and an active one nothing extra.
+/// costs a delay line and an active one nothing extra; unless the switch keeps its history
+/// ([`Self::keeping_history`]), when the delay also records while the unit is heard.
 #[derive(Clone, Debug)]
 struct SectionSwitch {
     state: SwitchState,
     delay: DelayLine,
     fade_samples: usize,
+    /// The delay records in every state, so it always holds the section's recent input.
+    keeps_history: bool,
 }
 
 impl SectionSwitch {
@@ -360,15 +447,56 @@ impl SectionSwitch {
             },
             delay: DelayLine::new(2, max_latency_samples),
             fade_samples: fade_samples.max(1),
+            keeps_history: false,
         }
     }
 
+    /// The delay records while the unit is heard too (a copy per run): switching off needs no
+    /// cooling, and the latency can move by [`Self::retap`].
+    fn keeping_history(mut self) -> Self {
+        self.keeps_history = true;
+        self
+    }
+
+    /// Sets the latency at once (a jump in time if the delay is heard).
     fn set_latency(&mut self, samples: usize) {
         self.delay.set_delay_samples(samples);
     }
 
+    /// The latency of the path heard (the new one from the start of a retap).
+    fn latency_samples(&self) -> usize {
+        self.delay.delay_samples()
+    }
+
+    /// Moves a bypassed, idle switch that keeps its history to a new latency by cross-fading
+    /// the delay's old tap into the new one (both read real history, so the fade is only a
+    /// brief blend of two time-shifted copies). Ignored in any other state.
+    fn retap(&mut self, samples: usize) {
+        let from = self.delay.delay_samples();
+        if self.state == SwitchState::Off && self.keeps_history && samples != from {
+            self.delay.set_delay_samples(samples);
+            self.state = SwitchState::Retap { from, done: 0 };
+        }
+    }
+
     fn is_active(&self) -> bool {
-        self.state != SwitchState::Off
+        !matches!(self.state, SwitchState::Off | SwitchState::Retap { .. })
+    }
+
+    /// Bypassed and idle: no switch or retap under way.
+    fn is_off(&self) -> bool {
+        self.state == SwitchState::Off
+    }
+
+    /// Samples until the current switch or retap step ends; `None` when settled.
+    fn samples_to_next_step(&self) -> Option<usize> {
+        match self.state {
+            SwitchState::Off | SwitchState::On => None,
+            SwitchState::WarmUp(left) | SwitchState::Cooling(left) => Some(left.max(1)),
+            SwitchState::FadeIn(done)
+            | SwitchState::FadeOut(done)
+            | SwitchState::Retap { done, .. } => Some(self.fade_samples - done),
+        }
     }
 
     /// Requests on/off; `warm_up_samples` is how long a unit needs after a reset before its
@@ -390,7 +518,7 @@ impl SectionSwitch {
             }
             (SwitchState::On, false) => {
                 let latency = self.delay.delay_samples();
-                self.state = if latency == 0 {
+                self.state = if latency == 0 || self.keeps_history {
                     SwitchState::FadeOut(0)
                 } else {
                     SwitchState::Cooling(latency)
@@ -418,11 +546,26 @@ impl SectionSwitch {
         };
     }
 
-    /// Runs the bypass delay over a stereo run (nothing to do for a zero latency).
+    /// Runs the bypass delay over a stereo run (nothing to do for a zero latency, unless the
+    /// history is kept).
     fn delay(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if self.delay.delay_samples() > 0 {
+        if self.delay.delay_samples() > 0 || self.keeps_history {
             self.delay.process_block(0, left);
             self.delay.process_block(1, right);
+        }
+    }
+
+    /// One retap run: the delay records at its new latency while the output cross-fades from
+    /// the tap `from` samples back to the new one.
+    fn retap_run(&mut self, left: &mut [f32], right: &mut [f32], from: usize, done: usize) {
+        let inv = 1.0 / self.fade_samples as f32;
+        for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+            let w = (done + i + 1) as f32 * inv;
+            for (ch, x) in [l, r].into_iter().enumerate() {
+                let new = self.delay.process_sample(ch, *x);
+                let old = self.delay.tap(ch, from);
+                *x = old + w * (new - old);
+            }
         }
     }
 
@@ -441,21 +584,28 @@ impl SectionSwitch {
         while n < len {
             let rest = len - n;
             let (l, r) = (&mut left[n..], &mut right[n..]);
-            let run = match self.state {
-                SwitchState::Off | SwitchState::On => rest,
-                SwitchState::WarmUp(left_samples) | SwitchState::Cooling(left_samples) => {
-                    rest.min(left_samples.max(1))
-                }
-                SwitchState::FadeIn(done) | SwitchState::FadeOut(done) => {
-                    rest.min(self.fade_samples - done)
-                }
-            };
+            let run = rest.min(self.samples_to_next_step().unwrap_or(rest));
             let (l, r) = (&mut l[..run], &mut r[..run]);
             let [sl, sr] = scratch;
             let (sl, sr) = (&mut sl[..run], &mut sr[..run]);
             match self.state {
                 SwitchState::Off => self.delay(l, r),
-                SwitchState::On => run_unit(n, l, r),
+                SwitchState::On => {
+                    if self.keeps_history {
+                        self.delay.push_block(0, l);
+                        self.delay.push_block(1, r);
+                    }
+                    run_unit(n, l, r)
+                }
+                SwitchState::Retap { from, done } => {
+                    self.retap_run(l, r, from, done);
+                    let done = done + run;
+                    self.state = if done >= self.fade_samples {
+                        SwitchState::Off
+                    } else {
+                        SwitchState::Retap { from, done }
+                    };
+                }
                 SwitchState::WarmUp(left_samples) | SwitchState::Cooling(left_samples) => {
                     let warming = matches!(self.state, SwitchState::WarmUp(_));
                     sl.copy_from_slice(l);
@@ -534,7 +684,13 @@ pub struct MasterChain {
     input_gain: GainRamp,
     glue: Compressor,
     glue_switch: SectionSwitch,
-    eq: LinearPhaseEq,
+    /// The EQ's engines: minimum phase for [`MasterEqMode::ZeroLatency`], linear phase (at the
+    /// FIR length of [`Self::eq_mode`]) for the others. Only the one in use runs.
+    eq_minimum: ParametricEq,
+    eq_linear: LinearPhaseEq,
+    /// The EQ mode in use: the settings' mode once a mode change has gone through the bypass.
+    eq_mode: MasterEqMode,
+    /// Keeps its history, so a mode change can move its latency.
     eq_switch: SectionSwitch,
     width: StereoTool,
     width_switch: SectionSwitch,
@@ -572,10 +728,11 @@ impl MasterChain {
         let glue_max =
             (crate::dynamics::compressor::MAX_LOOKAHEAD_MS as f64 * 1e-3 * fs).ceil() as usize + 1;
 
-        let mut eq = LinearPhaseEq::new(fs, fs);
-        eq.set_quality(LinearPhaseQuality::High);
-        let eq_max = eq.latency_samples();
-        eq.set_quality(settings.eq_quality);
+        let mut eq_linear = LinearPhaseEq::new(fs, fs);
+        eq_linear.set_quality(LinearPhaseQuality::High);
+        let eq_max = eq_linear.latency_samples();
+        // The cheapest design until a linear-phase mode asks for its own FIR length.
+        eq_linear.set_quality(LinearPhaseQuality::Low);
 
         let mut limiter = Limiter::new(2, fs as f32);
         limiter.set_sample_rate(fs as f32);
@@ -600,8 +757,10 @@ impl MasterChain {
             input_gain: GainRamp::new(ramp),
             glue,
             glue_switch: SectionSwitch::new(glue_max, fade, settings.glue_enabled),
-            eq,
-            eq_switch: SectionSwitch::new(eq_max, fade, settings.eq_enabled),
+            eq_minimum: ParametricEq::new(fs),
+            eq_linear,
+            eq_mode: settings.eq_mode,
+            eq_switch: SectionSwitch::new(eq_max, fade, settings.eq_enabled).keeping_history(),
             width,
             width_switch: SectionSwitch::new(0, fade, settings.width_enabled),
             limiter_drive: AlignedGain::new(ramp, glue_max + eq_max, max_block),
@@ -621,7 +780,6 @@ impl MasterChain {
         };
         chain.glue.set_sample_rate(fs as f32);
         chain.apply_settings(&settings, true);
-        chain.eq.set_bands(&settings.eq_bands);
         chain.finish_design_now();
         chain.reset();
         chain
@@ -634,7 +792,6 @@ impl MasterChain {
         let compare = self.compare;
         *self = Self::new(self.max_block, sample_rate_hz);
         self.apply_settings(&settings, true);
-        self.eq.set_bands(&settings.eq_bands);
         self.finish_design_now();
         self.compare = compare;
         self.reset();
@@ -652,8 +809,11 @@ impl MasterChain {
 
     /// Records new settings; they apply from the next `process_block`. Never allocates. Gain
     /// changes glide over [`GAIN_RAMP_MS`], section switches cross-fade, EQ changes are
-    /// redesigned in the background and cross-faded in. Quality and lookahead changes change
-    /// the latency (report it).
+    /// smoothed (minimum phase) or redesigned in the background and cross-faded in (linear
+    /// phase). EQ mode and lookahead changes change the latency (report it): an EQ mode change
+    /// goes through the EQ's bypass (see the module notes), so [`Self::latency_samples`]
+    /// follows it about [`SECTION_FADE_MS`] later if the EQ is off, after the EQ has faded out
+    /// if it is on.
     pub fn set_settings(&mut self, settings: &MasterSettings) {
         if *settings != self.settings {
             self.apply_settings(settings, false);
@@ -663,9 +823,11 @@ impl MasterChain {
     fn apply_settings(&mut self, s: &MasterSettings, immediate: bool) {
         let fs = self.sample_rate_hz;
         if s.eq_bands != self.settings.eq_bands || immediate {
-            self.eq.set_bands(&s.eq_bands);
+            self.eq_linear.set_bands(&s.eq_bands);
+            for (i, b) in s.eq_bands.iter().enumerate() {
+                self.eq_minimum.set_band(i, static_band(b));
+            }
         }
-        self.eq.set_quality(s.eq_quality);
         let glue = CompressorSettings {
             style: CompressorStyle::Glue,
             ..s.glue
@@ -701,18 +863,12 @@ impl MasterChain {
             self.output_gain.ramp.set_target(go);
         }
 
-        let (lg, le, ll) = self.section_latencies();
-        self.glue_switch.set_latency(lg);
-        self.eq_switch.set_latency(le);
-        self.limiter_switch.set_latency(ll);
-        self.dry.set_delay_samples(lg + le + ll);
-        self.limiter_drive.set_delay_samples(lg + le);
-        self.output_gain.set_delay_samples(lg + le + ll);
-
+        self.settings = s.clone();
         let fade_guard = (SECTION_FADE_MS * 1e-3 * fs) as usize;
+        let (lg, ll) = (self.glue.latency_samples(), self.limiter.latency_samples());
         if immediate {
             self.glue_switch.reset(s.glue_enabled);
-            self.eq_switch.reset(s.eq_enabled);
+            self.jump_eq();
             self.width_switch.reset(s.width_enabled);
             self.limiter_switch.reset(s.limiter_enabled);
         } else {
@@ -722,14 +878,7 @@ impl MasterChain {
             {
                 self.glue.reset();
             }
-            // The FIR spans twice its delay: wait until the whole kernel sees real audio
-            // (and a pending redesign has had time to land).
-            if self
-                .eq_switch
-                .set_enabled(s.eq_enabled, 2 * le + fade_guard)
-            {
-                self.eq.reset();
-            }
+            self.update_eq();
             if self.width_switch.set_enabled(s.width_enabled, fade_guard) {
                 self.width.reset();
             }
@@ -740,43 +889,130 @@ impl MasterChain {
                 self.limiter.reset();
             }
         }
-        self.settings = s.clone();
+        self.align_latencies();
+    }
+
+    /// Gives every bypass and alignment delay the sections' current latencies.
+    fn align_latencies(&mut self) {
+        let (lg, le, ll) = self.section_latencies();
+        self.glue_switch.set_latency(lg);
+        self.limiter_switch.set_latency(ll);
+        self.dry.set_delay_samples(lg + le + ll);
+        self.limiter_drive.set_delay_samples(lg + le);
+        self.output_gain.set_delay_samples(lg + le + ll);
+    }
+
+    /// Latency of an EQ mode at this rate (the linear engine's FIR length must be the mode's).
+    fn eq_mode_latency(&self, mode: MasterEqMode) -> usize {
+        match mode.linear_phase() {
+            Some(_) => self.eq_linear.latency_samples(),
+            None => 0,
+        }
+    }
+
+    /// Puts the EQ section straight into the settings' mode and on/off state, no fades.
+    fn jump_eq(&mut self) {
+        let mode = self.settings.eq_mode;
+        self.eq_mode = mode;
+        if let Some(q) = mode.linear_phase() {
+            self.eq_linear.set_quality(q);
+        }
+        self.eq_switch.set_latency(self.eq_mode_latency(mode));
+        self.eq_switch.reset(self.settings.eq_enabled);
+        self.reset_eq_engine();
+    }
+
+    /// Clears the engine of the mode in use; the minimum-phase one also jumps to its bands
+    /// (it may have been idle while they moved).
+    fn reset_eq_engine(&mut self) {
+        match self.eq_mode.linear_phase() {
+            Some(_) => self.eq_linear.reset(),
+            None => {
+                for (i, b) in self.settings.eq_bands.iter().enumerate() {
+                    self.eq_minimum.set_band_immediately(i, static_band(b));
+                }
+                self.eq_minimum.reset();
+            }
+        }
+    }
+
+    /// Moves the EQ section towards the settings: a mode change first switches the EQ off in
+    /// the old mode, then retaps its bypass delay to the new mode's latency, then lets it
+    /// switch on again. Called on every settings change and at every step of a switch (the
+    /// chain's runs end there), so each step starts on the same sample whatever the blocks.
+    fn update_eq(&mut self) {
+        let want = self.settings.eq_mode;
+        if want != self.eq_mode && self.eq_switch.is_off() {
+            self.eq_mode = want;
+            if let Some(q) = want.linear_phase() {
+                self.eq_linear.set_quality(q);
+            }
+            self.eq_switch.retap(self.eq_mode_latency(want));
+        }
+        let on = self.settings.eq_enabled && want == self.eq_mode;
+        let latency = self.eq_switch.latency_samples();
+        let warm_up = match self.eq_mode.linear_phase() {
+            // The FIR spans twice its delay: wait until the whole kernel sees real audio (and
+            // a pending redesign has had time to land).
+            Some(_) => 2 * latency + (SECTION_FADE_MS * 1e-3 * self.sample_rate_hz) as usize,
+            None => (MINIMUM_PHASE_WARM_UP_MS * 1e-3 * self.sample_rate_hz) as usize,
+        };
+        if self.eq_switch.set_enabled(on, warm_up) {
+            self.reset_eq_engine();
+        }
     }
 
     fn section_latencies(&self) -> (usize, usize, usize) {
         (
             self.glue.latency_samples(),
-            self.eq.latency_samples(),
+            self.eq_switch.latency_samples(),
             self.limiter.latency_samples(),
         )
     }
 
-    /// Latency in samples: glue lookahead + linear-phase FIR delay + limiter lookahead and
-    /// detector delay. The same whichever sections are bypassed.
+    /// Latency in samples: glue lookahead + EQ mode latency (0, or the linear-phase FIR delay)
+    /// + limiter lookahead and detector delay. The same whichever sections are bypassed.
     pub fn latency_samples(&self) -> usize {
         let (a, b, c) = self.section_latencies();
         a + b + c
     }
 
-    /// The largest latency any settings can give at this rate (High EQ quality, longest
+    /// The largest latency any settings can give at this rate (linear-phase High EQ, longest
     /// lookaheads), for sizing dry-path delays once.
     pub fn max_latency_samples(&self) -> usize {
         self.max_latency
     }
 
-    /// Offline use: applies the requested EQ quality and any pending FIR redesign now, so the
-    /// first sample already goes through the final EQ.
+    /// The EQ mode in use: the settings' mode once a mode change has gone through.
+    pub fn eq_mode(&self) -> MasterEqMode {
+        self.eq_mode
+    }
+
+    /// Latency of the EQ section in samples (0 in zero-latency mode), the same whether the EQ
+    /// is on or bypassed.
+    pub fn eq_latency_samples(&self) -> usize {
+        self.eq_switch.latency_samples()
+    }
+
+    /// Offline use: applies the requested EQ mode (without the bypass round a live mode
+    /// change takes) and any pending FIR redesign now, so the first sample already goes
+    /// through the final EQ.
     pub fn finish_design_now(&mut self) {
-        // A zero-length block applies a pending quality change (which restarts the design).
-        self.eq.process_block(&mut [], &mut []);
-        self.eq.finish_design_now();
+        if self.eq_mode != self.settings.eq_mode {
+            self.jump_eq();
+            self.align_latencies();
+        }
+        // A zero-length block applies a pending FIR length (which restarts the design).
+        self.eq_linear.process_block(&mut [], &mut []);
+        self.eq_linear.finish_design_now();
     }
 
     /// Clears all audio state and every meter, without allocating; sections jump to their set
     /// state without fades.
     pub fn reset(&mut self) {
         self.glue.reset();
-        self.eq.reset();
+        self.jump_eq();
+        self.align_latencies();
         self.width.reset();
         self.limiter.reset();
         self.dither.reset();
@@ -784,7 +1020,6 @@ impl MasterChain {
         self.dry.reset();
         self.dry_meter.reset();
         self.glue_switch.reset(self.settings.glue_enabled);
-        self.eq_switch.reset(self.settings.eq_enabled);
         self.width_switch.reset(self.settings.width_enabled);
         self.limiter_switch.reset(self.settings.limiter_enabled);
         self.input_gain.jump(self.input_gain.target);
@@ -869,11 +1104,6 @@ impl MasterChain {
         &self.glue
     }
 
-    /// The linear-phase EQ (its response, for editors).
-    pub fn eq(&self) -> &LinearPhaseEq {
-        &self.eq
-    }
-
     /// The stereo tool (its correlation reading, for editors).
     pub fn stereo(&self) -> &StereoTool {
         &self.width
@@ -922,7 +1152,14 @@ impl MasterChain {
         let len = left.len().min(right.len());
         let mut start = 0;
         while start < len {
-            let end = (start + self.max_block).min(len);
+            // Runs end where an EQ switch step ends, so the next step (a mode change waits for
+            // the EQ to be off) starts on the same sample whatever the host's blocks.
+            self.update_eq();
+            self.align_latencies();
+            let run = self
+                .max_block
+                .min(self.eq_switch.samples_to_next_step().unwrap_or(len));
+            let end = (start + run).min(len);
             self.process_run(&mut left[start..end], &mut right[start..end]);
             start = end;
         }
@@ -951,10 +1188,15 @@ impl MasterChain {
             .process(left, right, &mut self.scratch, |_, l, r| {
                 glue.process_block(&mut [l, r]);
             });
-        let eq = &mut self.eq;
+        let (minimum, linear) = (&mut self.eq_minimum, &mut self.eq_linear);
+        let linear_phase = self.eq_mode.linear_phase().is_some();
         self.eq_switch
             .process(left, right, &mut self.scratch, |_, l, r| {
-                eq.process_block(l, r)
+                if linear_phase {
+                    linear.process_block(l, r)
+                } else {
+                    minimum.process_block(l, r)
+                }
             });
         let width = &mut self.width;
         self.width_switch
@@ -999,6 +1241,18 @@ impl MasterChain {
     }
 }
 
+/// A band as the master EQ runs it: its dynamic controls off (the linear-phase FIR follows a
+/// fixed curve, and both modes must give the same one).
+fn static_band(band: &BandSettings) -> BandSettings {
+    BandSettings {
+        dynamic: DynamicSettings {
+            enabled: false,
+            ..band.dynamic
+        },
+        ..*band
+    }
+}
+
 /// Rates outside 22.05-384 kHz are clamped into it (the units are designed for that range).
 fn clamp_rate(sample_rate_hz: f64) -> f64 {
     if sample_rate_hz.is_finite() {
@@ -1014,9 +1268,48 @@ mod tests {
 
     #[test]
     fn default_latency_is_the_documented_one() {
-        // README, "Stem Master": EQ Medium (8191 + 4096) + limiter 1.5 ms (72) + 16 + 32.
+        // README, "Stem Master": zero-latency EQ, limiter 1 ms (48) + 16 + 32.
         let chain = MasterChain::new(512, 48_000.0);
+        assert_eq!(chain.latency_samples(), 96);
+        assert_eq!(chain.eq_latency_samples(), 0);
+        // The previous default: EQ linear phase Medium (8191 + 4096) + limiter 1.5 ms (72) +
+        // 16 + 32.
+        let mut chain = MasterChain::new(512, 48_000.0);
+        let mut s = MasterSettings {
+            eq_mode: MasterEqMode::LinearMedium,
+            ..MasterSettings::default()
+        };
+        s.limiter.lookahead_ms = 1.5;
+        chain.set_settings(&s);
+        chain.finish_design_now();
+        chain.reset();
         assert_eq!(chain.latency_samples(), 12_407);
+    }
+
+    #[test]
+    fn presets_name_the_eq_mode_or_the_old_quality() {
+        let mode = |json: &str| {
+            serde_json::from_str::<MasterSettings>(json)
+                .unwrap()
+                .eq_mode
+        };
+        assert_eq!(mode("{}"), MasterEqMode::ZeroLatency);
+        assert_eq!(
+            mode(r#"{"eq_mode": "ZeroLatency"}"#),
+            MasterEqMode::ZeroLatency
+        );
+        assert_eq!(
+            mode(r#"{"eq_mode": "LinearHigh"}"#),
+            MasterEqMode::LinearHigh
+        );
+        for (old, new) in [
+            ("Low", MasterEqMode::LinearLow),
+            ("Medium", MasterEqMode::LinearMedium),
+            ("High", MasterEqMode::LinearHigh),
+        ] {
+            assert_eq!(mode(&format!(r#"{{"eq_mode": "{old}"}}"#)), new);
+            assert_eq!(MasterEqMode::from(new.linear_phase().unwrap()), new);
+        }
     }
 
     #[test]
