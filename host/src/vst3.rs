@@ -475,6 +475,15 @@ impl Drop for Vst3Host {
     }
 }
 
+/// Records a value to send at offset 0 of the next block; a later value for the same parameter
+/// replaces the earlier one.
+fn queue_pending(pending: &mut Vec<(ParamID, f64)>, param_id: ParamID, value: f64) {
+    match pending.iter_mut().find(|(id, _)| *id == param_id) {
+        Some(entry) => entry.1 = value,
+        None => pending.push((param_id, value)),
+    }
+}
+
 /// `text` followed by `units` as a host displays them: nothing added if the plugin already
 /// included the unit, and a space between the two unless one of them brings it (nice-plug's
 /// units start with one, e.g. `" dB"`).
@@ -770,16 +779,9 @@ impl PluginHost for Vst3Host {
             &format!("IEditController::setParamNormalized({param_id}, {value})"),
         )?;
         // The processor learns of the value only through process(): at offset 0 of the next
-        // block. While processing is on, nice-plug's controller ignores setParamNormalized (it
-        // expects the value in process()), so flush it now to keep param_value() current.
-        match self
-            .pending_changes
-            .iter_mut()
-            .find(|(id, _)| *id == param_id)
-        {
-            Some(pending) => pending.1 = value,
-            None => self.pending_changes.push((param_id, value)),
-        }
+        // block. While processing is on it is also flushed now, so the processor has it at once
+        // whichever way the plugin treats controller-side sets.
+        queue_pending(&mut self.pending_changes, param_id, value);
         if self.processing {
             self.flush_params(&[ParamChange {
                 sample_offset: 0,
@@ -959,14 +961,7 @@ impl PluginHost for Vst3Host {
         // The plugin's own edits (performEdit) go back to the processor like a user's, as a DAW
         // sends them.
         for (param_id, value) in self.handler.take_plugin_edits() {
-            match self
-                .pending_changes
-                .iter_mut()
-                .find(|(id, _)| *id == param_id)
-            {
-                Some(pending) => pending.1 = value,
-                None => self.pending_changes.push((param_id, value)),
-            }
+            queue_pending(&mut self.pending_changes, param_id, value);
         }
         // Values set outside processing come first at offset 0, so that a change the caller
         // schedules at offset 0 wins.
