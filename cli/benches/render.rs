@@ -10,8 +10,10 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stem_cli::audio::Audio;
 use stem_cli::demo::{stems_and_mix, DEMO_PRESET, DEMO_SAMPLE_RATE_HZ};
+use stem_cli::mastering::render_masters;
+use stem_cli::plan::plan;
+use stem_cli::preset::Preset;
 use stem_cli::progress::Progress;
-use stem_cli::render::{plan, render_masters, Preset};
 use stem_cli::role::Role;
 
 const SECONDS: f64 = 240.0;

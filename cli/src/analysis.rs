@@ -40,6 +40,17 @@ pub fn amp_db(x: f64) -> f64 {
     }
 }
 
+/// "-12.3 dBFS", "-inf dBFS".
+pub fn fmt_db(v: f64, unit: &str) -> String {
+    if v == f64::NEG_INFINITY {
+        format!("-inf {unit}")
+    } else if v.is_nan() {
+        format!("n/a {unit}")
+    } else {
+        format!("{v:.1} {unit}")
+    }
+}
+
 /// Figures of one file on its own.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileStats {

@@ -6,15 +6,17 @@
 //! [`Error`] naming the file: missing, empty, not a WAV, truncated, 8-bit, more than two
 //! channels, a sample rate outside 22.05-384 kHz, no audio.
 //!
-//! Writing: 24-bit or 16-bit PCM or 32-bit float through `hound`, always to a temporary file in
-//! the destination directory that is renamed over the target once complete, so a reader never
-//! sees half a file and an interrupted run leaves the old file intact.
+//! Writing: 24-bit or 16-bit PCM or 32-bit float through `hound`, atomically and never over an
+//! input (see [`crate::files`]).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::files::{create_dir, display_name, ensure_not_input, write_atomic};
+use crate::par;
+use crate::progress::Progress;
 
 /// Lowest and highest sample rate the meters and chains are specified for, Hz.
 pub const MIN_SAMPLE_RATE_HZ: u32 = 22_050;
@@ -93,11 +95,16 @@ impl Audio {
     }
 }
 
-/// The file name of `path` (or the whole path if it has none).
-pub fn display_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+/// Reads every file (on all cores), or fails on the first unreadable one.
+pub fn read_all(paths: &[PathBuf], progress: &Progress) -> Result<Vec<Audio>> {
+    let bar = progress.bar(paths.len() as u64, "reading");
+    let results = par::map(paths, |p| {
+        let r = read_wav(p);
+        bar.inc(1);
+        r
+    });
+    bar.finish_and_clear();
+    results.into_iter().collect()
 }
 
 /// Reads a WAV file, or says exactly why it cannot.
@@ -260,9 +267,8 @@ pub fn to_code(x: f32, bits: u16) -> i32 {
     v.clamp(-scale, scale - 1.0) as i32
 }
 
-/// Writes planar `channels` to `path` atomically: the data goes to a temporary file in the same
-/// directory, which is renamed over `path` only once complete. Refuses to replace any file in
-/// `protected` (the inputs of the run).
+/// Writes planar `channels` to `path` atomically (see [`crate::files`]), creating its
+/// directory if missing. Refuses to replace any file in `protected` (the inputs of the run).
 pub fn write_wav_atomic(
     path: &Path,
     sample_rate_hz: u32,
@@ -275,43 +281,13 @@ pub fn write_wav_atomic(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::file(dir, format!("cannot create directory: {e}")))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        display_name(path),
-        std::process::id()
-    ));
-    let result = write_wav(&tmp, sample_rate_hz, channels, format);
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::file(
-            path,
-            format!("cannot move the finished file into place: {e}"),
-        )
-    })
-}
-
-/// Fails if `path` is (the same file as) one of `protected`.
-pub fn ensure_not_input(path: &Path, protected: &[PathBuf]) -> Result<()> {
-    let target = std::fs::canonicalize(path).ok();
-    for p in protected {
-        let same = match (&target, std::fs::canonicalize(p).ok()) {
-            (Some(t), Some(q)) => *t == q,
-            _ => p == path,
-        };
-        if same {
-            return Err(Error::file(
-                path,
-                "refusing to write over an input file: choose another output directory",
-            ));
-        }
-    }
-    Ok(())
+    create_dir(dir)?;
+    write_atomic(
+        path,
+        ".tmp",
+        "cannot move the finished file into place",
+        |tmp| write_wav(tmp, sample_rate_hz, channels, format),
+    )
 }
 
 fn write_wav(

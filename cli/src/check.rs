@@ -11,15 +11,16 @@
 //! non-finite samples, a failed null test) fail the check; advice (16-bit, gain staging, DC,
 //! stereo bass) is reported as a warning.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 use shared_dsp::meter::loudness::LoudnessMeter;
 
 use crate::align::{find_offset, mono, MAX_OFFSET_S};
-use crate::analysis::{self, amp_db, file_stats, FileStats};
-use crate::audio::{display_name, read_wav, Audio};
+use crate::analysis::{self, amp_db, file_stats, fmt_db, FileStats};
+use crate::audio::{read_all, Audio};
 use crate::error::{Error, Result};
+use crate::files::{canonical, distinct_stems};
 use crate::par;
 use crate::progress::Progress;
 use crate::role::Role;
@@ -107,53 +108,15 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
 }
 
-/// Reads every file (on all cores), or fails on the first unreadable one.
-pub fn read_all(paths: &[PathBuf], progress: &Progress) -> Result<Vec<Audio>> {
-    let bar = progress.bar(paths.len() as u64, "reading");
-    let results = par::map(paths, |p| {
-        let r = read_wav(p);
-        bar.inc(1);
-        r
-    });
-    bar.finish_and_clear();
-    results.into_iter().collect()
-}
-
 /// Refuses the same file given twice (it would be summed twice) and a mix among the stems.
 fn check_arguments(opts: &CheckOptions) -> Result<()> {
     let seen = distinct_stems(&opts.stems, Some(&opts.mix))?;
-    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     if let Some(b) = &opts.bass {
-        if !seen.contains(&canon(b)) {
+        if !seen.contains(&canonical(b)) {
             return Err(Error::file(b, "--bass must name one of the stems"));
         }
     }
     Ok(())
-}
-
-/// The stems' canonical paths, refusing none, the same file twice (it would be summed twice)
-/// and the mix among them.
-pub(crate) fn distinct_stems(stems: &[PathBuf], mix: Option<&Path>) -> Result<Vec<PathBuf>> {
-    if stems.is_empty() {
-        return Err(Error::usage("no stems given"));
-    }
-    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let mix = mix.map(canon);
-    let mut seen = Vec::new();
-    for s in stems {
-        let c = canon(s);
-        if Some(&c) == mix.as_ref() {
-            return Err(Error::file(
-                s,
-                "is the mix itself; list it only after --mix",
-            ));
-        }
-        if seen.contains(&c) {
-            return Err(Error::file(s, "given twice (it would be summed twice)"));
-        }
-        seen.push(c);
-    }
-    Ok(seen)
 }
 
 /// Runs every check. `Err` only for unusable input (unreadable, not audio, bad arguments);
@@ -185,13 +148,12 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
         }
     }
     let indexed: Vec<usize> = (0..stems.len()).collect();
-    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let bass_path = opts.bass.as_deref().map(canon);
+    let bass_path = opts.bass.as_deref().map(canonical);
     let stem_checks: Vec<StemCheck> = par::map(&indexed, |&i| {
         let s = &stems[i];
         let stats = file_stats(s);
         let role = match &bass_path {
-            Some(b) if *b == canon(&s.path) => Role::Bass,
+            Some(b) if *b == canonical(&s.path) => Role::Bass,
             Some(_) if Role::from_path(&s.path) == Role::Bass => Role::Other,
             _ => Role::from_path(&s.path),
         };
@@ -541,17 +503,6 @@ pub fn null_test(stems: &[Audio], mix: &Audio) -> NullTest {
     }
 }
 
-/// "-12.3 dBFS", "-inf dBFS".
-pub fn fmt_db(v: f64, unit: &str) -> String {
-    if v == f64::NEG_INFINITY {
-        format!("-inf {unit}")
-    } else if v.is_nan() {
-        format!("n/a {unit}")
-    } else {
-        format!("{v:.1} {unit}")
-    }
-}
-
 fn cell(v: f64) -> String {
     if v == f64::NEG_INFINITY {
         "-inf".to_string()
@@ -679,9 +630,4 @@ pub fn format_human(r: &CheckReport) -> String {
         let _ = writeln!(out, "RESULT: FAIL ({fails} problems, {warns} warnings)");
     }
     out
-}
-
-/// Names of the inputs, for messages.
-pub fn names(paths: &[PathBuf]) -> Vec<String> {
-    paths.iter().map(|p| display_name(p)).collect()
 }

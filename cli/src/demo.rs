@@ -1,7 +1,7 @@
-//! `stem demo`: a deterministic synthetic song as five stems (drums, bass, synths, a
-//! vocal-like formant voice, FX) plus their exact mixdown, run through `check`, `render`
-//! (streaming, club and vinyl masters) and `report`, so the whole tool can be seen working on a
-//! fresh machine with no audio of one's own.
+//! The input of `stem demo`: a deterministic synthetic song as five stems (drums, bass, synths,
+//! a vocal-like formant voice, FX) plus their exact mixdown and a render preset. The binary runs
+//! `check`, `render` (streaming, club and vinyl masters) and `report` on them, so the whole tool
+//! can be seen working on a fresh machine with no audio of one's own.
 //!
 //! Everything is computed from fixed seeds and formulas (no clock, no threads in the synthesis),
 //! so two runs write identical files. Oscillators are PolyBLEP saws (V. Välimäki and A. Huovilainen,
@@ -15,10 +15,7 @@ use shared_dsp::filter::biquad::Biquad;
 use shared_dsp::filter::coefficients::BiquadCoefs;
 
 use crate::audio::{write_wav_atomic, OutputFormat};
-use crate::check::{self, CheckOptions};
 use crate::error::{Error, Result};
-use crate::render::{self, RenderOptions};
-use crate::report;
 
 /// Sample rate of the demo, Hz.
 pub const DEMO_SAMPLE_RATE_HZ: u32 = 48_000;
@@ -361,9 +358,9 @@ pub fn stems_and_mix(seconds: f64) -> (Vec<(&'static str, [Vec<f32>; 2])>, [Vec<
     (stems, mix)
 }
 
-/// Synthesises, checks, renders and reports into `out`; prints where everything went and
-/// whether every check and target passed. `Ok(true)` once everything ran.
-pub fn run_demo(seconds: f64, out: &Path, show_progress: bool) -> Result<bool> {
+/// Writes the demo's stems (`stems/<name>.wav`) and mix (`mix.wav`) of `seconds` into `out`;
+/// returns (stem paths, mix path).
+pub fn write_set(seconds: f64, out: &Path) -> Result<(Vec<PathBuf>, PathBuf)> {
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) || seconds.is_nan() {
         return Err(Error::usage(format!(
             "--seconds {seconds}: the demo is {MIN_SECONDS} to {MAX_SECONDS} s long"
@@ -384,67 +381,5 @@ pub fn run_demo(seconds: f64, out: &Path, show_progress: bool) -> Result<bool> {
     }
     let mix_path = out.join("mix.wav");
     write_wav_atomic(&mix_path, sr, &[&mix[0], &mix[1]], OutputFormat::Pcm24, &[])?;
-
-    println!("\n== stem check stems/*.wav --mix mix.wav ==\n");
-    let check = check::run_check(&CheckOptions {
-        stems: stem_paths.clone(),
-        mix: mix_path.clone(),
-        bass: None,
-        show_progress,
-    })?;
-    let check_text = check::format_human(&check);
-    print!("{check_text}");
-    report::write_text_atomic(&out.join("check.txt"), &check_text)?;
-
-    let preset_path = out.join("preset.toml");
-    report::write_text_atomic(&preset_path, DEMO_PRESET)?;
-    println!("\n== stem render stems/*.wav --preset preset.toml --deliver streaming,club,vinyl --out masters ==\n");
-    let masters_dir = out.join("masters");
-    let summary = render::run_render(&RenderOptions {
-        stems: stem_paths.clone(),
-        preset: Some(preset_path.clone()),
-        deliveries: vec!["streaming".into(), "club".into(), "vinyl".into()],
-        out: masters_dir.clone(),
-        bits: vec![24],
-        sample_rate_hz: None,
-        show_progress,
-    })?;
-    print!("{}", render::format_human(&summary));
-
-    println!("\n== stem report mix.wav --out reports ==\n");
-    let reports_dir = out.join("reports");
-    let (mix_report, _) = report::run_report(
-        std::slice::from_ref(&mix_path),
-        Some(&reports_dir),
-        show_progress,
-    )?;
-    print!("{}", report::format_human(&mix_report));
-
-    let shown = |p: &Path| p.display().to_string();
-    println!(
-        "\nWritten to {}:\n  stems/            drums, bass, synths, vocals, fx (24-bit WAV, {} kHz)\n  \
-         mix.wav           their exact mixdown\n  check.txt         the stem check above\n  \
-         preset.toml       the render preset (edit it and re-run the render command above)\n  \
-         masters/          streaming.wav, club.wav, vinyl.wav, each with a .md and .json report \
-         and loudness/spectrum plots\n  reports/          the mixdown's report\n\
-         Open {} first.",
-        shown(out),
-        sr / 1000,
-        shown(&masters_dir.join("streaming.md"))
-    );
-    if check.passed && summary.passed {
-        println!("Every check and every delivery target passed.");
-    } else {
-        println!("Some checks or targets failed: see the tables above.");
-    }
-    // The demo succeeded once everything ran; the verdicts are in its output and files.
-    Ok(true)
-}
-
-/// The stem files the demo writes, in order.
-pub fn stem_files(out: &Path) -> Vec<PathBuf> {
-    ["drums", "bass", "synths", "vocals", "fx"]
-        .iter()
-        .map(|s| out.join("stems").join(format!("{s}.wav")))
-        .collect()
+    Ok((stem_paths, mix_path))
 }

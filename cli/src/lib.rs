@@ -1,29 +1,45 @@
 //! The `stem` command-line tool as a library: every command is a function the binary and the
 //! tests call alike.
 //!
+//! Commands (one module each; no command imports another, shared pieces live below):
 //! - [`check`]: stem QC and the null test against the mixdown (`stem check`);
 //! - [`report`]: loudness, true peak, PLR and TT DR reports with plots (`stem report`);
 //! - [`render`]: offline render of delivery masters through the Stem Channel and Stem Master
-//!   chains (`stem render`);
-//! - [`demo`]: a synthetic stem set run through all of the above (`stem demo`).
+//!   chains (`stem render`).
 //!
-//! Shared pieces: [`audio`] (WAV in and out, atomic writes), [`analysis`] (per-file figures,
-//! TT DR), [`align`] (offset by cross-correlation), [`progress`] (progress bars).
+//! `stem demo` writes the synthetic stem set of [`demo`] and runs the three commands on it
+//! (the binary composes them).
+//!
+//! Shared pieces:
+//! - input and output: [`audio`] (WAV decoding and encoding, reading many files), [`files`]
+//!   (atomic writes, inputs never overwritten, distinct inputs);
+//! - measuring: [`analysis`] (per-file figures, TT DR), [`align`] (offset by
+//!   cross-correlation), [`file_report`] (one file's loudness report and its files),
+//!   [`plots`] (PNG plots);
+//! - rendering: [`preset`] (parsing, merging, key checks), [`plan`] (what each delivery
+//!   renders), [`mastering`] (the chains run offline), [`drive`] (the limiter-drive search),
+//!   [`deliver`] (master files, their reports, the summary);
+//! - plumbing: [`role`] (a stem's role from its name), [`par`] (work on every core),
+//!   [`progress`] (progress bars, phase timings), [`error`].
 
 pub mod align;
 pub mod analysis;
 pub mod audio;
 pub mod check;
+pub mod deliver;
 pub mod demo;
-
+pub mod drive;
 pub mod error;
+pub mod file_report;
+pub mod files;
+pub mod mastering;
 pub mod par;
-
+pub mod plan;
 pub mod plots;
+pub mod preset;
 pub mod progress;
 pub mod render;
 pub mod report;
-
 pub mod role;
 
 pub use error::{Error, Result};

@@ -3,11 +3,12 @@
 //! Exit codes: 0 everything passed, 1 a check or target failed, 2 usage or I/O error (the
 //! message names the file and the problem).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use stem_cli::files::write_text_atomic;
 use stem_cli::{check, demo, render, report, Error};
 
 #[derive(Parser)]
@@ -173,8 +174,71 @@ fn run(cli: Cli) -> Result<bool, Error> {
             }
             Ok(summary.passed)
         }
-        Command::Demo { seconds, out } => demo::run_demo(seconds, &out, true),
+        Command::Demo { seconds, out } => run_demo(seconds, &out, true),
     }
+}
+
+/// `stem demo`: writes the demo's stem set and preset into `out`, then checks, renders and
+/// reports them as a user would; prints where everything went and whether every check and
+/// target passed. `Ok(true)` once everything ran.
+fn run_demo(seconds: f64, out: &Path, show_progress: bool) -> Result<bool, Error> {
+    let sr = demo::DEMO_SAMPLE_RATE_HZ;
+    let (stem_paths, mix_path) = demo::write_set(seconds, out)?;
+
+    println!("\n== stem check stems/*.wav --mix mix.wav ==\n");
+    let check = check::run_check(&check::CheckOptions {
+        stems: stem_paths.clone(),
+        mix: mix_path.clone(),
+        bass: None,
+        show_progress,
+    })?;
+    let check_text = check::format_human(&check);
+    print!("{check_text}");
+    write_text_atomic(&out.join("check.txt"), &check_text)?;
+
+    let preset_path = out.join("preset.toml");
+    write_text_atomic(&preset_path, demo::DEMO_PRESET)?;
+    println!("\n== stem render stems/*.wav --preset preset.toml --deliver streaming,club,vinyl --out masters ==\n");
+    let masters_dir = out.join("masters");
+    let summary = render::run_render(&render::RenderOptions {
+        stems: stem_paths.clone(),
+        preset: Some(preset_path.clone()),
+        deliveries: vec!["streaming".into(), "club".into(), "vinyl".into()],
+        out: masters_dir.clone(),
+        bits: vec![24],
+        sample_rate_hz: None,
+        show_progress,
+    })?;
+    print!("{}", render::format_human(&summary));
+
+    println!("\n== stem report mix.wav --out reports ==\n");
+    let reports_dir = out.join("reports");
+    let (mix_report, _) = report::run_report(
+        std::slice::from_ref(&mix_path),
+        Some(&reports_dir),
+        show_progress,
+    )?;
+    print!("{}", report::format_human(&mix_report));
+
+    let shown = |p: &Path| p.display().to_string();
+    println!(
+        "\nWritten to {}:\n  stems/            drums, bass, synths, vocals, fx (24-bit WAV, {} kHz)\n  \
+         mix.wav           their exact mixdown\n  check.txt         the stem check above\n  \
+         preset.toml       the render preset (edit it and re-run the render command above)\n  \
+         masters/          streaming.wav, club.wav, vinyl.wav, each with a .md and .json report \
+         and loudness/spectrum plots\n  reports/          the mixdown's report\n\
+         Open {} first.",
+        shown(out),
+        sr / 1000,
+        shown(&masters_dir.join("streaming.md"))
+    );
+    if check.passed && summary.passed {
+        println!("Every check and every delivery target passed.");
+    } else {
+        println!("Some checks or targets failed: see the tables above.");
+    }
+    // The demo succeeded once everything ran; the verdicts are in its output and files.
+    Ok(true)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {

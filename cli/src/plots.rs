@@ -11,8 +11,9 @@ use plotters::style::FontStyle;
 use realfft::RealFftPlanner;
 
 use crate::analysis::LoudnessHistory;
-use crate::audio::{display_name, Audio};
+use crate::audio::Audio;
 use crate::error::{Error, Result};
+use crate::files::write_atomic;
 
 const FONT: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 420);
@@ -44,24 +45,12 @@ fn draw_atomic(
     ) -> std::result::Result<(), String>,
 ) -> Result<()> {
     register_font();
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp.png",
-        display_name(path),
-        std::process::id()
-    ));
-    let result = {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        draw(&root).and_then(|_| root.present().map_err(|e| e.to_string()))
-    };
-    match result {
-        Ok(()) => std::fs::rename(&tmp, path)
-            .map_err(|e| Error::file(path, format!("cannot move the plot into place: {e}"))),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(Error::file(path, format!("cannot draw plot: {e}")))
-        }
-    }
+    write_atomic(path, ".tmp.png", "cannot move the plot into place", |tmp| {
+        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
+        draw(&root)
+            .and_then(|_| root.present().map_err(|e| e.to_string()))
+            .map_err(|e| Error::file(path, format!("cannot draw plot: {e}")))
+    })
 }
 
 /// Momentary and short-term loudness over time with the integrated level and an optional

@@ -1,5 +1,6 @@
 //! Progress bars (indicatif) on standard error, drawn only when it is a terminal and the
-//! caller asked for them, so pipes, `--json` and tests see clean output.
+//! caller asked for them, so pipes, `--json` and tests see clean output; phase timings for
+//! profiling with `STEM_TIMING` set.
 
 use std::io::IsTerminal;
 
@@ -32,5 +33,23 @@ impl Progress {
         );
         bar.set_message(what.to_string());
         bar
+    }
+}
+
+/// Prints how long each phase took when `STEM_TIMING` is set (for profiling the render).
+pub struct Timing(Option<std::time::Instant>);
+
+impl Timing {
+    /// Starts the clock of the first phase (if `STEM_TIMING` is set).
+    pub fn start() -> Self {
+        Self(std::env::var_os("STEM_TIMING").map(|_| std::time::Instant::now()))
+    }
+
+    /// Prints the time since the last mark as the duration of `what`.
+    pub fn mark(&mut self, what: &str) {
+        if let Some(t) = &mut self.0 {
+            eprintln!("stem: timing: {what}: {:.2} s", t.elapsed().as_secs_f64());
+            *t = std::time::Instant::now();
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use serde::Serialize;
+use shared_dsp::chain::channel::StemType;
 
 /// The guide's five stem groups, plus anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -50,6 +51,18 @@ impl Role {
             Role::Vocals => "vocals",
             Role::Fx => "fx",
             Role::Other => "other",
+        }
+    }
+
+    /// The Stem Channel chain's stem type for this role (its starting point in the guide).
+    pub fn stem_type(self) -> StemType {
+        match self {
+            Role::Drums => StemType::Drums,
+            Role::Bass => StemType::Bass,
+            Role::Synths => StemType::Synths,
+            Role::Vocals => StemType::Vocals,
+            Role::Fx => StemType::Fx,
+            Role::Other => StemType::Custom,
         }
     }
 

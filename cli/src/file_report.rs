@@ -1,0 +1,173 @@
+//! One file's loudness report, as `stem report` writes it for any file and `stem render` for
+//! each master: the figures (integrated, loudness range, maximum momentary and short-term
+//! loudness, true peak, PLR, TT DR), for a master the delivery target it is judged against, and
+//! the files: `<base>.json`, `<base>.md` and two PNG plots.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::analysis::{fmt_db, loudness_figures, LoudnessFigures, LoudnessHistory};
+use crate::audio::Audio;
+use crate::error::{Error, Result};
+use crate::files::{create_dir, display_name, ensure_not_input, write_text_atomic};
+use crate::plots;
+
+/// A delivery target a master is judged against.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetCheck {
+    pub name: String,
+    pub target_lufs: f64,
+    pub ceiling_dbtp: f64,
+    /// Largest accepted distance from the target, LU.
+    pub tolerance_lu: f64,
+    /// TT DR the master must exceed (vinyl: 10), if any.
+    pub dr_above: Option<i32>,
+    pub loudness_error_lu: f64,
+    pub loudness_ok: bool,
+    pub ceiling_ok: bool,
+    pub dr_ok: bool,
+    pub passed: bool,
+}
+
+/// One file's report.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub sample_rate_hz: u32,
+    pub channels: usize,
+    pub duration_s: f64,
+    #[serde(flatten)]
+    pub figures: LoudnessFigures,
+    /// Present for masters `stem render` made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetCheck>,
+}
+
+/// Measures one file.
+pub fn analyse(audio: &Audio) -> (FileReport, LoudnessHistory) {
+    let (figures, history) = loudness_figures(audio);
+    (
+        FileReport {
+            file: audio.name(),
+            sample_rate_hz: audio.sample_rate_hz,
+            channels: audio.num_channels(),
+            duration_s: audio.duration_s(),
+            figures,
+            target: None,
+        },
+        history,
+    )
+}
+
+/// Writes `<base>.json`, `<base>.md`, `<base>-loudness.png` and `<base>-spectrum.png` into
+/// `dir`; returns the paths written. Never writes over a file in `protected`.
+pub fn write_files(
+    dir: &Path,
+    report: &FileReport,
+    history: &LoudnessHistory,
+    audio: &Audio,
+    protected: &[PathBuf],
+) -> Result<Vec<PathBuf>> {
+    create_dir(dir)?;
+    let base = Path::new(&report.file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".to_string());
+    let json_path = dir.join(format!("{base}.json"));
+    let md_path = dir.join(format!("{base}.md"));
+    let loud_png = dir.join(format!("{base}-loudness.png"));
+    let spec_png = dir.join(format!("{base}-spectrum.png"));
+    for p in [&json_path, &md_path, &loud_png, &spec_png] {
+        ensure_not_input(p, protected)?;
+    }
+    plots::loudness_plot(
+        &loud_png,
+        &format!("{}: loudness", report.file),
+        history,
+        report.figures.integrated_lufs,
+        report.target.as_ref().map(|t| t.target_lufs),
+    )?;
+    plots::spectrum_plot(
+        &spec_png,
+        &format!("{}: average spectrum", report.file),
+        audio,
+    )?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| Error::usage(e.to_string()))?;
+    write_text_atomic(&json_path, &(json + "\n"))?;
+    write_text_atomic(&md_path, &markdown(report, &loud_png, &spec_png))?;
+    Ok(vec![md_path, json_path, loud_png, spec_png])
+}
+
+fn opt_dr(f: &LoudnessFigures) -> String {
+    match (f.dr, f.dr_db) {
+        (Some(dr), Some(db)) => format!("DR{dr} ({db:.2} dB)"),
+        _ => "n/a (silence)".to_string(),
+    }
+}
+
+/// The Markdown report of one file.
+pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
+    let f = &r.figures;
+    let mut s = format!(
+        "# Loudness report: {}\n\n{} Hz, {} channel{}, {:.2} s\n\n\
+         | Figure | Value |\n| --- | --- |\n\
+         | Integrated loudness | {} |\n| Loudness range (LRA) | {:.1} LU |\n\
+         | Max momentary loudness | {} |\n| Max short-term loudness | {} |\n\
+         | True peak | {} |\n| Sample peak | {} |\n| PLR | {} |\n| TT Dynamic Range | {} |\n",
+        r.file,
+        r.sample_rate_hz,
+        r.channels,
+        if r.channels == 1 { "" } else { "s" },
+        r.duration_s,
+        fmt_db(f.integrated_lufs, "LUFS"),
+        f.lra_lu,
+        fmt_db(f.momentary_max_lufs, "LUFS"),
+        fmt_db(f.short_term_max_lufs, "LUFS"),
+        fmt_db(f.true_peak_dbtp, "dBTP"),
+        fmt_db(f.sample_peak_dbfs, "dBFS"),
+        fmt_db(f.plr_db, "dB"),
+        opt_dr(f),
+    );
+    if let Some(t) = &r.target {
+        s += &format!(
+            "\n## Delivery target: {}\n\n| Check | Target | Measured | Result |\n| --- | --- | --- | --- |\n\
+             | Integrated loudness | {:.1} LUFS +-{:.1} LU | {} | {} |\n\
+             | True-peak ceiling | <= {:.1} dBTP | {} | {} |\n",
+            t.name,
+            t.target_lufs,
+            t.tolerance_lu,
+            fmt_db(f.integrated_lufs, "LUFS"),
+            pass(t.loudness_ok),
+            t.ceiling_dbtp,
+            fmt_db(f.true_peak_dbtp, "dBTP"),
+            pass(t.ceiling_ok),
+        );
+        if let Some(min) = t.dr_above {
+            s += &format!(
+                "| TT Dynamic Range | > DR{min} | {} | {} |\n",
+                opt_dr(f),
+                pass(t.dr_ok)
+            );
+        }
+        s += &format!("\n**{}**\n", if t.passed { "PASS" } else { "FAIL" });
+    }
+    s += &format!(
+        "\n![loudness over time]({})\n\n![average spectrum]({})\n\n\
+         Loudness: ITU-R BS.1770-5 / EBU R128 (Tech 3341, LRA per Tech 3342); true peak: \
+         BS.1770-5 Annex 2, oversampled to at least 176.4 kHz; PLR = true peak - integrated; \
+         TT DR: Pleasurize Music Foundation off-line meter procedure (3 s blocks, top 20 % RMS, \
+         second-highest peak).\n",
+        display_name(loud_png),
+        display_name(spec_png)
+    );
+    s
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok {
+        "pass"
+    } else {
+        "FAIL"
+    }
+}

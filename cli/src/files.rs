@@ -1,0 +1,110 @@
+//! Files on disk, as every command treats them: inputs told apart by their canonical path,
+//! outputs written atomically and never over an input.
+//!
+//! Every output (WAV, text, plot) goes to a temporary file in the destination directory that is
+//! renamed over the target once complete (`rename(2)` within one directory is atomic), so a
+//! reader never sees half a file and an interrupted run leaves the old file intact. The one
+//! place temporary names are made is [`temp_path`].
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The file name of `path` (or the whole path if it has none).
+pub fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// `path` with symbolic links and `..` resolved, or `path` itself when it does not exist (yet).
+pub fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The stems' canonical paths, refusing none, the same file twice (it would be summed twice)
+/// and the mix among them.
+pub fn distinct_stems(stems: &[PathBuf], mix: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if stems.is_empty() {
+        return Err(Error::usage("no stems given"));
+    }
+    let mix = mix.map(canonical);
+    let mut seen = Vec::new();
+    for s in stems {
+        let c = canonical(s);
+        if Some(&c) == mix.as_ref() {
+            return Err(Error::file(
+                s,
+                "is the mix itself; list it only after --mix",
+            ));
+        }
+        if seen.contains(&c) {
+            return Err(Error::file(s, "given twice (it would be summed twice)"));
+        }
+        seen.push(c);
+    }
+    Ok(seen)
+}
+
+/// Fails if `path` is (the same file as) one of `protected`.
+pub fn ensure_not_input(path: &Path, protected: &[PathBuf]) -> Result<()> {
+    let target = std::fs::canonicalize(path).ok();
+    for p in protected {
+        let same = match (&target, std::fs::canonicalize(p).ok()) {
+            (Some(t), Some(q)) => *t == q,
+            _ => p == path,
+        };
+        if same {
+            return Err(Error::file(
+                path,
+                "refusing to write over an input file: choose another output directory",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The temporary file `path` is written to before the rename: hidden, beside it, named after
+/// it and this process, ending in `suffix` (an encoder that picks its format from the extension
+/// needs `.tmp.png`).
+fn temp_path(path: &Path, suffix: &str) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    dir.join(format!(
+        ".{}.{}{suffix}",
+        display_name(path),
+        std::process::id()
+    ))
+}
+
+/// Writes `path` atomically: `write` fills a temporary file beside it (see [`temp_path`]),
+/// which is renamed over `path` once `write` succeeds and removed when anything fails. A failed
+/// rename is reported as `rename_failed: <reason>`.
+pub fn write_atomic(
+    path: &Path,
+    suffix: &str,
+    rename_failed: &str,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let tmp = temp_path(path, suffix);
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::file(path, format!("{rename_failed}: {e}"))
+    })
+}
+
+/// Writes text through a temporary file and a rename.
+pub fn write_text_atomic(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, ".tmp", "cannot write", |tmp| {
+        std::fs::write(tmp, text).map_err(|e| Error::file(path, format!("cannot write: {e}")))
+    })
+}
+
+/// Creates `dir` and its parents if missing.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::file(dir, format!("cannot create directory: {e}")))
+}
