@@ -97,13 +97,20 @@ pub fn render_stem(
     run_aligned(stem, latency, |l, r| chain.process_block(l, r))
 }
 
-fn new_master_chain(settings: &MasterSettings, sample_rate_hz: f64) -> MasterChain {
+/// The summed stems through a Stem Master chain with `settings` (every design finished before
+/// the first sample, as the plugin has them after activation; meters off).
+fn run_master_chain(
+    settings: &MasterSettings,
+    sum: [&[f32]; 2],
+    sample_rate_hz: f64,
+) -> [Vec<f32>; 2] {
     let mut chain = MasterChain::new(BLOCK, sample_rate_hz);
     chain.set_settings(settings);
     chain.finish_design_now();
     chain.reset();
     chain.set_meters_paused(true);
-    chain
+    let latency = chain.latency_samples();
+    run_aligned(sum, latency, |l, r| chain.process_block(l, r))
 }
 
 /// The master chain up to (not including) the limiter.
@@ -112,9 +119,7 @@ fn pre_limiter(settings: &MasterSettings, sum: [&[f32]; 2], sample_rate_hz: f64)
     s.limiter_enabled = false;
     s.output_gain_db = 0.0;
     s.dither = DitherSettings::default();
-    let mut chain = new_master_chain(&s, sample_rate_hz);
-    let latency = chain.latency_samples();
-    run_aligned(sum, latency, |l, r| chain.process_block(l, r))
+    run_master_chain(&s, sum, sample_rate_hz)
 }
 
 /// The limiter stage alone, as the master chain runs it (drive, then the limiter with the
@@ -160,9 +165,7 @@ fn full_master(
     s.limiter_enabled = true;
     s.limiter.input_gain_db = drive_db as f32;
     s.dither = DitherSettings::default();
-    let mut chain = new_master_chain(&s, sample_rate_hz);
-    let latency = chain.latency_samples();
-    run_aligned(sum, latency, |l, r| chain.process_block(l, r))
+    run_master_chain(&s, sum, sample_rate_hz)
 }
 
 fn integrated(ch: [&[f32]; 2], sample_rate_hz: f64) -> f64 {
