@@ -6,17 +6,15 @@
 //! Frequency, Q and times smooth logarithmically, gains and thresholds linearly in dB (which is
 //! geometric in amplitude), so automation sounds even across the range.
 
-use crate::gain::GAIN_SMOOTHING_MS;
+use crate::mirror_enum;
+use crate::param_helpers::{linear_param, log_param, set_param};
 use nice_plug::prelude::*;
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::filter::Slope;
-use std::sync::Arc;
 
 /// Bands in an [`EqParams`] (both plugins have 8; `shared_dsp::chain::channel::CHANNEL_EQ_BANDS`
 /// and `master::MASTER_EQ_BANDS`).
 pub const EQ_BANDS: usize = 8;
-/// Smoothing time of frequency and Q, in ms.
-pub const EQ_SMOOTHING_MS: f32 = 20.0;
 /// Band frequency range in Hz.
 pub const FREQ_RANGE_HZ: (f32, f32) = (10.0, 22_000.0);
 /// Band gain range in dB.
@@ -31,85 +29,6 @@ pub const DYN_RANGE_DB: (f32, f32) = (-24.0, 24.0);
 pub const DYN_ATTACK_RANGE_MS: (f32, f32) = (0.1, 500.0);
 /// Dynamic release range in ms.
 pub const DYN_RELEASE_RANGE_MS: (f32, f32) = (5.0, 5_000.0);
-
-/// The parser type nice-plug's `with_string_to_value` takes.
-pub type StringToValue = Arc<dyn Fn(&str) -> Option<f32> + Send + Sync>;
-
-/// Parses a number with an optional unit suffix (case-insensitive, e.g. "-6 dB", "12ms",
-/// "+3.5"), so typed values work with or without the unit.
-pub fn s2v_with_unit(unit: &'static str) -> StringToValue {
-    s2v_with_unit_or_off(unit, None)
-}
-
-/// [`s2v_with_unit`] that also takes "off" as `off_value` (for controls whose lowest value
-/// switches them off).
-pub fn s2v_with_unit_or_off(unit: &'static str, off_value: Option<f32>) -> StringToValue {
-    Arc::new(move |text: &str| {
-        let text = text.trim();
-        let lower = text.to_ascii_lowercase();
-        if off_value.is_some() && lower == "off" {
-            return off_value;
-        }
-        let unit = unit.trim().to_ascii_lowercase();
-        let number = if !unit.is_empty() && lower.ends_with(&unit) {
-            &text[..text.len() - unit.len()]
-        } else {
-            text
-        };
-        number.trim().trim_start_matches('+').parse().ok()
-    })
-}
-
-/// Skew factor that puts the geometric mean of `min..max` at the middle of a skewed range
-/// (`normalized = ((x - min) / (max - min))^factor`), so a knob sweeps octaves evenly.
-pub fn geometric_skew(min: f32, max: f32) -> f32 {
-    let centre = (min * max).sqrt();
-    0.5f32.ln() / ((centre - min) / (max - min)).ln()
-}
-
-/// A float parameter in `unit` over a skewed range centred geometrically (for frequencies,
-/// Q and times), smoothed logarithmically.
-pub fn log_param(
-    name: impl Into<String>,
-    default: f32,
-    range: (f32, f32),
-    unit: &'static str,
-) -> FloatParam {
-    FloatParam::new(
-        name,
-        default.clamp(range.0, range.1),
-        FloatRange::Skewed {
-            min: range.0,
-            max: range.1,
-            factor: geometric_skew(range.0, range.1),
-        },
-    )
-    .with_smoother(SmoothingStyle::Logarithmic(EQ_SMOOTHING_MS))
-    .with_unit(unit)
-    .with_value_to_string(formatters::v2s_f32_rounded(2))
-    .with_string_to_value(s2v_with_unit(unit))
-}
-
-/// A float parameter in `unit` over a linear range, smoothed linearly (dB, percent).
-pub fn linear_param(
-    name: impl Into<String>,
-    default: f32,
-    range: (f32, f32),
-    unit: &'static str,
-) -> FloatParam {
-    FloatParam::new(
-        name,
-        default.clamp(range.0, range.1),
-        FloatRange::Linear {
-            min: range.0,
-            max: range.1,
-        },
-    )
-    .with_smoother(SmoothingStyle::Linear(GAIN_SMOOTHING_MS))
-    .with_unit(unit)
-    .with_value_to_string(formatters::v2s_f32_rounded(2))
-    .with_string_to_value(s2v_with_unit(unit))
-}
 
 /// Band shape (mirrors [`BandKind`]).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,35 +56,7 @@ pub enum BandType {
     LowPass,
 }
 
-impl From<BandType> for BandKind {
-    fn from(t: BandType) -> Self {
-        match t {
-            BandType::Bell => BandKind::Bell,
-            BandType::LowShelf => BandKind::LowShelf,
-            BandType::HighShelf => BandKind::HighShelf,
-            BandType::Notch => BandKind::Notch,
-            BandType::BandPass => BandKind::BandPass,
-            BandType::Tilt => BandKind::Tilt,
-            BandType::HighPass => BandKind::HighPass,
-            BandType::LowPass => BandKind::LowPass,
-        }
-    }
-}
-
-impl From<BandKind> for BandType {
-    fn from(k: BandKind) -> Self {
-        match k {
-            BandKind::Bell => BandType::Bell,
-            BandKind::LowShelf => BandType::LowShelf,
-            BandKind::HighShelf => BandType::HighShelf,
-            BandKind::Notch => BandType::Notch,
-            BandKind::BandPass => BandType::BandPass,
-            BandKind::Tilt => BandType::Tilt,
-            BandKind::HighPass => BandType::HighPass,
-            BandKind::LowPass => BandType::LowPass,
-        }
-    }
-}
+mirror_enum! { BandType, BandKind { Bell, LowShelf, HighShelf, Notch, BandPass, Tilt, HighPass, LowPass } }
 
 /// High/low-pass slope (mirrors [`Slope`]).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,31 +81,7 @@ pub enum SlopeType {
     Db48,
 }
 
-impl From<SlopeType> for Slope {
-    fn from(s: SlopeType) -> Self {
-        match s {
-            SlopeType::Db6 => Slope::Db6,
-            SlopeType::Db12 => Slope::Db12,
-            SlopeType::Db18 => Slope::Db18,
-            SlopeType::Db24 => Slope::Db24,
-            SlopeType::Db36 => Slope::Db36,
-            SlopeType::Db48 => Slope::Db48,
-        }
-    }
-}
-
-impl From<Slope> for SlopeType {
-    fn from(s: Slope) -> Self {
-        match s {
-            Slope::Db6 => SlopeType::Db6,
-            Slope::Db12 => SlopeType::Db12,
-            Slope::Db18 => SlopeType::Db18,
-            Slope::Db24 => SlopeType::Db24,
-            Slope::Db36 => SlopeType::Db36,
-            Slope::Db48 => SlopeType::Db48,
-        }
-    }
-}
+mirror_enum! { SlopeType, Slope { Db6, Db12, Db18, Db24, Db36, Db48 } }
 
 /// Which signal a band acts on (mirrors [`Placement`]).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,29 +98,7 @@ pub enum PlacementType {
     Side,
 }
 
-impl From<PlacementType> for Placement {
-    fn from(p: PlacementType) -> Self {
-        match p {
-            PlacementType::Stereo => Placement::Stereo,
-            PlacementType::Left => Placement::Left,
-            PlacementType::Right => Placement::Right,
-            PlacementType::Mid => Placement::Mid,
-            PlacementType::Side => Placement::Side,
-        }
-    }
-}
-
-impl From<Placement> for PlacementType {
-    fn from(p: Placement) -> Self {
-        match p {
-            Placement::Stereo => PlacementType::Stereo,
-            Placement::Left => PlacementType::Left,
-            Placement::Right => PlacementType::Right,
-            Placement::Mid => PlacementType::Mid,
-            Placement::Side => PlacementType::Side,
-        }
-    }
-}
+mirror_enum! { PlacementType, Placement { Stereo, Left, Right, Mid, Side } }
 
 /// One EQ band.
 #[derive(Params)]
@@ -408,13 +253,6 @@ impl EqBandParams {
     }
 }
 
-/// Sets one parameter through the host as a complete gesture.
-pub fn set_param<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
-    setter.begin_set_parameter(param);
-    setter.set_parameter(param, value);
-    setter.end_set_parameter(param);
-}
-
 /// An 8-band EQ.
 #[derive(Params)]
 pub struct EqParams {
@@ -529,15 +367,5 @@ mod tests {
         assert_eq!(unique.len(), ids.len());
         assert_eq!(ids.len(), 12 * EQ_BANDS);
         assert!(ids.contains(&"eq_freq_3".to_string()), "{ids:?}");
-    }
-
-    #[test]
-    fn typed_values_parse_with_or_without_units() {
-        let p = s2v_with_unit(" ms");
-        assert_eq!(p("12 ms"), Some(12.0));
-        assert_eq!(p("12ms"), Some(12.0));
-        assert_eq!(p("+3.5"), Some(3.5));
-        assert_eq!(s2v_with_unit(" dB")("-6 DB"), Some(-6.0));
-        assert_eq!(p("fast"), None);
     }
 }

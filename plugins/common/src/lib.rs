@@ -9,12 +9,13 @@ pub mod frame;
 pub mod gain;
 pub mod io;
 pub mod meters;
+pub mod param_helpers;
 pub mod widgets;
 
 pub use bypass::BypassCrossfade;
 pub use eq_params::{EqBandParams, EqParams, EQ_BANDS};
 pub use frame::ProcessFrame;
-pub use gain::{gain_db_param, GainStage};
 pub use gain::{InputParams, OutputParams};
 pub use io::STEREO_LAYOUTS;
 pub use meters::{EditorOpen, MeterValue, SharedHistory, SharedSpectrum};
+pub use param_helpers::gain_db_param;

@@ -20,7 +20,8 @@ use shared_dsp::saturation::{SaturationMode, SaturationSettings};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use stem_plugin_common::eq_params::{linear_param, log_param, s2v_with_unit, set_param};
+use stem_plugin_common::mirror_enum;
+use stem_plugin_common::param_helpers::{linear_param, log_param, s2v_with_unit, set_param};
 use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams};
 
@@ -80,31 +81,7 @@ pub enum StemTypeParam {
     Custom,
 }
 
-impl From<StemTypeParam> for StemType {
-    fn from(s: StemTypeParam) -> Self {
-        match s {
-            StemTypeParam::Drums => StemType::Drums,
-            StemTypeParam::Bass => StemType::Bass,
-            StemTypeParam::Synths => StemType::Synths,
-            StemTypeParam::Vocals => StemType::Vocals,
-            StemTypeParam::Fx => StemType::Fx,
-            StemTypeParam::Custom => StemType::Custom,
-        }
-    }
-}
-
-impl From<StemType> for StemTypeParam {
-    fn from(s: StemType) -> Self {
-        match s {
-            StemType::Drums => StemTypeParam::Drums,
-            StemType::Bass => StemTypeParam::Bass,
-            StemType::Synths => StemTypeParam::Synths,
-            StemType::Vocals => StemTypeParam::Vocals,
-            StemType::Fx => StemTypeParam::Fx,
-            StemType::Custom => StemTypeParam::Custom,
-        }
-    }
-}
+mirror_enum! { StemTypeParam, StemType { Drums, Bass, Synths, Vocals, Fx, Custom } }
 
 /// Dynamics mode (mirrors [`DynamicsMode`]).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, LimiterSettings}
 use shared_dsp::eq::{BandKind, BandSettings};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::Arc;
-use stem_plugin_common::eq_params::{
+use stem_plugin_common::param_helpers::{
     geometric_skew, linear_param, log_param, s2v_with_unit, s2v_with_unit_or_off,
 };
 use stem_plugin_common::widgets::EditorSize;

@@ -9,7 +9,8 @@ use shared_dsp::eq::{BandKind, BandSettings, EqCurve, Placement};
 use super::eq_curve::{BandEdit, BandHandle, EqCurveView};
 use super::knob::{ParamChoice, ParamKnob, ParamToggle};
 use super::theme;
-use crate::eq_params::{set_param, BandType, EqBandParams, EqParams, EQ_BANDS};
+use crate::eq_params::{BandType, EqBandParams, EqParams, EQ_BANDS};
+use crate::param_helpers::set_param;
 
 /// The curve is drawn from matched designs at this rate: the editor does not know the host's
 /// rate, and at 44.1-192 kHz the matched designs differ from the analogue prototype by well

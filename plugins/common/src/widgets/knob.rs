@@ -7,9 +7,7 @@
 
 use std::f32::consts::PI;
 
-use egui::{
-    pos2, vec2, Align2, Color32, Id, Key, Response, Sense, Stroke, TextEdit, Ui, Vec2, Widget,
-};
+use egui::{vec2, Align2, Color32, Id, Key, Response, Sense, Stroke, TextEdit, Ui, Vec2, Widget};
 use nice_plug::prelude::{Param, ParamSetter};
 
 use super::theme;
@@ -493,23 +491,6 @@ impl<P: ControlTarget> Widget for ParamChoice<'_, P> {
         })
         .response
     }
-}
-
-/// Draws `text` centred in a pill, e.g. for status badges next to section titles.
-pub fn badge(ui: &mut Ui, text: &str, colour: Color32) -> Response {
-    let font = theme::small_font();
-    let galley =
-        ui.painter()
-            .layout_no_wrap(text.to_owned(), font, Color32::from_rgb(0x10, 0x12, 0x16));
-    let size = galley.size() + vec2(10.0, 4.0);
-    let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
-    ui.painter().rect_filled(rect, 8.0, colour);
-    ui.painter().galley(
-        pos2(rect.min.x + 5.0, rect.min.y + 2.0),
-        galley,
-        theme::TEXT,
-    );
-    response
 }
 
 /// Diameter of the knobs in the editors' section panels, in logical pixels.
