@@ -1,18 +1,15 @@
-//! WAV input and output.
+//! Decoded audio in memory, and WAV output.
 //!
-//! Reading: `hound` parses and validates the header (RIFF/WAVE, `fmt `, WAVE_FORMAT_EXTENSIBLE),
-//! then the data chunk is decoded here in bulk, which is several times faster than hound's
-//! per-sample iterator on multi-minute stems. Every way a file can be unusable becomes an
-//! [`Error`] naming the file: missing, empty, not a WAV, truncated, 8-bit, more than two
-//! channels, a sample rate outside 22.05-384 kHz, no audio.
+//! Reading (every format a DAW writes) is [`crate::decode`]'s.
 //!
 //! Writing: 24-bit or 16-bit PCM or 32-bit float through `hound`, atomically and never over an
 //! input (see [`crate::files`]).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use crate::decode::read_audio;
 use crate::error::{Error, Result};
 use crate::files::{create_dir, display_name, ensure_not_input, write_atomic};
 use crate::par;
@@ -99,145 +96,12 @@ impl Audio {
 pub fn read_all(paths: &[PathBuf], progress: &Progress) -> Result<Vec<Audio>> {
     let bar = progress.bar(paths.len() as u64, "reading");
     let results = par::map(paths, |p| {
-        let r = read_wav(p);
+        let r = read_audio(p);
         bar.inc(1);
         r
     });
     bar.finish_and_clear();
     results.into_iter().collect()
-}
-
-/// Reads a WAV file, or says exactly why it cannot.
-pub fn read_wav(path: &Path) -> Result<Audio> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::file(path, io_reason(&e)))?;
-    if meta.is_dir() {
-        return Err(Error::file(path, "is a directory, not a WAV file"));
-    }
-    if meta.len() == 0 {
-        return Err(Error::file(path, "empty file (0 bytes): not a WAV file"));
-    }
-    let file = File::open(path).map_err(|e| Error::file(path, io_reason(&e)))?;
-    let reader = hound::WavReader::new(BufReader::with_capacity(1 << 20, file))
-        .map_err(|e| Error::file(path, hound_reason(&e)))?;
-    let spec = reader.spec();
-    let declared_samples = reader.len() as usize;
-    let channels = spec.channels as usize;
-    let float = spec.sample_format == hound::SampleFormat::Float;
-    let bits = spec.bits_per_sample;
-    match (float, bits) {
-        (false, 16 | 24 | 32) | (true, 32) => {}
-        (false, 8) => {
-            return Err(Error::file(
-                path,
-                "8-bit PCM is not supported: export stems at 24-bit or 32-bit float",
-            ))
-        }
-        _ => {
-            return Err(Error::file(
-                path,
-                format!(
-                    "{bits}-bit {} samples are not supported (16, 24, 32-bit PCM or 32-bit float)",
-                    if float { "float" } else { "integer" }
-                ),
-            ))
-        }
-    }
-    if channels == 0 || channels > 2 {
-        return Err(Error::file(
-            path,
-            format!("{channels} channels: only mono and stereo files are supported"),
-        ));
-    }
-    if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&spec.sample_rate) {
-        return Err(Error::file(
-            path,
-            format!(
-                "sample rate {} Hz is outside the supported 22 050-384 000 Hz",
-                spec.sample_rate
-            ),
-        ));
-    }
-    let bytes_per_sample = bits as usize / 8;
-    let declared_frames = declared_samples / channels;
-    if declared_frames == 0 {
-        return Err(Error::file(path, "contains no audio (0 frames)"));
-    }
-
-    let mut data = Vec::new();
-    let expected_bytes = declared_frames * channels * bytes_per_sample;
-    reader
-        .into_inner()
-        .take(expected_bytes as u64)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::file(path, format!("read failed: {e}")))?;
-    if data.len() < expected_bytes {
-        let frames_present = data.len() / (channels * bytes_per_sample);
-        return Err(Error::file(
-            path,
-            format!(
-                "truncated: the header promises {declared_frames} frames but the file holds only \
-                 {frames_present} (incomplete copy or export?)"
-            ),
-        ));
-    }
-
-    // Sized from the data actually read, never from the header's claim.
-    let mut planar = vec![Vec::with_capacity(data.len() / (channels * bytes_per_sample)); channels];
-    let mut non_finite = 0;
-    let frame_bytes = channels * bytes_per_sample;
-    for frame in data.chunks_exact(frame_bytes) {
-        for (c, s) in frame.chunks_exact(bytes_per_sample).enumerate() {
-            let x = match (float, bits) {
-                (true, _) => {
-                    let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                    if v.is_finite() {
-                        v
-                    } else {
-                        non_finite += 1;
-                        0.0
-                    }
-                }
-                (false, 16) => i16::from_le_bytes([s[0], s[1]]) as f32 / 32_768.0,
-                (false, 24) => {
-                    // Sign-extend by placing the 3 bytes in the top of an i32.
-                    (i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) as f32 / 8_388_608.0
-                }
-                _ => (i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as f64 / 2_147_483_648.0) as f32,
-            };
-            planar[c].push(x);
-        }
-    }
-    Ok(Audio {
-        path: path.to_path_buf(),
-        sample_rate_hz: spec.sample_rate,
-        bits_per_sample: bits,
-        float,
-        channels: planar,
-        non_finite_samples: non_finite,
-    })
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => format!("cannot read: {e}"),
-    }
-}
-
-fn hound_reason(e: &hound::Error) -> String {
-    match e {
-        hound::Error::FormatError(what) => {
-            format!("not a valid WAV file ({what}); is it audio exported as WAV?")
-        }
-        hound::Error::Unsupported => {
-            "unsupported WAV encoding (only PCM and IEEE float are read)".to_string()
-        }
-        hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            "truncated: the file ends inside its WAV header".to_string()
-        }
-        other => format!("cannot read WAV: {other}"),
-    }
 }
 
 /// Sample format of a written file.

@@ -26,6 +26,7 @@ pub mod align;
 pub mod analysis;
 pub mod audio;
 pub mod check;
+pub mod decode;
 pub mod deliver;
 pub mod demo;
 pub mod drive;

@@ -30,7 +30,7 @@ fn figures_match_ebur128() {
     let path = dir.join("steps.wav");
     write(&path, &sig, SR);
     // The reference reads the file's 24-bit values, as our tool does.
-    let a = stem_cli::audio::read_wav(&path).unwrap();
+    let a = stem_cli::decode::read_audio(&path).unwrap();
     let mut ebu = EbuR128::new(
         2,
         SR,

@@ -1,0 +1,350 @@
+//! Audio file input: every layout a DAW writes for stems, through `symphonia`.
+//!
+//! Read: WAV (PCM and IEEE float, `WAVE_FORMAT_EXTENSIBLE` with any valid-bit count in its
+//! container, e.g. 24-bit samples in 32-bit slots or 20 in 24, odd-sized chunks with their pad
+//! byte before the audio), RF64/BW64 (EBU Tech 3306: the 64-bit sizes of its `ds64` chunk), AIFF
+//! and AIFF-C (Logic's default stem export), FLAC. Integer PCM of 16 to 32 bits and 32/64-bit
+//! float; full scale is 1.0 (`i16 / 2^15`, `i24 / 2^23`, `i32 / 2^31`, as the decoder converts).
+//!
+//! Every way a file can be unusable becomes an [`Error`] naming the file: missing, empty, not
+//! audio, truncated (fewer frames than the header declares), 8-bit, more than two channels, a
+//! sample rate outside 22.05-384 kHz, no audio. Buffers are sized from the bytes actually in the
+//! file, never from a header's claim, so a hostile header cannot make the tool allocate.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use symphonia::core::audio::sample::SampleFormat;
+use symphonia::core::codecs::audio::well_known::{
+    CODEC_ID_PCM_F32BE, CODEC_ID_PCM_F32LE, CODEC_ID_PCM_F64BE, CODEC_ID_PCM_F64LE,
+};
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as DecodeError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+
+use crate::audio::{Audio, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+use crate::error::{Error, Result};
+
+/// Reads an audio file (WAV, RF64, AIFF, FLAC), or says exactly why it cannot.
+pub fn read_audio(path: &Path) -> Result<Audio> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::file(path, io_reason(&e)))?;
+    if meta.is_dir() {
+        return Err(Error::file(path, "is a directory, not an audio file"));
+    }
+    if meta.len() == 0 {
+        return Err(Error::file(path, "empty file (0 bytes): not a WAV file"));
+    }
+    let file = File::open(path).map_err(|e| Error::file(path, io_reason(&e)))?;
+    let source = Rf64AsRiff::new(file).map_err(|e| Error::file(path, e))?;
+    let family = source.family;
+    let mss = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| Error::file(path, probe_reason(&e, family)))?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| Error::file(path, "holds no audio track"))?;
+    let track_id = track.id;
+    let declared_frames = track.num_frames;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .cloned()
+        .ok_or_else(|| Error::file(path, "its audio encoding is not one this tool reads"))?;
+
+    let channels = params.channels.as_ref().map_or(0, |c| c.count());
+    let sample_rate_hz = params.sample_rate.unwrap_or(0);
+    let float = matches!(
+        params.sample_format,
+        Some(SampleFormat::F32 | SampleFormat::F64)
+    ) || [
+        CODEC_ID_PCM_F32LE,
+        CODEC_ID_PCM_F32BE,
+        CODEC_ID_PCM_F64LE,
+        CODEC_ID_PCM_F64BE,
+    ]
+    .contains(&params.codec);
+    let bits = params
+        .bits_per_sample
+        .or(params.bits_per_coded_sample)
+        .unwrap_or(0);
+    if bits != 0 && bits <= 8 {
+        return Err(Error::file(
+            path,
+            format!("{bits}-bit PCM is not supported: export stems at 24-bit or 32-bit float"),
+        ));
+    }
+    if channels == 0 || channels > 2 {
+        return Err(Error::file(
+            path,
+            format!("{channels} channels: only mono and stereo files are supported"),
+        ));
+    }
+    if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
+        return Err(Error::file(
+            path,
+            format!("sample rate {sample_rate_hz} Hz is outside the supported 22 050-384 000 Hz"),
+        ));
+    }
+    if declared_frames == Some(0) {
+        return Err(Error::file(path, "contains no audio (0 frames)"));
+    }
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| Error::file(path, format!("cannot decode its audio: {e}")))?;
+
+    // Reserve no more than the file's bytes can hold (at least one byte per sample for any
+    // encoding we read, uncompressed or FLAC at its best), whatever the header claims.
+    let frames_bound = meta.len() / channels as u64;
+    let reserve = declared_frames.unwrap_or(0).min(frames_bound) as usize;
+    let mut planar: Vec<Vec<f32>> = (0..channels).map(|_| Vec::with_capacity(reserve)).collect();
+    let mut block: Vec<Vec<f32>> = Vec::new();
+    let mut ended_early = false;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(DecodeError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                ended_early = true;
+                break;
+            }
+            Err(e) => return Err(Error::file(path, format!("cannot read its audio: {e}"))),
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(d) => d,
+            Err(DecodeError::DecodeError(what)) => {
+                return Err(Error::file(path, format!("corrupt audio data ({what})")))
+            }
+            Err(e) => return Err(Error::file(path, format!("cannot decode its audio: {e}"))),
+        };
+        decoded.copy_to_vecs_planar::<f32>(&mut block);
+        for (dst, src) in planar.iter_mut().zip(&block) {
+            dst.extend_from_slice(src);
+        }
+    }
+    let frames = planar.first().map_or(0, Vec::len);
+    if let Some(declared) = declared_frames {
+        if (frames as u64) < declared || ended_early {
+            return Err(Error::file(
+                path,
+                format!(
+                    "truncated: the header promises {declared} frames but the file holds only \
+                     {frames} (incomplete copy or export?)"
+                ),
+            ));
+        }
+    }
+    if frames == 0 {
+        return Err(Error::file(path, "contains no audio (0 frames)"));
+    }
+    let mut non_finite = 0;
+    if float {
+        for x in planar.iter_mut().flatten() {
+            if !x.is_finite() {
+                *x = 0.0;
+                non_finite += 1;
+            }
+        }
+    }
+    Ok(Audio {
+        path: path.to_path_buf(),
+        sample_rate_hz,
+        bits_per_sample: bits as u16,
+        float,
+        channels: planar,
+        non_finite_samples: non_finite,
+    })
+}
+
+/// What the first bytes say the file is, for error messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Wav,
+    Aiff,
+    Flac,
+    Unknown,
+}
+
+fn probe_reason(e: &DecodeError, family: Family) -> String {
+    let name = match family {
+        Family::Wav => "WAV",
+        Family::Aiff => "AIFF",
+        Family::Flac => "FLAC",
+        Family::Unknown => {
+            return "not a valid WAV file, nor AIFF or FLAC (no audio header found); is it \
+                    audio exported as WAV?"
+                .to_string()
+        }
+    };
+    match e {
+        DecodeError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("truncated: the file ends inside its {name} header")
+        }
+        DecodeError::Unsupported(what) => {
+            format!("unsupported {name} encoding ({what}): export PCM or float")
+        }
+        other => format!("not a valid {name} file ({other})"),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => format!("cannot read: {e}"),
+    }
+}
+
+/// The file as `symphonia` can read it. An RF64 or BW64 file (EBU Tech 3306) is a RIFF WAVE
+/// whose 32-bit sizes are `0xFFFFFFFF` placeholders for the 64-bit sizes of its `ds64` chunk;
+/// `symphonia` reads RIFF only, so below 4 GiB of audio the placeholders are presented patched
+/// (the `RF64` tag as `RIFF`, the data chunk's size from `ds64`). Larger RF64 files are refused
+/// with a clear message. Other files pass through untouched.
+struct Rf64AsRiff {
+    file: File,
+    len: u64,
+    pos: u64,
+    family: Family,
+    /// (offset, bytes) presented in place of the file's own bytes.
+    patches: Vec<(u64, [u8; 4])>,
+}
+
+impl Rf64AsRiff {
+    fn new(mut file: File) -> std::result::Result<Self, String> {
+        let len = file
+            .metadata()
+            .map_err(|e| format!("cannot read: {e}"))?
+            .len();
+        let mut head = [0u8; 12];
+        let got = read_up_to(&mut file, &mut head).map_err(|e| format!("cannot read: {e}"))?;
+        let family = match &head[..4.min(got)] {
+            b"RIFF" | b"RF64" | b"BW64" => Family::Wav,
+            b"FORM" => Family::Aiff,
+            b"fLaC" => Family::Flac,
+            _ => Family::Unknown,
+        };
+        let mut patches = Vec::new();
+        if got == 12 && matches!(&head[..4], b"RF64" | b"BW64") {
+            patches = rf64_patches(&mut file, len)?;
+        }
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| format!("cannot read: {e}"))?;
+        Ok(Self {
+            file,
+            len,
+            pos: 0,
+            family,
+            patches,
+        })
+    }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
+/// The byte patches that make an RF64 file read as RIFF: walks the chunks after the 12-byte
+/// header, takes the 64-bit data size from `ds64` and rewrites the `data` chunk's placeholder.
+fn rf64_patches(file: &mut File, len: u64) -> std::result::Result<Vec<(u64, [u8; 4])>, String> {
+    let io = |e: std::io::Error| format!("cannot read: {e}");
+    let mut patches = vec![(0, *b"RIFF")];
+    let mut data_size: Option<u64> = None;
+    let mut offset = 12u64;
+    while offset + 8 <= len {
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        let mut header = [0u8; 8];
+        if read_up_to(file, &mut header).map_err(io)? < 8 {
+            break;
+        }
+        let size32 = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        match &header[..4] {
+            b"ds64" => {
+                let mut ds = [0u8; 16];
+                if read_up_to(file, &mut ds).map_err(io)? < 16 {
+                    return Err("truncated: the file ends inside its RF64 ds64 chunk".into());
+                }
+                let riff = u64::from_le_bytes(ds[..8].try_into().unwrap());
+                let data = u64::from_le_bytes(ds[8..].try_into().unwrap());
+                let riff32 = u32::try_from(riff.min(u32::MAX as u64)).unwrap_or(u32::MAX);
+                patches.push((4, riff32.to_le_bytes()));
+                data_size = Some(data);
+            }
+            b"data" => {
+                let size = if size32 == u32::MAX {
+                    data_size.ok_or("RF64 file without a ds64 chunk before its audio")?
+                } else {
+                    size32 as u64
+                };
+                if size >= u32::MAX as u64 {
+                    return Err(format!(
+                        "RF64 file with {size} bytes of audio: files over 4 GiB are not read; \
+                         split the export"
+                    ));
+                }
+                patches.push((offset + 4, (size as u32).to_le_bytes()));
+                return Ok(patches);
+            }
+            _ => {}
+        }
+        // RIFF chunks are padded to an even size (EBU Tech 3306 keeps that rule).
+        offset += 8 + size32 as u64 + (size32 as u64 & 1);
+    }
+    Err("not a valid RF64 file: no data chunk found".into())
+}
+
+impl Read for Rf64AsRiff {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        for (at, bytes) in &self.patches {
+            for (i, b) in bytes.iter().enumerate() {
+                let abs = at + i as u64;
+                if abs >= self.pos && abs < self.pos + n as u64 {
+                    buf[(abs - self.pos) as usize] = *b;
+                }
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Rf64AsRiff {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+impl MediaSource for Rf64AsRiff {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
