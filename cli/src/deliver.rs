@@ -11,8 +11,10 @@ use shared_dsp::dither::{Dither, DitherMode, DitherSettings};
 use crate::analysis::true_peak_dbtp;
 use crate::audio::{to_code, write_wav_atomic, Audio, OutputFormat};
 use crate::error::{Error, Result};
-use crate::file_report::{analyse, write_files, FileReport, TargetCheck};
-use crate::files::{ensure_not_input, write_text_atomic};
+use crate::file_report::{analyse, report_paths, write_files, FileReport, TargetCheck};
+use crate::files::{
+    check_distinct_outputs, check_output_name, display_name, ensure_not_input, write_text_atomic,
+};
 use crate::mastering::Master;
 use crate::par;
 use crate::plan::Delivery;
@@ -50,12 +52,42 @@ impl Outputs<'_> {
             .join(file_name(delivery, bits, self.resample_hz, self.source_hz))
     }
 
-    /// Fails before the long work if an output would land on an input.
+    /// Fails before the long work if a delivery name would leave the output folder, if a
+    /// delivery or word length is asked for twice, if two outputs (masters, their reports, the
+    /// summary) would land on one file, or if an output would land on an input.
     pub fn check(&self, deliveries: &[Delivery]) -> Result<()> {
-        for d in deliveries {
-            for b in self.bits {
-                ensure_not_input(&self.master_path(&d.name, *b), self.protected)?;
+        for (i, d) in deliveries.iter().enumerate() {
+            check_output_name("delivery", &d.name)?;
+            if deliveries[..i].iter().any(|e| e.name == d.name) {
+                return Err(Error::usage(format!(
+                    "delivery '{}' is asked for twice",
+                    d.name
+                )));
             }
+        }
+        for (i, b) in self.bits.iter().enumerate() {
+            if self.bits[..i].contains(b) {
+                return Err(Error::usage(format!("--bits {b} is asked for twice")));
+            }
+        }
+        let mut outputs = vec![(
+            "the render summary".to_string(),
+            self.dir.join(SUMMARY_FILE),
+        )];
+        for d in deliveries {
+            for &b in self.bits {
+                let who = format!("delivery '{}' at {b} bits", d.name);
+                let master = self.master_path(&d.name, b);
+                let name = display_name(&master);
+                outputs.push((who.clone(), master));
+                for p in report_paths(self.dir, &name) {
+                    outputs.push((format!("the report of {who}"), p));
+                }
+            }
+        }
+        check_distinct_outputs(&outputs)?;
+        for (_, p) in &outputs {
+            ensure_not_input(p, self.protected)?;
         }
         Ok(())
     }

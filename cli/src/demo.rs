@@ -16,6 +16,7 @@ use shared_dsp::filter::coefficients::BiquadCoefs;
 
 use crate::audio::{write_wav_atomic, OutputFormat};
 use crate::error::{Error, Result};
+use crate::files::{create_dir, write_text_atomic};
 
 /// Sample rate of the demo, Hz.
 pub const DEMO_SAMPLE_RATE_HZ: u32 = 48_000;
@@ -358,14 +359,35 @@ pub fn stems_and_mix(seconds: f64) -> (Vec<(&'static str, [Vec<f32>; 2])>, [Vec<
     (stems, mix)
 }
 
+/// The file that marks a folder as the demo's own, so running the demo again may reuse it.
+pub const DEMO_MARKER_FILE: &str = ".stem-demo";
+
 /// Writes the demo's stems (`stems/<name>.wav`) and mix (`mix.wav`) of `seconds` into `out`;
-/// returns (stem paths, mix path).
-pub fn write_set(seconds: f64, out: &Path) -> Result<(Vec<PathBuf>, PathBuf)> {
+/// returns (stem paths, mix path). Refuses a folder that holds anything but a previous demo
+/// unless `force` (it would replace a user's `mix.wav`, `preset.toml` or stems).
+pub fn write_set(seconds: f64, out: &Path, force: bool) -> Result<(Vec<PathBuf>, PathBuf)> {
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) || seconds.is_nan() {
         return Err(Error::usage(format!(
             "--seconds {seconds}: the demo is {MIN_SECONDS} to {MAX_SECONDS} s long"
         )));
     }
+    if out.exists() {
+        let mut entries = std::fs::read_dir(out)
+            .map_err(|e| Error::file(out, format!("cannot use as the demo's folder: {e}")))?;
+        let is_demo = out.join(DEMO_MARKER_FILE).is_file();
+        if entries.next().is_some() && !is_demo && !force {
+            return Err(Error::file(
+                out,
+                "is not empty and not a previous demo's folder: choose a new or empty folder \
+                 with --out, or pass --force to write the demo's files into it",
+            ));
+        }
+    }
+    create_dir(out)?;
+    write_text_atomic(
+        &out.join(DEMO_MARKER_FILE),
+        "Written by `stem demo`: running it again may replace the files here.\n",
+    )?;
     let sr = DEMO_SAMPLE_RATE_HZ;
     let stems_dir = out.join("stems");
     println!(

@@ -60,6 +60,21 @@ pub fn analyse(audio: &Audio) -> (FileReport, LoudnessHistory) {
     )
 }
 
+/// The files a report on `file_name` is written to in `dir`: `<stem>.md`, `<stem>.json`,
+/// `<stem>-loudness.png`, `<stem>-spectrum.png` (also used to refuse collisions up front).
+pub fn report_paths(dir: &Path, file_name: &str) -> [PathBuf; 4] {
+    let base = Path::new(file_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".to_string());
+    [
+        dir.join(format!("{base}.md")),
+        dir.join(format!("{base}.json")),
+        dir.join(format!("{base}-loudness.png")),
+        dir.join(format!("{base}-spectrum.png")),
+    ]
+}
+
 /// Writes `<base>.json`, `<base>.md`, `<base>-loudness.png` and `<base>-spectrum.png` into
 /// `dir`; returns the paths written. Never writes over a file in `protected`.
 pub fn write_files(
@@ -70,14 +85,7 @@ pub fn write_files(
     protected: &[PathBuf],
 ) -> Result<Vec<PathBuf>> {
     create_dir(dir)?;
-    let base = Path::new(&report.file)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".to_string());
-    let json_path = dir.join(format!("{base}.json"));
-    let md_path = dir.join(format!("{base}.md"));
-    let loud_png = dir.join(format!("{base}-loudness.png"));
-    let spec_png = dir.join(format!("{base}-spectrum.png"));
+    let [md_path, json_path, loud_png, spec_png] = report_paths(dir, &report.file);
     for p in [&json_path, &md_path, &loud_png, &spec_png] {
         ensure_not_input(p, protected)?;
     }

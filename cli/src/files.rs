@@ -108,3 +108,51 @@ pub fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::file(dir, format!("cannot create directory: {e}")))
 }
+
+/// Refuses a name the tool would use as a file name in its output folder (a delivery name from
+/// a preset or the command line) unless it stays a plain name inside that folder: no path
+/// separator, no `..`, not hidden, not absolute, no control characters, at most 100 bytes.
+/// `what` names the field in the message (e.g. "delivery").
+pub fn check_output_name(what: &str, name: &str) -> Result<()> {
+    let problem = if name.trim().is_empty() {
+        Some("is empty")
+    } else if name.len() > 100 {
+        Some("is longer than 100 bytes")
+    } else if name.contains(['/', '\\']) {
+        Some("contains a path separator")
+    } else if name.contains("..") {
+        Some("contains '..'")
+    } else if name.starts_with('.') {
+        Some("starts with '.' (a hidden file)")
+    } else if name.chars().any(|c| c.is_control() || c == ':') {
+        Some("contains a control character or ':'")
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(Error::usage(format!(
+            "{what} name '{}' {p}: it becomes a file name in the output folder, so use letters, \
+             digits, '-', '_' and '.' only",
+            name.escape_debug()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a run whose outputs would land on one file twice (`(who, path)` pairs: who writes
+/// it, where). Names compare case-insensitively, as they do on the default file systems of
+/// macOS and Windows, so a folder made here stays whole when copied there.
+pub fn check_distinct_outputs(outputs: &[(String, PathBuf)]) -> Result<()> {
+    let mut seen: Vec<(String, &str)> = Vec::with_capacity(outputs.len());
+    for (who, path) in outputs {
+        let key = path.to_string_lossy().to_lowercase();
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(Error::file(
+                path,
+                format!("{first} and {who} would both write this file: rename one"),
+            ));
+        }
+        seen.push((key, who));
+    }
+    Ok(())
+}

@@ -83,9 +83,13 @@ enum Command {
         /// Length of the synthetic song, seconds.
         #[arg(long, default_value_t = 30.0)]
         seconds: f64,
-        /// Where to write everything.
+        /// Where to write everything: a new or empty folder, or a previous demo's.
         #[arg(long, default_value = "stem-demo")]
         out: PathBuf,
+        /// Write into a folder that holds other files (files with the demo's names are
+        /// replaced).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -174,16 +178,20 @@ fn run(cli: Cli) -> Result<bool, Error> {
             }
             Ok(summary.passed)
         }
-        Command::Demo { seconds, out } => run_demo(seconds, &out, true),
+        Command::Demo {
+            seconds,
+            out,
+            force,
+        } => run_demo(seconds, &out, force, true),
     }
 }
 
 /// `stem demo`: writes the demo's stem set and preset into `out`, then checks, renders and
 /// reports them as a user would; prints where everything went and whether every check and
 /// target passed. `Ok(true)` once everything ran.
-fn run_demo(seconds: f64, out: &Path, show_progress: bool) -> Result<bool, Error> {
+fn run_demo(seconds: f64, out: &Path, force: bool, show_progress: bool) -> Result<bool, Error> {
     let sr = demo::DEMO_SAMPLE_RATE_HZ;
-    let (stem_paths, mix_path) = demo::write_set(seconds, out)?;
+    let (stem_paths, mix_path) = demo::write_set(seconds, out, force)?;
 
     println!("\n== stem check stems/*.wav --mix mix.wav ==\n");
     let check = check::run_check(&check::CheckOptions {

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::audio::read_all;
 use crate::error::{Error, Result};
-use crate::file_report::{analyse, write_files, FileReport};
+use crate::file_report::{analyse, report_paths, write_files, FileReport};
+use crate::files::{check_distinct_outputs, display_name};
 use crate::progress::Progress;
 
 /// One table row per file for the terminal.
@@ -52,6 +53,17 @@ pub fn run_report(
 ) -> Result<(Vec<FileReport>, Vec<PathBuf>)> {
     if files.is_empty() {
         return Err(Error::usage("no files given"));
+    }
+    if let Some(dir) = out {
+        // Two inputs with one file name (a/x.wav, b/x.wav) would share one report.
+        let outputs: Vec<(String, PathBuf)> = files
+            .iter()
+            .flat_map(|f| {
+                let who = format!("the report of {}", f.display());
+                report_paths(dir, &display_name(f)).map(|p| (who.clone(), p))
+            })
+            .collect();
+        check_distinct_outputs(&outputs)?;
     }
     let progress = Progress::new(show_progress);
     let audio = read_all(files, &progress)?;
