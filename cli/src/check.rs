@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::files::{canonical, distinct_stems};
 use crate::par;
 use crate::progress::Progress;
-use crate::role::Role;
+use crate::role::{Role, RoleOverrides};
 
 /// The null test passes when the residual peak is at or below this, unless the files' word
 /// length cannot reach it (see [`NullTest::threshold_dbfs`]). -90 dBFS is below the noise floor
@@ -45,6 +45,8 @@ pub struct CheckOptions {
     pub mix: PathBuf,
     /// The bass stem, when its name does not say so.
     pub bass: Option<PathBuf>,
+    /// Roles given on the command line, over the file names' guesses.
+    pub roles: RoleOverrides,
     pub show_progress: bool,
 }
 
@@ -111,6 +113,7 @@ pub struct CheckReport {
 /// Refuses the same file given twice (it would be summed twice) and a mix among the stems.
 fn check_arguments(opts: &CheckOptions) -> Result<()> {
     let seen = distinct_stems(&opts.stems, Some(&opts.mix))?;
+    opts.roles.check_used(&opts.stems)?;
     if let Some(b) = &opts.bass {
         if !seen.contains(&canonical(b)) {
             return Err(Error::file(b, "--bass must name one of the stems"));
@@ -154,8 +157,8 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
         let stats = file_stats(s);
         let role = match &bass_path {
             Some(b) if *b == canonical(&s.path) => Role::Bass,
-            Some(_) if Role::from_path(&s.path) == Role::Bass => Role::Other,
-            _ => Role::from_path(&s.path),
+            Some(_) if opts.roles.role_of(&s.path) == Role::Bass => Role::Other,
+            _ => opts.roles.role_of(&s.path),
         };
         let offset = (s.sample_rate_hz == mix.sample_rate_hz)
             .then(|| {

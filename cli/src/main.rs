@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use stem_cli::files::write_text_atomic;
+use stem_cli::role::RoleOverrides;
 use stem_cli::{check, demo, render, report, Error};
 
 #[derive(Parser)]
@@ -32,9 +33,13 @@ enum Command {
         /// The stereo mixdown the stems should sum to.
         #[arg(long)]
         mix: PathBuf,
-        /// The bass stem, if its file name does not say "bass", "808" or "sub".
+        /// The bass stem, if its file name does not say so (see --role).
         #[arg(long)]
         bass: Option<PathBuf>,
+        /// A stem's role when its file name does not say it, e.g. `--role Take3=vocals`
+        /// (repeat or comma-separate; roles: drums, bass, synths, vocals, fx, other).
+        #[arg(long = "role", value_name = "FILE=ROLE", value_delimiter = ',')]
+        roles: Vec<String>,
         /// Print JSON instead of the table.
         #[arg(long)]
         json: bool,
@@ -74,6 +79,10 @@ enum Command {
         /// Resample the masters to this rate (e.g. 44100 for CD), with rubato.
         #[arg(long)]
         sample_rate: Option<u32>,
+        /// A stem's role when its file name does not say it, e.g. `--role Take3=vocals`
+        /// (repeat or comma-separate; roles: drums, bass, synths, vocals, fx, other).
+        #[arg(long = "role", value_name = "FILE=ROLE", value_delimiter = ',')]
+        roles: Vec<String>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -119,12 +128,14 @@ fn run(cli: Cli) -> Result<bool, Error> {
             stems,
             mix,
             bass,
+            roles,
             json,
         } => {
             let report = check::run_check(&check::CheckOptions {
                 stems,
                 mix,
                 bass,
+                roles: RoleOverrides::parse(&roles)?,
                 show_progress: !json,
             })?;
             if json {
@@ -157,6 +168,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
             out,
             bits,
             sample_rate,
+            roles,
             json,
         } => {
             let summary = render::run_render(&render::RenderOptions {
@@ -166,6 +178,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 out,
                 bits,
                 sample_rate_hz: sample_rate,
+                roles: RoleOverrides::parse(&roles)?,
                 show_progress: !json,
             })?;
             if json {
@@ -198,6 +211,7 @@ fn run_demo(seconds: f64, out: &Path, force: bool, show_progress: bool) -> Resul
         stems: stem_paths.clone(),
         mix: mix_path.clone(),
         bass: None,
+        roles: RoleOverrides::default(),
         show_progress,
     })?;
     let check_text = check::format_human(&check);
@@ -215,6 +229,7 @@ fn run_demo(seconds: f64, out: &Path, force: bool, show_progress: bool) -> Resul
         out: masters_dir.clone(),
         bits: vec![24],
         sample_rate_hz: None,
+        roles: RoleOverrides::default(),
         show_progress,
     })?;
     print!("{}", render::format_human(&summary));

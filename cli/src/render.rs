@@ -25,7 +25,7 @@ use crate::mastering::render_masters;
 use crate::plan::plan;
 use crate::preset::Preset;
 use crate::progress::{Progress, Timing};
-use crate::role::Role;
+use crate::role::{Role, RoleOverrides};
 
 /// What `stem render` was asked to do.
 #[derive(Clone, Debug)]
@@ -38,6 +38,8 @@ pub struct RenderOptions {
     pub bits: Vec<u16>,
     /// Resample the masters to this rate (default: the stems' rate).
     pub sample_rate_hz: Option<u32>,
+    /// Roles given on the command line, over the file names' guesses.
+    pub roles: RoleOverrides,
     pub show_progress: bool,
 }
 
@@ -45,6 +47,7 @@ pub struct RenderOptions {
 pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     let mut timing = Timing::start();
     distinct_stems(&opts.stems, None)?;
+    opts.roles.check_used(&opts.stems)?;
     if opts.deliveries.is_empty() {
         return Err(Error::usage(
             "no deliveries given (--deliver streaming,club,vinyl)",
@@ -98,7 +101,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     }
     let roles: Vec<(PathBuf, Role)> = stems
         .iter()
-        .map(|s| (s.path.clone(), Role::from_path(&s.path)))
+        .map(|s| (s.path.clone(), opts.roles.role_of(&s.path)))
         .collect();
     let deliveries = plan(&preset, &roles, &opts.deliveries)?;
     let mut protected: Vec<PathBuf> = opts.stems.clone();
