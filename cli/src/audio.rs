@@ -101,7 +101,17 @@ pub fn read_all(paths: &[PathBuf], progress: &Progress) -> Result<Vec<Audio>> {
         r
     });
     bar.finish_and_clear();
-    results.into_iter().collect()
+    let audio: Vec<Audio> = results.into_iter().collect::<Result<_>>()?;
+    for a in audio.iter().filter(|a| a.non_finite_samples > 0) {
+        // Every command says so (check also fails the file): a float file with NaN or Inf is
+        // broken, and measuring or mastering it as silence must not pass unnoticed.
+        eprintln!(
+            "stem: warning: {}: {} NaN or infinite samples, treated as silence",
+            a.path.display(),
+            a.non_finite_samples
+        );
+    }
+    Ok(audio)
 }
 
 /// Sample format of a written file.

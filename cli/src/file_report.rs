@@ -37,6 +37,8 @@ pub struct FileReport {
     pub sample_rate_hz: u32,
     pub channels: usize,
     pub duration_s: f64,
+    /// NaN or infinite samples in the file, measured as silence (0 for a valid file).
+    pub non_finite_samples: usize,
     #[serde(flatten)]
     pub figures: LoudnessFigures,
     /// Present for masters `stem render` made.
@@ -53,6 +55,7 @@ pub fn analyse(audio: &Audio) -> (FileReport, LoudnessHistory) {
             sample_rate_hz: audio.sample_rate_hz,
             channels: audio.num_channels(),
             duration_s: audio.duration_s(),
+            non_finite_samples: audio.non_finite_samples,
             figures,
             target: None,
         },
@@ -137,6 +140,12 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
         fmt_db(f.plr_db, "dB"),
         opt_dr(f),
     );
+    if r.non_finite_samples > 0 {
+        s += &format!(
+            "\n**Warning:** {} NaN or infinite samples, measured as silence.\n",
+            r.non_finite_samples
+        );
+    }
     if let Some(t) = &r.target {
         s += &format!(
             "\n## Delivery target: {}\n\n| Check | Target | Measured | Result |\n| --- | --- | --- | --- |\n\
