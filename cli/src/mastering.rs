@@ -20,8 +20,9 @@
 //! delay of its latency (which the chain guarantees); each search step then costs only the
 //! limiter and a loudness measurement, not the glue, EQ and width again.
 
-use shared_dsp::chain::channel::{ChannelChain, ChannelSettings};
-use shared_dsp::chain::master::{MasterChain, MasterSettings};
+use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::master::MasterChain;
+use shared_dsp::chain::settings::{ChannelSettings, MasterSettings};
 use shared_dsp::dither::DitherSettings;
 use shared_dsp::dynamics::{Limiter, LimiterSettings};
 use shared_dsp::meter::loudness::LoudnessMeter;

@@ -6,8 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
-use shared_dsp::chain::channel::{ChannelSettings, StemType};
-use shared_dsp::chain::master::{delivery_target, MasterSettings};
+use shared_dsp::chain::settings::{delivery_target, ChannelSettings, MasterSettings, StemType};
 
 use crate::error::{Error, Result};
 use crate::files::display_name;
@@ -144,7 +143,7 @@ mod tests {
 
     #[test]
     fn presets_name_the_master_eq_mode_old_or_new() {
-        use shared_dsp::chain::master::MasterEqMode;
+        use shared_dsp::chain::settings::MasterEqMode;
         let stems = [(PathBuf::from("bass.wav"), Role::Bass)];
         let mode = |toml_text: &str| -> std::result::Result<MasterEqMode, String> {
             let t: toml::Value = toml::from_str(toml_text).unwrap();

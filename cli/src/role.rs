@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use shared_dsp::chain::channel::StemType;
+use shared_dsp::chain::settings::StemType;
 
 /// The guide's five stem groups, plus anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -9,7 +9,8 @@
 //! crate is linked too, only to turn `ChannelSettings` into the parameter values a host sends.
 
 use nice_plug::prelude::Params;
-use shared_dsp::chain::channel::{ChannelChain, ChannelSettings, DynamicsMode, StemType};
+use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::saturation::SaturationMode;
 use stem_channel::params::StemChannelParams;

@@ -15,7 +15,7 @@ mod support;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shared_dsp::chain::channel::{ChannelSettings, StemType};
+use shared_dsp::chain::settings::{ChannelSettings, StemType};
 use stem_channel::params::StemChannelParams;
 use stem_host::clap::ClapHost;
 use stem_host::vst3::Vst3Host;

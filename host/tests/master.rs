@@ -11,7 +11,8 @@
 //! These tests load the built bundles (`cargo xtask test` builds them with nice-plug's
 //! `assert_process_allocs`, so any allocation on the audio thread aborts the run).
 
-use shared_dsp::chain::master::{MasterChain, MasterEqMode, MasterSettings};
+use shared_dsp::chain::master::MasterChain;
+use shared_dsp::chain::settings::{MasterEqMode, MasterSettings};
 use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::CompressorSettings;
 use shared_dsp::eq::{BandKind, BandSettings};

@@ -7,7 +7,8 @@
 //! transparent default (with and without the loudness readout) for comparison.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use shared_dsp::chain::channel::{ChannelChain, ChannelSettings, DynamicsMode, StemType};
+use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::filter::Slope;
 use std::hint::black_box;

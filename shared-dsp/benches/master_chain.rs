@@ -15,7 +15,8 @@
 //! - `eq_only` and `limiter_only`: one section on, to show where the time goes.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use shared_dsp::chain::master::{MasterChain, MasterSettings, MASTER_EQ_BANDS};
+use shared_dsp::chain::master::MasterChain;
+use shared_dsp::chain::settings::{MasterSettings, MASTER_EQ_BANDS};
 use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality, Placement};
 use shared_dsp::stereo::StereoSettings;
 use std::hint::black_box;

@@ -5,9 +5,8 @@
 //! processing.
 
 use ebur128::{EbuR128, Mode};
-use shared_dsp::chain::channel::{
-    ChannelChain, ChannelSettings, DynamicsMode, StemType, CHANNEL_EQ_BANDS,
-};
+use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType, CHANNEL_EQ_BANDS};
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::saturation::SaturationMode;
 use std::f64::consts::PI;

@@ -15,8 +15,9 @@
 //!   processed signal's loudness (by `ebur128`, within 0.2 LU).
 
 use ebur128::{EbuR128, Mode};
-use shared_dsp::chain::master::{
-    MasterChain, MasterEqMode, MasterSettings, TargetLearn, LOUDNESS_TARGETS, MASTER_EQ_BANDS,
+use shared_dsp::chain::master::{MasterChain, TargetLearn};
+use shared_dsp::chain::settings::{
+    MasterEqMode, MasterSettings, LOUDNESS_TARGETS, MASTER_EQ_BANDS,
 };
 use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::{Limiter, LimiterSettings};

@@ -12,8 +12,8 @@ use nice_plug::prelude::*;
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::filter::Slope;
 
-/// Bands in an [`EqParams`] (both plugins have 8; `shared_dsp::chain::channel::CHANNEL_EQ_BANDS`
-/// and `master::MASTER_EQ_BANDS`).
+/// Bands in an [`EqParams`] (both plugins have 8; `shared_dsp::chain::settings::CHANNEL_EQ_BANDS`
+/// and `MASTER_EQ_BANDS`).
 pub const EQ_BANDS: usize = 8;
 /// Band frequency range in Hz.
 pub const FREQ_RANGE_HZ: (f32, f32) = (10.0, 22_000.0);

@@ -13,7 +13,8 @@
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
-use shared_dsp::chain::channel::{ChannelChain, StemType};
+use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::settings::StemType;
 use std::sync::Arc;
 use stem_plugin_common::frame::MAX_SLICE;
 use stem_plugin_common::widgets::EditorApp;

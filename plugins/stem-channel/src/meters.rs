@@ -6,7 +6,8 @@
 //! part of the chain and runs regardless; its net-change readout is published always (one
 //! store per block).
 
-use shared_dsp::chain::channel::{ChannelChain, CHANNEL_EQ_BANDS};
+use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::settings::CHANNEL_EQ_BANDS;
 use shared_dsp::meter::correlation::Correlation;
 use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::meter::spectrum::SpectrumAnalyser;

@@ -14,7 +14,7 @@
 
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
-use shared_dsp::chain::channel::{ChannelSettings, DynamicsMode, StemType};
+use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, Detection, MultibandSettings};
 use shared_dsp::saturation::{SaturationMode, SaturationSettings};
 use shared_dsp::stereo::StereoSettings;

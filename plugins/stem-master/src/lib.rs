@@ -16,7 +16,8 @@
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use shared_dsp::chain::learn::streaming_turn_down_db;
-use shared_dsp::chain::master::{MasterChain, MasterSettings, TargetLearn};
+use shared_dsp::chain::master::{MasterChain, TargetLearn};
+use shared_dsp::chain::settings::MasterSettings;
 use shared_dsp::meter::spectrum::SpectrumAnalyser;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

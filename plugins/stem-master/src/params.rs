@@ -12,7 +12,7 @@
 //! is reported as soon as the chain has it.
 
 use nice_plug::prelude::*;
-use shared_dsp::chain::master::{LoudnessTarget, MasterEqMode, MasterSettings, LOUDNESS_TARGETS};
+use shared_dsp::chain::settings::{LoudnessTarget, MasterEqMode, MasterSettings, LOUDNESS_TARGETS};
 use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::compressor::{GLUE_ATTACKS_MS, GLUE_RATIOS, GLUE_RELEASES_MS};
 use shared_dsp::dynamics::limiter::{MAX_LOOKAHEAD_MS, MIN_LOOKAHEAD_MS};
@@ -295,7 +295,7 @@ impl From<EqMode> for MasterEqMode {
     }
 }
 
-const _: () = assert!(EQ_BANDS == shared_dsp::chain::master::MASTER_EQ_BANDS);
+const _: () = assert!(EQ_BANDS == shared_dsp::chain::settings::MASTER_EQ_BANDS);
 
 /// Starting points of the master EQ's bands, all off: a low cut, low and high shelves, four
 /// bells spread over the decades and a high cut, at the places mastering moves usually sit

@@ -47,20 +47,18 @@
 //! integrated loudnesses, so processed and unprocessed are heard at equal loudness.
 
 use super::learn::streaming_turn_down_db;
+use super::settings::{MasterEqMode, MasterSettings};
 use crate::delay::DelayLine;
-use crate::dither::{Dither, DitherSettings};
+use crate::dither::Dither;
 use crate::dynamics::{Compressor, CompressorSettings, CompressorStyle, Limiter, LimiterSettings};
 use crate::eq::{BandSettings, DynamicSettings, LinearPhaseEq, LinearPhaseQuality, ParametricEq};
 use crate::meter::loudness::LoudnessMeter;
 use crate::meter::programme::ProgrammeMeter;
-use crate::stereo::{StereoSettings, StereoTool};
+use crate::stereo::StereoTool;
 use crate::util::{db_to_gain, sanitize};
-use serde::{Deserialize, Serialize};
 
 pub use super::learn::{TargetLearn, STREAMING_REFERENCE_LUFS};
 
-/// Bands of the master's EQ (the channel EQ's count, so presets carry over).
-pub const MASTER_EQ_BANDS: usize = 8;
 /// Cross-fade length of a section switch, in ms.
 pub const SECTION_FADE_MS: f64 = 10.0;
 /// How long the minimum-phase EQ runs unheard after a reset before it is faded in, ms: its
@@ -69,11 +67,6 @@ pub const SECTION_FADE_MS: f64 = 10.0;
 /// in 78 ms; one at 10 Hz, the lowest band frequency, by 39 dB in 100 ms. What is left is a
 /// small low-frequency error, faded in over [`SECTION_FADE_MS`], not a click.
 pub const MINIMUM_PHASE_WARM_UP_MS: f64 = 100.0;
-/// The master limiter's default lookahead, ms. The limiter's latency is its detector delay
-/// (16 samples), the lookahead ramp and a 32-sample guard band
-/// ([`crate::dynamics::limiter::GUARD_SAMPLES`]): 1 ms keeps the default chain at 96 samples
-/// (2.0 ms) at 48 kHz, where the limiter's own default of 1.5 ms would give 120 (2.5 ms).
-pub const MASTER_LIMITER_LOOKAHEAD_MS: f32 = 1.0;
 /// Ramp length of the gain stages (input, limiter drive, output, compare match) in ms: the
 /// plugins' gain smoothing time, so a plugin can hand the chain its gain targets and let the
 /// chain do the smoothing per sample (which keeps the output independent of how the host
@@ -83,197 +76,6 @@ pub const GAIN_RAMP_MS: f64 = 20.0;
 pub const MAX_MATCH_GAIN_DB: f32 = 24.0;
 /// Longest internal run; host blocks are split into runs of at most this many samples.
 const MAX_RUN: usize = 4096;
-
-/// The master EQ's phase response and, for linear phase, its FIR length (which sets the
-/// latency). Presets spell the variants as here; the linear ones also accept the names of the
-/// setting they replace (`Low`, `Medium`, `High`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum MasterEqMode {
-    /// Minimum phase ([`ParametricEq`]), latency 0.
-    #[default]
-    ZeroLatency,
-    /// Linear phase, 4096 taps at 48 kHz (latency 64 ms).
-    #[serde(alias = "Low")]
-    LinearLow,
-    /// Linear phase, 16384 taps at 48 kHz (latency 256 ms).
-    #[serde(alias = "Medium")]
-    LinearMedium,
-    /// Linear phase, 65536 taps at 48 kHz (latency 1024 ms).
-    #[serde(alias = "High")]
-    LinearHigh,
-}
-
-impl MasterEqMode {
-    /// Every mode, zero latency first, then by FIR length.
-    pub const ALL: [Self; 4] = [
-        Self::ZeroLatency,
-        Self::LinearLow,
-        Self::LinearMedium,
-        Self::LinearHigh,
-    ];
-
-    /// The FIR length of a linear-phase mode; `None` for minimum phase.
-    pub fn linear_phase(self) -> Option<LinearPhaseQuality> {
-        match self {
-            Self::ZeroLatency => None,
-            Self::LinearLow => Some(LinearPhaseQuality::Low),
-            Self::LinearMedium => Some(LinearPhaseQuality::Medium),
-            Self::LinearHigh => Some(LinearPhaseQuality::High),
-        }
-    }
-}
-
-impl From<LinearPhaseQuality> for MasterEqMode {
-    fn from(quality: LinearPhaseQuality) -> Self {
-        match quality {
-            LinearPhaseQuality::Low => Self::LinearLow,
-            LinearPhaseQuality::Medium => Self::LinearMedium,
-            LinearPhaseQuality::High => Self::LinearHigh,
-        }
-    }
-}
-
-/// All master controls in physical units. `Default` is the guide's starting point with only
-/// the safety stage on: every section bypassed except the limiter (-1.0 dBTP ceiling, no
-/// drive, [`MASTER_LIMITER_LOOKAHEAD_MS`]), which only acts on peaks above the ceiling; the EQ
-/// mode is zero latency, so the default latency is the limiter's alone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MasterSettings {
-    /// Gain before everything, dB.
-    pub input_gain_db: f32,
-    pub glue_enabled: bool,
-    /// Glue compressor; the chain always runs it in [`CompressorStyle::Glue`] (stepped ratio,
-    /// attack and release, see [`crate::dynamics::compressor::GLUE_RATIOS`]).
-    pub glue: CompressorSettings,
-    pub eq_enabled: bool,
-    /// The EQ bands; their dynamic controls are ignored (the master EQ is static).
-    pub eq_bands: [BandSettings; MASTER_EQ_BANDS],
-    /// Minimum phase (no latency) or linear phase at one of three FIR lengths.
-    pub eq_mode: MasterEqMode,
-    pub width_enabled: bool,
-    pub stereo: StereoSettings,
-    pub limiter_enabled: bool,
-    /// `limiter.input_gain_db` is the drive into the limiter (the loudness control).
-    pub limiter: LimiterSettings,
-    /// Word length and dither for delivery (off by default).
-    pub dither: DitherSettings,
-    /// Gain after the limiter, before dither, dB.
-    pub output_gain_db: f32,
-}
-
-impl Default for MasterSettings {
-    fn default() -> Self {
-        Self {
-            input_gain_db: 0.0,
-            glue_enabled: false,
-            glue: CompressorSettings::master_glue(),
-            eq_enabled: false,
-            eq_bands: [BandSettings::default(); MASTER_EQ_BANDS],
-            eq_mode: MasterEqMode::ZeroLatency,
-            width_enabled: false,
-            stereo: StereoSettings::default(),
-            limiter_enabled: true,
-            limiter: LimiterSettings {
-                lookahead_ms: MASTER_LIMITER_LOOKAHEAD_MS,
-                ..LimiterSettings::default()
-            },
-            dither: DitherSettings::default(),
-            output_gain_db: 0.0,
-        }
-    }
-}
-
-impl MasterSettings {
-    /// Sets the limiter's ceiling to the target's (the drive is what [`TargetLearn`] finds).
-    pub fn apply_target(&mut self, target: &LoudnessTarget) {
-        self.limiter_enabled = true;
-        self.limiter.ceiling_dbtp = target.ceiling_dbtp;
-    }
-}
-
-/// A delivery loudness: integrated loudness in LUFS and a true-peak ceiling in dBTP.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LoudnessTarget {
-    /// Short lowercase key (stable: saved sessions and the command line use it).
-    pub name: &'static str,
-    /// Integrated loudness, LUFS.
-    pub integrated_lufs: f32,
-    /// True-peak ceiling, dBTP.
-    pub ceiling_dbtp: f32,
-}
-
-/// The guide's loudness table ("Loudness Targets by Genre (Quick Reference)") and its three
-/// delivery masters ("Deliver Three Format-Specific Masters"). Where the guide gives a range,
-/// the entry takes the point named here:
-/// - `pop-rnb`: -14 LUFS, -1 dBTP;
-/// - `hip-hop`: -12 to -13 in the guide, -12.5 (the middle);
-/// - `club`: -7 to -9 in the guide, -8 (the guide's club/DJ master);
-/// - `rock`: -13 to -14 in the guide, -13.5 (the middle);
-/// - `cinematic`: -14 to -18 in the guide, -16 (the middle; trailer/sync masters sit at -14
-///   to -16);
-/// - `singer-songwriter`: -16 to -18 in the guide, -17 (the middle);
-/// - `streaming`: -14 LUFS, -1 dBTP (the guide's streaming master);
-/// - `vinyl`: -3 dBTP per the guide, which asks for DR above 10 but names no loudness; -16
-///   LUFS leaves a peak-to-loudness ratio of 13 dB, comfortably above DR 10.
-///
-/// All genre targets use the guide's -1.0 dBTP ceiling.
-pub const LOUDNESS_TARGETS: &[LoudnessTarget] = &[
-    LoudnessTarget {
-        name: "pop-rnb",
-        integrated_lufs: -14.0,
-        ceiling_dbtp: -1.0,
-    },
-    LoudnessTarget {
-        name: "hip-hop",
-        integrated_lufs: -12.5,
-        ceiling_dbtp: -1.0,
-    },
-    LoudnessTarget {
-        name: "club",
-        integrated_lufs: -8.0,
-        ceiling_dbtp: -1.0,
-    },
-    LoudnessTarget {
-        name: "rock",
-        integrated_lufs: -13.5,
-        ceiling_dbtp: -1.0,
-    },
-    LoudnessTarget {
-        name: "cinematic",
-        integrated_lufs: -16.0,
-        ceiling_dbtp: -1.0,
-    },
-    LoudnessTarget {
-        name: "singer-songwriter",
-        integrated_lufs: -17.0,
-        ceiling_dbtp: -1.0,
-    },
-    LoudnessTarget {
-        name: "streaming",
-        integrated_lufs: -14.0,
-        ceiling_dbtp: -1.0,
-    },
-    LoudnessTarget {
-        name: "vinyl",
-        integrated_lufs: -16.0,
-        ceiling_dbtp: -3.0,
-    },
-];
-
-/// Any target of [`LOUDNESS_TARGETS`] by its `name`.
-pub fn loudness_target(name: &str) -> Option<&'static LoudnessTarget> {
-    LOUDNESS_TARGETS.iter().find(|t| t.name == name)
-}
-
-/// The delivery targets: `"streaming"` (-14 LUFS, -1 dBTP), `"club"` (-8 LUFS, -1 dBTP),
-/// `"vinyl"` (-16 LUFS, -3 dBTP). Other names give `None`.
-pub fn delivery_target(name: &str) -> Option<&'static LoudnessTarget> {
-    match name {
-        "streaming" | "club" | "vinyl" => loudness_target(name),
-        _ => None,
-    }
-}
 
 /// A linear gain ramp: each change glides to the new value over a fixed number of samples,
 /// counted per sample so any block partition gives the same output.
@@ -1284,42 +1086,5 @@ mod tests {
         chain.finish_design_now();
         chain.reset();
         assert_eq!(chain.latency_samples(), 12_407);
-    }
-
-    #[test]
-    fn presets_name_the_eq_mode_or_the_old_quality() {
-        let mode = |json: &str| {
-            serde_json::from_str::<MasterSettings>(json)
-                .unwrap()
-                .eq_mode
-        };
-        assert_eq!(mode("{}"), MasterEqMode::ZeroLatency);
-        assert_eq!(
-            mode(r#"{"eq_mode": "ZeroLatency"}"#),
-            MasterEqMode::ZeroLatency
-        );
-        assert_eq!(
-            mode(r#"{"eq_mode": "LinearHigh"}"#),
-            MasterEqMode::LinearHigh
-        );
-        for (old, new) in [
-            ("Low", MasterEqMode::LinearLow),
-            ("Medium", MasterEqMode::LinearMedium),
-            ("High", MasterEqMode::LinearHigh),
-        ] {
-            assert_eq!(mode(&format!(r#"{{"eq_mode": "{old}"}}"#)), new);
-            assert_eq!(MasterEqMode::from(new.linear_phase().unwrap()), new);
-        }
-    }
-
-    #[test]
-    fn delivery_targets_are_the_guides() {
-        let s = delivery_target("streaming").unwrap();
-        assert_eq!((s.integrated_lufs, s.ceiling_dbtp), (-14.0, -1.0));
-        let c = delivery_target("club").unwrap();
-        assert_eq!((c.integrated_lufs, c.ceiling_dbtp), (-8.0, -1.0));
-        assert_eq!(delivery_target("vinyl").unwrap().ceiling_dbtp, -3.0);
-        assert!(delivery_target("pop-rnb").is_none());
-        assert!(loudness_target("pop-rnb").is_some());
     }
 }

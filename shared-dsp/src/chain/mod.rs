@@ -1,6 +1,8 @@
 //! Whole processing chains in physical units, shared by the plugins and the `stem` tool so a
 //! DAW session and an offline render produce the same samples.
 //!
+//! - [`settings`]: the settings of both chains (plain data), the stem types with the guide's
+//!   starting points, the loudness targets.
 //! - [`channel`]: the Stem Channel chain (one per stem bus).
 //! - [`gain_match`]: keeps the channel output as loud as its input (K-weighted).
 //! - [`master`]: the Stem Master chain (the sum of the stems).
@@ -11,3 +13,10 @@ pub mod channel;
 pub mod gain_match;
 pub mod learn;
 pub mod master;
+pub mod settings;
+
+pub use settings::{
+    delivery_target, loudness_target, ChannelSettings, DynamicsMode, LoudnessTarget, MasterEqMode,
+    MasterSettings, StemType, CHANNEL_EQ_BANDS, LOUDNESS_TARGETS, MASTER_EQ_BANDS,
+    MASTER_LIMITER_LOOKAHEAD_MS,
+};
