@@ -9,9 +9,10 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::write_atomic;
 use crate::decode::read_audio;
 use crate::error::{Error, Result};
-use crate::files::{create_dir, display_name, ensure_not_input, write_atomic};
+use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::par;
 use crate::progress::Progress;
 

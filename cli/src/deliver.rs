@@ -9,12 +9,11 @@ use serde::Serialize;
 use shared_dsp::dither::{Dither, DitherMode, DitherSettings};
 
 use crate::analysis::true_peak_dbtp;
+use crate::atomic::write_text_atomic;
 use crate::audio::{to_code, write_wav_atomic, Audio, OutputFormat};
 use crate::error::{Error, Result};
 use crate::file_report::{analyse, report_paths, write_files, FileReport, TargetCheck};
-use crate::files::{
-    check_distinct_outputs, check_output_name, display_name, ensure_not_input, write_text_atomic,
-};
+use crate::files::{check_distinct_outputs, check_output_name, display_name, ensure_not_input};
 use crate::mastering::Master;
 use crate::par;
 use crate::plan::Delivery;

@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 use shared_dsp::filter::biquad::Biquad;
 use shared_dsp::filter::coefficients::BiquadCoefs;
 
+use crate::atomic::lock_output_dir;
+use crate::atomic::write_text_atomic;
 use crate::audio::{write_wav_atomic, OutputFormat};
 use crate::error::{Error, Result};
-use crate::files::{create_dir, write_text_atomic};
+use crate::files::create_dir;
 
 /// Sample rate of the demo, Hz.
 pub const DEMO_SAMPLE_RATE_HZ: u32 = 48_000;
@@ -384,6 +386,7 @@ pub fn write_set(seconds: f64, out: &Path, force: bool) -> Result<(Vec<PathBuf>,
         }
     }
     create_dir(out)?;
+    let _lock = lock_output_dir(out)?;
     write_text_atomic(
         &out.join(DEMO_MARKER_FILE),
         "Written by `stem demo`: running it again may replace the files here.\n",

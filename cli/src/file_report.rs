@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::analysis::{fmt_db, loudness_figures, LoudnessFigures, LoudnessHistory};
+use crate::atomic::write_text_atomic;
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::files::{create_dir, display_name, ensure_not_input, write_text_atomic};
+use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::plots;
 
 /// A delivery target a master is judged against.

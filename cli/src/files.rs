@@ -1,10 +1,6 @@
 //! Files on disk, as every command treats them: inputs told apart by their canonical path,
-//! outputs written atomically and never over an input.
-//!
-//! Every output (WAV, text, plot) goes to a temporary file in the destination directory that is
-//! renamed over the target once complete (`rename(2)` within one directory is atomic), so a
-//! reader never sees half a file and an interrupted run leaves the old file intact. The one
-//! place temporary names are made is [`temp_path`].
+//! output names checked (plain names, no two outputs on one file, never over an input). How
+//! outputs are written is [`crate::atomic`]'s.
 
 use std::path::{Path, PathBuf};
 
@@ -62,45 +58,6 @@ pub fn ensure_not_input(path: &Path, protected: &[PathBuf]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The temporary file `path` is written to before the rename: hidden, beside it, named after
-/// it and this process, ending in `suffix` (an encoder that picks its format from the extension
-/// needs `.tmp.png`).
-fn temp_path(path: &Path, suffix: &str) -> PathBuf {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    dir.join(format!(
-        ".{}.{}{suffix}",
-        display_name(path),
-        std::process::id()
-    ))
-}
-
-/// Writes `path` atomically: `write` fills a temporary file beside it (see [`temp_path`]),
-/// which is renamed over `path` once `write` succeeds and removed when anything fails. A failed
-/// rename is reported as `rename_failed: <reason>`.
-pub fn write_atomic(
-    path: &Path,
-    suffix: &str,
-    rename_failed: &str,
-    write: impl FnOnce(&Path) -> Result<()>,
-) -> Result<()> {
-    let tmp = temp_path(path, suffix);
-    if let Err(e) = write(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::file(path, format!("{rename_failed}: {e}"))
-    })
-}
-
-/// Writes text through a temporary file and a rename.
-pub fn write_text_atomic(path: &Path, text: &str) -> Result<()> {
-    write_atomic(path, ".tmp", "cannot write", |tmp| {
-        std::fs::write(tmp, text).map_err(|e| Error::file(path, format!("cannot write: {e}")))
-    })
 }
 
 /// Creates `dir` and its parents if missing.

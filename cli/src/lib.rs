@@ -24,6 +24,7 @@
 
 pub mod align;
 pub mod analysis;
+pub mod atomic;
 pub mod audio;
 pub mod check;
 pub mod decode;

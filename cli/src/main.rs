@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use stem_cli::files::write_text_atomic;
+use stem_cli::atomic::{install_interrupt_cleanup, write_text_atomic};
 use stem_cli::role::RoleOverrides;
 use stem_cli::{check, demo, render, report, Error};
 
@@ -111,6 +111,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    install_interrupt_cleanup();
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

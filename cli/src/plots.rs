@@ -11,9 +11,9 @@ use plotters::style::FontStyle;
 use realfft::RealFftPlanner;
 
 use crate::analysis::LoudnessHistory;
+use crate::atomic::write_atomic;
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::files::write_atomic;
 
 const FONT: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 420);

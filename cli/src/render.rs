@@ -17,6 +17,7 @@
 
 use std::path::PathBuf;
 
+use crate::atomic::lock_output_dir;
 use crate::audio::{read_all, Audio, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use crate::deliver::{Outputs, RenderSummary};
 use crate::error::{Error, Result};
@@ -114,6 +115,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         protected: &protected,
     };
     outputs.check(&deliveries)?;
+    let _lock = lock_output_dir(&opts.out)?;
     let masters = render_masters(&stems, &deliveries, &progress)?;
     timing.mark("render masters");
 

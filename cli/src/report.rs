@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::atomic::lock_output_dir;
 use crate::audio::read_all;
 use crate::error::{Error, Result};
 use crate::file_report::{analyse, report_paths, write_files, FileReport};
@@ -76,6 +77,7 @@ pub fn run_report(
     bar.finish_and_clear();
     let mut written = Vec::new();
     if let Some(dir) = out {
+        let _lock = lock_output_dir(dir)?;
         for ((report, history), a) in measured.iter().zip(&audio) {
             written.extend(write_files(dir, report, history, a, files)?);
         }
