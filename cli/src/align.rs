@@ -20,7 +20,7 @@ pub struct Offset {
     pub samples: i64,
     /// Cross-correlation at that offset over the stem's own energy: 1 when the mix holds
     /// exactly this stem there (and the other stems are uncorrelated with it), lower when the
-    /// mix holds it at lower gain or altered.
+    /// mix holds it at lower gain or altered, -1 when the mix holds it with inverted polarity.
     pub correlation: f64,
 }
 
@@ -86,10 +86,12 @@ pub fn find_offset(stem: &[f32], mix: &[f32], max_lag: usize) -> Option<Offset> 
     let mut c = inv.make_output_vec();
     inv.process(&mut cs, &mut c).ok()?;
     let scale = 1.0 / n as f64;
+    // The largest magnitude: a stem exported with inverted polarity matches the mix as
+    // strongly as a correct one, with the opposite sign (reported, not mistaken for an offset).
     let mut best_k = 0;
-    let mut best_c = f64::NEG_INFINITY;
+    let mut best_c = 0.0f64;
     for (k, &v) in c.iter().enumerate().take(2 * max_lag + 1) {
-        if v * scale > best_c {
+        if (v * scale).abs() > best_c.abs() {
             best_c = v * scale;
             best_k = k;
         }

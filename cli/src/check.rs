@@ -326,6 +326,10 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
     }
 }
 
+/// A stem whose best match with the mix is below minus this is reported as polarity-inverted
+/// (a correct stem matches near +1; one inverted, near -1).
+pub const POLARITY_CORRELATION: f64 = 0.5;
+
 fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
     if s.sample_rate_hz != mix.sample_rate_hz {
         push(
@@ -362,6 +366,18 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
             "channels",
             s,
             "stereo stem but mono mix: they cannot sum to it".to_string(),
+        );
+    }
+    if let Some(corr) = c.offset_correlation.filter(|&r| r < -POLARITY_CORRELATION) {
+        push(
+            f,
+            Severity::Fail,
+            "polarity",
+            s,
+            format!(
+                "polarity inverted against the mix (match {corr:.2}): flip the stem's polarity \
+                 or re-export it"
+            ),
         );
     }
     match (c.offset_samples, c.offset_correlation) {
