@@ -73,6 +73,45 @@ pub struct FileStats {
     pub integrated_lufs: f64,
     /// NaN or infinite samples found (float files; replaced by silence for the analysis).
     pub non_finite_samples: usize,
+    /// Whole-file Pearson correlation of left and right (`None` for mono or silence): +1 mono,
+    /// 0 uncorrelated, -1 one side inverted.
+    pub stereo_correlation: Option<f64>,
+    /// Integrated loudness of the mono fold-down `(L+R)/2` on both sides minus the stereo
+    /// loudness, LU (`None` for mono or silence): what a mono playback system loses.
+    pub mono_fold_change_lu: Option<f64>,
+}
+
+/// Below this whole-file L/R correlation a stem or mix is mostly out of phase (warned).
+/// Uncorrelated sides (r = 0: decorrelated reverbs, wide noise) are legitimate, so the line sits
+/// clearly below 0.
+pub const CORRELATION_WARN: f64 = -0.2;
+/// A mono fold-down quieter than the stereo file by more than this is warned, LU. Equal,
+/// uncorrelated sides fold 3 dB down (half the power), in-phase ones 0 dB; beyond 4.5 LU the
+/// sides cancel (r below about -0.4).
+pub const MONO_FOLD_WARN_LU: f64 = -4.5;
+
+/// Whole-file L/R correlation and the mono fold-down's loudness change (see [`FileStats`]).
+fn stereo_figures(audio: &Audio, stereo_lufs: f64) -> (Option<f64>, Option<f64>) {
+    if audio.num_channels() < 2 {
+        return (None, None);
+    }
+    let (l, r) = audio.stereo();
+    let (mut lr, mut ll, mut rr) = (0.0f64, 0.0f64, 0.0f64);
+    for (&a, &b) in l.iter().zip(r) {
+        lr += a as f64 * b as f64;
+        ll += a as f64 * a as f64;
+        rr += b as f64 * b as f64;
+    }
+    let correlation = (ll > 0.0 && rr > 0.0).then(|| lr / (ll * rr).sqrt());
+    let fold: Vec<f32> = l.iter().zip(r).map(|(&a, &b)| 0.5 * (a + b)).collect();
+    let mut meter = LoudnessMeter::new(2, audio.sample_rate_hz as f64);
+    meter.process_block(&[&fold, &fold]);
+    let mono_lufs = meter.integrated_lufs();
+    let change =
+        (stereo_lufs.is_finite() && mono_lufs.is_finite()).then(|| mono_lufs - stereo_lufs);
+    // A fold that cancels to silence is the worst case, not "no figure".
+    let change = change.or((stereo_lufs.is_finite() && !mono_lufs.is_finite()).then_some(-70.0));
+    (correlation, change)
 }
 
 /// Measures one file.
@@ -110,6 +149,8 @@ pub fn file_stats(audio: &Audio) -> FileStats {
     let (l, r) = audio.stereo();
     let mut loud = LoudnessMeter::new(2, sr);
     loud.process_block(&[l, r]);
+    let integrated_lufs = loud.integrated_lufs();
+    let (stereo_correlation, mono_fold_change_lu) = stereo_figures(audio, integrated_lufs);
 
     FileStats {
         file: audio.name(),
@@ -131,8 +172,10 @@ pub fn file_stats(audio: &Audio) -> FileStats {
         clip_runs,
         longest_clip_run: longest,
         dc_offset_dbfs: amp_db(dc),
-        integrated_lufs: loud.integrated_lufs(),
+        integrated_lufs,
         non_finite_samples: audio.non_finite_samples,
+        stereo_correlation,
+        mono_fold_change_lu,
     }
 }
 

@@ -324,6 +324,39 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
             ),
         );
     }
+    if let Some(r) = s
+        .stereo_correlation
+        .filter(|&r| r < analysis::CORRELATION_WARN)
+    {
+        push(
+            f,
+            Severity::Warn,
+            "stereo_correlation",
+            a,
+            format!(
+                "left/right correlation {r:.2} (below {:.1}): mostly out of phase; check for an \
+                 inverted channel or an over-wide effect",
+                analysis::CORRELATION_WARN
+            ),
+        );
+    }
+    if let Some(lu) = s
+        .mono_fold_change_lu
+        .filter(|&lu| lu < analysis::MONO_FOLD_WARN_LU)
+    {
+        push(
+            f,
+            Severity::Warn,
+            "mono_fold",
+            a,
+            format!(
+                "folded to mono it is {:.1} LU quieter (more than {:.1} LU): it will thin out or \
+                 vanish on mono playback",
+                -lu,
+                -analysis::MONO_FOLD_WARN_LU
+            ),
+        );
+    }
 }
 
 /// A stem whose best match with the mix is below minus this is reported as polarity-inverted

@@ -34,3 +34,49 @@ fn an_inverted_stem_is_reported_as_a_polarity_flip_alone() {
     }
     assert!(findings.iter().all(|f| f["check"] != "offset"), "{v:#}");
 }
+
+#[test]
+fn an_out_of_phase_stem_is_warned_with_its_correlation_and_mono_loss() {
+    let dir = temp_dir("check_phase");
+    let mut st = stems(3.0);
+    // The synth stem made mostly out of phase: right = -0.8 left + a little of itself.
+    let (l, r) = (st[2].1[0].clone(), st[2].1[1].clone());
+    st[2].1[1] = l
+        .iter()
+        .zip(&r)
+        .map(|(&a, &b)| -0.8 * a + 0.2 * b)
+        .collect();
+    q24(&mut st[2].1[1]);
+    let mix = mix_of(&st);
+    let (paths, mix_path) = write_set(&dir, &st, &mix);
+    let mut args = vec!["check", "--json"];
+    args.extend(paths.iter().map(|p| s(p)));
+    args.extend(["--mix", s(&mix_path)]);
+    let v = json(&stem(&args));
+    let r = v["stems"][2]["stereo_correlation"].as_f64().unwrap();
+    assert!(r < -0.5, "correlation {r}");
+    let fold = v["stems"][2]["mono_fold_change_lu"].as_f64().unwrap();
+    assert!(fold < -3.0, "mono fold {fold} LU");
+    let warned: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "stereo_correlation" || f["check"] == "mono_fold")
+        .map(|f| (f["check"].as_str().unwrap(), f["file"].as_str().unwrap()))
+        .collect();
+    assert!(
+        warned.contains(&("stereo_correlation", st[2].0.as_str())),
+        "{warned:?}"
+    );
+    assert!(
+        warned.contains(&("mono_fold", st[2].0.as_str())),
+        "{warned:?}"
+    );
+    // The in-phase stems are not warned.
+    assert!(
+        warned
+            .iter()
+            .all(|(_, f)| *f == st[2].0.as_str() || *f == "mix.wav"),
+        "{warned:?}"
+    );
+}
