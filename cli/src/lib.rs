@@ -17,8 +17,8 @@
 //!   cross-correlation), [`file_report`] (one file's loudness report and its files),
 //!   [`plots`] (PNG plots);
 //! - rendering: [`preset`] (parsing, merging, key checks), [`plan`] (what each delivery
-//!   renders), [`mastering`] (the chains run offline), [`drive`] (the limiter-drive search),
-//!   [`deliver`] (master files, their reports, the summary);
+//!   renders), [`mastering`] (the chains run offline, the limiter drive by
+//!   `shared_dsp::chain::learn`'s solver, the one the plugin's Learn uses), [`deliver`] (master files, their reports, the summary);
 //! - plumbing: [`role`] (a stem's role from its name), [`par`] (work on every core),
 //!   [`progress`] (progress bars, phase timings), [`error`].
 
@@ -30,7 +30,6 @@ pub mod check;
 pub mod decode;
 pub mod deliver;
 pub mod demo;
-pub mod drive;
 pub mod error;
 pub mod file_report;
 pub mod files;

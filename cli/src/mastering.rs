@@ -11,8 +11,9 @@
 //! 3. the limiter drive (`limiter.input_gain_db`) is found by analysis: the chain runs up to the
 //!    limiter once (limiter bypassed), then the limiter stage alone (drive, `Limiter`, output
 //!    gain, as the chain runs them) is rendered over the whole programme and measured (BS.1770-5
-//!    integrated loudness) by [`search_drive`] until it lands within
-//!    [`crate::drive::SEARCH_TOLERANCE_LU`] of the target. The master is then rendered once by
+//!    integrated loudness) by the drive solver the plugin's Learn uses
+//!    ([`shared_dsp::chain::learn::solve_drive`]) until it lands within
+//!    [`shared_dsp::chain::learn::TOLERANCE_LU`] of the target. The master is then rendered once by
 //!    the whole `MasterChain` with that drive, so it is exactly what the Stem Master plugin
 //!    produces with those settings.
 //!
@@ -21,6 +22,7 @@
 //! limiter and a loudness measurement, not the glue, EQ and width again.
 
 use shared_dsp::chain::channel::ChannelChain;
+use shared_dsp::chain::learn::solve_drive;
 use shared_dsp::chain::master::MasterChain;
 use shared_dsp::chain::settings::{ChannelSettings, MasterSettings};
 use shared_dsp::dither::DitherSettings;
@@ -29,7 +31,6 @@ use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::util::db_to_gain;
 
 use crate::audio::Audio;
-use crate::drive::search_drive;
 use crate::error::{Error, Result};
 use crate::par;
 use crate::plan::Delivery;
@@ -188,15 +189,15 @@ pub fn master(sum: [&[f32]; 2], sample_rate_hz: f64, d: &Delivery) -> Result<Mas
     }
     // First guess: the drive that would land the target if the limiter stayed idle.
     let first = d.target_lufs - pre_lufs - d.master.output_gain_db as f64;
-    let (drive, _, passes) = search_drive(d.target_lufs, first, |g| {
+    let solution = solve_drive(d.target_lufs, first, |g| {
         let out = limiter_stage(&d.master, [&pre[0], &pre[1]], sample_rate_hz, g);
         integrated([&out[0], &out[1]], sample_rate_hz)
     });
     drop(pre);
     Ok(Master {
-        channels: full_master(&d.master, sum, sample_rate_hz, drive),
-        drive_db: drive,
-        passes,
+        channels: full_master(&d.master, sum, sample_rate_hz, solution.drive_db),
+        drive_db: solution.drive_db,
+        passes: solution.passes,
     })
 }
 
