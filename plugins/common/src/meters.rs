@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 /// Most bands a [`SharedSpectrum`] carries (48 bands per octave over ten octaves fit).
 pub const SPECTRUM_MAX_BANDS: usize = 512;
+/// One gain-reduction history point per this many ms in both plugins (the worst reduction
+/// within it): 20 ms resolves a compressor's attack on screen, and both editors' traces read
+/// the same way.
+pub const GR_HISTORY_INTERVAL_MS: f32 = 20.0;
 
 /// One meter reading (dB, LUFS, a ratio: the owner names the unit in the field name).
 #[derive(Debug)]

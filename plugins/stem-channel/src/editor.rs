@@ -11,9 +11,9 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
-    column, create_resizable_editor, knob_row, theme, AbCompare, CorrelationMeter, EditorApp,
-    EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter,
-    MeterHold, ParamChoice, ParamKnob, ParamToggle, SECTION_KNOB_DIAMETER,
+    column, create_resizable_editor, knob_row, switched_section, theme, AbCompare,
+    CorrelationMeter, EditorApp, EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter,
+    HistoryPlot, LevelMeter, MeterHold, ParamChoice, ParamKnob, ParamToggle, SECTION_KNOB_DIAMETER,
 };
 use stem_plugin_common::EditorOpen;
 
@@ -225,13 +225,7 @@ impl ChannelEditor {
             |_| {},
             |ui| {
                 ui.vertical_centered(|ui| {
-                    ui.add(ParamKnob::for_param(&params.input.trim, setter).label("Trim"));
-                    ui.add_space(6.0);
-                    ui.label(
-                        RichText::new("Gain staging")
-                            .font(theme::small_font())
-                            .color(theme::TEXT_DIM),
-                    );
+                    knob_over_caption(ui, setter, (&params.input.trim, "Trim"), "Gain staging");
                     let peak = levels.input_hold_db;
                     let (text, colour) = if !peak.is_finite() || peak < -150.0 {
                         ("no signal".to_owned(), theme::TEXT_DIM)
@@ -261,28 +255,21 @@ impl ChannelEditor {
     fn eq_panel(&mut self, ui: &mut Ui, setter: &ParamSetter, width: f32, height: f32) {
         let params = self.params.clone();
         let dynamic: [f32; 8] = std::array::from_fn(|i| self.meters.eq_dynamic_gain_db[i].load());
-        theme::section(
-            ui,
-            "EQ",
-            |ui| {
-                ui.add(ParamToggle::for_param(&params.eq.enabled, setter).label("On"));
-            },
-            |ui| {
-                let live = EqLive {
-                    pre_spectrum: &self.pre_spectrum,
-                    post_spectrum: &self.post_spectrum,
-                    dynamic_gain_db: &dynamic,
-                };
-                let curve_h = (height - 196.0).max(110.0);
-                self.eq.show(
-                    ui,
-                    &params.eq.bands,
-                    setter,
-                    &live,
-                    vec2(width - 22.0, curve_h),
-                );
-            },
-        );
+        switched_section(ui, "EQ", &params.eq.enabled, setter, |ui| {
+            let live = EqLive {
+                pre_spectrum: &self.pre_spectrum,
+                post_spectrum: &self.post_spectrum,
+                dynamic_gain_db: &dynamic,
+            };
+            let curve_h = (height - 196.0).max(110.0);
+            self.eq.show(
+                ui,
+                &params.eq.bands,
+                setter,
+                &live,
+                vec2(width - 22.0, curve_h),
+            );
+        });
     }
 
     fn meter_panel(&mut self, ui: &mut Ui, levels: &Levels, height: f32) {
@@ -340,20 +327,14 @@ impl ChannelEditor {
                                 ui.add(ParamChoice::for_param(&c.style, setter));
                                 ui.add(ParamChoice::for_param(&c.detection, setter));
                             });
-                            knob_row(
+                            compressor_knobs(
                                 ui,
                                 setter,
-                                &[
+                                [
                                     (&c.threshold_db, "Threshold"),
                                     (&c.ratio, "Ratio"),
                                     (&c.attack_ms, "Attack"),
                                     (&c.release_ms, "Release"),
-                                ],
-                            );
-                            knob_row(
-                                ui,
-                                setter,
-                                &[
                                     (&c.knee_db, "Knee"),
                                     (&c.makeup_db, "Makeup"),
                                     (&c.mix_percent, "Mix"),
@@ -416,20 +397,14 @@ impl ChannelEditor {
             }
         });
         let band = &mb.bands[self.multiband_band];
-        knob_row(
+        compressor_knobs(
             ui,
             setter,
-            &[
+            [
                 (&mb.crossover_low_hz, "X-over Lo"),
                 (&mb.crossover_high_hz, "X-over Hi"),
                 (&band.threshold_db, "Threshold"),
                 (&band.ratio, "Ratio"),
-            ],
-        );
-        knob_row(
-            ui,
-            setter,
-            &[
                 (&band.attack_ms, "Attack"),
                 (&band.release_ms, "Release"),
                 (&band.makeup_db, "Makeup"),
@@ -441,57 +416,43 @@ impl ChannelEditor {
     fn stereo_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let params = self.params.clone();
         let s = &params.stereo;
-        theme::section(
-            ui,
-            "Mid / Side",
-            |ui| {
-                ui.add(ParamToggle::for_param(&s.enabled, setter).label("On"));
-            },
-            |ui| {
-                knob_row(
-                    ui,
-                    setter,
-                    &[(&s.width_percent, "Width"), (&s.balance_percent, "Balance")],
-                );
-                ui.horizontal(|ui| {
-                    ui.vertical(|ui| {
-                        ui.add_space(18.0);
-                        ui.add(ParamToggle::for_param(&s.mono_enabled, setter).label("Mono Bass"));
-                    });
-                    ui.add(
-                        ParamKnob::for_param(&s.mono_below_hz, setter)
-                            .label("Below")
-                            .diameter(SECTION_KNOB_DIAMETER),
-                    );
+        switched_section(ui, "Mid / Side", &s.enabled, setter, |ui| {
+            knob_row(
+                ui,
+                setter,
+                &[(&s.width_percent, "Width"), (&s.balance_percent, "Balance")],
+            );
+            ui.horizontal(|ui| {
+                ui.vertical(|ui| {
+                    ui.add_space(18.0);
+                    ui.add(ParamToggle::for_param(&s.mono_enabled, setter).label("Mono Bass"));
                 });
-            },
-        );
+                ui.add(
+                    ParamKnob::for_param(&s.mono_below_hz, setter)
+                        .label("Below")
+                        .diameter(SECTION_KNOB_DIAMETER),
+                );
+            });
+        });
     }
 
     fn saturation_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let params = self.params.clone();
         let s = &params.saturation;
-        theme::section(
-            ui,
-            "Saturation",
-            |ui| {
-                ui.add(ParamToggle::for_param(&s.enabled, setter).label("On"));
-            },
-            |ui| {
-                ui.horizontal(|ui| {
-                    ui.add(ParamChoice::for_param(&s.mode, setter).combo_width(86.0));
-                    ui.add_space(4.0);
-                    ui.add(ParamChoice::for_param(&s.oversampling, setter))
-                        .on_hover_text("Oversampling (adds latency, reported to the host)");
-                });
-                knob_row(ui, setter, &[(&s.drive_db, "Drive"), (&s.color, "Colour")]);
-                knob_row(
-                    ui,
-                    setter,
-                    &[(&s.mix_percent, "Mix"), (&s.output_db, "Output")],
-                );
-            },
-        );
+        switched_section(ui, "Saturation", &s.enabled, setter, |ui| {
+            ui.horizontal(|ui| {
+                ui.add(ParamChoice::for_param(&s.mode, setter).combo_width(86.0));
+                ui.add_space(4.0);
+                ui.add(ParamChoice::for_param(&s.oversampling, setter))
+                    .on_hover_text("Oversampling (adds latency, reported to the host)");
+            });
+            knob_row(ui, setter, &[(&s.drive_db, "Drive"), (&s.color, "Colour")]);
+            knob_row(
+                ui,
+                setter,
+                &[(&s.mix_percent, "Mix"), (&s.output_db, "Output")],
+            );
+        });
     }
 
     fn output_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
@@ -503,13 +464,7 @@ impl ChannelEditor {
             |_| {},
             |ui| {
                 ui.vertical_centered(|ui| {
-                    ui.add(ParamKnob::for_param(&params.output.gain, setter).label("Gain"));
-                    ui.add_space(6.0);
-                    ui.label(
-                        RichText::new("Gain match")
-                            .font(theme::small_font())
-                            .color(theme::TEXT_DIM),
-                    );
+                    knob_over_caption(ui, setter, (&params.output.gain, "Gain"), "Gain match");
                     let (text, colour) = if params.gain_match.value() {
                         (
                             format!("{:+.1} dB", finite_or_zero(gain_match_db)),
@@ -536,4 +491,23 @@ fn finite_or_zero(value: f32) -> f32 {
     } else {
         0.0
     }
+}
+
+/// The compressor panel's eight knobs in two rows of four: the broadband compressor and each
+/// multiband band lay out the same way, so switching modes keeps the panel's size.
+fn compressor_knobs(ui: &mut Ui, setter: &ParamSetter, knobs: [(&FloatParam, &str); 8]) {
+    let (top, bottom) = knobs.split_at(4);
+    knob_row(ui, setter, top);
+    knob_row(ui, setter, bottom);
+}
+
+/// The top of the Input and Output panels: the section's gain knob over a small caption.
+fn knob_over_caption(ui: &mut Ui, setter: &ParamSetter, knob: (&FloatParam, &str), caption: &str) {
+    ui.add(ParamKnob::for_param(knob.0, setter).label(knob.1));
+    ui.add_space(6.0);
+    ui.label(
+        RichText::new(caption)
+            .font(theme::small_font())
+            .color(theme::TEXT_DIM),
+    );
 }

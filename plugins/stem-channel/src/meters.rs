@@ -12,16 +12,15 @@ use shared_dsp::meter::correlation::Correlation;
 use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::meter::spectrum::SpectrumAnalyser;
 use stem_plugin_common::frame::MAX_SLICE;
+use stem_plugin_common::meters::GR_HISTORY_INTERVAL_MS;
 use stem_plugin_common::{EditorOpen, MeterValue, SharedHistory, SharedSpectrum};
 
 use crate::params::MB_BANDS;
 
 /// FFT size of the pre/post spectra (at 48 kHz: 11.7 Hz bins, a new frame every 21 ms).
 pub const SPECTRUM_FFT_SIZE: usize = 4096;
-/// Gain-reduction history length (values pushed every [`HISTORY_INTERVAL_MS`]).
+/// Gain-reduction history length (values pushed every [`GR_HISTORY_INTERVAL_MS`]: 8 s).
 pub const HISTORY_LEN: usize = 400;
-/// Interval between gain-reduction history values, in ms (400 values = 8 s).
-pub const HISTORY_INTERVAL_MS: f32 = 20.0;
 
 /// What the editor reads. Peaks and gain reductions are held maxima: the editor `take()`s them
 /// each frame. Levels in dBFS / LUFS, gains in dB, loudness changes in LU.
@@ -54,7 +53,7 @@ pub struct StemChannelMeters {
     pub pre_spectrum: SharedSpectrum,
     /// Spectrum of the output.
     pub post_spectrum: SharedSpectrum,
-    /// Compressor gain reduction over time, one value per [`HISTORY_INTERVAL_MS`].
+    /// Compressor gain reduction over time, one value per [`GR_HISTORY_INTERVAL_MS`].
     pub gr_history: SharedHistory,
 }
 
@@ -104,7 +103,7 @@ impl MeterTaps {
             pre: SpectrumAnalyser::new(SPECTRUM_FFT_SIZE, sr),
             post: SpectrumAnalyser::new(SPECTRUM_FFT_SIZE, sr),
             mono: vec![0.0; MAX_SLICE],
-            history_interval: ((HISTORY_INTERVAL_MS * 1e-3 * sample_rate_hz) as usize).max(1),
+            history_interval: ((GR_HISTORY_INTERVAL_MS * 1e-3 * sample_rate_hz) as usize).max(1),
             since_history: 0,
             history_max_gr_db: 0.0,
             was_open: false,

@@ -12,9 +12,10 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
-    column, create_resizable_editor, knob_row, theme, AbCompare, CorrelationMeter, EditorApp,
-    EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter, HistoryPlot, LevelMeter,
-    MeterHold, ParamChoice, ParamKnob, ParamToggle, Readout, ReadoutGrid, SECTION_KNOB_DIAMETER,
+    column, create_resizable_editor, knob_row, switched_section, theme, AbCompare,
+    CorrelationMeter, EditorApp, EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter,
+    HistoryPlot, LevelMeter, MeterHold, ParamChoice, ParamKnob, ParamToggle, Readout, ReadoutGrid,
+    SECTION_KNOB_DIAMETER,
 };
 use stem_plugin_common::EditorOpen;
 
@@ -388,115 +389,70 @@ impl MasterEditor {
     fn glue_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let params = self.params.clone();
         let g = &params.glue;
-        theme::section(
-            ui,
-            "Glue",
-            |ui| {
-                ui.add(ParamToggle::for_param(&g.enabled, setter).label("On"));
-            },
-            |ui| {
-                ui.horizontal(|ui| {
-                    ui.add(ParamChoice::for_param(&g.ratio, setter));
-                    ui.add(ParamChoice::for_param(&g.attack, setter).combo());
-                    ui.add(ParamChoice::for_param(&g.release, setter).combo());
-                });
-                ui.horizontal_top(|ui| {
-                    ui.vertical(|ui| {
-                        knob_row(
-                            ui,
-                            setter,
-                            &[(&g.threshold_db, "Threshold"), (&g.makeup_db, "Make-up")],
-                        );
-                        knob_row(
-                            ui,
-                            setter,
-                            &[(&g.mix_percent, "Mix"), (&g.sidechain_hpf_hz, "SC HPF")],
-                        );
-                    });
-                    let plot_h = ui.available_height().max(80.0) - 4.0;
-                    HistoryPlot::new(&self.glue_history)
-                        .range(-6.0, 0.0, 2.0)
-                        .colour(theme::REDUCTION)
-                        .fill_from_top()
-                        .capacity(GR_HISTORY_LEN)
-                        .show(ui, vec2(ui.available_width(), plot_h))
-                        .on_hover_text("Glue gain reduction over the last 10 s (dB)");
-                });
-            },
-        );
+        switched_section(ui, "Glue", &g.enabled, setter, |ui| {
+            ui.horizontal(|ui| {
+                ui.add(ParamChoice::for_param(&g.ratio, setter));
+                ui.add(ParamChoice::for_param(&g.attack, setter).combo());
+                ui.add(ParamChoice::for_param(&g.release, setter).combo());
+            });
+            knobs_beside_reduction(
+                ui,
+                setter,
+                [
+                    &[(&g.threshold_db, "Threshold"), (&g.makeup_db, "Make-up")],
+                    &[(&g.mix_percent, "Mix"), (&g.sidechain_hpf_hz, "SC HPF")],
+                ],
+                &self.glue_history,
+                &GLUE_TRACE,
+            );
+        });
     }
 
     fn limiter_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let params = self.params.clone();
         let l = &params.limiter;
-        theme::section(
-            ui,
-            "True-peak limiter",
-            |ui| {
-                ui.add(ParamToggle::for_param(&l.enabled, setter).label("On"));
-            },
-            |ui| {
-                ui.horizontal(|ui| {
-                    ui.add(
-                        ParamToggle::for_param(&l.ceiling_from_target, setter)
-                            .label("Ceiling from target"),
-                    );
-                    ui.add(ParamToggle::for_param(&l.auto_release, setter).label("Auto release"));
-                });
-                ui.horizontal_top(|ui| {
-                    ui.vertical(|ui| {
-                        knob_row(
-                            ui,
-                            setter,
-                            &[
-                                (&l.gain_db, "Gain"),
-                                (&l.ceiling_dbtp, "Ceiling"),
-                                (&l.release_ms, "Release"),
-                            ],
-                        );
-                        knob_row(
-                            ui,
-                            setter,
-                            &[(&l.lookahead_ms, "Lookahead"), (&l.link_percent, "Link")],
-                        );
-                    });
-                    let plot_h = ui.available_height().max(80.0) - 4.0;
-                    HistoryPlot::new(&self.limiter_history)
-                        .range(-12.0, 0.0, 3.0)
-                        .colour(theme::REDUCTION)
-                        .fill_from_top()
-                        .capacity(GR_HISTORY_LEN)
-                        .show(ui, vec2(ui.available_width(), plot_h))
-                        .on_hover_text("Limiter gain reduction over the last 10 s (dB)");
-                });
-            },
-        );
+        switched_section(ui, "True-peak limiter", &l.enabled, setter, |ui| {
+            ui.horizontal(|ui| {
+                ui.add(
+                    ParamToggle::for_param(&l.ceiling_from_target, setter)
+                        .label("Ceiling from target"),
+                );
+                ui.add(ParamToggle::for_param(&l.auto_release, setter).label("Auto release"));
+            });
+            knobs_beside_reduction(
+                ui,
+                setter,
+                [
+                    &[
+                        (&l.gain_db, "Gain"),
+                        (&l.ceiling_dbtp, "Ceiling"),
+                        (&l.release_ms, "Release"),
+                    ],
+                    &[(&l.lookahead_ms, "Lookahead"), (&l.link_percent, "Link")],
+                ],
+                &self.limiter_history,
+                &LIMITER_TRACE,
+            );
+        });
     }
 
     fn width_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let params = self.params.clone();
         let w = &params.width;
-        theme::section(
-            ui,
-            "Width",
-            |ui| {
-                ui.add(ParamToggle::for_param(&w.enabled, setter).label("On"));
-            },
-            |ui| {
-                ui.vertical_centered(|ui| {
-                    ui.add(
-                        ParamKnob::for_param(&w.width_percent, setter)
-                            .label("Width")
-                            .diameter(SECTION_KNOB_DIAMETER),
-                    );
-                    ui.add(
-                        ParamKnob::for_param(&w.mono_below_hz, setter)
-                            .label("Mono below")
-                            .diameter(SECTION_KNOB_DIAMETER),
-                    );
-                });
-            },
-        );
+        switched_section(ui, "Width", &w.enabled, setter, |ui| {
+            ui.vertical_centered(|ui| {
+                ui.add(
+                    ParamKnob::for_param(&w.width_percent, setter)
+                        .label("Width")
+                        .diameter(SECTION_KNOB_DIAMETER),
+                );
+                ui.add(
+                    ParamKnob::for_param(&w.mono_below_hz, setter)
+                        .label("Mono below")
+                        .diameter(SECTION_KNOB_DIAMETER),
+                );
+            });
+        });
     }
 
     fn output_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
@@ -526,6 +482,53 @@ impl MasterEditor {
             },
         );
     }
+}
+
+/// How the glue and limiter panels plot a gain-reduction history: 0 dB at the top, filled down
+/// to the reduction, over the last [`GR_HISTORY_LEN`] points.
+struct ReductionTrace {
+    /// Bottom of the plot (the deepest reduction shown), dB.
+    bottom_db: f32,
+    /// Grid line spacing, dB.
+    grid_step_db: f32,
+    hover: &'static str,
+}
+
+const GLUE_TRACE: ReductionTrace = ReductionTrace {
+    bottom_db: -6.0,
+    grid_step_db: 2.0,
+    hover: "Glue gain reduction over the last 10 s (dB)",
+};
+const LIMITER_TRACE: ReductionTrace = ReductionTrace {
+    bottom_db: -12.0,
+    grid_step_db: 3.0,
+    hover: "Limiter gain reduction over the last 10 s (dB)",
+};
+
+/// Two rows of section knobs with a gain-reduction trace filling the rest of the row: the
+/// body of the glue and limiter panels.
+fn knobs_beside_reduction(
+    ui: &mut Ui,
+    setter: &ParamSetter,
+    rows: [&[(&FloatParam, &str)]; 2],
+    history: &[f32],
+    trace: &ReductionTrace,
+) {
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            for row in rows {
+                knob_row(ui, setter, row);
+            }
+        });
+        let plot_h = ui.available_height().max(80.0) - 4.0;
+        HistoryPlot::new(history)
+            .range(trace.bottom_db, 0.0, trace.grid_step_db)
+            .colour(theme::REDUCTION)
+            .fill_from_top()
+            .capacity(GR_HISTORY_LEN)
+            .show(ui, vec2(ui.available_width(), plot_h))
+            .on_hover_text(trace.hover);
+    });
 }
 
 /// Gain reduction as a negative dB figure, `0.0` when there is none.

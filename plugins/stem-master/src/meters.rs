@@ -10,10 +10,9 @@
 //! run (learn and the compare match need them, and they are cheap).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+pub use stem_plugin_common::meters::GR_HISTORY_INTERVAL_MS;
 use stem_plugin_common::meters::{EditorOpen, MeterValue, SharedHistory, SharedSpectrum};
 
-/// One gain-reduction history point per this many ms (the worst reduction within it).
-pub const GR_HISTORY_INTERVAL_MS: f32 = 20.0;
 /// Gain-reduction history length in points (10 s at 20 ms).
 pub const GR_HISTORY_LEN: usize = 500;
 /// One loudness history point per this many ms (momentary and short-term loudness).

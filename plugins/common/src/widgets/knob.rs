@@ -8,7 +8,7 @@
 use std::f32::consts::PI;
 
 use egui::{vec2, Align2, Color32, Id, Key, Response, Sense, Stroke, TextEdit, Ui, Vec2, Widget};
-use nice_plug::prelude::{Param, ParamSetter};
+use nice_plug::prelude::{BoolParam, Param, ParamSetter};
 
 use super::theme;
 
@@ -491,6 +491,25 @@ impl<P: ControlTarget> Widget for ParamChoice<'_, P> {
         })
         .response
     }
+}
+
+/// A [`theme::section`] whose header holds the section's "On" switch: every switchable panel
+/// of both editors.
+pub fn switched_section<R>(
+    ui: &mut Ui,
+    title: &str,
+    enabled: &BoolParam,
+    setter: &ParamSetter,
+    body: impl FnOnce(&mut Ui) -> R,
+) -> R {
+    theme::section(
+        ui,
+        title,
+        |ui| {
+            ui.add(ParamToggle::for_param(enabled, setter).label("On"));
+        },
+        body,
+    )
 }
 
 /// Diameter of the knobs in the editors' section panels, in logical pixels.

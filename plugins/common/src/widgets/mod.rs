@@ -28,7 +28,7 @@ pub use ab::AbCompare;
 pub use eq_curve::{BandEdit, BandHandle, EqCurveView};
 pub use eq_panel::{EqLive, EqPanel};
 pub use history::HistoryPlot;
-pub use knob::{knob_row, SECTION_KNOB_DIAMETER};
+pub use knob::{knob_row, switched_section, SECTION_KNOB_DIAMETER};
 pub use knob::{ControlTarget, ParamChoice, ParamKnob, ParamToggle};
 pub use meter::{CorrelationMeter, GainReductionMeter, LevelMeter, MeterHold};
 pub use readout::{Readout, ReadoutGrid};
