@@ -24,7 +24,9 @@
 //!   `process_block(left, right)`, `latency_samples()`, `response(hz, view)`, `reset`.
 
 pub mod band;
+mod band_state;
 pub mod dynamic;
+mod lanes;
 pub mod linear_phase;
 pub mod parametric;
 mod pipeline;

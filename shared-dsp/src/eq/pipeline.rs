@@ -1,4 +1,6 @@
-//! The EQ's sections that hold still, run as one skewed pipeline on four `f64` lanes.
+//! The parametric EQ's still bands: [`StillChain`] collects consecutive bands that hold still
+//! (no interpolation, fade or detector this sub-block) as stages, and [`run`] runs them as one
+//! skewed pipeline on four `f64` lanes.
 //!
 //! Each section runs in direct form II (five multiplies; [`DirectForm2`] is the exact
 //! realisation of the section's SVF taps, and the parametric EQ maps the integrator states to
@@ -15,6 +17,9 @@
 //! into or out of M/S before its section, so an M/S band costs no extra stage; two M/S bands
 //! in a row decode and encode between them, exactly as the per-sample path does.
 
+use super::band_state::BandState;
+use super::parametric::MAX_BANDS;
+use crate::filter::coefficients::MAX_SECTIONS;
 use crate::filter::DirectForm2;
 use crate::simd::{has_avx_fma, F64x4, BASELINE_FMA};
 
@@ -86,7 +91,7 @@ impl PipelineIo for StereoF32<'_> {
 
 /// [`run`] over the host's channels in place: NaN/Inf input becomes silence, and no NaN,
 /// infinity or subnormal leaves.
-pub(super) fn run_f32(stages: &mut [Stage], left: &mut [f32], right: &mut [f32]) {
+fn run_f32(stages: &mut [Stage], left: &mut [f32], right: &mut [f32]) {
     let len = left.len().min(right.len());
     let (left, right) = (&mut left[..len], &mut right[..len]);
     crate::util::sanitize(left);
@@ -124,7 +129,7 @@ const CHUNK_FRAMES: usize = 512;
 
 /// Runs `stages` in order over `io`, in place, updating their delay lines. Any split of a run
 /// into calls, and any split of a chain into passes, gives the same bits.
-pub(super) fn run(stages: &mut [Stage], io: &mut impl PipelineIo) {
+fn run(stages: &mut [Stage], io: &mut impl PipelineIo) {
     let passes = stages.len().div_ceil(MAX_PASS_STAGES);
     if passes <= 1 {
         run_pass(stages, io);
@@ -325,6 +330,117 @@ fn pass<const J: usize>(stages: &mut [Stage], io: &mut impl PipelineIo) {
         kernel::<J, BASELINE_FMA, _>(&mut v, io);
     }
     v.scatter(stages);
+}
+
+/// Most stages of a still chain: every section, plus an M/S decode after every band.
+pub(super) const MAX_STAGES: usize = MAX_BANDS * (MAX_SECTIONS + 1);
+
+/// Consecutive still bands collected as pipeline stages (in `ParametricEq::stages`): the
+/// scheduler half of the still path, [`run`] is the kernel half.
+pub(super) struct StillChain {
+    pub(super) count: usize,
+    /// Whether the last band pushed leaves its signal in M/S.
+    in_ms: bool,
+    /// `(band, section)` of each stage (`u8::MAX` marks the closing decode).
+    owners: [(u8, u8); MAX_STAGES],
+}
+
+impl StillChain {
+    pub(super) fn new() -> Self {
+        Self {
+            count: 0,
+            in_ms: false,
+            owners: [(0, 0); MAX_STAGES],
+        }
+    }
+
+    /// Appends band `bi`'s sections (its state moves to the delay lines).
+    pub(super) fn push(
+        &mut self,
+        stages: &mut [Stage; MAX_STAGES],
+        bi: usize,
+        band: &mut BandState,
+    ) {
+        band.enter_direct_form();
+        let ms = band.is_ms();
+        // Entering or leaving M/S rides on the band's first stage. Two M/S bands in a row
+        // still decode and encode between them, as the per-sample path does: the bits must
+        // not depend on which bands happen to share a pipeline.
+        if self.in_ms && ms {
+            self.push_decode(stages);
+        }
+        let mut transform = match (self.in_ms, ms) {
+            (false, true) => Transform::Encode,
+            (true, false) => Transform::Decode,
+            _ => Transform::None,
+        };
+        for si in 0..band.sections {
+            stages[self.count] = Stage {
+                transform,
+                coefs: band.direct_form(si),
+                delay: band.delay[si],
+            };
+            self.owners[self.count] = (bi as u8, si as u8);
+            self.count += 1;
+            transform = Transform::None;
+        }
+        self.in_ms = ms;
+    }
+
+    /// Appends a stage that only decodes M/S back to L/R.
+    fn push_decode(&mut self, stages: &mut [Stage; MAX_STAGES]) {
+        stages[self.count] = Stage {
+            transform: Transform::Decode,
+            ..Stage::IDENTITY
+        };
+        self.owners[self.count] = (u8::MAX, 0);
+        self.count += 1;
+        self.in_ms = false;
+    }
+
+    /// Runs the collected stages over `io`, hands the delay lines back to their bands and
+    /// starts a new chain.
+    pub(super) fn run(
+        &mut self,
+        stages: &mut [Stage; MAX_STAGES],
+        bands: &mut [BandState; MAX_BANDS],
+        io: &mut impl PipelineIo,
+    ) {
+        self.run_with(stages, bands, |s| run(s, io));
+    }
+
+    /// [`Self::run`] over the host's channels.
+    pub(super) fn run_f32(
+        &mut self,
+        stages: &mut [Stage; MAX_STAGES],
+        bands: &mut [BandState; MAX_BANDS],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        self.run_with(stages, bands, |s| run_f32(s, left, right));
+    }
+
+    fn run_with(
+        &mut self,
+        stages: &mut [Stage; MAX_STAGES],
+        bands: &mut [BandState; MAX_BANDS],
+        run: impl FnOnce(&mut [Stage]),
+    ) {
+        if self.count == 0 {
+            return;
+        }
+        if self.in_ms {
+            self.push_decode(stages);
+        }
+        run(&mut stages[..self.count]);
+        for (st, &(b, s)) in stages[..self.count].iter().zip(self.owners.iter()) {
+            if b != u8::MAX {
+                bands[b as usize].delay[s as usize] = st.delay;
+            }
+        }
+        self.count = 0;
+        self.in_ms = false;
+    }
 }
 
 #[cfg(test)]
