@@ -12,7 +12,7 @@ use stem_cli::analysis::tt_dynamic_range;
 fn stepped_noise() -> [Vec<f32>; 2] {
     let n = 20 * SR as usize;
     let gains_db = [-20.0f32, -30.0, -14.0, -24.0];
-    let mut out = [noise(n, 3), noise(n, 5)];
+    let mut out = [noise_via_f64(n, 3), noise_via_f64(n, 5)];
     for ch in &mut out {
         let mut y = 0.0f32;
         for (i, x) in ch.iter_mut().enumerate() {
@@ -99,9 +99,7 @@ fn tt_dr_of_a_signal_with_known_dr() {
     // 0.5. So DR = 20 log10(0.5 / sqrt(0.01 + (2 * 1 + 2 * 0.25) / (2 n))), n = 144 000.
     let n_block = 3 * SR as usize;
     let n = 10 * n_block;
-    let mut x: Vec<f32> = (0..n)
-        .map(|i| (0.1 * (std::f64::consts::TAU * 1000.0 * i as f64 / SR as f64).sin()) as f32)
-        .collect();
+    let mut x = sine(n, 1000.0, SR as f64, 0.1);
     x[2 * n_block + 4800] = 1.0;
     x[6 * n_block + 9600] = 0.5;
     let expected = 20.0 * (0.5 / (0.01 + 2.5 / (2.0 * n_block as f64)).sqrt()).log10();

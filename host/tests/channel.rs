@@ -15,30 +15,18 @@ use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::saturation::SaturationMode;
 use stem_channel::params::StemChannelParams;
 use stem_host::{BlockSchedule, ParamChange, ParamInfo, PluginHost};
+use test_signals::Xorshift64Star;
 
 mod support;
 use support::{argmax, assert_identical, open, refs, wire, FORMATS};
 
 const SR: f64 = 48_000.0;
 
-/// xorshift64*, so signals are reproducible without an RNG crate.
-struct Rng(u64);
-
-impl Rng {
-    fn bipolar(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let u = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        ((u >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
 /// Music-like stereo signal: a decaying chord on a beat, a bass line, noise, a side tone, all
 /// under a deep 3 Hz tremolo so every level-dependent control (dynamic bands, compressors)
 /// keeps moving.
 fn programme(num_samples: usize, seed: u64) -> [Vec<f32>; 2] {
-    let mut rng = Rng(seed);
+    let mut rng = Xorshift64Star(seed);
     let tau = std::f32::consts::TAU;
     let mut out = [
         Vec::with_capacity(num_samples),
@@ -58,8 +46,8 @@ fn programme(num_samples: usize, seed: u64) -> [Vec<f32>; 2] {
         let bass = 0.3 * (tau * 70.0 * t).sin();
         let side = 0.05 * (tau * 9_000.0 * t).sin();
         let tremolo = 0.05 + 0.95 * (0.5 + 0.5 * (tau * 3.0 * t).sin());
-        out[0].push(tremolo * (chord + bass + side + 0.03 * rng.bipolar()));
-        out[1].push(tremolo * (chord + bass - side + 0.03 * rng.bipolar()));
+        out[0].push(tremolo * (chord + bass + side + 0.03 * rng.bipolar_f32()));
+        out[1].push(tremolo * (chord + bass - side + 0.03 * rng.bipolar_f32()));
     }
     out
 }

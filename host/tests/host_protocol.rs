@@ -25,10 +25,9 @@ use support::{bundle_dir, param, refs, wire, FORMATS};
 const SR: f64 = 48_000.0;
 const PLUGINS: [&str; 2] = ["Stem Channel", "Stem Master"];
 
+/// A 997 Hz sine at -12 dBFS peak on both channels.
 fn sine(num_samples: usize) -> [Vec<f32>; 2] {
-    let x: Vec<f32> = (0..num_samples)
-        .map(|n| (0.25 * (2.0 * std::f64::consts::PI * 997.0 * n as f64 / SR).sin()) as f32)
-        .collect();
+    let x = test_signals::sine(num_samples, 997.0, SR, 0.25);
     [x.clone(), x]
 }
 

@@ -18,6 +18,7 @@ use shared_dsp::dynamics::CompressorSettings;
 use shared_dsp::eq::{BandKind, BandSettings};
 use shared_dsp::stereo::StereoSettings;
 use stem_host::{BlockSchedule, ParamChange, ParamInfo, PluginHost};
+use test_signals::Xorshift32;
 
 mod support;
 use support::{argmax, open, param, wire, FORMATS};
@@ -41,13 +42,8 @@ fn set_fraction(host: &mut dyn PluginHost, name: &str, fraction: f64) {
 /// Deterministic stereo test programme: decaying tone bursts over noise, peaking near 0 dBFS,
 /// loud enough for the glue and the limiter to work.
 fn programme(num_samples: usize) -> [Vec<f32>; 2] {
-    let mut state = 0x1234_5678u32;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state as f32 / u32::MAX as f32 - 0.5
-    };
+    let mut rng = Xorshift32(0x1234_5678);
+    let mut next = move || rng.centred();
     let mut l = Vec::with_capacity(num_samples);
     let mut r = Vec::with_capacity(num_samples);
     for i in 0..num_samples {

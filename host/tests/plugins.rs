@@ -5,6 +5,7 @@
 //! and points `STEM_TEST_BUNDLE_DIR` at them.
 
 use stem_host::{BlockSchedule, ParamChange, PluginHost};
+use test_signals::Xorshift32;
 
 mod support;
 use support::{assert_identical, open, param, refs, FORMATS};
@@ -24,13 +25,8 @@ fn for_each_bundle(check: impl Fn(&str, &mut dyn PluginHost)) {
 
 /// Deterministic white noise at about -12 dBFS (xorshift, so the tests need no RNG crate).
 fn noise(num_samples: usize, seed: u32) -> [Vec<f32>; 2] {
-    let mut state = seed.max(1);
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        (state as f32 / u32::MAX as f32 - 0.5) * 0.5
-    };
+    let mut rng = Xorshift32(seed.max(1));
+    let mut next = move || rng.centred() * 0.5;
     let left = (0..num_samples).map(|_| next()).collect();
     let right = (0..num_samples).map(|_| next()).collect();
     [left, right]

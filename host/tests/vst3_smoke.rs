@@ -29,10 +29,9 @@ fn bundle() -> PathBuf {
         })
 }
 
+/// A sine at -6 dBFS peak on the left, inverted at a quarter of that on the right.
 fn sine(num_samples: usize, hz: f64) -> [Vec<f32>; 2] {
-    let left: Vec<f32> = (0..num_samples)
-        .map(|n| (0.5 * (2.0 * std::f64::consts::PI * hz * n as f64 / SAMPLE_RATE).sin()) as f32)
-        .collect();
+    let left = test_signals::sine(num_samples, hz, SAMPLE_RATE, 0.5);
     let right = left.iter().map(|x| -0.5 * x).collect();
     [left, right]
 }

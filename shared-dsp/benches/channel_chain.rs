@@ -13,13 +13,12 @@ use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::filter::Slope;
 use std::hint::black_box;
 
-mod support;
 const SAMPLE_RATE: f64 = 48_000.0;
 const FRAMES: usize = 48_000;
 const BLOCK: usize = 512;
 
 fn programme(seed: u64) -> Vec<f32> {
-    support::programme(seed, FRAMES, 0.8, 0.05)
+    test_signals::programme(seed, FRAMES, 0.8, 0.05)
 }
 
 /// Every section on, as the benchmark asks.

@@ -14,13 +14,12 @@ use shared_dsp::saturation::{Saturation, SaturationMode, SaturationSettings};
 use shared_dsp::stereo::{StereoSettings, StereoTool};
 use std::hint::black_box;
 
-mod support;
 const SAMPLE_RATE: f32 = 48_000.0;
 const FRAMES: usize = 48_000;
 const BLOCK: usize = 512;
 
 fn programme(seed: u64) -> Vec<f32> {
-    support::programme(seed, FRAMES, 1.6, 0.1)
+    test_signals::programme(seed, FRAMES, 1.6, 0.1)
 }
 
 /// Runs `f` over the whole signal in blocks.

@@ -18,20 +18,10 @@ use shared_dsp::eq::{
 };
 use shared_dsp::filter::{CascadeCoefs, Precision, Shape, Slope};
 use std::hint::black_box;
+use test_signals::noise64;
 
 const SR: f64 = 48_000.0;
 const BLOCK: usize = 512;
-
-fn noise(len: usize, mut seed: u64) -> Vec<f32> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.5
-        })
-        .collect()
-}
 
 fn eight_bands() -> [BandSettings; 8] {
     [
@@ -71,8 +61,8 @@ fn eight_bands() -> [BandSettings; 8] {
 
 fn bench(c: &mut Criterion) {
     let frames = SR as usize;
-    let left = noise(frames, 0x1234_5678_9abc_def1);
-    let right = noise(frames, 0x0fed_cba9_8765_4321);
+    let left = noise64(frames, 0x1234_5678_9abc_def1, 0.5);
+    let right = noise64(frames, 0x0fed_cba9_8765_4321, 0.5);
     let mut l = left.clone();
     let mut r = right.clone();
 

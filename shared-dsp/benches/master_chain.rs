@@ -49,13 +49,12 @@ fn thread_cpu_time() -> Duration {
     START.get_or_init(std::time::Instant::now).elapsed()
 }
 
-mod support;
 const SAMPLE_RATE: f64 = 48_000.0;
 const FRAMES: usize = 48_000;
 const BLOCK: usize = 512;
 
 fn programme(seed: u64) -> Vec<f32> {
-    support::programme(seed, FRAMES, 1.6, 0.1)
+    test_signals::programme(seed, FRAMES, 1.6, 0.1)
 }
 
 fn full(quality: LinearPhaseQuality) -> MasterSettings {

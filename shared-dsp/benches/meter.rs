@@ -10,26 +10,16 @@ use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::meter::programme::ProgrammeMeter;
 use shared_dsp::meter::true_peak::{TruePeakDetector, TruePeakMeter};
 use std::hint::black_box;
+use test_signals::noise64;
 
 const SAMPLE_RATE: u32 = 48_000;
 const SECONDS: usize = 10;
 const BLOCK: usize = 4096;
 
-fn noise(len: usize, mut seed: u64) -> Vec<f32> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.5
-        })
-        .collect()
-}
-
 fn bench(c: &mut Criterion) {
     let frames = SAMPLE_RATE as usize * SECONDS;
-    let left = noise(frames, 0x1234_5678_9abc_def1);
-    let right = noise(frames, 0x0fed_cba9_8765_4321);
+    let left = noise64(frames, 0x1234_5678_9abc_def1, 0.5);
+    let right = noise64(frames, 0x0fed_cba9_8765_4321, 0.5);
 
     let mut group = c.benchmark_group("meter_stereo_48k_10s");
     group.throughput(Throughput::Elements(frames as u64));

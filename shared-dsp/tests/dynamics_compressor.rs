@@ -3,6 +3,7 @@
 //! the identity a parallel mix must keep below threshold.
 
 use shared_dsp::dynamics::{Compressor, CompressorSettings, CompressorStyle, Detection};
+use test_signals::sine;
 
 /// Giannoulis, Massberg & Reiss (JAES 2012) eq. (4), written independently of the crate.
 fn reference_output_db(x: f64, threshold: f64, ratio: f64, knee: f64) -> f64 {
@@ -22,12 +23,6 @@ fn rms(x: &[f32]) -> f64 {
 fn run(c: &mut Compressor, left: &mut [f32], right: &mut [f32]) {
     let mut chans: [&mut [f32]; 2] = [left, right];
     c.process_block(&mut chans);
-}
-
-fn sine(freq: f64, amp: f64, fs: f64, len: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / fs).sin()) as f32)
-        .collect()
 }
 
 /// Steady sines across the threshold come out at the static curve's level within 0.1 dB, for
@@ -56,7 +51,7 @@ fn static_curve_matches_giannoulis_formula() {
                         ..CompressorSettings::default()
                     });
                     let amp = 10f64.powf(level_db / 20.0);
-                    let input = sine(997.0, amp, fs, len);
+                    let input = sine(len, 997.0, fs, amp);
                     let mut l = input.clone();
                     let mut r = input.clone();
                     run(&mut c, &mut l, &mut r);
@@ -231,7 +226,7 @@ fn sidechain_high_pass_ignores_sub_bass() {
         let mut c = Compressor::new(2, fs);
         c.set_sample_rate(fs);
         c.set_settings(settings);
-        let x = sine(freq, 0.5, fs as f64, 48_000);
+        let x = sine(48_000, freq, fs as f64, 0.5);
         let mut l = x.clone();
         let mut r = x.clone();
         run(&mut c, &mut l, &mut r);

@@ -12,6 +12,7 @@ use shared_dsp::dynamics::{
 };
 use shared_dsp::saturation::{Saturation, SaturationMode, SaturationSettings};
 use shared_dsp::stereo::{StereoSettings, StereoTool};
+use test_signals::Xorshift32;
 
 mod alloc_support;
 use alloc_support::thread_allocations as allocations;
@@ -138,13 +139,10 @@ fn units() -> Vec<(&'static str, Box<dyn Unit>)> {
 }
 
 fn test_signal(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
+    let mut rng = Xorshift32(seed);
     (0..n)
         .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            let noise = s as f32 / u32::MAX as f32 - 0.5;
+            let noise = rng.centred();
             let env = if (i / 3000) % 2 == 0 { 0.9 } else { 0.05 };
             env * (noise + (i as f32 * 0.01).sin())
         })

@@ -3,11 +3,12 @@
 
 mod eq_support;
 
-use eq_support::{db, fft_mag, noise, sine};
+use eq_support::{db, fft_mag};
 use shared_dsp::eq::{
     BandKind, BandSettings, EqCurve, LinearPhaseEq, LinearPhaseQuality, Placement,
 };
 use shared_dsp::filter::Slope;
+use test_signals::{noise, sine};
 
 const SR: f64 = 48_000.0;
 

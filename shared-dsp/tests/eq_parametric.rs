@@ -3,9 +3,10 @@
 
 mod eq_support;
 
-use eq_support::{db, fft_mag, noise, rms, sine};
+use eq_support::{db, fft_mag, rms};
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, EqCurve, ParametricEq, Placement};
 use shared_dsp::filter::Slope;
+use test_signals::{noise, sine};
 
 const SR: f64 = 48_000.0;
 

@@ -225,7 +225,7 @@ fn sine_gain_db(c: &CascadeCoefs, hz: f64) -> f64 {
     let sr = c.sample_rate_hz();
     let settle = (sr * 1.0) as usize;
     let n = settle + (sr * 0.5) as usize;
-    let mut x = eq_support::sine(n, hz, sr, 0.5);
+    let mut x = test_signals::sine(n, hz, sr, 0.5);
     let mut f = BiquadCascade::new(*c);
     f.process_block(&mut x);
     let out = eq_support::rms(&x[settle..]);

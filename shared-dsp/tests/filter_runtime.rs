@@ -3,11 +3,12 @@
 
 mod eq_support;
 
-use eq_support::{db, fft_mag, noise};
+use eq_support::{db, fft_mag};
 use shared_dsp::filter::{
     BiquadCascade, BiquadCoefs, CascadeCoefs, LinkwitzRiley, LinkwitzRileyAllpass,
     LinkwitzRileyOrder, Slope, Svf, SvfCoefs,
 };
+use test_signals::noise;
 
 const ORDERS: [LinkwitzRileyOrder; 3] = [
     LinkwitzRileyOrder::Lr2,

@@ -9,17 +9,13 @@ use shared_dsp::meter::level::{Rms, SamplePeak};
 use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::meter::programme::ProgrammeMeter;
 use shared_dsp::meter::spectrum::SpectrumAnalyser;
+use test_signals::Xorshift64;
 
 const SR: f64 = 48_000.0;
 
 fn signal(len: usize, seed: u64) -> [Vec<f32>; 2] {
-    let mut s = seed;
-    let mut rnd = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
+    let mut rng = Xorshift64(seed);
+    let mut rnd = move || rng.centred();
     let mut l = Vec::with_capacity(len);
     let mut r = Vec::with_capacity(len);
     for i in 0..len {

@@ -13,31 +13,13 @@
 use ebur128::{EbuR128, Mode};
 use shared_dsp::meter::loudness::LoudnessMeter;
 use std::f64::consts::PI;
-
-/// Small deterministic generator (xorshift64*), so the programmes are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform in [-1, 1).
-    fn bipolar(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * 0.5 * (self.bipolar() + 1.0)
-    }
-}
+use test_signals::Xorshift64Star;
 
 /// A stereo programme of `seconds`: segments of 1.5 to 4 s, each one of white noise, a
 /// "music-like" decaying chord retriggered on a beat, low-pass-ish noise under a bass line,
 /// bright tones, or silence, at levels from -45 to -8 dBFS.
 fn programme(sample_rate: f64, seconds: f64, seed: u64) -> [Vec<f32>; 2] {
-    let mut rng = Rng(seed);
+    let mut rng = Xorshift64Star(seed);
     let n = (sample_rate * seconds) as usize;
     let mut left = Vec::with_capacity(n);
     let mut right = Vec::with_capacity(n);

@@ -8,25 +8,20 @@ use shared_dsp::meter::k_weighting::{KWeightingCoefs, KWeightingFilter};
 use shared_dsp::meter::level::{Rms, SamplePeak};
 use shared_dsp::meter::spectrum::SpectrumAnalyser;
 use std::f64::consts::PI;
+use test_signals::{sine_with_phase, Xorshift64};
 
 const SR: f64 = 48_000.0;
-
-fn sine(hz: f64, amp: f64, phase: f64, len: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| (amp * (2.0 * PI * hz * i as f64 / SR + phase).sin()) as f32)
-        .collect()
-}
 
 #[test]
 fn sample_peak_and_rms_of_a_sine() {
     // fs/8 with a 90 degree phase puts samples on the crests: peak exactly -6.02 dBFS.
     let amp = 0.5;
-    let x = sine(6_000.0, amp, PI / 2.0, 48_000);
+    let x = sine_with_phase(48_000, 6_000.0, SR, amp, PI / 2.0);
     let mut peak = SamplePeak::new(2);
     peak.process_block(&[&x, &x]);
     assert!((peak.peak_dbfs() - 20.0 * amp.log10()).abs() < 1e-5);
     // 1 kHz over exactly 1000 periods: RMS = A / sqrt(2) = -9.03 dBFS.
-    let x = sine(1_000.0, amp, 0.3, 48_000);
+    let x = sine_with_phase(48_000, 1_000.0, SR, amp, 0.3);
     let mut rms = Rms::new(2, SR);
     rms.process_block(&[&x, &x]);
     let expected = 20.0 * (amp / 2f64.sqrt()).log10();
@@ -56,9 +51,9 @@ fn sample_peak_and_rms_of_a_sine() {
 #[test]
 fn correlation_of_known_pairs() {
     let n = 48_000;
-    let s = sine(440.0, 0.5, 0.0, n);
+    let s = sine_with_phase(n, 440.0, SR, 0.5, 0.0);
     let inv: Vec<f32> = s.iter().map(|v| -v).collect();
-    let quad = sine(440.0, 0.5, PI / 2.0, n);
+    let quad = sine_with_phase(n, 440.0, SR, 0.5, PI / 2.0);
     let silence = vec![0.0f32; n];
     let read = |l: &[f32], r: &[f32]| {
         let mut c = Correlation::new(SR);
@@ -76,15 +71,9 @@ fn correlation_of_known_pairs() {
     assert_eq!(read(&s, &silence), 0.0);
     // Independent noise: |r| shrinks with the integration time; 300 ms of 48 kHz noise gives a
     // standard deviation of about 1/sqrt(2 * 14 400) = 0.006.
-    let mut seed = 7u64;
-    let mut noise = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
-    let a: Vec<f32> = (0..n).map(|_| noise()).collect();
-    let b: Vec<f32> = (0..n).map(|_| noise()).collect();
+    let mut rng = Xorshift64(7);
+    let a: Vec<f32> = (0..n).map(|_| rng.centred()).collect();
+    let b: Vec<f32> = (0..n).map(|_| rng.centred()).collect();
     assert!(read(&a, &b).abs() < 0.05, "{}", read(&a, &b));
 }
 
@@ -97,7 +86,7 @@ fn spectrum_reads_a_bin_centred_sine_at_its_level() {
     let bin = 85;
     let hz = spec.bin_hz(bin);
     let amp = 10f64.powf(-12.0 / 20.0);
-    spec.process_block(&sine(hz, amp, 0.2, fft * 4));
+    spec.process_block(&sine_with_phase(fft * 4, hz, SR, amp, 0.2));
     let read = spec.bin_db()[bin] as f64;
     assert!((read + 12.0).abs() < 0.01, "bin reads {read}");
     // Far from the tone, the Hann sidelobes are below -100 dB re the tone.
@@ -159,7 +148,7 @@ fn plr_and_psr_of_a_tone_with_a_click() {
     // PLR = 0 - I. PSR right after the click is 0 - S; 3 s later the click has left the
     // short-term window and PSR is the tone's own -30 - (-29.99).
     let amp = 10f64.powf(-30.0 / 20.0);
-    let mut x = sine(1_000.0, amp, 0.0, (SR * 8.0) as usize);
+    let mut x = sine_with_phase((SR * 8.0) as usize, 1_000.0, SR, amp, 0.0);
     // Fade in over 10 ms so the onset adds no overshoot to the tone's true peak.
     for (i, v) in x.iter_mut().take(480).enumerate() {
         *v *= (0.5 - 0.5 * (PI * i as f64 / 480.0).cos()) as f32;

@@ -3,6 +3,7 @@
 //! trips, and the correlation floor of the stem-mastering guide (+0.4).
 
 use shared_dsp::stereo::{decode_ms, encode_ms, StereoSettings, StereoTool};
+use test_signals::Xorshift32;
 
 const FS: f64 = 48_000.0;
 
@@ -125,13 +126,8 @@ fn balance_attenuates_the_far_side_only() {
 fn width_limit_keeps_correlation_above_floor() {
     // Mid and uncorrelated side of similar level: +200 % width would go negative.
     let n = 96_000;
-    let mut seed = 7u32;
-    let mut noise = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        (seed as f32 / u32::MAX as f32 - 0.5) * 0.5
-    };
+    let mut rng = Xorshift32(7);
+    let mut noise = || rng.centred() * 0.5;
     let m: Vec<f32> = (0..n).map(|_| noise()).collect();
     let s: Vec<f32> = (0..n).map(|_| 0.7 * noise()).collect();
     let l0: Vec<f32> = m.iter().zip(&s).map(|(a, b)| a + b).collect();

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use stem_cli::audio::{write_wav_atomic, OutputFormat};
+/// Deterministic white noise in [-1, 1] (f64 mapping) and sines, for every test here.
+pub use test_signals::{noise_via_f64, sine};
 
 pub const SR: u32 = 48_000;
 
@@ -14,19 +16,6 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Deterministic white noise in [-1, 1).
-pub fn noise(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.max(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f64 / u32::MAX as f64 * 2.0 - 1.0) as f32
-        })
-        .collect()
 }
 
 /// Rounds to the 24-bit grid, so sums of stems are exact and written files read back bit for
@@ -44,8 +33,8 @@ pub fn stems(seconds: f64) -> Vec<(String, [Vec<f32>; 2])> {
     let n = (seconds * SR as f64) as usize;
     let sr = SR as f64;
     let tau = std::f64::consts::TAU;
-    let nz = noise(n, 7);
-    let nz2 = noise(n, 11);
+    let nz = noise_via_f64(n, 7);
+    let nz2 = noise_via_f64(n, 11);
     let mut drums = [vec![0.0; n], vec![0.0; n]];
     for i in 0..n {
         let t = (i % (SR as usize / 2)) as f64 / sr;

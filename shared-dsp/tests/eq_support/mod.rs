@@ -1,5 +1,5 @@
 //! Helpers shared by the filter and EQ tests: FFT of impulse responses, dB, analogue
-//! prototypes evaluated at s = j 2 pi f.
+//! prototypes evaluated at s = j 2 pi f. Test signals come from the `test-signals` crate.
 #![allow(dead_code)]
 
 use realfft::num_complex::Complex64;
@@ -35,24 +35,4 @@ pub fn biquad_s(s: Complex64, n: [f64; 3], d: [f64; 3]) -> Complex64 {
 /// RMS of a slice.
 pub fn rms(x: &[f32]) -> f64 {
     (x.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>() / x.len() as f64).sqrt()
-}
-
-/// Deterministic white-ish noise in [-1, 1) (xorshift).
-pub fn noise(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.max(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-/// Sine of `hz` at `amp` (peak) for `n` samples.
-pub fn sine(n: usize, hz: f64, sample_rate_hz: f64, amp: f64) -> Vec<f32> {
-    (0..n)
-        .map(|i| (amp * (2.0 * std::f64::consts::PI * hz * i as f64 / sample_rate_hz).sin()) as f32)
-        .collect()
 }
