@@ -10,30 +10,18 @@ use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType, CHANN
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::saturation::SaturationMode;
 use std::f64::consts::PI;
+use test_signals::Xorshift64Star;
 
 mod alloc_support;
 use alloc_support::allocations;
 
 const SR: f64 = 48_000.0;
 
-/// xorshift64*, so signals are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn bipolar(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let u = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (u >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-}
-
 /// Stereo pink noise (P. Kellet's refined -3 dB/oct filter on white noise), scaled to
 /// `rms_dbfs` per channel.
 fn pink(seconds: f64, rms_dbfs: f64, seed: u64) -> [Vec<f32>; 2] {
     let n = (seconds * SR) as usize;
-    let mut rng = Rng(seed);
+    let mut rng = Xorshift64Star(seed);
     let mut channel = || {
         let mut b = [0.0f64; 7];
         let raw: Vec<f64> = (0..n)
@@ -62,7 +50,7 @@ fn pink(seconds: f64, rms_dbfs: f64, seed: u64) -> [Vec<f32>; 2] {
 /// Music-like test signal: a decaying chord on a beat, a bass line, noise, a side component.
 fn programme(seconds: f64, seed: u64) -> [Vec<f32>; 2] {
     let n = (seconds * SR) as usize;
-    let mut rng = Rng(seed);
+    let mut rng = Xorshift64Star(seed);
     let mut l = Vec::with_capacity(n);
     let mut r = Vec::with_capacity(n);
     for i in 0..n {

@@ -23,22 +23,9 @@ use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::{Limiter, LimiterSettings};
 use shared_dsp::eq::{BandKind, BandSettings, EqCurve, Placement};
 use shared_dsp::stereo::StereoSettings;
+use test_signals::Lcg64;
 
 const FS: f64 = 48_000.0;
-
-struct Rng(u64);
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn bipolar(&mut self) -> f64 {
-        2.0 * self.uniform() - 1.0
-    }
-}
 
 /// Deterministic music-like stereo material, `secs` long at `fs`: a 120 BPM kick/snare/hat
 /// pattern, a bass line on the roots and a detuned saw pad that is wider than the rest,
@@ -49,7 +36,7 @@ fn music(fs: f64, secs: f64) -> [Vec<f32>; 2] {
     let beat = (fs * 0.5) as usize; // 120 BPM
     let mut l = vec![0.0f64; n];
     let mut r = vec![0.0f64; n];
-    let mut rng = Rng(0x00c0_ffee);
+    let mut rng = Lcg64(0x00c0_ffee);
     let roots = [55.0, 43.65, 49.0, 41.2]; // A1, F1, G1, E1: one bar each
     let mut hp_state = 0.0f64;
     let mut bass_lp = 0.0f64;
