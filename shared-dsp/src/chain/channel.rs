@@ -22,8 +22,8 @@
 //!
 //! Settings apply from the next sample and are smoothed here, so the plugin hands over plain
 //! parameter targets and the command-line tool renders automation identically: trim and
-//! output gain ramp linearly in dB over [`GAIN_RAMP_MS`], the other continuous settings
-//! approach their targets every [`SMOOTHING_STEP`] samples ([`SETTINGS_SMOOTHING_MS`]), EQ
+//! output gain ramp linearly in dB over [`GAIN_RAMP_MS`](super::ramp::GAIN_RAMP_MS), the other continuous settings
+//! approach their targets every [`CONTROL_STEP_SAMPLES`] samples ([`SETTINGS_SMOOTHING_MS`]), EQ
 //! bands are smoothed by the EQ itself; section toggles cross-fade. After
 //! [`ChannelChain::new`], [`ChannelChain::reset`] or [`ChannelChain::set_sample_rate`] the first
 //! [`ChannelChain::set_settings`] applies at once, without fades or smoothing, so an offline
@@ -33,7 +33,9 @@
 //! the first block boundary after the fade-out ends.
 
 use super::gain_match::GainMatch;
+use super::ramp::{gain_ramp_samples, GainRamp, RampLaw};
 use super::settings::{ChannelSettings, DynamicsMode, CHANNEL_EQ_BANDS};
+use super::CONTROL_STEP_SAMPLES;
 use crate::delay::DelayLine;
 use crate::dynamics::compressor::MAX_LOOKAHEAD_MS;
 use crate::dynamics::multiband::MAX_BANDS as MULTIBAND_MAX_BANDS;
@@ -42,18 +44,15 @@ use crate::eq::ParametricEq;
 use crate::oversampling::Oversampler;
 use crate::saturation::{Saturation, SaturationSettings};
 use crate::stereo::{StereoSettings, StereoTool};
-use crate::util::{db_to_gain, gain_to_db, sanitize};
+use crate::util::{gain_to_db, sanitize};
 
 /// Cross-fade time of a section toggle, in ms.
 pub const SECTION_FADE_MS: f32 = 10.0;
-/// Length of the trim and output gain ramps, in ms.
-pub const GAIN_RAMP_MS: f32 = 20.0;
 /// Time constant of the smoothing of the other continuous settings (EQ bands excepted: the EQ
 /// smooths them itself), in ms.
 pub const SETTINGS_SMOOTHING_MS: f32 = 10.0;
-/// Samples per smoothing step (steps are counted across calls, so any partition into blocks
-/// sees the same steps).
-pub const SMOOTHING_STEP: usize = 32;
+/// Largest trim and output gain either way, in dB.
+const MAX_GAIN_DB: f32 = 48.0;
 /// Highest sample rate the chain sizes its delays for, in Hz.
 pub const MAX_SAMPLE_RATE_HZ: f32 = 384_000.0;
 
@@ -109,70 +108,6 @@ enum Run {
     Full,
     /// Both, cross-faded.
     Fading,
-}
-
-/// Gain ramp linear in dB over [`GAIN_RAMP_MS`] (the law of the plugins' gain parameters:
-/// even-sounding, and exactly on target when the ramp ends).
-#[derive(Clone, Copy, Debug)]
-struct GainRamp {
-    current_db: f32,
-    target_db: f32,
-    step_db: f32,
-    steps_left: u32,
-    ramp_samples: u32,
-    gain: f32,
-}
-
-impl GainRamp {
-    fn new() -> Self {
-        Self {
-            current_db: 0.0,
-            target_db: 0.0,
-            step_db: 0.0,
-            steps_left: 0,
-            ramp_samples: 1,
-            gain: 1.0,
-        }
-    }
-
-    fn set_target(&mut self, db: f32) {
-        let db = finite_or_zero(db).clamp(-48.0, 48.0);
-        if db != self.target_db {
-            self.target_db = db;
-            self.steps_left = self.ramp_samples;
-            self.step_db = (db - self.current_db) / self.ramp_samples as f32;
-        }
-    }
-
-    fn jump(&mut self) {
-        self.current_db = self.target_db;
-        self.steps_left = 0;
-        self.gain = db_to_gain(self.target_db);
-    }
-
-    fn apply(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if self.steps_left == 0 {
-            if self.gain != 1.0 {
-                let g = self.gain;
-                left.iter_mut().for_each(|x| *x *= g);
-                right.iter_mut().for_each(|x| *x *= g);
-            }
-            return;
-        }
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            if self.steps_left > 0 {
-                self.steps_left -= 1;
-                self.current_db = if self.steps_left == 0 {
-                    self.target_db
-                } else {
-                    self.current_db + self.step_db
-                };
-                self.gain = db_to_gain(self.current_db);
-            }
-            *l *= self.gain;
-            *r *= self.gain;
-        }
-    }
 }
 
 /// Moves `c` toward `t` by the one-pole weight `a` (linear), snapping within `tol`.
@@ -386,8 +321,8 @@ impl ChannelChain {
         let mut chain = Self {
             sample_rate_hz,
             fresh: true,
-            trim: GainRamp::new(),
-            output: GainRamp::new(),
+            trim: GainRamp::new(RampLaw::Db, 1, MAX_GAIN_DB),
+            output: GainRamp::new(RampLaw::Db, 1, MAX_GAIN_DB),
             current: settings.clone(),
             smoothing_weight: 1.0,
             step_pos: 0,
@@ -442,11 +377,11 @@ impl ChannelChain {
         self.stereo.set_sample_rate(sr as f32);
         self.saturation.set_sample_rate(sr as f32);
         self.gain_match.set_sample_rate(sr);
-        let ramp = ((GAIN_RAMP_MS * 1e-3 * sr as f32).round() as u32).max(1);
-        self.trim.ramp_samples = ramp;
-        self.output.ramp_samples = ramp;
+        let ramp = gain_ramp_samples(sr);
+        self.trim.set_ramp_samples(ramp);
+        self.output.set_ramp_samples(ramp);
         self.smoothing_weight = (1.0
-            - (-(SMOOTHING_STEP as f64) / (SETTINGS_SMOOTHING_MS as f64 * 1e-3 * sr)).exp())
+            - (-(CONTROL_STEP_SAMPLES as f64) / (SETTINGS_SMOOTHING_MS as f64 * 1e-3 * sr)).exp())
             as f32;
         let step = 1.0 / (SECTION_FADE_MS * 1e-3 * sr as f32).max(1.0);
         for f in [
@@ -490,8 +425,8 @@ impl ChannelChain {
         }
         self.pending = true;
         self.gain_match.set_enabled(s.gain_match);
-        self.trim.set_target(s.input_trim_db);
-        self.output.set_target(s.output_gain_db);
+        self.trim.set_target_db(s.input_trim_db);
+        self.output.set_target_db(s.output_gain_db);
         let sr = self.sample_rate_hz as f32;
         let latency = lookahead_samples(s.compressor.lookahead_ms, sr)
             .max(lookahead_samples(s.multiband.lookahead_ms, sr));
@@ -645,7 +580,7 @@ impl ChannelChain {
             // While settings move (or new ones wait for the next step boundary), run up to the
             // boundary; otherwise nothing can change before the end of this call.
             let run = if self.pending || self.moving {
-                (SMOOTHING_STEP - self.step_pos).min(m - pos)
+                (CONTROL_STEP_SAMPLES - self.step_pos).min(m - pos)
             } else {
                 m - pos
             };
@@ -654,7 +589,7 @@ impl ChannelChain {
             self.run_section(Section::Dynamics, l, r);
             self.run_section(Section::Stereo, l, r);
             self.run_section(Section::Saturation, l, r);
-            self.step_pos = (self.step_pos + run) % SMOOTHING_STEP;
+            self.step_pos = (self.step_pos + run) % CONTROL_STEP_SAMPLES;
             pos += run;
         }
 
@@ -842,7 +777,7 @@ impl ChannelChain {
     /// Loudness change from input to output in LU (K-weighted, averaged over about 3 s):
     /// the processing's change, plus the gain match compensation, plus the output gain.
     pub fn net_loudness_change_lu(&self) -> f32 {
-        self.gain_match.net_change_lu() + self.output.current_db
+        self.gain_match.net_change_lu() + self.output.value()
     }
 
     /// Whether to keep measuring loudness for [`Self::net_loudness_change_lu`] while gain match
@@ -918,14 +853,6 @@ enum Section {
 fn on(enabled: bool) -> f32 {
     if enabled {
         1.0
-    } else {
-        0.0
-    }
-}
-
-fn finite_or_zero(v: f32) -> f32 {
-    if v.is_finite() {
-        v
     } else {
         0.0
     }

@@ -7,10 +7,11 @@
 //! in the processing within a few seconds while the level of the programme itself (which moves
 //! input and output alike) cancels out of the ratio. The compensating gain is
 //! `sqrt(z_in / z_out)`, feed-forward (measured before it is applied, so there is no loop to go
-//! unstable), recomputed every [`STEP`] samples and ramped linearly between steps. While either
-//! average is below the BS.1770 absolute gate (-70 LUFS) the gain holds, so silence and fades
+//! unstable), recomputed every [`CONTROL_STEP_SAMPLES`] samples and ramped linearly between
+//! steps. While either average is below the BS.1770 absolute gate (-70 LUFS) the gain holds, so silence and fades
 //! to silence do not make it drift.
 
+use super::CONTROL_STEP_SAMPLES;
 use crate::meter::k_weighting::KWeightingCoefs;
 use crate::meter::loudness::{energy_to_lufs, lufs_to_energy, ABSOLUTE_GATE_LUFS};
 use crate::simd::has_avx_fma;
@@ -21,8 +22,6 @@ pub const ADAPT_MS: f64 = 3000.0;
 /// Largest compensation either way, in dB (beyond this the processing, not the match, is
 /// wrong; the guide asks for level changes within +-1.5 dB).
 pub const MAX_COMPENSATION_DB: f64 = 24.0;
-/// Samples between gain updates (the gain ramps linearly across each step).
-pub const STEP: usize = 32;
 
 /// The K-weighting of `N` signals in lock step (the input's and the output's left and right):
 /// each state variable holds the lanes side by side, so every operation is one vector
@@ -93,11 +92,12 @@ pub struct GainMatch {
     /// `process`, beside the output, so both share one recurrence's latency).
     filter: KWeightingLanes<4>,
     /// The one-pole average `e += w (p - e)` over one step is `e = decay e + sum_k c_k p_k`
-    /// with `c_k = w (1 - w)^(STEP - 1 - k)` for the sample at step position `k` and
-    /// `decay = (1 - w)^STEP`: the per-sample recursion (three dependent operations a sample)
-    /// becomes one multiply-add into an accumulator, folded in at the end of each step. Weights
-    /// go by position in the step, so any split of the audio into calls gives the same bits.
-    step_weights: [f64; STEP],
+    /// with `c_k = w (1 - w)^(CONTROL_STEP_SAMPLES - 1 - k)` for the sample at step position
+    /// `k` and `decay = (1 - w)^CONTROL_STEP_SAMPLES`: the per-sample recursion (three dependent
+    /// operations a sample) becomes one multiply-add into an accumulator, folded in at the end
+    /// of each step. Weights go by position in the step, so any split of the audio into calls
+    /// gives the same bits.
+    step_weights: [f64; CONTROL_STEP_SAMPLES],
     step_decay: f64,
     gate_energy: f64,
     input_energy: f64,
@@ -126,7 +126,7 @@ impl GainMatch {
             sample_rate_hz,
             coefs: KWeightingCoefs::new(sample_rate_hz),
             filter: KWeightingLanes::default(),
-            step_weights: [0.0; STEP],
+            step_weights: [0.0; CONTROL_STEP_SAMPLES],
             step_decay: 1.0,
             gate_energy: lufs_to_energy(ABSOLUTE_GATE_LUFS),
             input_energy: 0.0,
@@ -152,9 +152,9 @@ impl GainMatch {
         let w = one_pole_weight(ADAPT_MS, sample_rate_hz);
         let keep = 1.0 - w;
         for (k, c) in self.step_weights.iter_mut().enumerate() {
-            *c = w * keep.powi((STEP - 1 - k) as i32);
+            *c = w * keep.powi((CONTROL_STEP_SAMPLES - 1 - k) as i32);
         }
-        self.step_decay = keep.powi(STEP as i32);
+        self.step_decay = keep.powi(CONTROL_STEP_SAMPLES as i32);
         self.reset();
     }
 
@@ -242,7 +242,7 @@ impl GainMatch {
             }
             // Up to the next step boundary with the state in locals (registers): no call and
             // no step test inside the loop.
-            let n = (STEP - self.step_pos).min(len - i);
+            let n = (CONTROL_STEP_SAMPLES - self.step_pos).min(len - i);
             let mut f = self.filter;
             let (mut sum_in, mut sum_out) = (self.input_sum, self.output_sum);
             let (mut gain, gain_step) = (self.gain, self.gain_step);
@@ -265,7 +265,7 @@ impl GainMatch {
             self.filter = f;
             (self.input_sum, self.output_sum, self.gain) = (sum_in, sum_out, gain);
             self.step_pos += n;
-            if self.step_pos == STEP {
+            if self.step_pos == CONTROL_STEP_SAMPLES {
                 self.step_pos = 0;
                 self.gain = self.target_gain;
                 self.input_energy = self.step_decay * self.input_energy + self.input_sum;
@@ -289,7 +289,7 @@ impl GainMatch {
             self.target_gain
         };
         self.target_gain = target;
-        self.gain_step = (target - self.gain) / STEP as f64;
+        self.gain_step = (target - self.gain) / CONTROL_STEP_SAMPLES as f64;
     }
 
     /// Compensating gain currently applied, in dB.
@@ -363,7 +363,7 @@ mod tests {
         // Reference: `e += w (p - e)` sample by sample over the same K-weighted powers.
         let sr = 44_100.0;
         let steps = 500;
-        let n = STEP * steps + 7;
+        let n = CONTROL_STEP_SAMPLES * steps + 7;
         let left: Vec<f32> = (0..n)
             .map(|i| 0.5 * (i as f32 * 0.0123).sin() * (1.0 + (i as f32 * 0.0007).cos()))
             .collect();
@@ -380,7 +380,7 @@ mod tests {
         let c = KWeightingCoefs::new(sr);
         let (mut fl, mut fr) = (KWeightingFilter::default(), KWeightingFilter::default());
         let mut expected = 0.0f64;
-        for (a, b) in left.iter().zip(&right).take(STEP * steps) {
+        for (a, b) in left.iter().zip(&right).take(CONTROL_STEP_SAMPLES * steps) {
             let (ya, yb) = (fl.process(&c, *a), fr.process(&c, *b));
             expected += w * ((ya * ya + yb * yb) - expected);
         }

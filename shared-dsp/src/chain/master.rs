@@ -47,6 +47,7 @@
 //! integrated loudnesses, so processed and unprocessed are heard at equal loudness.
 
 use super::learn::streaming_turn_down_db;
+use super::ramp::{gain_ramp_samples, AlignedGain, GainRamp, RampLaw};
 use super::settings::{MasterEqMode, MasterSettings};
 use crate::delay::DelayLine;
 use crate::dither::Dither;
@@ -67,142 +68,12 @@ pub const SECTION_FADE_MS: f64 = 10.0;
 /// in 78 ms; one at 10 Hz, the lowest band frequency, by 39 dB in 100 ms. What is left is a
 /// small low-frequency error, faded in over [`SECTION_FADE_MS`], not a click.
 pub const MINIMUM_PHASE_WARM_UP_MS: f64 = 100.0;
-/// Ramp length of the gain stages (input, limiter drive, output, compare match) in ms: the
-/// plugins' gain smoothing time, so a plugin can hand the chain its gain targets and let the
-/// chain do the smoothing per sample (which keeps the output independent of how the host
-/// splits its blocks).
-pub const GAIN_RAMP_MS: f64 = 20.0;
+/// Largest gain of the input gain, limiter drive and output gain either way, in dB.
+const MAX_GAIN_DB: f32 = 60.0;
 /// Largest gain the loudness-matched compare applies to the unprocessed signal, in dB.
 pub const MAX_MATCH_GAIN_DB: f32 = 24.0;
 /// Longest internal run; host blocks are split into runs of at most this many samples.
 const MAX_RUN: usize = 4096;
-
-/// A linear gain ramp: each change glides to the new value over a fixed number of samples,
-/// counted per sample so any block partition gives the same output.
-#[derive(Clone, Copy, Debug)]
-struct GainRamp {
-    value: f32,
-    target: f32,
-    step: f32,
-    remaining: usize,
-    ramp_samples: usize,
-}
-
-impl GainRamp {
-    fn new(ramp_samples: usize) -> Self {
-        Self {
-            value: 1.0,
-            target: 1.0,
-            step: 0.0,
-            remaining: 0,
-            ramp_samples: ramp_samples.max(1),
-        }
-    }
-
-    fn set_target(&mut self, target: f32) {
-        if target != self.target {
-            self.target = target;
-            self.remaining = self.ramp_samples;
-            self.step = (target - self.value) / self.ramp_samples as f32;
-        }
-    }
-
-    fn jump(&mut self, target: f32) {
-        self.value = target;
-        self.target = target;
-        self.remaining = 0;
-    }
-
-    /// Writes the gain of each of the next `out.len()` samples minus one (so a delay line's
-    /// silence reads as unity), advancing it.
-    fn fill_offset(&mut self, out: &mut [f32]) {
-        for o in out.iter_mut() {
-            if self.remaining > 0 {
-                self.remaining -= 1;
-                self.value = if self.remaining == 0 {
-                    self.target
-                } else {
-                    self.value + self.step
-                };
-            }
-            *o = self.value - 1.0;
-        }
-    }
-
-    /// Multiplies `left` and `right` by the gain, advancing it.
-    fn apply(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let len = left.len().min(right.len());
-        let mut i = 0;
-        while self.remaining > 0 && i < len {
-            self.remaining -= 1;
-            self.value = if self.remaining == 0 {
-                self.target
-            } else {
-                self.value + self.step
-            };
-            left[i] *= self.value;
-            right[i] *= self.value;
-            i += 1;
-        }
-        if self.value != 1.0 {
-            let g = self.value;
-            for (l, r) in left[i..len].iter_mut().zip(right[i..len].iter_mut()) {
-                *l *= g;
-                *r *= g;
-            }
-        }
-    }
-}
-
-/// A gain that acts inside the chain, after sections with latency: its ramp runs as the audio
-/// enters the chain and its curve reaches the point where it acts delayed by those sections'
-/// latency, so a change made at some sample acts on the same audio as an input-gain change
-/// made at that sample (as a DAW expects of automation on a latency-compensated plugin).
-struct AlignedGain {
-    ramp: GainRamp,
-    /// The curve as gain minus one, so a cleared line reads as unity. Written every run, so a
-    /// latency change reads the true history.
-    delay: DelayLine,
-    /// This run's delayed curve (gain minus one).
-    curve: Vec<f32>,
-}
-
-impl AlignedGain {
-    fn new(ramp_samples: usize, max_delay_samples: usize, max_block: usize) -> Self {
-        Self {
-            ramp: GainRamp::new(ramp_samples),
-            delay: DelayLine::new(1, max_delay_samples),
-            curve: vec![0.0; max_block],
-        }
-    }
-
-    fn set_delay_samples(&mut self, samples: usize) {
-        self.delay.set_delay_samples(samples);
-    }
-
-    /// Clears the line and puts the ramp on its target (the line's first `delay` samples act
-    /// on the silence the sections before it emit after a reset).
-    fn reset(&mut self) {
-        self.delay.reset();
-        self.ramp.jump(self.ramp.target);
-    }
-
-    /// Advances the ramp by `n` samples and takes this run's delayed curve.
-    fn advance(&mut self, n: usize) {
-        let curve = &mut self.curve[..n];
-        self.ramp.fill_offset(curve);
-        self.delay.process_block(0, curve);
-    }
-
-    /// Applies the delayed curve from sample `start` of the run to `left`/`right`.
-    fn apply(&self, start: usize, left: &mut [f32], right: &mut [f32]) {
-        let curve = &self.curve[start..start + left.len().min(right.len())];
-        for ((l, r), &g) in left.iter_mut().zip(right.iter_mut()).zip(curve) {
-            *l *= 1.0 + g;
-            *r *= 1.0 + g;
-        }
-    }
-}
 
 /// Where a section stands between bypassed and active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -545,7 +416,9 @@ impl MasterChain {
         let limiter_max = limiter.latency_samples();
 
         let fade = (SECTION_FADE_MS * 1e-3 * fs).round() as usize;
-        let ramp = (GAIN_RAMP_MS * 1e-3 * fs).round() as usize;
+        let ramp = gain_ramp_samples(fs);
+        // Gains in dB are clamped to +-60 dB, the compare match to its own limit.
+        let gain = || GainRamp::new(RampLaw::Amplitude, ramp, MAX_GAIN_DB);
         let mut width = StereoTool::new();
         width.set_sample_rate(fs as f32);
         let mut dry_meter = LoudnessMeter::new(2, fs);
@@ -556,7 +429,7 @@ impl MasterChain {
             max_block,
             max_latency: glue_max + eq_max + limiter_max,
             settings: settings.clone(),
-            input_gain: GainRamp::new(ramp),
+            input_gain: gain(),
             glue,
             glue_switch: SectionSwitch::new(glue_max, fade, settings.glue_enabled),
             eq_minimum: ParametricEq::new(fs),
@@ -565,10 +438,10 @@ impl MasterChain {
             eq_switch: SectionSwitch::new(eq_max, fade, settings.eq_enabled).keeping_history(),
             width,
             width_switch: SectionSwitch::new(0, fade, settings.width_enabled),
-            limiter_drive: AlignedGain::new(ramp, glue_max + eq_max, max_block),
+            limiter_drive: AlignedGain::new(gain(), glue_max + eq_max, max_block),
             limiter,
             limiter_switch: SectionSwitch::new(limiter_max, fade, settings.limiter_enabled),
-            output_gain: AlignedGain::new(ramp, glue_max + eq_max + limiter_max, max_block),
+            output_gain: AlignedGain::new(gain(), glue_max + eq_max + limiter_max, max_block),
             dither: Dither::new(2),
             meter: ProgrammeMeter::new(2, fs),
             dry: DelayLine::new(2, glue_max + eq_max + limiter_max),
@@ -576,7 +449,7 @@ impl MasterChain {
             compare: false,
             compare_mix: 0.0,
             compare_step: 1.0 / fade.max(1) as f32,
-            match_gain: GainRamp::new(ramp),
+            match_gain: GainRamp::new(RampLaw::Amplitude, ramp, MAX_MATCH_GAIN_DB),
             run: [vec![0.0; max_block], vec![0.0; max_block]],
             scratch: [vec![0.0; max_block], vec![0.0; max_block]],
         };
@@ -610,7 +483,7 @@ impl MasterChain {
     }
 
     /// Records new settings; they apply from the next `process_block`. Never allocates. Gain
-    /// changes glide over [`GAIN_RAMP_MS`], section switches cross-fade, EQ changes are
+    /// changes glide over [`GAIN_RAMP_MS`](super::ramp::GAIN_RAMP_MS), section switches cross-fade, EQ changes are
     /// smoothed (minimum phase) or redesigned in the background and cross-faded in (linear
     /// phase). EQ mode and lookahead changes change the latency (report it): an EQ mode change
     /// goes through the EQ's bypass (see the module notes), so [`Self::latency_samples`]
@@ -643,26 +516,19 @@ impl MasterChain {
         self.limiter.set_settings(limiter);
         self.dither.set_settings(s.dither);
 
-        let gain = |db: f32| {
-            if db.is_finite() {
-                db_to_gain(db.clamp(-60.0, 60.0))
-            } else {
-                1.0
-            }
-        };
         let (gi, gd, go) = (
-            gain(s.input_gain_db),
-            gain(s.limiter.effective().input_gain_db),
-            gain(s.output_gain_db),
+            s.input_gain_db,
+            s.limiter.effective().input_gain_db,
+            s.output_gain_db,
         );
         if immediate {
-            self.input_gain.jump(gi);
-            self.limiter_drive.ramp.jump(gd);
-            self.output_gain.ramp.jump(go);
+            self.input_gain.jump_to_db(gi);
+            self.limiter_drive.ramp.jump_to_db(gd);
+            self.output_gain.ramp.jump_to_db(go);
         } else {
-            self.input_gain.set_target(gi);
-            self.limiter_drive.ramp.set_target(gd);
-            self.output_gain.ramp.set_target(go);
+            self.input_gain.set_target_db(gi);
+            self.limiter_drive.ramp.set_target_db(gd);
+            self.output_gain.ramp.set_target_db(go);
         }
 
         self.settings = s.clone();
@@ -824,11 +690,11 @@ impl MasterChain {
         self.glue_switch.reset(self.settings.glue_enabled);
         self.width_switch.reset(self.settings.width_enabled);
         self.limiter_switch.reset(self.settings.limiter_enabled);
-        self.input_gain.jump(self.input_gain.target);
+        self.input_gain.jump();
         self.limiter_drive.reset();
         self.output_gain.reset();
         self.compare_mix = if self.compare { 1.0 } else { 0.0 };
-        self.match_gain.jump(self.match_gain_linear());
+        self.match_gain.jump_to(self.match_gain_linear());
     }
 
     /// Clears the meters only (loudness, true peak, the compare match), keeping the audio.
@@ -1021,7 +887,7 @@ impl MasterChain {
         if self.compare_mix != target || self.compare {
             let g = self.match_gain_linear();
             if self.compare_mix == 0.0 {
-                self.match_gain.jump(g);
+                self.match_gain.jump_to(g);
             } else {
                 self.match_gain.set_target(g);
             }

@@ -5,6 +5,7 @@
 //!   starting points, the loudness targets.
 //! - [`channel`]: the Stem Channel chain (one per stem bus).
 //! - [`gain_match`]: keeps the channel output as loud as its input (K-weighted).
+//! - [`ramp`]: the one gain ramp (dB or amplitude law) and the latency-aligned gain.
 //! - [`master`]: the Stem Master chain (the sum of the stems).
 //! - [`learn`]: the master's target assist (limiter drive for a loudness target) and the
 //!   streaming-normalisation readout.
@@ -13,7 +14,13 @@ pub mod channel;
 pub mod gain_match;
 pub mod learn;
 pub mod master;
+pub mod ramp;
 pub mod settings;
+
+/// Samples per control step of the chain kit: the Channel chain's settings smoothing and the
+/// gain match's gain move once per step of this many samples, counted across calls so any
+/// partition of the audio into blocks sees the same steps.
+pub const CONTROL_STEP_SAMPLES: usize = 32;
 
 pub use settings::{
     delivery_target, loudness_target, ChannelSettings, DynamicsMode, LoudnessTarget, MasterEqMode,
