@@ -963,3 +963,125 @@ fn limiter_drive_changes_line_up_with_input_gain_changes() {
     let moved = (at + lat..n).filter(|&i| driven[i] != unchanged[i]).count();
     assert!(moved > (n - at - lat) / 2, "only {moved} samples changed");
 }
+
+/// Settings the chain glides itself (glue, width, limiter; the EQ smooths its bands), changed
+/// from `base` in one go.
+fn glide_change(s: &mut MasterSettings) {
+    s.glue.threshold_db = -6.0;
+    s.glue.makeup_db = 4.0;
+    s.stereo.width_percent = 60.0;
+    s.limiter.ceiling_dbtp = -3.0;
+    s.limiter.release_ms = 300.0;
+    s.eq_bands[2].gain_db = -4.0;
+}
+
+#[test]
+fn a_master_setting_step_glides_onto_its_target_within_the_stated_time() {
+    use shared_dsp::chain::smoothing::SETTINGS_SMOOTHING_MS;
+    use shared_dsp::chain::CONTROL_STEP_SAMPLES as SMOOTHING_STEP;
+    let x = music(FS, 0.5);
+    let mut chain = MasterChain::new(512, FS);
+    let mut s = full_settings(MasterEqMode::ZeroLatency);
+    s.glue.threshold_db = -26.0;
+    chain.set_settings(&s);
+    chain.finish_design_now();
+    chain.reset();
+    s.glue.threshold_db = -6.0;
+    chain.set_settings(&s);
+    // 20 dB within 0.01 dB: ln(2000) time constants, rounded up to whole steps.
+    let settle_samples = ((2000f64.ln() * SETTINGS_SMOOTHING_MS as f64 * 1e-3 * FS)
+        / SMOOTHING_STEP as f64)
+        .ceil() as usize
+        * SMOOTHING_STEP
+        + SMOOTHING_STEP;
+    let (mut l, mut r) = (x[0].clone(), x[1].clone());
+    let mut last = -26.0f32;
+    let mut landed_at = None;
+    for (k, (a, b)) in l
+        .chunks_mut(SMOOTHING_STEP)
+        .zip(r.chunks_mut(SMOOTHING_STEP))
+        .enumerate()
+    {
+        chain.process_block(a, b);
+        let t = chain.glue().settings().threshold_db;
+        assert!(t >= last, "threshold moves one way: {last} -> {t}");
+        if k == 0 {
+            assert!(
+                t > -26.0 && t < -20.0,
+                "the first step glides, not jumps: {t}"
+            );
+        }
+        if t == -6.0 && landed_at.is_none() {
+            landed_at = Some((k + 1) * SMOOTHING_STEP);
+        }
+        last = t;
+    }
+    let landed_at = landed_at.expect("reaches the target exactly");
+    println!("20 dB threshold step landed after {landed_at} samples (bound {settle_samples})");
+    assert!(
+        landed_at <= settle_samples,
+        "{landed_at} > {settle_samples}"
+    );
+}
+
+#[test]
+fn a_master_setting_step_has_no_zipper() {
+    // A 440 Hz tone at -6 dBFS through the glue at a threshold it never reaches: a +12 dB
+    // make-up step. Taken at once it would jump by 0.5 * (4 - 1) = 1.5; glided, no sample
+    // step exceeds the tone's own slope at the final level plus a small fraction of that.
+    let n = (0.3 * FS) as usize;
+    let tone: Vec<f32> = (0..n)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / FS as f32).sin())
+        .collect();
+    let mut s = MasterSettings::default();
+    s.limiter_enabled = false;
+    s.glue_enabled = true;
+    s.glue.threshold_db = 0.0;
+    s.glue.makeup_db = 0.0;
+    let mut up = s.clone();
+    up.glue.makeup_db = 12.0;
+    let at = n / 3;
+    let (y, lat) = render_tone(&tone, &[(0, &s), (at, &up)]);
+    let final_slope = MAX_TONE_SLOPE * 0.5 * 10f32.powf(12.0 / 20.0);
+    let worst = max_step(&y[at..]);
+    println!("worst sample step {worst:.4}, tone slope at the final level {final_slope:.4}");
+    assert!(worst < 1.1 * final_slope, "{worst}");
+    // And it gets there: the last cycle is the tone 12 dB up.
+    let peak = y[n - 200..].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(
+        (peak / (0.5 * 10f32.powf(0.6)) - 1.0).abs() < 0.01,
+        "{peak} {lat}"
+    );
+}
+
+#[test]
+fn master_glides_are_block_size_independent() {
+    let x = music(FS, 0.4);
+    let base = full_settings(MasterEqMode::ZeroLatency);
+    let render = |block: usize| {
+        let mut chain = MasterChain::new(512, FS);
+        chain.set_settings(&base);
+        chain.finish_design_now();
+        chain.reset();
+        let (mut l, mut r) = (x[0].clone(), x[1].clone());
+        let at = 5_000;
+        for (a, b) in l[..at].chunks_mut(block).zip(r[..at].chunks_mut(block)) {
+            chain.process_block(a, b);
+        }
+        let mut s = base.clone();
+        glide_change(&mut s);
+        chain.set_settings(&s);
+        for (a, b) in l[at..].chunks_mut(block).zip(r[at..].chunks_mut(block)) {
+            chain.process_block(a, b);
+        }
+        [l, r]
+    };
+    let one = render(1);
+    for block in [113, 512] {
+        let y = render(block);
+        assert!(
+            y == one,
+            "block size {block} differs from per-sample processing"
+        );
+    }
+}

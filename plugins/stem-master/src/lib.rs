@@ -5,8 +5,9 @@
 //! latency or linear phase, width, true-peak limiter, output, dither, programme meter,
 //! loudness-matched compare), so
 //! the plugin and the `stem` command-line tool produce the same samples. This crate maps the
-//! parameters onto `MasterSettings` every [`SUB_BLOCK`] samples (smoothers advance per
-//! sub-block; the chain ramps gains per sample), runs the chain inside
+//! parameters onto `MasterSettings` as plain targets once per slice between automation events
+//! (the chain smooths them itself, so the output does not depend on the host's blocks), runs
+//! the chain inside
 //! `stem_plugin_common::ProcessFrame` (input hygiene and a latency-aligned bypass), reports the
 //! latency on activation and whenever the EQ mode or the limiter lookahead changes it (never on
 //! bypass: bypassed sections are replaced by equal delays; an EQ mode change lands in the chain
@@ -32,7 +33,7 @@ pub mod params;
 use meters::{MasterMeters, GR_HISTORY_INTERVAL_MS, LOUDNESS_HISTORY_INTERVAL_MS};
 use params::StemMasterParams;
 
-/// Samples between two parameter-to-settings updates (the smoothers step by this much).
+/// Samples per pass of the meter and spectrum bookkeeping.
 pub const SUB_BLOCK: usize = 32;
 /// Sample rate the plugin is built for before the host activates it.
 const DEFAULT_SAMPLE_RATE_HZ: f64 = 48_000.0;
@@ -42,7 +43,7 @@ pub struct StemMaster {
     meters: Arc<MasterMeters>,
     frame: ProcessFrame,
     chain: MasterChain,
-    /// Settings for the current sub-block (reused, so nothing is built per block).
+    /// Settings for the current slice (reused, so nothing is built per block).
     settings: MasterSettings,
     learn: TargetLearn,
     /// Learn parameter state seen last block (a pass starts on off->on, ends on on->off).
@@ -180,8 +181,7 @@ impl Plugin for StemMaster {
         let fs = buffer_config.sample_rate;
         self.sample_rate_hz = fs;
         self.chain.set_sample_rate(fs as f64);
-        self.params.reset_smoothers();
-        self.params.next_settings(1, &mut self.settings);
+        self.params.settings(&mut self.settings);
         self.chain.set_settings(&self.settings);
         self.chain.finish_design_now();
         self.chain.reset();
@@ -200,8 +200,7 @@ impl Plugin for StemMaster {
     }
 
     fn reset(&mut self) {
-        self.params.reset_smoothers();
-        self.params.next_settings(1, &mut self.settings);
+        self.params.settings(&mut self.settings);
         self.chain.set_settings(&self.settings);
         self.chain.reset();
         self.frame.reset(self.params.bypass.value());
@@ -250,12 +249,14 @@ impl Plugin for StemMaster {
         frame.process(buffer, bypassed, |channels| {
             let [left, right] = channels;
             let len = left.len();
+            // Parameters only change between the slices the frame hands over (sample-accurate
+            // automation splits there): one hand-over of targets per slice.
+            params.settings(settings);
+            chain.set_settings(settings);
             let mut start = 0;
             while start < len {
                 let end = (start + SUB_BLOCK).min(len);
                 let n = end - start;
-                params.next_settings(n as u32, settings);
-                chain.set_settings(settings);
                 let (l, r) = (&mut left[start..end], &mut right[start..end]);
                 chain.process_block(l, r);
                 learn.process_block(l, r);

@@ -2,14 +2,14 @@
 //! session and automation lane: they are short and never renamed. Sections live in nested
 //! groups; ranges and steps are `pub const`s and functions the editor reuses.
 //!
-//! Every continuous parameter is smoothed (thresholds and percentages linearly in their unit,
-//! frequencies and times logarithmically, advanced once per sub-block); the three gains (input,
-//! limiter gain, output) are smoothed per sample inside the chain (`GAIN_RAMP_MS`, the same
-//! 20 ms), which keeps them exact whatever the host's block sizes. Two are deliberately not: the limiter's
-//! lookahead and the EQ mode set the plugin's latency, and a latency that glides would make
-//! the host re-align on every step; the lookahead applies at the next block, the EQ mode goes
-//! through the EQ's bypass (a few cross-fades, `MasterChain::set_settings`), and the new latency
-//! is reported as soon as the chain has it.
+//! The parameters go to the chain as plain targets ([`StemMasterParams::settings`]): the chain
+//! smooths them itself (`shared_dsp::chain::smoothing`: levels and mixes linearly in their
+//! unit, frequencies and times geometrically, EQ bands by the EQ, gains ramped per sample), so
+//! the `stem` tool renders automation exactly as the plugin plays it, whatever the host's block
+//! sizes. Two settings never glide: the limiter's lookahead and the EQ mode set the plugin's
+//! latency, and a latency that glides would make the host re-align on every step; the
+//! lookahead applies at once, the EQ mode goes through the EQ's bypass (a few cross-fades,
+//! `MasterChain::set_settings`), and the new latency is reported as soon as the chain has it.
 
 use nice_plug::prelude::*;
 use shared_dsp::chain::settings::{LoudnessTarget, MasterEqMode, MasterSettings, LOUDNESS_TARGETS};
@@ -26,8 +26,6 @@ use stem_plugin_common::param_helpers::{
 use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams, EQ_BANDS};
 
-/// Smoothing time of frequencies and times, in ms.
-pub const SMOOTHING_MS: f32 = 20.0;
 /// Glue threshold range, dBFS.
 pub const GLUE_THRESHOLD_RANGE_DB: (f32, f32) = (-40.0, 0.0);
 /// Glue make-up range, dB.
@@ -124,8 +122,8 @@ fn v2s_or_off(off_below: f32, decimals: usize, unit: &'static str) -> ValueToStr
     })
 }
 
-/// A frequency from 0 (off) up, skewed towards the low end; smoothed linearly (a logarithmic
-/// smoother cannot start from 0).
+/// A frequency from 0 (off) up, skewed towards the low end (the chain glides it
+/// geometrically, jumping to and from 0).
 fn hz_or_off(name: &str, default: f32, range: (f32, f32)) -> FloatParam {
     FloatParam::new(
         name,
@@ -136,7 +134,6 @@ fn hz_or_off(name: &str, default: f32, range: (f32, f32)) -> FloatParam {
             factor: FloatRange::skew_factor(-1.5),
         },
     )
-    .with_smoother(SmoothingStyle::Linear(SMOOTHING_MS))
     .with_value_to_string(v2s_or_off(1.0, 1, " Hz"))
     .with_string_to_value(s2v_with_unit_or_off("hz", Some(0.0)))
 }
@@ -540,75 +537,50 @@ impl Default for LoudnessParams {
 }
 
 impl StemMasterParams {
-    /// The chain settings `steps` samples on: every smoother advances by `steps` (audio
-    /// thread; call once per sub-block).
-    pub fn next_settings(&self, steps: u32, settings: &mut MasterSettings) {
+    /// The chain settings the parameters ask for (plain targets: the chain smooths them).
+    pub fn settings(&self, settings: &mut MasterSettings) {
         let g = &self.glue;
         let release = g.release.value();
-        // Gains go to the chain as targets: it ramps them per sample over the same 20 ms
-        // (`GAIN_RAMP_MS`), so the result does not depend on the host's block sizes.
         settings.input_gain_db = self.input.trim.value();
         settings.glue_enabled = g.enabled.value();
         settings.glue = CompressorSettings {
             style: CompressorStyle::Glue,
-            threshold_db: g.threshold_db.smoothed.next_step(steps),
+            threshold_db: g.threshold_db.value(),
             ratio: g.ratio.value().ratio(),
             attack_ms: g.attack.value().attack_ms(),
             release_ms: release.release_ms(),
             auto_release: release == GlueRelease::Auto,
-            makeup_db: g.makeup_db.smoothed.next_step(steps),
-            mix_percent: g.mix_percent.smoothed.next_step(steps),
-            sidechain_hpf_hz: off_below_one(g.sidechain_hpf_hz.smoothed.next_step(steps)),
+            makeup_db: g.makeup_db.value(),
+            mix_percent: g.mix_percent.value(),
+            sidechain_hpf_hz: off_below_one(g.sidechain_hpf_hz.value()),
             ..CompressorSettings::master_glue()
         };
         settings.eq_enabled = self.eq.enabled.value();
         settings.eq_mode = self.eq.mode.value().into();
-        settings.eq_bands = self.eq_bands.next_band_settings(steps);
+        settings.eq_bands = self.eq_bands.to_band_settings();
         let w = &self.width;
         settings.width_enabled = w.enabled.value();
         settings.stereo = StereoSettings {
-            width_percent: w.width_percent.smoothed.next_step(steps),
-            mono_below_hz: off_below_one(w.mono_below_hz.smoothed.next_step(steps)),
+            width_percent: w.width_percent.value(),
+            mono_below_hz: off_below_one(w.mono_below_hz.value()),
             balance_percent: 0.0,
         };
         let l = &self.limiter;
-        let ceiling = l.ceiling_dbtp.smoothed.next_step(steps);
         settings.limiter_enabled = l.enabled.value();
         settings.limiter = LimiterSettings {
             ceiling_dbtp: if l.ceiling_from_target.value() {
                 self.loudness.target.value().target().ceiling_dbtp
             } else {
-                ceiling
+                l.ceiling_dbtp.value()
             },
             input_gain_db: l.gain_db.value(),
             lookahead_ms: l.lookahead_ms.value(),
-            release_ms: l.release_ms.smoothed.next_step(steps),
+            release_ms: l.release_ms.value(),
             auto_release: l.auto_release.value(),
-            stereo_link_percent: l.link_percent.smoothed.next_step(steps),
+            stereo_link_percent: l.link_percent.value(),
         };
         settings.dither = self.dither.settings();
         settings.output_gain_db = self.output.gain.value();
-    }
-
-    /// Jumps every smoother to its target (from `reset()`).
-    pub fn reset_smoothers(&self) {
-        self.eq_bands.reset_smoothers();
-        for p in [
-            &self.input.trim,
-            &self.glue.threshold_db,
-            &self.glue.makeup_db,
-            &self.glue.mix_percent,
-            &self.glue.sidechain_hpf_hz,
-            &self.width.width_percent,
-            &self.width.mono_below_hz,
-            &self.limiter.gain_db,
-            &self.limiter.ceiling_dbtp,
-            &self.limiter.release_ms,
-            &self.limiter.link_percent,
-            &self.output.gain,
-        ] {
-            p.smoothed.reset(p.value());
-        }
     }
 }
 
@@ -647,9 +619,8 @@ mod tests {
     #[test]
     fn default_parameters_give_the_default_chain() {
         let params = StemMasterParams::default();
-        params.reset_smoothers();
         let mut s = MasterSettings::default();
-        params.next_settings(1, &mut s);
+        params.settings(&mut s);
         let d = MasterSettings::default();
         assert_eq!(s.limiter, d.limiter);
         assert_eq!(s.glue_enabled, d.glue_enabled);

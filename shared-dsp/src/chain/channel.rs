@@ -23,7 +23,7 @@
 //! Settings apply from the next sample and are smoothed here, so the plugin hands over plain
 //! parameter targets and the command-line tool renders automation identically: trim and
 //! output gain ramp linearly in dB over [`GAIN_RAMP_MS`](super::ramp::GAIN_RAMP_MS), the other continuous settings
-//! approach their targets every [`CONTROL_STEP_SAMPLES`] samples ([`SETTINGS_SMOOTHING_MS`]), EQ
+//! approach their targets every [`CONTROL_STEP_SAMPLES`](super::CONTROL_STEP_SAMPLES) samples ([`SETTINGS_SMOOTHING_MS`]), EQ
 //! bands are smoothed by the EQ itself; section toggles cross-fade. After
 //! [`ChannelChain::new`], [`ChannelChain::reset`] or [`ChannelChain::set_sample_rate`] the first
 //! [`ChannelChain::set_settings`] applies at once, without fades or smoothing, so an offline
@@ -35,22 +35,20 @@
 use super::gain_match::GainMatch;
 use super::ramp::{gain_ramp_samples, GainRamp, RampLaw};
 use super::settings::{ChannelSettings, DynamicsMode, CHANNEL_EQ_BANDS};
-use super::CONTROL_STEP_SAMPLES;
+pub use super::smoothing::SETTINGS_SMOOTHING_MS;
+use super::smoothing::{geo, Glide, StepSmoother};
 use crate::delay::DelayLine;
 use crate::dynamics::compressor::MAX_LOOKAHEAD_MS;
 use crate::dynamics::multiband::MAX_BANDS as MULTIBAND_MAX_BANDS;
-use crate::dynamics::{Compressor, CompressorSettings, MultibandCompressor};
+use crate::dynamics::{Compressor, MultibandCompressor};
 use crate::eq::ParametricEq;
 use crate::oversampling::Oversampler;
 use crate::saturation::{Saturation, SaturationSettings};
-use crate::stereo::{StereoSettings, StereoTool};
+use crate::stereo::StereoTool;
 use crate::util::{gain_to_db, sanitize};
 
 /// Cross-fade time of a section toggle, in ms.
 pub const SECTION_FADE_MS: f32 = 10.0;
-/// Time constant of the smoothing of the other continuous settings (EQ bands excepted: the EQ
-/// smooths them itself), in ms.
-pub const SETTINGS_SMOOTHING_MS: f32 = 10.0;
 /// Largest trim and output gain either way, in dB.
 const MAX_GAIN_DB: f32 = 48.0;
 /// Highest sample rate the chain sizes its delays for, in Hz.
@@ -110,58 +108,6 @@ enum Run {
     Fading,
 }
 
-/// Moves `c` toward `t` by the one-pole weight `a` (linear), snapping within `tol`.
-#[inline]
-fn lin(c: f32, t: f32, a: f32, tol: f32, moving: &mut bool) -> f32 {
-    if c == t || !c.is_finite() || !t.is_finite() {
-        return t;
-    }
-    let v = c + a * (t - c);
-    if (t - v).abs() <= tol {
-        t
-    } else {
-        *moving = true;
-        v
-    }
-}
-
-/// Moves `c` toward `t` geometrically (frequencies, times, ratios), snapping within 0.01 %;
-/// jumps when either is not positive (e.g. a filter switched off by 0 Hz).
-#[inline]
-fn geo(c: f32, t: f32, a: f32, moving: &mut bool) -> f32 {
-    if c == t || !(c > 0.0 && t > 0.0 && c.is_finite() && t.is_finite()) {
-        return t;
-    }
-    let (lc, lt) = (c.ln(), t.ln());
-    let lv = lc + a * (lt - lc);
-    if (lt - lv).abs() <= 1e-4 {
-        t
-    } else {
-        *moving = true;
-        lv.exp()
-    }
-}
-
-fn approach_compressor(
-    c: &CompressorSettings,
-    t: &CompressorSettings,
-    a: f32,
-    m: &mut bool,
-) -> CompressorSettings {
-    CompressorSettings {
-        threshold_db: lin(c.threshold_db, t.threshold_db, a, 0.01, m),
-        ratio: geo(c.ratio, t.ratio, a, m),
-        knee_db: lin(c.knee_db, t.knee_db, a, 0.01, m),
-        attack_ms: geo(c.attack_ms, t.attack_ms, a, m),
-        release_ms: geo(c.release_ms, t.release_ms, a, m),
-        rms_window_ms: geo(c.rms_window_ms, t.rms_window_ms, a, m),
-        makeup_db: lin(c.makeup_db, t.makeup_db, a, 0.001, m),
-        mix_percent: lin(c.mix_percent, t.mix_percent, a, 0.01, m),
-        sidechain_hpf_hz: geo(c.sidechain_hpf_hz, t.sidechain_hpf_hz, a, m),
-        ..*t
-    }
-}
-
 /// One smoothing step of every continuous setting outside the EQ (which smooths its bands
 /// itself) and the trim/output gains (ramped per sample): level and mix settings linearly,
 /// frequencies, times and ratios geometrically. Switches, modes and the lookahead take the
@@ -169,7 +115,7 @@ fn approach_compressor(
 fn approach_settings(c: &mut ChannelSettings, t: &ChannelSettings, a: f32) -> bool {
     let mut m = false;
     let mut next = t.clone();
-    next.compressor = approach_compressor(&c.compressor, &t.compressor, a, &mut m);
+    next.compressor = c.compressor.glide(&t.compressor, a, &mut m);
     for i in 0..next.multiband.crossover_hz.len() {
         next.multiband.crossover_hz[i] = geo(
             c.multiband.crossover_hz[i],
@@ -179,51 +125,10 @@ fn approach_settings(c: &mut ChannelSettings, t: &ChannelSettings, a: f32) -> bo
         );
     }
     for i in 0..next.multiband.bands.len() {
-        next.multiband.bands[i] =
-            approach_compressor(&c.multiband.bands[i], &t.multiband.bands[i], a, &mut m);
+        next.multiband.bands[i] = c.multiband.bands[i].glide(&t.multiband.bands[i], a, &mut m);
     }
-    next.stereo = StereoSettings {
-        width_percent: lin(
-            c.stereo.width_percent,
-            t.stereo.width_percent,
-            a,
-            0.01,
-            &mut m,
-        ),
-        mono_below_hz: geo(c.stereo.mono_below_hz, t.stereo.mono_below_hz, a, &mut m),
-        balance_percent: lin(
-            c.stereo.balance_percent,
-            t.stereo.balance_percent,
-            a,
-            0.01,
-            &mut m,
-        ),
-    };
-    next.saturation = SaturationSettings {
-        drive_db: lin(
-            c.saturation.drive_db,
-            t.saturation.drive_db,
-            a,
-            0.001,
-            &mut m,
-        ),
-        bias: lin(c.saturation.bias, t.saturation.bias, a, 1e-4, &mut m),
-        mix_percent: lin(
-            c.saturation.mix_percent,
-            t.saturation.mix_percent,
-            a,
-            0.01,
-            &mut m,
-        ),
-        output_db: lin(
-            c.saturation.output_db,
-            t.saturation.output_db,
-            a,
-            0.001,
-            &mut m,
-        ),
-        ..t.saturation
-    };
+    next.stereo = c.stereo.glide(&t.stereo, a, &mut m);
+    next.saturation = c.saturation.glide(&t.saturation, a, &mut m);
     *c = next;
     m
 }
@@ -240,14 +145,8 @@ pub struct ChannelChain {
     output: GainRamp,
     /// The settings the units run with: `settings` approached step by step.
     current: ChannelSettings,
-    /// Weight of one smoothing step.
-    smoothing_weight: f32,
-    /// Position inside the current smoothing step (steps run across calls).
-    step_pos: usize,
-    /// New targets arrived; smoothing starts at the next step boundary.
-    pending: bool,
-    /// A smoothed setting has not reached its target yet.
-    moving: bool,
+    /// When `current` takes its next step toward `settings`.
+    smoother: StepSmoother,
 
     eq: ParametricEq,
     eq_fade: Fade,
@@ -324,10 +223,7 @@ impl ChannelChain {
             trim: GainRamp::new(RampLaw::Db, 1, MAX_GAIN_DB),
             output: GainRamp::new(RampLaw::Db, 1, MAX_GAIN_DB),
             current: settings.clone(),
-            smoothing_weight: 1.0,
-            step_pos: 0,
-            pending: false,
-            moving: false,
+            smoother: StepSmoother::default(),
             eq: ParametricEq::new(sample_rate_hz),
             eq_fade: Fade::new(),
             eq_bypass: DelayLine::new(2, 0),
@@ -380,9 +276,7 @@ impl ChannelChain {
         let ramp = gain_ramp_samples(sr);
         self.trim.set_ramp_samples(ramp);
         self.output.set_ramp_samples(ramp);
-        self.smoothing_weight = (1.0
-            - (-(CONTROL_STEP_SAMPLES as f64) / (SETTINGS_SMOOTHING_MS as f64 * 1e-3 * sr)).exp())
-            as f32;
+        self.smoother.set_sample_rate(sr);
         let step = 1.0 / (SECTION_FADE_MS * 1e-3 * sr as f32).max(1.0);
         for f in [
             &mut self.eq_fade,
@@ -423,7 +317,7 @@ impl ChannelChain {
         for (i, b) in s.eq_bands.iter().enumerate() {
             self.eq.set_band(i, *b);
         }
-        self.pending = true;
+        self.smoother.retarget();
         self.gain_match.set_enabled(s.gain_match);
         self.trim.set_target_db(s.input_trim_db);
         self.output.set_target_db(s.output_gain_db);
@@ -486,8 +380,7 @@ impl ChannelChain {
         self.saturation_fade.gain = on(s.saturation_enabled);
         self.current.clone_from(&self.settings);
         self.apply_current();
-        self.pending = false;
-        self.moving = false;
+        self.smoother.jump();
         self.trim.jump();
         self.output.jump();
         self.update_dynamics_pad();
@@ -571,25 +464,20 @@ impl ChannelChain {
 
         let mut pos = 0;
         while pos < m {
-            if self.step_pos == 0 && (self.pending || self.moving) {
-                self.pending = false;
-                self.moving =
-                    approach_settings(&mut self.current, &self.settings, self.smoothing_weight);
+            if let Some(a) = self.smoother.step_due() {
+                let moving = approach_settings(&mut self.current, &self.settings, a);
+                self.smoother.set_moving(moving);
                 self.apply_current();
             }
             // While settings move (or new ones wait for the next step boundary), run up to the
             // boundary; otherwise nothing can change before the end of this call.
-            let run = if self.pending || self.moving {
-                (CONTROL_STEP_SAMPLES - self.step_pos).min(m - pos)
-            } else {
-                m - pos
-            };
+            let run = self.smoother.run_samples(m - pos);
             let (l, r) = (&mut left[pos..pos + run], &mut right[pos..pos + run]);
             self.run_section(Section::Eq, l, r);
             self.run_section(Section::Dynamics, l, r);
             self.run_section(Section::Stereo, l, r);
             self.run_section(Section::Saturation, l, r);
-            self.step_pos = (self.step_pos + run) % CONTROL_STEP_SAMPLES;
+            self.smoother.advance(run);
             pos += run;
         }
 

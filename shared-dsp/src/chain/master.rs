@@ -36,6 +36,11 @@
 //! latency changes where the taps start to cross-fade; a host that restarts the plugin on a
 //! latency change lands on the new mode at once.
 //!
+//! Settings are smoothed here, as in the Channel chain, so the plugin hands over plain targets
+//! and the `stem` tool renders automation exactly as the plugin plays it: the glue, width and
+//! limiter settings glide by [`super::smoothing`], the minimum-phase EQ smooths its bands itself
+//! (the linear-phase EQ cross-fades its redesigns), the gains ramp per sample.
+//!
 //! Gains inside the chain act on the samples entering the chain when they change: the limiter
 //! drive's curve is delayed by the glue and EQ latency, the output gain's by the whole latency,
 //! so input gain, limiter drive and output gain automation line up in time.
@@ -49,6 +54,7 @@
 use super::learn::streaming_turn_down_db;
 use super::ramp::{gain_ramp_samples, AlignedGain, GainRamp, RampLaw};
 use super::settings::{MasterEqMode, MasterSettings};
+use super::smoothing::{Glide, StepSmoother};
 use crate::delay::DelayLine;
 use crate::dither::Dither;
 use crate::dynamics::{Compressor, CompressorSettings, CompressorStyle, Limiter, LimiterSettings};
@@ -353,6 +359,10 @@ pub struct MasterChain {
     max_block: usize,
     max_latency: usize,
     settings: MasterSettings,
+    /// The settings the glue, width and limiter run with: `settings` glided step by step
+    /// ([`super::smoothing`]).
+    current: MasterSettings,
+    smoother: StepSmoother,
 
     input_gain: GainRamp,
     glue: Compressor,
@@ -429,6 +439,8 @@ impl MasterChain {
             max_block,
             max_latency: glue_max + eq_max + limiter_max,
             settings: settings.clone(),
+            current: settings.clone(),
+            smoother: StepSmoother::default(),
             input_gain: gain(),
             glue,
             glue_switch: SectionSwitch::new(glue_max, fade, settings.glue_enabled),
@@ -454,6 +466,7 @@ impl MasterChain {
             scratch: [vec![0.0; max_block], vec![0.0; max_block]],
         };
         chain.glue.set_sample_rate(fs as f32);
+        chain.smoother.set_sample_rate(fs);
         chain.apply_settings(&settings, true);
         chain.finish_design_now();
         chain.reset();
@@ -483,7 +496,9 @@ impl MasterChain {
     }
 
     /// Records new settings; they apply from the next `process_block`. Never allocates. Gain
-    /// changes glide over [`GAIN_RAMP_MS`](super::ramp::GAIN_RAMP_MS), section switches cross-fade, EQ changes are
+    /// changes glide over [`GAIN_RAMP_MS`](super::ramp::GAIN_RAMP_MS), the glue, width and
+    /// limiter settings glide from the next smoothing step ([`super::smoothing`]; lookaheads at
+    /// once), section switches cross-fade, EQ changes are
     /// smoothed (minimum phase) or redesigned in the background and cross-faded in (linear
     /// phase). EQ mode and lookahead changes change the latency (report it): an EQ mode change
     /// goes through the EQ's bypass (see the module notes), so [`Self::latency_samples`]
@@ -503,17 +518,17 @@ impl MasterChain {
                 self.eq_minimum.set_band(i, static_band(b));
             }
         }
-        let glue = CompressorSettings {
-            style: CompressorStyle::Glue,
-            ..s.glue
-        };
-        self.glue.set_settings(glue);
-        self.width.set_settings(s.stereo);
-        let limiter = LimiterSettings {
-            input_gain_db: 0.0,
-            ..s.limiter
-        };
-        self.limiter.set_settings(limiter);
+        if immediate {
+            self.current.clone_from(s);
+            self.smoother.jump();
+        } else {
+            // The lookaheads set the latency: they apply at once (the switches below size
+            // their warm-ups by them); everything else glides from the next step.
+            self.current.glue.lookahead_ms = s.glue.lookahead_ms;
+            self.current.limiter.lookahead_ms = s.limiter.lookahead_ms;
+            self.smoother.retarget();
+        }
+        self.apply_current();
         self.dither.set_settings(s.dither);
 
         let (gi, gd, go) = (
@@ -558,6 +573,35 @@ impl MasterChain {
             }
         }
         self.align_latencies();
+    }
+
+    /// Hands the glided settings to the glue, width and limiter (they ignore unchanged
+    /// settings; the limiter's drive is ramped by the chain).
+    fn apply_current(&mut self) {
+        let c = &self.current;
+        self.glue.set_settings(CompressorSettings {
+            style: CompressorStyle::Glue,
+            ..c.glue
+        });
+        self.width.set_settings(c.stereo);
+        self.limiter.set_settings(LimiterSettings {
+            input_gain_db: 0.0,
+            ..c.limiter
+        });
+    }
+
+    /// One smoothing step of the glue, width and limiter settings toward the targets (the
+    /// EQ smooths its bands itself, the gains ramp per sample). Returns whether anything is
+    /// still moving.
+    fn glide_current(&mut self, a: f32) -> bool {
+        let (c, t) = (&mut self.current, &self.settings);
+        let mut m = false;
+        let glue = c.glue.glide(&t.glue, a, &mut m);
+        let stereo = c.stereo.glide(&t.stereo, a, &mut m);
+        let limiter = c.limiter.glide(&t.limiter, a, &mut m);
+        c.clone_from(t);
+        (c.glue, c.stereo, c.limiter) = (glue, stereo, limiter);
+        m
     }
 
     /// Gives every bypass and alignment delay the sections' current latencies.
@@ -678,6 +722,9 @@ impl MasterChain {
     /// Clears all audio state and every meter, without allocating; sections jump to their set
     /// state without fades.
     pub fn reset(&mut self) {
+        self.current.clone_from(&self.settings);
+        self.smoother.jump();
+        self.apply_current();
         self.glue.reset();
         self.jump_eq();
         self.align_latencies();
@@ -824,11 +871,19 @@ impl MasterChain {
             // the EQ to be off) starts on the same sample whatever the host's blocks.
             self.update_eq();
             self.align_latencies();
+            if let Some(a) = self.smoother.step_due() {
+                let moving = self.glide_current(a);
+                self.smoother.set_moving(moving);
+                self.apply_current();
+            }
+            // Runs also end at smoothing steps while settings glide.
             let run = self
                 .max_block
-                .min(self.eq_switch.samples_to_next_step().unwrap_or(len));
+                .min(self.eq_switch.samples_to_next_step().unwrap_or(len))
+                .min(self.smoother.run_samples(len - start));
             let end = (start + run).min(len);
             self.process_run(&mut left[start..end], &mut right[start..end]);
+            self.smoother.advance(end - start);
             start = end;
         }
     }

@@ -7,6 +7,7 @@
 //! - [`gain_match`]: keeps the channel output as loud as its input (K-weighted).
 //! - [`ramp`]: the one gain ramp (dB or amplitude law) and the latency-aligned gain.
 //! - [`master`]: the Stem Master chain (the sum of the stems).
+//! - [`smoothing`]: the one way both chains glide their settings to new targets.
 //! - [`learn`]: the master's target assist (limiter drive for a loudness target) and the
 //!   streaming-normalisation readout.
 
@@ -16,6 +17,7 @@ pub mod learn;
 pub mod master;
 pub mod ramp;
 pub mod settings;
+pub mod smoothing;
 
 /// Samples per control step of the chain kit: the Channel chain's settings smoothing and the
 /// gain match's gain move once per step of this many samples, counted across calls so any
