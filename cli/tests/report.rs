@@ -6,6 +6,7 @@ use common::*;
 
 use ebur128::{EbuR128, Mode};
 use stem_cli::analysis::tt_dynamic_range;
+use test_signals::sine;
 
 /// 20 s of stereo noise in four 5 s sections at different levels (band-limited by a one-pole
 /// lowpass so it is music-like), the level steps on the 100 ms grid.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use stem_cli::audio::{write_wav_atomic, OutputFormat};
-/// Deterministic white noise in [-1, 1] (f64 mapping) and sines, for every test here.
-pub use test_signals::{noise_via_f64, sine};
+/// Deterministic white noise in [-1, 1] (f64 mapping), for every test here.
+pub use test_signals::noise_via_f64;
 
 pub const SR: u32 = 48_000;
 
