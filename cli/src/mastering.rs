@@ -134,7 +134,7 @@ fn limiter_stage(
     drive_db: f64,
 ) -> [Vec<f32>; 2] {
     let mut limiter = Limiter::new(2, sample_rate_hz as f32);
-    limiter.set_sample_rate(sample_rate_hz as f32);
+    limiter.set_sample_rate(sample_rate_hz);
     limiter.set_settings(LimiterSettings {
         input_gain_db: 0.0,
         ..settings.limiter

@@ -40,17 +40,17 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
 
     let mut comp = Compressor::new(2, SAMPLE_RATE);
-    comp.set_sample_rate(SAMPLE_RATE);
+    comp.set_sample_rate(f64::from(SAMPLE_RATE));
     comp.set_settings(CompressorSettings::bass_vca());
     let mut comp_plain = Compressor::new(2, SAMPLE_RATE);
-    comp_plain.set_sample_rate(SAMPLE_RATE);
+    comp_plain.set_sample_rate(f64::from(SAMPLE_RATE));
     comp_plain.set_settings(CompressorSettings {
         threshold_db: -20.0,
         ratio: 4.0,
         ..CompressorSettings::default()
     });
     let mut comp_full = Compressor::new(2, SAMPLE_RATE);
-    comp_full.set_sample_rate(SAMPLE_RATE);
+    comp_full.set_sample_rate(f64::from(SAMPLE_RATE));
     comp_full.set_settings(CompressorSettings {
         style: CompressorStyle::Opto,
         detection: Detection::Rms,
@@ -60,10 +60,10 @@ fn bench(c: &mut Criterion) {
         ..CompressorSettings::default()
     });
     let mut mb = MultibandCompressor::new(2, SAMPLE_RATE);
-    mb.set_sample_rate(SAMPLE_RATE);
+    mb.set_sample_rate(f64::from(SAMPLE_RATE));
     mb.set_settings(MultibandSettings::vocal_low_mid());
     let mut lim = Limiter::new(2, SAMPLE_RATE);
-    lim.set_sample_rate(SAMPLE_RATE);
+    lim.set_sample_rate(f64::from(SAMPLE_RATE));
     lim.set_settings(LimiterSettings {
         input_gain_db: 6.0,
         ..LimiterSettings::default()
@@ -74,13 +74,13 @@ fn bench(c: &mut Criterion) {
         ..SaturationSettings::default()
     };
     let mut tape4 = Saturation::new(2, sat_settings(SaturationMode::Tape, 4));
-    tape4.set_sample_rate(SAMPLE_RATE);
+    tape4.set_sample_rate(f64::from(SAMPLE_RATE));
     let mut tape2 = Saturation::new(2, sat_settings(SaturationMode::Tape, 2));
-    tape2.set_sample_rate(SAMPLE_RATE);
+    tape2.set_sample_rate(f64::from(SAMPLE_RATE));
     let mut clip4 = Saturation::new(2, sat_settings(SaturationMode::SoftClip, 4));
-    clip4.set_sample_rate(SAMPLE_RATE);
+    clip4.set_sample_rate(f64::from(SAMPLE_RATE));
     let mut stereo = StereoTool::new();
-    stereo.set_sample_rate(SAMPLE_RATE);
+    stereo.set_sample_rate(f64::from(SAMPLE_RATE));
     stereo.set_settings(StereoSettings {
         width_percent: 130.0,
         mono_below_hz: 100.0,

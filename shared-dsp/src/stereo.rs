@@ -99,8 +99,10 @@ impl StereoTool {
     }
 
     /// Sets the sample rate in Hz and resets.
-    pub fn set_sample_rate(&mut self, sample_rate_hz: f32) {
-        self.sample_rate_hz = sample_rate_hz.max(1.0);
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        // The unit computes in f32; the rate is rounded to f32 once, here, and the side filter
+        // gets that rounded rate too (as it always has).
+        self.sample_rate_hz = (sample_rate_hz as f32).max(1.0);
         self.side_filter.set_sample_rate(self.sample_rate_hz as f64);
         self.update();
         self.reset();

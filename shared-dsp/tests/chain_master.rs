@@ -789,7 +789,7 @@ fn default_latency_is_the_limiters_alone() {
             "the glue's bypass delay adds nothing"
         );
         let mut limiter = Limiter::new(2, fs as f32);
-        limiter.set_sample_rate(fs as f32);
+        limiter.set_sample_rate(fs);
         limiter.set_settings(LimiterSettings {
             input_gain_db: 0.0,
             ..d.limiter
@@ -834,7 +834,7 @@ fn zero_latency_eq_has_the_band_designs_magnitude() {
     // The bypassed limiter's delay is all the latency there is.
     let lat = chain.latency_samples();
     let mut limiter = Limiter::new(2, FS as f32);
-    limiter.set_sample_rate(FS as f32);
+    limiter.set_sample_rate(FS);
     limiter.set_settings(LimiterSettings {
         input_gain_db: 0.0,
         ..s.limiter

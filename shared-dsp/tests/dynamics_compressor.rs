@@ -39,7 +39,7 @@ fn static_curve_matches_giannoulis_formula() {
                 let mut level_db = -40.0;
                 while level_db <= 0.0 {
                     let mut c = Compressor::new(2, fs as f32);
-                    c.set_sample_rate(fs as f32);
+                    c.set_sample_rate(fs);
                     c.set_settings(CompressorSettings {
                         detection,
                         threshold_db: threshold as f32,
@@ -87,7 +87,7 @@ fn attack_and_release_time_constants_hold_across_sample_rates() {
     for fs in [44_100.0f64, 96_000.0, 192_000.0] {
         for (attack_ms, release_ms) in [(10.0f64, 100.0f64), (1.0, 50.0), (30.0, 500.0)] {
             let mut c = Compressor::new(2, 192_000.0);
-            c.set_sample_rate(fs as f32);
+            c.set_sample_rate(fs);
             c.set_settings(CompressorSettings {
                 threshold_db: -20.0,
                 ratio: 4.0,
@@ -137,7 +137,7 @@ fn attack_and_release_time_constants_hold_across_sample_rates() {
 fn parallel_mix_below_threshold_is_the_delayed_input() {
     let fs = 48_000.0;
     let mut c = Compressor::new(2, fs);
-    c.set_sample_rate(fs);
+    c.set_sample_rate(f64::from(fs));
     c.set_settings(CompressorSettings {
         threshold_db: -6.0,
         ratio: 4.0,
@@ -195,7 +195,7 @@ fn parallel_mix_below_threshold_is_the_delayed_input() {
 fn auto_makeup_restores_full_scale() {
     let fs = 48_000.0;
     let mut c = Compressor::new(2, fs);
-    c.set_sample_rate(fs);
+    c.set_sample_rate(f64::from(fs));
     c.set_settings(CompressorSettings {
         threshold_db: -24.0,
         ratio: 3.0,
@@ -224,7 +224,7 @@ fn sidechain_high_pass_ignores_sub_bass() {
     };
     let measure = |freq: f64| {
         let mut c = Compressor::new(2, fs);
-        c.set_sample_rate(fs);
+        c.set_sample_rate(f64::from(fs));
         c.set_settings(settings);
         let x = sine(48_000, freq, fs as f64, 0.5);
         let mut l = x.clone();
@@ -245,7 +245,7 @@ fn program_dependent_release_slows_after_sustained_reduction() {
     let fs = 48_000.0;
     let recovery_ms = |style: CompressorStyle, auto: bool, burst: usize| {
         let mut c = Compressor::new(1, fs);
-        c.set_sample_rate(fs);
+        c.set_sample_rate(f64::from(fs));
         c.set_settings(CompressorSettings {
             style,
             auto_release: auto,

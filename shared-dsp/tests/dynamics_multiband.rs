@@ -12,7 +12,7 @@ fn unity_bands_sum_flat_within_0_01_db() {
     for num_bands in 2..=4 {
         for lookahead_ms in [0.0f32, 2.0] {
             let mut mb = MultibandCompressor::new(2, FS);
-            mb.set_sample_rate(FS);
+            mb.set_sample_rate(f64::from(FS));
             mb.set_settings(MultibandSettings {
                 num_bands,
                 crossover_hz: [80.0, 900.0, 6000.0],
@@ -51,7 +51,7 @@ fn unity_bands_sum_flat_within_0_01_db() {
 fn sub_band_compression_leaves_the_upper_band_alone() {
     let measure = |hz: f64| {
         let mut mb = MultibandCompressor::new(2, FS);
-        mb.set_sample_rate(FS);
+        mb.set_sample_rate(f64::from(FS));
         mb.set_settings(MultibandSettings::bass_sub_control());
         let x: Vec<f32> = (0..96_000)
             .map(|i| (0.5 * (2.0 * std::f64::consts::PI * hz * i as f64 / FS as f64).sin()) as f32)

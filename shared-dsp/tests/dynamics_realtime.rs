@@ -65,7 +65,7 @@ impl Unit for DelayLine {
 /// filters, program-dependent release, oversampling, noise shaping).
 fn units() -> Vec<(&'static str, Box<dyn Unit>)> {
     let mut comp = Compressor::new(2, FS);
-    comp.set_sample_rate(FS);
+    comp.set_sample_rate(f64::from(FS));
     comp.set_settings(CompressorSettings {
         style: CompressorStyle::Opto,
         detection: Detection::Rms,
@@ -76,19 +76,19 @@ fn units() -> Vec<(&'static str, Box<dyn Unit>)> {
         ..CompressorSettings::default()
     });
     let mut glue = Compressor::new(2, FS);
-    glue.set_sample_rate(FS);
+    glue.set_sample_rate(f64::from(FS));
     glue.set_settings(CompressorSettings {
         threshold_db: -30.0,
         ..CompressorSettings::master_glue()
     });
     let mut mb = MultibandCompressor::new(2, FS);
-    mb.set_sample_rate(FS);
+    mb.set_sample_rate(f64::from(FS));
     let mut mbs = MultibandSettings::vocal_low_mid();
     mbs.num_bands = 4;
     mbs.lookahead_ms = 1.0;
     mb.set_settings(mbs);
     let mut lim = Limiter::new(2, FS);
-    lim.set_sample_rate(FS);
+    lim.set_sample_rate(f64::from(FS));
     lim.set_settings(LimiterSettings {
         input_gain_db: 12.0,
         ..LimiterSettings::default()
@@ -101,7 +101,7 @@ fn units() -> Vec<(&'static str, Box<dyn Unit>)> {
             ..SaturationSettings::default()
         },
     );
-    sat.set_sample_rate(FS);
+    sat.set_sample_rate(f64::from(FS));
     let mut clip = Saturation::new(
         2,
         SaturationSettings {
@@ -110,9 +110,9 @@ fn units() -> Vec<(&'static str, Box<dyn Unit>)> {
             ..SaturationSettings::default()
         },
     );
-    clip.set_sample_rate(FS);
+    clip.set_sample_rate(f64::from(FS));
     let mut st = StereoTool::new();
-    st.set_sample_rate(FS);
+    st.set_sample_rate(f64::from(FS));
     st.set_settings(StereoSettings {
         width_percent: 140.0,
         mono_below_hz: 100.0,
@@ -229,11 +229,11 @@ fn processing_never_allocates() {
 #[test]
 fn settings_changes_do_not_allocate() {
     let mut comp = Compressor::new(2, FS);
-    comp.set_sample_rate(FS);
+    comp.set_sample_rate(f64::from(FS));
     let mut lim = Limiter::new(2, FS);
-    lim.set_sample_rate(FS);
+    lim.set_sample_rate(f64::from(FS));
     let mut mb = MultibandCompressor::new(2, FS);
-    mb.set_sample_rate(FS);
+    mb.set_sample_rate(f64::from(FS));
     let mut l = test_signal(512, 7);
     let mut r = test_signal(512, 8);
     let before = allocations();

@@ -128,7 +128,7 @@ fn no_reconstructed_sample_exceeds_the_ceiling() {
         for ceiling in [-0.1f32, -1.0, -3.0] {
             for (name, l, r) in &signals {
                 let mut lim = Limiter::new(2, 96_000.0);
-                lim.set_sample_rate(fs as f32);
+                lim.set_sample_rate(fs);
                 lim.set_settings(LimiterSettings {
                     ceiling_dbtp: ceiling,
                     ..LimiterSettings::default()
@@ -168,7 +168,7 @@ fn unlinked_channels_at_minimum_lookahead_also_hold_the_ceiling() {
         let signals = torture_signals(fs, 0.5);
         for (name, l, r) in &signals {
             let mut lim = Limiter::new(2, fs as f32);
-            lim.set_sample_rate(fs as f32);
+            lim.set_sample_rate(fs);
             lim.set_settings(LimiterSettings {
                 ceiling_dbtp: -1.0,
                 stereo_link_percent: 0.0,
@@ -197,7 +197,7 @@ fn latency_equals_the_shift_of_an_impulse() {
     ] {
         for lookahead_ms in [0.1f32, 0.5, 1.0, 1.5, 10.0] {
             let mut lim = Limiter::new(2, 384_000.0);
-            lim.set_sample_rate(fs);
+            lim.set_sample_rate(f64::from(fs));
             lim.set_settings(LimiterSettings {
                 lookahead_ms,
                 ..LimiterSettings::default()
@@ -218,7 +218,7 @@ fn latency_equals_the_shift_of_an_impulse() {
 fn below_the_ceiling_output_is_the_input_delayed_bit_exactly() {
     let fs = 48_000.0f32;
     let mut lim = Limiter::new(2, fs);
-    lim.set_sample_rate(fs);
+    lim.set_sample_rate(f64::from(fs));
     lim.set_settings(LimiterSettings {
         ceiling_dbtp: -1.0,
         ..LimiterSettings::default()
@@ -253,7 +253,7 @@ fn below_the_ceiling_output_is_the_input_delayed_bit_exactly() {
 fn huge_step_is_caught_and_gain_recovers() {
     let fs = 48_000.0f32;
     let mut lim = Limiter::new(2, fs);
-    lim.set_sample_rate(fs);
+    lim.set_sample_rate(f64::from(fs));
     lim.set_settings(LimiterSettings {
         auto_release: false,
         release_ms: 20.0,
@@ -298,7 +298,7 @@ fn shortest_lookaheads_hold_the_ceiling_linked_and_unlinked() {
                 let mut worst_db = f64::NEG_INFINITY;
                 for (name, l, r) in &signals {
                     let mut lim = Limiter::new(2, 96_000.0);
-                    lim.set_sample_rate(fs as f32);
+                    lim.set_sample_rate(fs);
                     lim.set_settings(LimiterSettings {
                         ceiling_dbtp: ceiling,
                         lookahead_ms,
@@ -342,7 +342,7 @@ fn ceiling_holds_for_many_noise_seeds() {
             let r: Vec<f32> = (0..n).map(|_| (rng.gaussian() * 4.0) as f32).collect();
             for (lookahead_ms, link) in [(1.0, 0.0), (1.5, 0.0), (1.5, 100.0), (3.0, 0.0)] {
                 let mut lim = Limiter::new(2, fs as f32);
-                lim.set_sample_rate(fs as f32);
+                lim.set_sample_rate(fs);
                 lim.set_settings(LimiterSettings {
                     ceiling_dbtp: -1.0,
                     stereo_link_percent: link,

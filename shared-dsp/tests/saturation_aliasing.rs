@@ -10,7 +10,7 @@ const FS: f32 = 48_000.0;
 
 fn run(settings: SaturationSettings, input: &[f32]) -> Vec<f32> {
     let mut sat = Saturation::new(1, settings);
-    sat.set_sample_rate(FS);
+    sat.set_sample_rate(f64::from(FS));
     let mut x = input.to_vec();
     let mut chans: [&mut [f32]; 1] = [&mut x];
     sat.process_block(&mut chans);
@@ -122,7 +122,7 @@ fn latency_equals_the_shift_of_an_impulse() {
             ..SaturationSettings::default()
         };
         let mut sat = Saturation::new(1, settings);
-        sat.set_sample_rate(FS);
+        sat.set_sample_rate(f64::from(FS));
         let lat = sat.latency_samples();
         let mut x = vec![0.0f32; 1024];
         x[100] = 0.01;
@@ -160,7 +160,7 @@ fn parallel_mix_is_aligned() {
         ..SaturationSettings::default()
     };
     let mut sat = Saturation::new(1, settings);
-    sat.set_sample_rate(FS);
+    sat.set_sample_rate(f64::from(FS));
     let lat = sat.latency_samples();
     let input: Vec<f32> = (0..4800)
         .map(|i| (0.001 * (2.0 * std::f64::consts::PI * 3000.0 * i as f64 / 48_000.0).sin()) as f32)

@@ -19,7 +19,7 @@ fn rms(x: &[f32]) -> f64 {
 
 fn tool(settings: StereoSettings) -> StereoTool {
     let mut t = StereoTool::new();
-    t.set_sample_rate(FS as f32);
+    t.set_sample_rate(FS);
     t.set_settings(settings);
     t
 }

@@ -268,10 +268,10 @@ impl ChannelChain {
         };
         self.sample_rate_hz = sr;
         self.eq.set_sample_rate(sr);
-        self.compressor.set_sample_rate(sr as f32);
-        self.multiband.set_sample_rate(sr as f32);
-        self.stereo.set_sample_rate(sr as f32);
-        self.saturation.set_sample_rate(sr as f32);
+        self.compressor.set_sample_rate(sr);
+        self.multiband.set_sample_rate(sr);
+        self.stereo.set_sample_rate(sr);
+        self.saturation.set_sample_rate(sr);
         self.gain_match.set_sample_rate(sr);
         let ramp = gain_ramp_samples(sr);
         self.trim.set_ramp_samples(ramp);

@@ -418,7 +418,7 @@ impl MasterChain {
         eq_linear.set_quality(LinearPhaseQuality::Low);
 
         let mut limiter = Limiter::new(2, fs as f32);
-        limiter.set_sample_rate(fs as f32);
+        limiter.set_sample_rate(fs);
         limiter.set_settings(LimiterSettings {
             lookahead_ms: crate::dynamics::limiter::MAX_LOOKAHEAD_MS,
             ..LimiterSettings::default()
@@ -430,7 +430,7 @@ impl MasterChain {
         // Gains in dB are clamped to +-60 dB, the compare match to its own limit.
         let gain = || GainRamp::new(RampLaw::Amplitude, ramp, MAX_GAIN_DB);
         let mut width = StereoTool::new();
-        width.set_sample_rate(fs as f32);
+        width.set_sample_rate(fs);
         let mut dry_meter = LoudnessMeter::new(2, fs);
         dry_meter.reset();
 
@@ -465,7 +465,7 @@ impl MasterChain {
             run: [vec![0.0; max_block], vec![0.0; max_block]],
             scratch: [vec![0.0; max_block], vec![0.0; max_block]],
         };
-        chain.glue.set_sample_rate(fs as f32);
+        chain.glue.set_sample_rate(fs);
         chain.smoother.set_sample_rate(fs);
         chain.apply_settings(&settings, true);
         chain.finish_design_now();

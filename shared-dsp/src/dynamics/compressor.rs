@@ -303,8 +303,9 @@ impl Compressor {
     }
 
     /// Sets the sample rate in Hz and re-derives every coefficient (call from `activate()`).
-    pub fn set_sample_rate(&mut self, sample_rate_hz: f32) {
-        self.sample_rate_hz = sample_rate_hz.max(1.0);
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        // The unit computes in f32; the rate is rounded to f32 once, here.
+        self.sample_rate_hz = (sample_rate_hz as f32).max(1.0);
         self.update();
         self.reset();
     }

@@ -534,8 +534,9 @@ impl Limiter {
 
     /// Sets the sample rate in Hz (call from `activate()`): re-derives the time constants and
     /// resets. (The detector's design is rate independent, see `DETECTOR_DESIGN_RATE_HZ`.)
-    pub fn set_sample_rate(&mut self, sample_rate_hz: f32) {
-        self.sample_rate_hz = sample_rate_hz.max(1.0);
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        // The unit computes in f32; the rate is rounded to f32 once, here.
+        self.sample_rate_hz = (sample_rate_hz as f32).max(1.0);
         self.update();
         self.reset();
     }

@@ -152,8 +152,10 @@ impl MultibandCompressor {
     }
 
     /// Sets the sample rate in Hz and resets.
-    pub fn set_sample_rate(&mut self, sample_rate_hz: f32) {
-        self.sample_rate_hz = sample_rate_hz.max(1.0);
+    pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
+        // The unit computes in f32; the rate is rounded to f32 once, here, and the f64 filters
+        // get that rounded rate too (as they always have), so every band sees the same rate.
+        self.sample_rate_hz = (sample_rate_hz as f32).max(1.0);
         let fs = self.sample_rate_hz as f64;
         for s in &mut self.splits {
             for c in &mut s.crossovers {
@@ -166,7 +168,7 @@ impl MultibandCompressor {
             }
         }
         for c in &mut self.compressors {
-            c.set_sample_rate(self.sample_rate_hz);
+            c.set_sample_rate(fs);
         }
         self.update();
         self.reset();
