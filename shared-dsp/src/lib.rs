@@ -19,6 +19,7 @@ pub mod delay;
 pub mod dither;
 pub mod dynamics;
 pub mod eq;
+pub(crate) mod fastmath;
 pub mod filter;
 pub mod meter;
 pub mod oversampling;

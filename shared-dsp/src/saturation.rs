@@ -26,7 +26,7 @@
 //! latency so a parallel blend does not comb-filter.
 
 use crate::delay::DelayLine;
-use crate::dynamics::fastmath;
+use crate::fastmath;
 use crate::oversampling::Oversampler;
 use crate::util::{db_to_gain, sanitize};
 use serde::{Deserialize, Serialize};

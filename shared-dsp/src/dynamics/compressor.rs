@@ -17,9 +17,9 @@
 //! bit-exactly whenever the gain is unity.
 
 use super::envelope::{BranchingSmoother, DualRelease, MeanSquare};
-use super::fastmath;
 use super::gain_computer::GainComputer;
 use crate::delay::DelayLine;
+use crate::fastmath;
 use crate::filter::biquad::{to_input, to_output};
 use crate::filter::{Biquad, BiquadCoefs};
 use crate::util::sanitize;
@@ -460,7 +460,7 @@ impl Compressor {
             match self.detection {
                 Detection::Peak => {
                     for l in level.iter_mut() {
-                        *l = fastmath::gain_to_db(*l);
+                        *l = fastmath::fast_gain_to_db(*l);
                     }
                 }
                 Detection::Rms => {
@@ -470,7 +470,7 @@ impl Compressor {
                     }
                     self.mean_square = ms;
                     for l in level.iter_mut() {
-                        *l = fastmath::power_to_db(*l);
+                        *l = fastmath::fast_power_to_db(*l);
                     }
                 }
             }
@@ -505,7 +505,7 @@ impl Compressor {
             let gain = &mut self.gain[..m];
             let (makeup, mix) = (self.makeup_db, self.mix);
             for (g, &gr) in gain.iter_mut().zip(level.iter()) {
-                let wet = fastmath::db_to_gain(makeup - gr);
+                let wet = fastmath::fast_db_to_gain(makeup - gr);
                 *g = 1.0 + mix * (wet - 1.0);
             }
             // Kept out of the gain loop: a running `f32::max` there keeps it scalar.

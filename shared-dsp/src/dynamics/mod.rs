@@ -31,7 +31,6 @@
 
 pub mod compressor;
 pub mod envelope;
-pub(crate) mod fastmath;
 pub mod gain_computer;
 pub mod limiter;
 pub mod multiband;

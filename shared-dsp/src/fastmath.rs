@@ -1,5 +1,7 @@
-//! Fast, smooth approximations of `log2` and `exp2` for the per-sample decibel conversions of the
-//! dynamics units, and of `tanh` for the saturator.
+//! Fast, smooth approximations of `log2` and `exp2` for per-sample decibel conversions (the
+//! dynamics units), and of `tanh` (the saturator). Crate-level, so any unit that converts every
+//! sample can use them; the exact conversions (`10^(x/20)`, `20 log10`) are in [`crate::util`],
+//! and every `fast_*` name here has its error bound against them tested below.
 //!
 //! A feed-forward compressor converts every sample to decibels and back (Giannoulis, Massberg &
 //! Reiss 2012 work in the log domain); libm's `log10f`/`powf` cost more than the rest of the
@@ -64,21 +66,23 @@ pub(crate) fn exp2(x: f32) -> f32 {
     p * f32::from_bits((i as u32) << 23)
 }
 
-/// Amplitude to decibels (`20 log10`), fast; silence reads -600 dB.
+/// Amplitude to decibels (`20 log10`), fast (within `1e-4` dB of [`crate::util::gain_to_db`]
+/// above -600 dB, about one f32 step of the result there); silence reads -600 dB.
 #[inline(always)]
-pub(crate) fn gain_to_db(x: f32) -> f32 {
+pub(crate) fn fast_gain_to_db(x: f32) -> f32 {
     DB_PER_LOG2 * log2(x)
 }
 
 /// Power (mean square) to decibels (`10 log10`), fast.
 #[inline(always)]
-pub(crate) fn power_to_db(x: f32) -> f32 {
+pub(crate) fn fast_power_to_db(x: f32) -> f32 {
     0.5 * DB_PER_LOG2 * log2(x)
 }
 
-/// Decibels to amplitude (`10^(db/20)`), fast; exactly 1 at 0 dB.
+/// Decibels to amplitude (`10^(db/20)`), fast (relative error below `2e-6` against
+/// [`crate::util::db_to_gain`] on -120..+60 dB); exactly 1 at 0 dB.
 #[inline(always)]
-pub(crate) fn db_to_gain(db: f32) -> f32 {
+pub(crate) fn fast_db_to_gain(db: f32) -> f32 {
     exp2(db * LOG2_PER_DB)
 }
 
@@ -137,7 +141,33 @@ mod tests {
         assert!(worst_log < 2e-6, "log2 error {worst_log}");
         assert!(worst_exp < 5e-7, "exp2 relative error {worst_exp}");
         assert_eq!(exp2(0.0), 1.0);
-        assert_eq!(db_to_gain(0.0), 1.0);
+        assert_eq!(fast_db_to_gain(0.0), 1.0);
+    }
+
+    #[test]
+    fn fast_decibel_conversions_stay_within_their_bounds_of_the_exact_ones() {
+        // The exact conversions are `10^(x/20)` and `20 log10(x)` (crate::util); the fast ones
+        // go through log2/exp2 with f32 constants, so their error is the series' error plus
+        // f32 rounding of `db * log2(10)/20`, which grows with |db|.
+        let mut worst_gain = 0.0f64;
+        for i in -12_000..=6_000 {
+            let db = i as f32 * 0.01;
+            let exact = crate::util::db_to_gain(db) as f64;
+            worst_gain = worst_gain.max((fast_db_to_gain(db) as f64 / exact - 1.0).abs());
+        }
+        assert!(
+            worst_gain < 2e-6,
+            "fast_db_to_gain relative error {worst_gain}"
+        );
+        let mut worst_db = 0.0f64;
+        for i in 0..6_000 {
+            let gain = 1e-30f32 * 1.0116f32.powi(i); // -600 dB up to about +1 dB
+            let exact = crate::util::gain_to_db(gain) as f64;
+            worst_db = worst_db.max((fast_gain_to_db(gain) as f64 - exact).abs());
+            let power_exact = 10.0 * (gain as f64).log10();
+            worst_db = worst_db.max((fast_power_to_db(gain) as f64 - power_exact).abs());
+        }
+        assert!(worst_db < 1e-4, "fast gain/power to dB error {worst_db} dB");
     }
 
     #[test]
