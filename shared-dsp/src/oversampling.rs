@@ -211,13 +211,10 @@ unsafe fn fir_block_avx(x: &[f32], taps: &[f32], out: &mut [f32]) {
 /// block split.
 #[inline]
 pub(crate) fn fir_block(x: &[f32], taps: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU supports AVX (checked above).
-        unsafe { fir_block_avx(x, taps, out) };
-        return;
+    crate::simd::dispatch! {
+        avx => fir_block_avx(x, taps, out),
+        _ => fir_kernel::<false>(x, taps, out),
     }
-    fir_kernel::<false>(x, taps, out);
 }
 
 /// One half-band 2x stage for one channel. Histories are linear buffers: the last
@@ -410,24 +407,18 @@ impl Oversampler {
     /// Upsamples `input` of `channel` into `output` (`factor * input.len()` samples).
     /// `input.len()` must not exceed [`Self::max_block`].
     pub fn upsample(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if crate::simd::has_avx_fma() {
-            // SAFETY: the CPU supports AVX and FMA (checked above).
-            unsafe { self.upsample_avx_fma(channel, input, output) };
-            return;
+        crate::simd::dispatch! {
+            avx_fma => self.upsample_avx_fma(channel, input, output),
+            _ => self.upsample_impl::<false>(channel, input, output),
         }
-        self.upsample_impl::<false>(channel, input, output);
     }
 
     /// Downsamples `input` (`factor * output.len()` samples) of `channel` into `output`.
     pub fn downsample(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if crate::simd::has_avx_fma() {
-            // SAFETY: the CPU supports AVX and FMA (checked above).
-            unsafe { self.downsample_avx_fma(channel, input, output) };
-            return;
+        crate::simd::dispatch! {
+            avx_fma => self.downsample_avx_fma(channel, input, output),
+            _ => self.downsample_impl::<false>(channel, input, output),
         }
-        self.downsample_impl::<false>(channel, input, output);
     }
 
     // Float-only kernels: AVX (256-bit float lanes) and FMA are all they need, so CPUs with

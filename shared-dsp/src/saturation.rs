@@ -118,17 +118,11 @@ impl Curve {
     /// vectorises; on AVX/AVX2 CPUs it runs on 8-lane registers with the same operations, hence
     /// the same bits as [`Self::apply`]).
     pub fn apply_block(&self, samples: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked above).
-            unsafe { self.apply_block_avx2(samples) };
-            return;
-        } else if is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU supports AVX (checked above).
-            unsafe { self.apply_block_avx(samples) };
-            return;
+        crate::simd::dispatch! {
+            avx2 => self.apply_block_avx2(samples),
+            avx => self.apply_block_avx(samples),
+            _ => self.apply_block_impl(samples),
         }
-        self.apply_block_impl(samples);
     }
 
     // No FMA here: contraction would change the bits against the scalar `apply`.
@@ -365,17 +359,11 @@ impl Saturation {
         if self.dirty {
             self.update();
         }
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked above).
-            unsafe { self.process_block_avx2(channels) };
-            return;
-        } else if is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU supports AVX (checked above).
-            unsafe { self.process_block_avx(channels) };
-            return;
+        crate::simd::dispatch! {
+            avx2 => self.process_block_avx2(channels),
+            avx => self.process_block_avx(channels),
+            _ => self.process_block_impl(channels),
         }
-        self.process_block_impl(channels);
     }
 
     /// As [`Self::process_block_avx2`] for CPUs with AVX but not AVX2.

@@ -3,9 +3,15 @@
 //! [`F64x4`] is plain array arithmetic that LLVM turns into one 256-bit instruction per
 //! operation when the calling function is compiled with `#[target_feature(enable = "avx,fma")]`
 //! (and into two 128-bit ones otherwise), so a kernel is written once, generic over `FMA`, and
-//! instantiated twice: a wide, fused build selected at run time by [`has_avx_fma`] and a
+//! instantiated twice: a wide, fused build selected at run time by [`dispatch!`] and a
 //! baseline build. Every lane does the same IEEE operations in the same order, so which lane a
 //! value travels in never changes its bits.
+//!
+//! [`level`] detects the CPU's wide instruction sets once; [`dispatch!`] is the one place that
+//! picks a kernel's AVX2 / AVX+FMA / AVX / baseline build from it, for every run-time
+//! dispatch in the crate.
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Four `f64` lanes, 32-byte aligned.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -92,19 +98,137 @@ impl std::ops::Mul for F64x4 {
     }
 }
 
-/// Whether this CPU has 256-bit float vectors (AVX) and fused multiply-add (FMA3). std caches
-/// the CPUID answer, so this is a load and a test: fine on the audio thread.
-#[inline(always)]
-pub fn has_avx_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx") && is_x86_feature_detected!("fma")
+/// The wide instruction sets this CPU offers, detected once: which instantiation of a
+/// `#[target_feature]` kernel [`dispatch!`] runs.
+///
+/// Every kernel computes the same IEEE operations in the same order in each of its builds
+/// (the `FMA` builds aside, which fuse by design), so the level picks speed, not results, on
+/// a given machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Level {
+    /// The target's baseline (SSE2 on x86-64; every non-x86 target).
+    Baseline,
+    /// 256-bit float vectors (AVX), no FMA3, no AVX2.
+    Avx,
+    /// AVX and fused multiply-add (FMA3), no AVX2.
+    AvxFma,
+    /// AVX2 (256-bit integer vectors too), no FMA3.
+    Avx2,
+    /// AVX2 and FMA3.
+    Avx2Fma,
+}
+
+impl Level {
+    /// AVX present (every level above the baseline).
+    #[inline(always)]
+    pub fn avx(self) -> bool {
+        self != Level::Baseline
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+
+    /// AVX and FMA3 present.
+    #[inline(always)]
+    pub fn avx_fma(self) -> bool {
+        matches!(self, Level::AvxFma | Level::Avx2Fma)
+    }
+
+    /// AVX2 present.
+    #[inline(always)]
+    pub fn avx2(self) -> bool {
+        matches!(self, Level::Avx2 | Level::Avx2Fma)
+    }
+
+    /// The level this CPU runs at (uncached: CPUID through std).
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (avx, fma, avx2) = (
+                is_x86_feature_detected!("avx"),
+                is_x86_feature_detected!("fma"),
+                is_x86_feature_detected!("avx2"),
+            );
+            match (avx, avx2, fma) {
+                (false, _, _) => Level::Baseline,
+                (true, false, false) => Level::Avx,
+                (true, false, true) => Level::AvxFma,
+                (true, true, false) => Level::Avx2,
+                (true, true, true) => Level::Avx2Fma,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Level::Baseline
+        }
     }
 }
+
+/// `u8::MAX` until the first call of [`level`].
+static LEVEL: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// This CPU's [`Level`], detected on the first call and cached: afterwards a relaxed load, fine
+/// on the audio thread (two threads racing the first call store the same value).
+#[inline]
+pub fn level() -> Level {
+    const ALL: [Level; 5] = [
+        Level::Baseline,
+        Level::Avx,
+        Level::AvxFma,
+        Level::Avx2,
+        Level::Avx2Fma,
+    ];
+    match ALL.get(LEVEL.load(Ordering::Relaxed) as usize) {
+        Some(l) => *l,
+        None => {
+            let l = Level::detect();
+            LEVEL.store(l as u8, Ordering::Relaxed);
+            l
+        }
+    }
+}
+
+/// Whether this CPU has 256-bit float vectors (AVX) and fused multiply-add (FMA3).
+#[inline(always)]
+pub fn has_avx_fma() -> bool {
+    level().avx_fma()
+}
+
+/// Runs the widest build of a kernel this CPU supports: the first arm whose [`Level`] test
+/// (`avx2`, `avx_fma` or `avx`) holds, else the `_` arm. Each wide arm calls a
+/// `#[cfg(target_arch = "x86_64")]` `#[target_feature(enable = ...)]` wrapper of the kernel
+/// whose features the test guarantees; the arms are compiled on x86-64 only, so other targets
+/// build the `_` arm alone.
+///
+/// ```ignore
+/// dispatch! {
+///     avx_fma => kernel_avx_fma(x, y),
+///     _ => kernel::<BASELINE_FMA>(x, y),
+/// }
+/// ```
+macro_rules! dispatch {
+    ($($test:ident => $wide:expr,)+ _ => $baseline:expr $(,)?) => {{
+        #[cfg(target_arch = "x86_64")]
+        let done = {
+            let level = $crate::simd::level();
+            $crate::simd::dispatch!(@arms level; $($test => $wide,)+ _ => $baseline)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = $baseline;
+        done
+    }};
+    (@arms $level:ident; $test:ident => $wide:expr, $($rest:tt)*) => {
+        if $level.$test() {
+            // SAFETY: `$test` holds, so the CPU has every feature the wrapper enables.
+            unsafe { $wide }
+        } else {
+            $crate::simd::dispatch!(@arms $level; $($rest)*)
+        }
+    };
+    (@arms $level:ident; _ => $baseline:expr) => {
+        $baseline
+    };
+}
+
+pub(crate) use dispatch;
 
 /// Whether the baseline build of this target fuses `mul_add` in hardware (AArch64 always
 /// does; baseline x86-64 does not).
@@ -113,6 +237,21 @@ pub const BASELINE_FMA: bool = cfg!(target_arch = "aarch64");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn level_is_what_the_cpu_reports_and_stays_so() {
+        let l = level();
+        assert_eq!(l, level(), "the cached level must not change");
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx = is_x86_feature_detected!("avx");
+            assert_eq!(l.avx(), avx);
+            assert_eq!(l.avx2(), is_x86_feature_detected!("avx2"));
+            assert_eq!(l.avx_fma(), avx && is_x86_feature_detected!("fma"));
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        assert_eq!(l, Level::Baseline);
+    }
 
     #[test]
     fn lanes_do_the_scalar_arithmetic() {

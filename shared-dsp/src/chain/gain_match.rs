@@ -14,7 +14,6 @@
 use super::CONTROL_STEP_SAMPLES;
 use crate::meter::k_weighting::KWeightingCoefs;
 use crate::meter::loudness::{energy_to_lufs, lufs_to_energy, ABSOLUTE_GATE_LUFS};
-use crate::simd::has_avx_fma;
 use crate::util::one_pole_weight;
 
 /// Time constant of the loudness averages, in ms.
@@ -212,14 +211,10 @@ impl GainMatch {
         if self.is_idle() {
             return;
         }
-        if has_avx_fma() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU has AVX (checked above).
-            unsafe {
-                self.process_avx(left, right, input)
-            };
-        } else {
-            self.process_lanes(left, right, input);
+        // The AVX build runs on AVX+FMA CPUs only (as it always has), though it fuses nothing.
+        crate::simd::dispatch! {
+            avx_fma => self.process_avx(left, right, input),
+            _ => self.process_lanes(left, right, input),
         }
     }
 

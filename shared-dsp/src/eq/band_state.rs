@@ -14,7 +14,7 @@ use super::parametric::SUB_BLOCK;
 use crate::filter::biquad::FLUSH_BELOW;
 use crate::filter::coefficients::MAX_SECTIONS;
 use crate::filter::{CascadeCoefs, DirectForm2, Precision, SvfCoefs, SvfState};
-use crate::simd::{has_avx_fma, BASELINE_FMA};
+use crate::simd::BASELINE_FMA;
 
 /// Which form a band's filter state is held in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -386,14 +386,9 @@ impl BandState {
         let mut out = [[0.0f64; 2]; SUB_BLOCK];
         let out = &mut out[..seg.len()];
         out.copy_from_slice(input);
-        if has_avx_fma() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU has AVX and FMA (checked above).
-            unsafe {
-                self.run_sections_avx_fma(out)
-            };
-        } else {
-            self.run_sections::<BASELINE_FMA>(out);
+        crate::simd::dispatch! {
+            avx_fma => self.run_sections_avx_fma(out),
+            _ => self.run_sections::<BASELINE_FMA>(out),
         }
         if self.mix < 1.0 || self.mix_step != 0.0 {
             for (u, x) in out.iter_mut().zip(input.iter()) {

@@ -19,7 +19,7 @@
 use super::band::DynamicSettings;
 use crate::filter::biquad::FLUSH_BELOW;
 use crate::filter::svf::{SvfCoefs, SvfSpace, SvfTaps};
-use crate::simd::{has_avx_fma, F64x4, BASELINE_FMA};
+use crate::simd::{F64x4, BASELINE_FMA};
 
 /// `ln(10)`: a one-pole covers 90 % of a step in `ln(10)` time constants.
 const LN_10: f64 = std::f64::consts::LN_10;
@@ -85,14 +85,9 @@ impl DynamicDetector {
 
     /// Feeds a run of the band's input; only the lanes selected by `lanes` count.
     pub fn feed_block(&mut self, x: &[[f64; 2]], lanes: [bool; 2]) {
-        if has_avx_fma() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU has AVX and FMA (checked above).
-            unsafe {
-                self.feed_avx_fma(x, lanes)
-            };
-        } else {
-            self.feed_with::<BASELINE_FMA>(x, lanes);
+        crate::simd::dispatch! {
+            avx_fma => self.feed_avx_fma(x, lanes),
+            _ => self.feed_with::<BASELINE_FMA>(x, lanes),
         }
     }
 

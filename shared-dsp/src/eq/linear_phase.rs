@@ -32,7 +32,7 @@
 use super::band::{BandSettings, Placement};
 use super::parametric::MAX_BANDS;
 use crate::filter::{BiquadCoefs, CascadeCoefs};
-use crate::simd::{has_avx_fma, BASELINE_FMA};
+use crate::simd::BASELINE_FMA;
 use realfft::num_complex::{Complex, Complex64};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::f64::consts::PI;
@@ -812,14 +812,9 @@ unsafe fn swap_io_avx(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
 }
 
 fn swap_io(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
-    if has_avx_fma() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX and FMA (checked above).
-        unsafe {
-            swap_io_avx(io, hist, out)
-        };
-    } else {
-        swap_io_kernel(io, hist, out);
+    crate::simd::dispatch! {
+        avx_fma => swap_io_avx(io, hist, out),
+        _ => swap_io_kernel(io, hist, out),
     }
 }
 
@@ -833,14 +828,9 @@ unsafe fn scatter_sanitised_avx(src: &[Complex<f32>], dst: &mut [f32], slot: usi
 /// Writes `src` (whole groups) into FDL slot `slot`, non-finite parts as zero so one bad
 /// frame cannot poison the delay line.
 fn scatter_sanitised(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
-    if has_avx_fma() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX and FMA (checked above).
-        unsafe {
-            scatter_sanitised_avx(src, dst, slot)
-        };
-    } else {
-        scatter_sanitised_kernel(src, dst, slot);
+    crate::simd::dispatch! {
+        avx_fma => scatter_sanitised_avx(src, dst, slot),
+        _ => scatter_sanitised_kernel(src, dst, slot),
     }
 }
 
@@ -940,19 +930,15 @@ fn mac(
     acc: [&mut [Complex<f32>]; 2],
     cross: bool,
 ) {
-    if has_avx_fma() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX and FMA (checked above).
-        unsafe {
-            if cross {
-                mac_avx_fma::<true>(x, h, slots, acc)
-            } else {
-                mac_avx_fma::<false>(x, h, slots, acc)
-            }
-        };
-    } else if cross {
-        mac_kernel::<BASELINE_FMA, true>(x, h, slots, acc);
+    if cross {
+        crate::simd::dispatch! {
+            avx_fma => mac_avx_fma::<true>(x, h, slots, acc),
+            _ => mac_kernel::<BASELINE_FMA, true>(x, h, slots, acc),
+        }
     } else {
-        mac_kernel::<BASELINE_FMA, false>(x, h, slots, acc);
+        crate::simd::dispatch! {
+            avx_fma => mac_avx_fma::<false>(x, h, slots, acc),
+            _ => mac_kernel::<BASELINE_FMA, false>(x, h, slots, acc),
+        }
     }
 }

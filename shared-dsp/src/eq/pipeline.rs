@@ -21,7 +21,7 @@ use super::band_state::BandState;
 use super::parametric::MAX_BANDS;
 use crate::filter::coefficients::MAX_SECTIONS;
 use crate::filter::DirectForm2;
-use crate::simd::{has_avx_fma, F64x4, BASELINE_FMA};
+use crate::simd::{F64x4, BASELINE_FMA};
 
 /// What a stage does to its input before its section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,14 +320,9 @@ unsafe fn kernel_avx_fma<const J: usize, IO: PipelineIo>(v: &mut Vectors<J>, io:
 
 fn pass<const J: usize>(stages: &mut [Stage], io: &mut impl PipelineIo) {
     let mut v = Vectors::<J>::gather(stages);
-    if has_avx_fma() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX and FMA (checked above).
-        unsafe {
-            kernel_avx_fma(&mut v, io)
-        };
-    } else {
-        kernel::<J, BASELINE_FMA, _>(&mut v, io);
+    crate::simd::dispatch! {
+        avx_fma => kernel_avx_fma(&mut v, io),
+        _ => kernel::<J, BASELINE_FMA, _>(&mut v, io),
     }
     v.scatter(stages);
 }

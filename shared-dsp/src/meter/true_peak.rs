@@ -203,9 +203,6 @@ pub struct TruePeakDetector {
     /// Oversampled points of the block kernel, `[phase][sample]`, kept here so no call has to
     /// initialise 2 KB of stack.
     points: [[f32; CHUNK + GROUP]; MAX_OVERSAMPLING],
-    /// Whether the block kernel may use its AVX build (detected once at construction).
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    has_avx: bool,
 }
 
 /// Samples per pass of the block kernel.
@@ -225,10 +222,6 @@ impl TruePeakDetector {
             fill: 0,
             prev_point: 0.0,
             points: [[0.0; CHUNK + GROUP]; MAX_OVERSAMPLING],
-            #[cfg(target_arch = "x86_64")]
-            has_avx: std::arch::is_x86_feature_detected!("avx"),
-            #[cfg(not(target_arch = "x86_64"))]
-            has_avx: false,
         }
     }
 
@@ -321,24 +314,11 @@ impl TruePeakDetector {
         for (dst, &x) in self.line[base..base + len].iter_mut().zip(chunk) {
             *dst = if x.is_finite() { x } else { 0.0 };
         }
-        #[cfg(target_arch = "x86_64")]
-        if self.has_avx {
-            // SAFETY: `has_avx` was set from `is_x86_feature_detected!("avx")`, so the CPU runs
-            // the AVX instructions this copy is compiled with.
-            unsafe {
-                interpolate_run_avx::<L, T>(
-                    &self.coefs.coefs,
-                    &self.line,
-                    &mut self.points,
-                    base,
-                    len,
-                )
-            };
-        } else {
-            interpolate_run::<L, T>(&self.coefs.coefs, &self.line, &mut self.points, base, len);
+        let (coefs, line, points) = (&self.coefs.coefs, &self.line, &mut self.points);
+        crate::simd::dispatch! {
+            avx => interpolate_run_avx::<L, T>(coefs, line, points, base, len),
+            _ => interpolate_run::<L, T>(coefs, line, points, base, len),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        interpolate_run::<L, T>(&self.coefs.coefs, &self.line, &mut self.points, base, len);
         let centre = base - T / 2;
         self.points[0][..len].copy_from_slice(&self.line[centre..centre + len]);
         self.fill += len;
