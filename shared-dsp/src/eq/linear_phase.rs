@@ -31,8 +31,8 @@
 
 use super::band::{BandSettings, Placement};
 use super::parametric::MAX_BANDS;
+use super::spectral_kernels::{mac, scatter, scatter_sanitised, swap_io};
 use crate::filter::{BiquadCoefs, CascadeCoefs};
-use crate::simd::BASELINE_FMA;
 use realfft::num_complex::{Complex, Complex64};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::f64::consts::PI;
@@ -80,7 +80,7 @@ impl LinearPhaseQuality {
 }
 
 /// Partitions per FIR.
-const PARTITIONS: usize = 4;
+pub(super) const PARTITIONS: usize = 4;
 /// Samples between two design steps.
 const DESIGN_STEP_SAMPLES: usize = 64;
 /// Curve bins evaluated per design step.
@@ -90,13 +90,13 @@ const WINDOW_CHUNK: usize = 8192;
 /// Kernel paths: left->left, right->left, left->right, right->right.
 const PATHS: usize = 4;
 /// Bins per group in the split spectrum layout (one 256-bit vector of `f32`).
-const LANES: usize = 8;
+pub(super) const LANES: usize = 8;
 /// Floats per group: `LANES` real parts then `LANES` imaginary parts.
-const GROUP: usize = 2 * LANES;
+pub(super) const GROUP: usize = 2 * LANES;
 
 /// Sizes of one configuration.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Config {
+pub(super) struct Config {
     taps: usize,
     /// FIR length `taps - 1` (odd).
     fir_len: usize,
@@ -109,7 +109,7 @@ struct Config {
     /// Convolution bins `hop + 1`.
     bins: usize,
     /// Groups of `LANES` bins covering `bins` (the last one zero-padded).
-    groups: usize,
+    pub(super) groups: usize,
     /// Design grid (inverse FFT) size `2 * taps`.
     design_len: usize,
 }
@@ -774,171 +774,5 @@ fn section_mag2(s: &BiquadCoefs, c1: f64, c2: f64) -> f64 {
 fn grow<T: Clone>(v: &mut Vec<T>, len: usize, fill: T) {
     if v.len() < len {
         v.resize(len, fill);
-    }
-}
-
-/// Writes `src` (bins; missing bins are zero) as partition `part` of a split spectrum.
-fn scatter(src: &[Complex<f32>], c: Config, dst: &mut [f32], part: usize) {
-    for g in 0..c.groups {
-        let d = &mut dst[(g * PARTITIONS + part) * GROUP..][..GROUP];
-        for j in 0..LANES {
-            let v = src.get(g * LANES + j).copied().unwrap_or_default();
-            d[j] = v.re;
-            d[LANES + j] = v.im;
-        }
-    }
-}
-
-/// Input samples into the history (non-finite ones as silence), output samples out (never a
-/// NaN, an infinity or a subnormal).
-#[inline(always)]
-fn swap_io_kernel(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
-    for ((x, h), o) in io.iter_mut().zip(hist.iter_mut()).zip(out.iter()) {
-        *h = if x.is_finite() { *x } else { 0.0 };
-        let a = o.abs();
-        *x = if (f32::MIN_POSITIVE..=f32::MAX).contains(&a) {
-            *o
-        } else {
-            0.0
-        };
-    }
-}
-
-/// [`swap_io_kernel`] compiled for AVX.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,fma")]
-unsafe fn swap_io_avx(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
-    swap_io_kernel(io, hist, out);
-}
-
-fn swap_io(io: &mut [f32], hist: &mut [f32], out: &[f32]) {
-    crate::simd::dispatch! {
-        avx_fma => swap_io_avx(io, hist, out),
-        _ => swap_io_kernel(io, hist, out),
-    }
-}
-
-/// [`scatter_sanitised_kernel`] compiled for AVX.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,fma")]
-unsafe fn scatter_sanitised_avx(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
-    scatter_sanitised_kernel(src, dst, slot);
-}
-
-/// Writes `src` (whole groups) into FDL slot `slot`, non-finite parts as zero so one bad
-/// frame cannot poison the delay line.
-fn scatter_sanitised(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
-    crate::simd::dispatch! {
-        avx_fma => scatter_sanitised_avx(src, dst, slot),
-        _ => scatter_sanitised_kernel(src, dst, slot),
-    }
-}
-
-#[inline(always)]
-fn scatter_sanitised_kernel(src: &[Complex<f32>], dst: &mut [f32], slot: usize) {
-    let clean = |v: f32| if v.is_finite() { v } else { 0.0 };
-    for (g, s) in src.chunks_exact(LANES).enumerate() {
-        let d: &mut [f32; GROUP] = (&mut dst[(g * PARTITIONS + slot) * GROUP..][..GROUP])
-            .try_into()
-            .expect("group");
-        for j in 0..LANES {
-            d[j] = clean(s[j].re);
-            d[LANES + j] = clean(s[j].im);
-        }
-    }
-}
-
-/// Group `i` of a split spectrum.
-#[inline(always)]
-fn group(v: &[f32], i: usize) -> &[f32; GROUP] {
-    v[i * GROUP..(i + 1) * GROUP].try_into().expect("group")
-}
-
-/// `(re, im) += x * h` over one group of split complex values.
-#[inline(always)]
-fn cmac<const FMA: bool>(
-    re: &mut [f32; LANES],
-    im: &mut [f32; LANES],
-    x: &[f32; GROUP],
-    h: &[f32; GROUP],
-) {
-    for j in 0..LANES {
-        let (xr, xi, hr, hi) = (x[j], x[LANES + j], h[j], h[LANES + j]);
-        if FMA {
-            re[j] = xr.mul_add(hr, (-xi).mul_add(hi, re[j]));
-            im[j] = xr.mul_add(hi, xi.mul_add(hr, im[j]));
-        } else {
-            re[j] += xr * hr - xi * hi;
-            im[j] += xr * hi + xi * hr;
-        }
-    }
-}
-
-/// Partitioned multiply-accumulate of both outputs in one pass over the bins:
-/// `acc[0] = sum_k X_L(slot k) H[0]_k + X_R(slot k) H[1]_k` and
-/// `acc[1] = sum_k X_L(slot k) H[2]_k + X_R(slot k) H[3]_k`, the `H[1]`, `H[2]` terms only
-/// when `CROSS`. Every partition of a group of bins stays in registers.
-#[inline(always)]
-fn mac_kernel<const FMA: bool, const CROSS: bool>(
-    x: [&[f32]; 2],
-    h: [&[f32]; 4],
-    slots: [usize; PARTITIONS],
-    acc: [&mut [Complex<f32>]; 2],
-) {
-    let [acc0, acc1] = acc;
-    for (g, (o0, o1)) in acc0
-        .chunks_exact_mut(LANES)
-        .zip(acc1.chunks_exact_mut(LANES))
-        .enumerate()
-    {
-        let mut s = [[0.0f32; LANES]; 4];
-        let [r0, i0, r1, i1] = &mut s;
-        for (k, slot) in slots.iter().enumerate() {
-            let xl = group(x[0], g * PARTITIONS + slot);
-            let xr = group(x[1], g * PARTITIONS + slot);
-            let hi = g * PARTITIONS + k;
-            cmac::<FMA>(r0, i0, xl, group(h[0], hi));
-            cmac::<FMA>(r1, i1, xr, group(h[3], hi));
-            if CROSS {
-                cmac::<FMA>(r0, i0, xr, group(h[1], hi));
-                cmac::<FMA>(r1, i1, xl, group(h[2], hi));
-            }
-        }
-        for j in 0..LANES {
-            o0[j] = Complex::new(r0[j], i0[j]);
-            o1[j] = Complex::new(r1[j], i1[j]);
-        }
-    }
-}
-
-/// [`mac_kernel`] compiled for AVX with fused multiply-add.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,fma")]
-unsafe fn mac_avx_fma<const CROSS: bool>(
-    x: [&[f32]; 2],
-    h: [&[f32]; 4],
-    slots: [usize; PARTITIONS],
-    acc: [&mut [Complex<f32>]; 2],
-) {
-    mac_kernel::<true, CROSS>(x, h, slots, acc);
-}
-
-fn mac(
-    x: [&[f32]; 2],
-    h: [&[f32]; 4],
-    slots: [usize; PARTITIONS],
-    acc: [&mut [Complex<f32>]; 2],
-    cross: bool,
-) {
-    if cross {
-        crate::simd::dispatch! {
-            avx_fma => mac_avx_fma::<true>(x, h, slots, acc),
-            _ => mac_kernel::<BASELINE_FMA, true>(x, h, slots, acc),
-        }
-    } else {
-        crate::simd::dispatch! {
-            avx_fma => mac_avx_fma::<false>(x, h, slots, acc),
-            _ => mac_kernel::<BASELINE_FMA, false>(x, h, slots, acc),
-        }
     }
 }

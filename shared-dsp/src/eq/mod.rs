@@ -30,6 +30,7 @@ mod lanes;
 pub mod linear_phase;
 pub mod parametric;
 mod pipeline;
+mod spectral_kernels;
 
 pub use band::{BandKind, BandSettings, DynamicSettings, EqCurve, Placement};
 pub use dynamic::DynamicDetector;
