@@ -16,6 +16,7 @@ pub mod gain_match;
 pub mod learn;
 pub mod master;
 pub mod ramp;
+mod section;
 pub mod settings;
 pub mod smoothing;
 
