@@ -34,7 +34,8 @@ pub fn install_interrupt_cleanup() {
     // An error here means a handler is already installed (tests call `main`'s code more
     // than once in one process); the first one does the job.
     let _ = ctrlc::set_handler(|| {
-        let in_flight = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        // Held until `exit`: a writer blocked on it never creates another temporary.
+        let in_flight = in_flight();
         for tmp in in_flight.iter() {
             let _ = std::fs::remove_file(tmp);
         }
@@ -61,18 +62,24 @@ pub fn write_atomic(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", display_name(path)))
-        .suffix(suffix)
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::file(
-                path,
-                format!("cannot create a temporary file beside it: {e}"),
-            )
-        })?;
+    // Created and registered under the lock the interrupt handler takes (and keeps until the
+    // process exits), so no temporary can appear between the handler's clean-up and the exit.
+    let tmp = {
+        let mut registry = in_flight();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", display_name(path)))
+            .suffix(suffix)
+            .tempfile_in(dir)
+            .map_err(|e| {
+                Error::file(
+                    path,
+                    format!("cannot create a temporary file beside it: {e}"),
+                )
+            })?;
+        registry.push(tmp.path().to_path_buf());
+        tmp
+    };
     let tmp_path = tmp.path().to_path_buf();
-    in_flight().push(tmp_path.clone());
     // On any error `tmp` (or the one inside the persist error) is dropped, which removes it.
     let result = write(&tmp_path).and_then(|()| {
         tmp.persist(path)
