@@ -11,6 +11,9 @@
 //! - `latency_samples()` reports the delay the unit adds;
 //! - coefficient designs expose an analytic `response(hz)` used by tests and editor curves.
 //!
+//! [`unit::Processor`] and [`unit::Meter`] give that shape one signature (channel slices,
+//! `f64` rate); `tests/unit_contract.rs` checks every unit against it the same way.
+//!
 //! Audio is `f32` at the unit boundary; recursive state and coefficient design use `f64` where
 //! precision matters (K-weighting, low corners at high sample rates).
 
@@ -26,4 +29,5 @@ pub mod oversampling;
 pub mod saturation;
 pub mod simd;
 pub mod stereo;
+pub mod unit;
 pub mod util;

@@ -154,8 +154,17 @@ impl ParametricEq {
 
     /// Clears all filter and detector state (never allocates).
     pub fn reset(&mut self) {
+        let sr = self.sample_rate_hz;
         for b in self.bands.iter_mut() {
+            // A dynamic band's coefficients carry the gain change its detector had reached;
+            // the cleared detector starts from none, so the band returns to its static design
+            // (as a fresh band starts), not to the old change frozen until the level moves.
+            let moved = b.dynamic_db != 0.0;
             b.reset();
+            if moved && b.structure.enabled {
+                b.retarget(sr, Precision::Matched, SUB_BLOCK, true);
+                b.needs_matched = false;
+            }
         }
         self.sub_pos = 0;
     }
