@@ -2,7 +2,9 @@
 //! modes: momentary, short-term, integrated, loudness range and true peak, stereo 48 kHz,
 //! 10 s of white noise fed in 4096-frame blocks. Throughput is in stereo frames, so
 //! `x real time = (elements per second) / 48 000`. Also the per-sample true-peak detector
-//! (mono frames) as the limiter uses it.
+//! (mono frames) as the limiter uses it, and our meter read after every 512-frame block as the
+//! Stem Master reads it (integrated loudness and range are computed only when a gating block
+//! arrived since the last read).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ebur128::{EbuR128, Mode};
@@ -38,6 +40,23 @@ fn bench(c: &mut Criterion) {
                 m.loudness().max_short_term_lufs(),
                 m.max_true_peak_dbtp(),
             ))
+        })
+    });
+
+    // As a plugin reads it: every reading after every 512-frame host block.
+    group.bench_function("ours_M_S_I_LRA_TP_read_every_512", |b| {
+        let mut m = ProgrammeMeter::new(2, SAMPLE_RATE as f64);
+        b.iter(|| {
+            m.reset();
+            let mut readings = 0.0;
+            for (l, r) in left.chunks(512).zip(right.chunks(512)) {
+                m.process_block(&[l, r]);
+                readings += m.loudness().integrated_lufs()
+                    + m.loudness().loudness_range_lu()
+                    + m.loudness().momentary_lufs()
+                    + m.plr_db();
+            }
+            black_box(readings)
         })
     });
 

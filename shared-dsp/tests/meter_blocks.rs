@@ -77,6 +77,44 @@ fn programme_meter_is_block_size_invariant_and_resets() {
     assert_eq!(programme_readings(&one), reference);
 }
 
+/// Integrated loudness and loudness range are computed when read and cached until a new
+/// gating block arrives: reading after every block must give, at every point, what a meter
+/// read only then gives, and the cache must never outlive a reset or a rate change.
+#[test]
+fn readings_computed_on_read_match_a_meter_never_read_before() {
+    let x = signal(5 * 48_000, 0x9e37_79b9);
+    let mut polled = ProgrammeMeter::new(2, SR);
+    let mut fed = 0;
+    for (l, r) in x[0].chunks(701).zip(x[1].chunks(701)) {
+        polled.process_block(&[l, r]);
+        fed += l.len();
+        let now = programme_readings(&polled);
+        // Twice in a row: the second read comes from the cache.
+        assert_eq!(programme_readings(&polled), now);
+        if fed % (701 * 37) == 0 || fed == x[0].len() {
+            let mut fresh = ProgrammeMeter::new(2, SR);
+            fresh.process_block(&[&x[0][..fed], &x[1][..fed]]);
+            assert_eq!(programme_readings(&fresh), now, "after {fed} samples");
+        }
+    }
+    assert!(polled.loudness().integrated_lufs().is_finite());
+    assert!(polled.loudness().loudness_range_lu() > 0.0);
+    polled.reset();
+    assert_eq!(polled.loudness().integrated_lufs(), f64::NEG_INFINITY);
+    assert_eq!(polled.loudness().loudness_range_lu(), 0.0);
+    polled.process_block(&[&x[0], &x[1]]);
+    let mut fresh = ProgrammeMeter::new(2, SR);
+    fresh.process_block(&[&x[0], &x[1]]);
+    assert_eq!(programme_readings(&polled), programme_readings(&fresh));
+    polled.set_sample_rate(96_000.0);
+    assert_eq!(polled.loudness().integrated_lufs(), f64::NEG_INFINITY);
+    let mut lra = LoudnessMeter::new(2, SR);
+    lra.process_block(&[&x[0], &x[1]]);
+    assert!(lra.loudness_range_lu() > 0.0);
+    lra.set_lra_update_interval_ms(1000.0);
+    assert_eq!(lra.loudness_range_lu(), 0.0);
+}
+
 #[test]
 fn pause_cuts_the_paused_audio_out() {
     // Pausing during a passage must read as if that passage had never been played.

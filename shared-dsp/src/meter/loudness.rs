@@ -21,9 +21,16 @@
 //! gate; only blocks within 0.01 LU of a gate, and percentiles, are resolved to the bin (their
 //! value is the bin's mean energy, within 0.01 LU of each block).
 //!
+//! Integrated loudness and loudness range are computed when read, and only when a gating block
+//! or short-term value has been added since the last read (at most 10 times per second of
+//! programme): a histogram scan per audio block would cost more than the K-weighting and the
+//! true-peak meter together, and grow with the block rate rather than with information.
+//!
 //! All readings are LUFS (LU for the range) as `f64`; a reading with nothing to measure
 //! (silence, everything gated out) is `f64::NEG_INFINITY`, except the loudness range, which is
 //! 0 LU then (no range), as libebur128 reports it.
+
+use std::cell::Cell;
 
 use super::k_weighting::{KWeightingCoefs, KWeightingFilter};
 
@@ -210,6 +217,10 @@ pub struct LoudnessMeter {
     max_short_term_energy: f64,
     blocks: GatedHistogram,
     short_term_blocks: GatedHistogram,
+    /// Integrated loudness as last computed from `blocks`; `None` once a block was added since.
+    integrated_cache: Cell<Option<f64>>,
+    /// Loudness range as last computed from `short_term_blocks`; `None` once stale.
+    range_cache: Cell<Option<f64>>,
     paused: bool,
 }
 
@@ -236,6 +247,8 @@ impl LoudnessMeter {
             max_short_term_energy: 0.0,
             blocks: GatedHistogram::new(),
             short_term_blocks: GatedHistogram::new(),
+            integrated_cache: Cell::new(None),
+            range_cache: Cell::new(None),
             paused: false,
         };
         meter.set_sample_rate(sample_rate_hz);
@@ -268,6 +281,7 @@ impl LoudnessMeter {
     pub fn set_lra_update_interval_ms(&mut self, interval_ms: f64) {
         self.lra_hop_ticks = ((interval_ms / 100.0).round() as u64).clamp(1, 30) * TICKS_PER_HOP;
         self.short_term_blocks.reset();
+        self.range_cache.set(None);
     }
 
     /// Pauses (`true`) or resumes measurement. While paused the input is ignored entirely, as if
@@ -297,6 +311,8 @@ impl LoudnessMeter {
         self.max_short_term_energy = 0.0;
         self.blocks.reset();
         self.short_term_blocks.reset();
+        self.integrated_cache.set(None);
+        self.range_cache.set(None);
     }
 
     /// Samples left until the current 10 ms tick completes (and the readings update).
@@ -407,10 +423,12 @@ impl LoudnessMeter {
         let ticks = self.ticks_done;
         if ticks >= MOMENTARY_TICKS as u64 && ticks.is_multiple_of(TICKS_PER_HOP) {
             self.blocks.add(self.momentary_energy);
+            self.integrated_cache.set(None);
         }
         let st = SHORT_TERM_TICKS as u64;
         if ticks >= st && (ticks - st).is_multiple_of(self.lra_hop_ticks) {
             self.short_term_blocks.add(self.short_term_energy);
+            self.range_cache.set(None);
         }
     }
 
@@ -435,11 +453,13 @@ impl LoudnessMeter {
     }
 
     /// Gated integrated loudness since reset, LUFS (`-inf` before any block passes the gates).
-    /// Scans the 10 000-bin histogram: cheap, but meant for the editor rate, not per sample.
+    /// Scans the 10 000-bin histogram only when a gating block was added since the last read.
     pub fn integrated_lufs(&self) -> f64 {
-        self.blocks
-            .gated_mean_energy(RELATIVE_GATE_LU)
-            .map_or(f64::NEG_INFINITY, energy_to_lufs)
+        cached(&self.integrated_cache, || {
+            self.blocks
+                .gated_mean_energy(RELATIVE_GATE_LU)
+                .map_or(f64::NEG_INFINITY, energy_to_lufs)
+        })
     }
 
     /// The relative gate currently applied to integrated loudness, LUFS (`-inf` if none).
@@ -453,6 +473,17 @@ impl LoudnessMeter {
     /// Loudness range (EBU Tech 3342) since reset, LU; 0 until a short-term value passes the
     /// gates. Tech 3341 asks meters to flag it as unstable during the first 60 s.
     pub fn loudness_range_lu(&self) -> f64 {
-        self.short_term_blocks.loudness_range()
+        cached(&self.range_cache, || {
+            self.short_term_blocks.loudness_range()
+        })
     }
+}
+
+/// The cached reading, or `compute()` stored as the new one when the cache is stale.
+fn cached(cache: &Cell<Option<f64>>, compute: impl FnOnce() -> f64) -> f64 {
+    cache.get().unwrap_or_else(|| {
+        let value = compute();
+        cache.set(Some(value));
+        value
+    })
 }
