@@ -242,38 +242,113 @@ pub struct DynamicRange {
     pub blocks: usize,
 }
 
+/// TT DR of whole in-memory channels (see [`DrMeter`]).
 pub fn tt_dynamic_range(channels: &[&[f32]], sample_rate_hz: u32) -> Option<DynamicRange> {
-    let block = (3.0 * sample_rate_hz as f64).round() as usize;
     let frames = channels.iter().map(|c| c.len()).min().unwrap_or(0);
-    if frames == 0 || block == 0 {
-        return None;
-    }
-    let blocks = frames.div_ceil(block);
-    let top = ((blocks as f64 * 0.2).round() as usize).max(1);
-    let mut sum_db = 0.0;
-    for ch in channels {
-        let mut rms = Vec::with_capacity(blocks);
-        let mut peaks = Vec::with_capacity(blocks);
-        for b in ch[..frames].chunks(block) {
-            let sq: f64 = b.iter().map(|&x| (x as f64) * (x as f64)).sum();
-            rms.push((2.0 * sq / block as f64).sqrt());
-            peaks.push(b.iter().fold(0.0f32, |m, &x| m.max(x.abs())) as f64);
+    let mut meter = DrMeter::new(channels.len(), sample_rate_hz);
+    let cut: Vec<&[f32]> = channels.iter().map(|c| &c[..frames]).collect();
+    meter.process(&cut);
+    meter.finish()
+}
+
+/// TT DR measured block by block: per channel only the running sum of squares and peak of the
+/// current 3 s block, and each finished block's RMS and peak (two numbers per 3 s: 19 kB for an
+/// hour), never the audio.
+#[derive(Clone, Debug)]
+pub struct DrMeter {
+    block_frames: usize,
+    /// Frames of the current block fed so far.
+    fill: usize,
+    frames: usize,
+    /// Per channel: the current block's sum of squares and peak.
+    sum_sq: Vec<f64>,
+    peak: Vec<f32>,
+    /// Per channel: finished blocks' RMS and peak.
+    rms: Vec<Vec<f64>>,
+    peaks: Vec<Vec<f64>>,
+}
+
+impl DrMeter {
+    pub fn new(num_channels: usize, sample_rate_hz: u32) -> Self {
+        Self {
+            block_frames: (3.0 * sample_rate_hz as f64).round() as usize,
+            fill: 0,
+            frames: 0,
+            sum_sq: vec![0.0; num_channels],
+            peak: vec![0.0; num_channels],
+            rms: vec![Vec::new(); num_channels],
+            peaks: vec![Vec::new(); num_channels],
         }
-        rms.sort_by(|a, b| b.total_cmp(a));
-        peaks.sort_by(|a, b| b.total_cmp(a));
-        let top_rms = (rms[..top].iter().map(|r| r * r).sum::<f64>() / top as f64).sqrt();
-        let second_peak = peaks.get(1).copied().unwrap_or(peaks[0]);
-        if top_rms <= 0.0 || second_peak <= 0.0 {
+    }
+
+    /// Feeds the next frames (one slice per channel, equal lengths).
+    pub fn process(&mut self, channels: &[&[f32]]) {
+        let frames = channels.first().map_or(0, |c| c.len());
+        if self.block_frames == 0 {
+            return;
+        }
+        let mut at = 0;
+        while at < frames {
+            let n = (self.block_frames - self.fill).min(frames - at);
+            for (c, ch) in channels.iter().enumerate() {
+                // Summed in order, sample by sample, as over the whole block at once.
+                let mut sq = self.sum_sq[c];
+                let mut pk = self.peak[c];
+                for &x in &ch[at..at + n] {
+                    sq += (x as f64) * (x as f64);
+                    pk = pk.max(x.abs());
+                }
+                self.sum_sq[c] = sq;
+                self.peak[c] = pk;
+            }
+            self.fill += n;
+            self.frames += n;
+            at += n;
+            if self.fill == self.block_frames {
+                self.close_block();
+            }
+        }
+    }
+
+    fn close_block(&mut self) {
+        for c in 0..self.sum_sq.len() {
+            // The last, partial block is still divided by the full block length.
+            self.rms[c].push((2.0 * self.sum_sq[c] / self.block_frames as f64).sqrt());
+            self.peaks[c].push(self.peak[c] as f64);
+            self.sum_sq[c] = 0.0;
+            self.peak[c] = 0.0;
+        }
+        self.fill = 0;
+    }
+
+    /// The figure; `None` for silence or no audio.
+    pub fn finish(mut self) -> Option<DynamicRange> {
+        if self.frames == 0 || self.block_frames == 0 || self.sum_sq.is_empty() {
             return None;
         }
-        sum_db += 20.0 * (second_peak / top_rms).log10();
+        if self.fill > 0 {
+            self.close_block();
+        }
+        let blocks = self.rms[0].len();
+        let top = ((blocks as f64 * 0.2).round() as usize).max(1);
+        let mut sum_db = 0.0;
+        for (rms, peaks) in self.rms.iter_mut().zip(self.peaks.iter_mut()) {
+            rms.sort_by(|a, b| b.total_cmp(a));
+            peaks.sort_by(|a, b| b.total_cmp(a));
+            let top_rms = (rms[..top].iter().map(|r| r * r).sum::<f64>() / top as f64).sqrt();
+            let second_peak = peaks.get(1).copied().unwrap_or(peaks[0]);
+            if top_rms <= 0.0 || second_peak <= 0.0 {
+                return None;
+            }
+            sum_db += 20.0 * (second_peak / top_rms).log10();
+        }
+        let dr_db = sum_db / self.rms.len() as f64;
+        Some(DynamicRange {
+            dr: dr_db.round() as i32,
+            dr_db,
+            blocks,
+        })
     }
-    let dr_db = sum_db / channels.len() as f64;
-    Some(DynamicRange {
-        dr: dr_db.round() as i32,
-        dr_db,
-        blocks,
-    })
 }
 
 /// Loudness figures of a programme (BS.1770-5 / EBU R128 via `LoudnessMeter`, true peak via
@@ -301,56 +376,15 @@ pub struct LoudnessHistory {
     pub short_term_lufs: Vec<f64>,
 }
 
-/// Measures a programme. Mono is measured as it plays on two speakers (both sides).
-pub fn loudness_figures(audio: &Audio) -> (LoudnessFigures, LoudnessHistory) {
-    let sr = audio.sample_rate_hz as f64;
-    let (l, r) = audio.stereo();
-    let channels = [l, r];
-    let mut meter = LoudnessMeter::new(2, sr);
-    let hop = meter.tick_len() * 10;
-    let mut history = LoudnessHistory::default();
-    let frames = audio.frames();
-    let mut start = 0;
-    while start < frames {
-        let end = (start + hop).min(frames);
-        meter.process_block(&[&l[start..end], &r[start..end]]);
-        start = end;
-        history.time_s.push(end as f64 / sr);
-        history.momentary_lufs.push(meter.momentary_lufs());
-        history.short_term_lufs.push(meter.short_term_lufs());
-    }
-    let true_peak_dbtp = true_peak_dbtp(&channels, sr);
-    let integrated = meter.integrated_lufs();
-    let plr = if true_peak_dbtp.is_finite() && integrated.is_finite() {
-        true_peak_dbtp - integrated
-    } else {
-        f64::NEG_INFINITY
-    };
-    let peak = audio
-        .channels
-        .iter()
-        .flat_map(|c| c.iter())
-        .fold(0.0f32, |m, &x| m.max(x.abs()));
-    let dr = tt_dynamic_range(
-        &audio
-            .channels
-            .iter()
-            .map(|c| c.as_slice())
-            .collect::<Vec<_>>(),
+/// Measures a whole in-memory programme ([`crate::figures::FiguresMeter`]): its figures, the
+/// loudness history and the average spectrum.
+pub fn loudness_figures(audio: &Audio) -> (LoudnessFigures, LoudnessHistory, Vec<(f64, f64)>) {
+    let mut meter = crate::figures::FiguresMeter::new(
+        audio.num_channels(),
         audio.sample_rate_hz,
+        audio.frames(),
     );
-    (
-        LoudnessFigures {
-            integrated_lufs: integrated,
-            momentary_max_lufs: meter.max_momentary_lufs(),
-            short_term_max_lufs: meter.max_short_term_lufs(),
-            lra_lu: meter.loudness_range_lu(),
-            true_peak_dbtp,
-            sample_peak_dbfs: amp_db(peak as f64),
-            plr_db: plr,
-            dr: dr.map(|d| d.dr),
-            dr_db: dr.map(|d| d.dr_db),
-        },
-        history,
-    )
+    let channels: Vec<&[f32]> = audio.channels.iter().map(|c| c.as_slice()).collect();
+    meter.process(&channels);
+    meter.finish()
 }

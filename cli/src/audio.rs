@@ -103,16 +103,22 @@ pub fn read_all(paths: &[PathBuf], progress: &Progress) -> Result<Vec<Audio>> {
     });
     bar.finish_and_clear();
     let audio: Vec<Audio> = results.into_iter().collect::<Result<_>>()?;
-    for a in audio.iter().filter(|a| a.non_finite_samples > 0) {
-        // Every command says so (check also fails the file): a float file with NaN or Inf is
-        // broken, and measuring or mastering it as silence must not pass unnoticed.
-        eprintln!(
-            "stem: warning: {}: {} NaN or infinite samples, treated as silence",
-            a.path.display(),
-            a.non_finite_samples
-        );
+    for a in &audio {
+        warn_non_finite(&a.path, a.non_finite_samples);
     }
     Ok(audio)
+}
+
+/// Says on stderr that `path` held `count` NaN or infinite samples, if any. Every command says
+/// so (check also fails the file): a float file with NaN or Inf is broken, and measuring or
+/// mastering it as silence must not pass unnoticed.
+pub fn warn_non_finite(path: &Path, count: usize) {
+    if count > 0 {
+        eprintln!(
+            "stem: warning: {}: {count} NaN or infinite samples, treated as silence",
+            path.display(),
+        );
+    }
 }
 
 /// Sample format of a written file.

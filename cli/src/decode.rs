@@ -8,168 +8,310 @@
 //!
 //! Every way a file can be unusable becomes an [`Error`] naming the file: missing, empty, not
 //! audio, truncated (fewer frames than the header declares), 8-bit, more than two channels, a
-//! sample rate outside 22.05-384 kHz, no audio. Buffers are sized from the bytes actually in the
-//! file, never from a header's claim, so a hostile header cannot make the tool allocate.
+//! sample rate outside 22.05-384 kHz, no audio. A header's declared length is checked against
+//! the file's size before any audio is decoded ([`crate::declared`]), and [`AudioReader`] reads
+//! block by block, so neither a hostile header nor a long programme sizes a buffer.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::codecs::audio::well_known::{
     CODEC_ID_PCM_F32BE, CODEC_ID_PCM_F32LE, CODEC_ID_PCM_F64BE, CODEC_ID_PCM_F64LE,
 };
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as DecodeError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::audio::{Audio, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+use crate::declared::check_declared_length;
 use crate::error::{Error, Result};
 
-/// Reads an audio file (WAV, RF64, AIFF, FLAC), or says exactly why it cannot.
+/// What a file holds, known once it is opened (before any audio is decoded).
+#[derive(Clone, Debug)]
+pub struct AudioSpec {
+    pub path: PathBuf,
+    pub sample_rate_hz: u32,
+    pub bits_per_sample: u16,
+    /// `true` for IEEE float data, `false` for integer PCM.
+    pub float: bool,
+    /// One or two.
+    pub channels: usize,
+    /// The frame count the header declares (checked against the file's size for WAV, RF64 and
+    /// AIFF), if it declares one.
+    pub declared_frames: Option<u64>,
+}
+
+/// A file read block by block: [`AudioReader::open`] checks everything a header can say (the
+/// same errors `read_audio` gives), [`AudioReader::read_block`] decodes the next frames. Memory
+/// is one decoded packet plus the caller's block, whatever the file's length.
+pub struct AudioReader {
+    spec: AudioSpec,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    /// The current packet, planar, and how much of it was handed out.
+    packet: Vec<Vec<f32>>,
+    packet_pos: usize,
+    frames_read: u64,
+    non_finite: usize,
+    done: bool,
+}
+
+impl AudioReader {
+    /// Opens `path` (WAV, RF64, AIFF, FLAC) and reads its headers, or says exactly why it cannot.
+    pub fn open(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::file(path, io_reason(&e)))?;
+        if meta.is_dir() {
+            return Err(Error::file(path, "is a directory, not an audio file"));
+        }
+        if meta.len() == 0 {
+            return Err(Error::file(path, "empty file (0 bytes): not a WAV file"));
+        }
+        let file = File::open(path).map_err(|e| Error::file(path, io_reason(&e)))?;
+        let source = Rf64AsRiff::new(file).map_err(|e| Error::file(path, e))?;
+        let family = source.family;
+        let mss = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let format = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| Error::file(path, probe_reason(&e, family)))?;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| Error::file(path, "holds no audio track"))?;
+        let track_id = track.id;
+        let declared_frames = track.num_frames;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .cloned()
+            .ok_or_else(|| Error::file(path, "its audio encoding is not one this tool reads"))?;
+
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        let sample_rate_hz = params.sample_rate.unwrap_or(0);
+        let float = matches!(
+            params.sample_format,
+            Some(SampleFormat::F32 | SampleFormat::F64)
+        ) || [
+            CODEC_ID_PCM_F32LE,
+            CODEC_ID_PCM_F32BE,
+            CODEC_ID_PCM_F64LE,
+            CODEC_ID_PCM_F64BE,
+        ]
+        .contains(&params.codec);
+        let bits = params
+            .bits_per_sample
+            .or(params.bits_per_coded_sample)
+            .unwrap_or(0);
+        if bits != 0 && bits <= 8 {
+            return Err(Error::file(
+                path,
+                format!("{bits}-bit PCM is not supported: export stems at 24-bit or 32-bit float"),
+            ));
+        }
+        if channels == 0 || channels > 2 {
+            return Err(Error::file(
+                path,
+                format!("{channels} channels: only mono and stereo files are supported"),
+            ));
+        }
+        if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
+            return Err(Error::file(
+                path,
+                format!(
+                    "sample rate {sample_rate_hz} Hz is outside the supported 22 050-384 000 Hz"
+                ),
+            ));
+        }
+        if declared_frames == Some(0) {
+            return Err(Error::file(path, "contains no audio (0 frames)"));
+        }
+        // The header's length against the file's before a single sample is decoded.
+        let mut raw = File::open(path).map_err(|e| Error::file(path, io_reason(&e)))?;
+        let mut head = [0u8; 12];
+        let got = read_up_to(&mut raw, &mut head).map_err(|e| Error::file(path, io_reason(&e)))?;
+        check_declared_length(&mut raw, meta.len(), &head[..got])
+            .map_err(|e| Error::file(path, e))?;
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|e| Error::file(path, format!("cannot decode its audio: {e}")))?;
+        Ok(Self {
+            spec: AudioSpec {
+                path: path.to_path_buf(),
+                sample_rate_hz,
+                bits_per_sample: bits as u16,
+                float,
+                channels,
+                declared_frames,
+            },
+            format,
+            decoder,
+            track_id,
+            packet: Vec::new(),
+            packet_pos: 0,
+            frames_read: 0,
+            non_finite: 0,
+            done: false,
+        })
+    }
+
+    pub fn spec(&self) -> &AudioSpec {
+        &self.spec
+    }
+
+    /// NaN or infinite samples met so far (float files; each handed out as 0).
+    pub fn non_finite_samples(&self) -> usize {
+        self.non_finite
+    }
+
+    /// Frames handed out so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames_read
+    }
+
+    /// Replaces `out`'s contents (one `Vec` per channel of the file) with the next frames, at
+    /// most `max_frames`; returns how many, 0 at the end of the audio. The end is checked like
+    /// [`read_audio`] checks it: audio ending before the declared length, or no audio at all,
+    /// is an error.
+    pub fn read_block(&mut self, out: &mut [Vec<f32>], max_frames: usize) -> Result<usize> {
+        for c in out.iter_mut() {
+            c.clear();
+        }
+        let mut n = 0;
+        while n < max_frames && !self.done {
+            let have = self.packet.first().map_or(0, Vec::len) - self.packet_pos;
+            if have == 0 {
+                self.next_packet()?;
+                continue;
+            }
+            let take = have.min(max_frames - n);
+            for (dst, src) in out.iter_mut().zip(&self.packet) {
+                dst.extend_from_slice(&src[self.packet_pos..self.packet_pos + take]);
+            }
+            self.packet_pos += take;
+            self.frames_read += take as u64;
+            n += take;
+        }
+        if self.spec.float {
+            for x in out.iter_mut().flatten() {
+                if !x.is_finite() {
+                    *x = 0.0;
+                    self.non_finite += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Decodes the next packet of the track into `self.packet`, or marks the end after checking
+    /// the length: fewer frames than declared, or none at all, is an error.
+    fn next_packet(&mut self) -> Result<()> {
+        let path = &self.spec.path;
+        let mut ended_early = false;
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(DecodeError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    ended_early = true;
+                    break;
+                }
+                Err(e) => return Err(Error::file(path, format!("cannot read its audio: {e}"))),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(d) => d,
+                Err(DecodeError::DecodeError(what)) => {
+                    return Err(Error::file(path, format!("corrupt audio data ({what})")))
+                }
+                Err(e) => return Err(Error::file(path, format!("cannot decode its audio: {e}"))),
+            };
+            decoded.copy_to_vecs_planar::<f32>(&mut self.packet);
+            self.packet_pos = 0;
+            return Ok(());
+        }
+        self.done = true;
+        self.packet.iter_mut().for_each(Vec::clear);
+        self.packet_pos = 0;
+        let frames = self.frames_read;
+        if let Some(declared) = self.spec.declared_frames {
+            if frames < declared || ended_early {
+                return Err(Error::file(
+                    path,
+                    format!(
+                        "truncated: the header promises {declared} frames but the file holds only \
+                         {frames} (incomplete copy or export?)"
+                    ),
+                ));
+            }
+        }
+        if frames == 0 {
+            return Err(Error::file(path, "contains no audio (0 frames)"));
+        }
+        Ok(())
+    }
+}
+
+/// Frames per block the commands decode at a time (64 Ki frames: 512 kB per stereo block).
+pub const READ_BLOCK_FRAMES: usize = 1 << 16;
+
+impl AudioReader {
+    /// Feeds every block of the file to `f` (one slice per channel), then returns the frames
+    /// read and the NaN/Inf samples met (handed to `f` as 0).
+    pub fn for_each_block(mut self, mut f: impl FnMut(&[&[f32]])) -> Result<(u64, usize)> {
+        let mut block: Vec<Vec<f32>> = vec![Vec::new(); self.spec.channels];
+        while self.read_block(&mut block, READ_BLOCK_FRAMES)? > 0 {
+            let refs: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
+            f(&refs);
+        }
+        Ok((self.frames_read, self.non_finite))
+    }
+}
+
+/// Reads a whole audio file (WAV, RF64, AIFF, FLAC) into memory, or says exactly why it cannot:
+/// [`AudioReader`] block by block into one `Vec` per channel. For short files (tests, the
+/// demo); the commands stream long programmes instead.
 pub fn read_audio(path: &Path) -> Result<Audio> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::file(path, io_reason(&e)))?;
-    if meta.is_dir() {
-        return Err(Error::file(path, "is a directory, not an audio file"));
-    }
-    if meta.len() == 0 {
-        return Err(Error::file(path, "empty file (0 bytes): not a WAV file"));
-    }
-    let file = File::open(path).map_err(|e| Error::file(path, io_reason(&e)))?;
-    let source = Rf64AsRiff::new(file).map_err(|e| Error::file(path, e))?;
-    let family = source.family;
-    let mss = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(ext);
-    }
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(|e| Error::file(path, probe_reason(&e, family)))?;
-    let track = format
-        .default_track(TrackType::Audio)
-        .ok_or_else(|| Error::file(path, "holds no audio track"))?;
-    let track_id = track.id;
-    let declared_frames = track.num_frames;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .cloned()
-        .ok_or_else(|| Error::file(path, "its audio encoding is not one this tool reads"))?;
-
-    let channels = params.channels.as_ref().map_or(0, |c| c.count());
-    let sample_rate_hz = params.sample_rate.unwrap_or(0);
-    let float = matches!(
-        params.sample_format,
-        Some(SampleFormat::F32 | SampleFormat::F64)
-    ) || [
-        CODEC_ID_PCM_F32LE,
-        CODEC_ID_PCM_F32BE,
-        CODEC_ID_PCM_F64LE,
-        CODEC_ID_PCM_F64BE,
-    ]
-    .contains(&params.codec);
-    let bits = params
-        .bits_per_sample
-        .or(params.bits_per_coded_sample)
-        .unwrap_or(0);
-    if bits != 0 && bits <= 8 {
-        return Err(Error::file(
-            path,
-            format!("{bits}-bit PCM is not supported: export stems at 24-bit or 32-bit float"),
-        ));
-    }
-    if channels == 0 || channels > 2 {
-        return Err(Error::file(
-            path,
-            format!("{channels} channels: only mono and stereo files are supported"),
-        ));
-    }
-    if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
-        return Err(Error::file(
-            path,
-            format!("sample rate {sample_rate_hz} Hz is outside the supported 22 050-384 000 Hz"),
-        ));
-    }
-    if declared_frames == Some(0) {
-        return Err(Error::file(path, "contains no audio (0 frames)"));
-    }
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| Error::file(path, format!("cannot decode its audio: {e}")))?;
-
+    let mut reader = AudioReader::open(path)?;
+    let spec = reader.spec().clone();
     // Reserve no more than the file's bytes can hold (at least one byte per sample for any
     // encoding we read, uncompressed or FLAC at its best), whatever the header claims.
-    let frames_bound = meta.len() / channels as u64;
-    let reserve = declared_frames.unwrap_or(0).min(frames_bound) as usize;
-    let mut planar: Vec<Vec<f32>> = (0..channels).map(|_| Vec::with_capacity(reserve)).collect();
-    let mut block: Vec<Vec<f32>> = Vec::new();
-    let mut ended_early = false;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(DecodeError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                ended_early = true;
-                break;
-            }
-            Err(e) => return Err(Error::file(path, format!("cannot read its audio: {e}"))),
-        };
-        if packet.track_id != track_id {
-            continue;
-        }
-        let decoded = match decoder.decode(&packet) {
-            Ok(d) => d,
-            Err(DecodeError::DecodeError(what)) => {
-                return Err(Error::file(path, format!("corrupt audio data ({what})")))
-            }
-            Err(e) => return Err(Error::file(path, format!("cannot decode its audio: {e}"))),
-        };
-        decoded.copy_to_vecs_planar::<f32>(&mut block);
+    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    let reserve = spec
+        .declared_frames
+        .unwrap_or(0)
+        .min(bytes / spec.channels as u64) as usize;
+    let mut planar: Vec<Vec<f32>> = (0..spec.channels)
+        .map(|_| Vec::with_capacity(reserve))
+        .collect();
+    let mut block: Vec<Vec<f32>> = vec![Vec::new(); spec.channels];
+    while reader.read_block(&mut block, READ_BLOCK_FRAMES)? > 0 {
         for (dst, src) in planar.iter_mut().zip(&block) {
             dst.extend_from_slice(src);
         }
     }
-    let frames = planar.first().map_or(0, Vec::len);
-    if let Some(declared) = declared_frames {
-        if (frames as u64) < declared || ended_early {
-            return Err(Error::file(
-                path,
-                format!(
-                    "truncated: the header promises {declared} frames but the file holds only \
-                     {frames} (incomplete copy or export?)"
-                ),
-            ));
-        }
-    }
-    if frames == 0 {
-        return Err(Error::file(path, "contains no audio (0 frames)"));
-    }
-    let mut non_finite = 0;
-    if float {
-        for x in planar.iter_mut().flatten() {
-            if !x.is_finite() {
-                *x = 0.0;
-                non_finite += 1;
-            }
-        }
-    }
     Ok(Audio {
-        path: path.to_path_buf(),
-        sample_rate_hz,
-        bits_per_sample: bits as u16,
-        float,
+        path: spec.path,
+        sample_rate_hz: spec.sample_rate_hz,
+        bits_per_sample: spec.bits_per_sample,
+        float: spec.float,
         channels: planar,
-        non_finite_samples: non_finite,
+        non_finite_samples: reader.non_finite_samples(),
     })
 }
 

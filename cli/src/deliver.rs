@@ -187,9 +187,15 @@ fn deliver(m: &Master, d: &Delivery, out: &Outputs) -> Result<(Vec<WrittenMaster
             channels: data,
             non_finite_samples: 0,
         };
-        let (mut rep, history) = analyse(&audio);
+        let (mut rep, history, spectrum) = analyse(&audio);
         rep.target = Some(target_check(d, &rep));
-        files.extend(write_files(out.dir, &rep, &history, &audio, out.protected)?);
+        files.extend(write_files(
+            out.dir,
+            &rep,
+            &history,
+            &spectrum,
+            out.protected,
+        )?);
         written.push(WrittenMaster {
             delivery: d.name.clone(),
             path,

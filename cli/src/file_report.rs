@@ -9,10 +9,13 @@ use serde::Serialize;
 
 use crate::analysis::{fmt_db, loudness_figures, LoudnessFigures, LoudnessHistory};
 use crate::atomic::write_text_atomic;
-use crate::audio::Audio;
+use crate::audio::{warn_non_finite, Audio};
+use crate::decode::AudioReader;
 use crate::error::{Error, Result};
+use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::plots;
+use crate::spectrum::SpectrumMeter;
 
 /// A delivery target a master is judged against.
 #[derive(Clone, Debug, Serialize)]
@@ -47,9 +50,12 @@ pub struct FileReport {
     pub target: Option<TargetCheck>,
 }
 
-/// Measures one file.
-pub fn analyse(audio: &Audio) -> (FileReport, LoudnessHistory) {
-    let (figures, history) = loudness_figures(audio);
+/// A file's report, its loudness history and its average spectrum ((Hz, dB) points).
+pub type Measured = (FileReport, LoudnessHistory, Vec<(f64, f64)>);
+
+/// Measures one in-memory programme.
+pub fn analyse(audio: &Audio) -> Measured {
+    let (figures, history, spectrum) = loudness_figures(audio);
     (
         FileReport {
             file: audio.name(),
@@ -61,7 +67,45 @@ pub fn analyse(audio: &Audio) -> (FileReport, LoudnessHistory) {
             target: None,
         },
         history,
+        spectrum,
     )
+}
+
+/// Measures one file as it is decoded, block by block (memory independent of its length): the
+/// same figures [`analyse`] gives for the file read whole.
+pub fn analyse_file(path: &Path) -> Result<Measured> {
+    let reader = AudioReader::open(path)?;
+    let spec = reader.spec().clone();
+    // The spectrum's frame positions need the length: the header's, else a counting pass.
+    let planned = match spec.declared_frames {
+        Some(f) => f,
+        None => AudioReader::open(path)?.for_each_block(|_| {})?.0,
+    };
+    let mut meter = FiguresMeter::new(spec.channels, spec.sample_rate_hz, planned as usize);
+    let (frames, non_finite) = reader.for_each_block(|block| meter.process(block))?;
+    let spectrum_right = meter.spectrum_planned_right();
+    let (figures, history, mut spectrum) = meter.finish();
+    if !spectrum_right {
+        // The file held more frames than its header declared: measure the spectrum again with
+        // the real length.
+        let mut sm = SpectrumMeter::new(frames as usize, spec.sample_rate_hz);
+        AudioReader::open(path)?.for_each_block(|b| sm.process(b[0], b.get(1).unwrap_or(&b[0])))?;
+        spectrum = sm.finish();
+    }
+    warn_non_finite(path, non_finite);
+    Ok((
+        FileReport {
+            file: display_name(path),
+            sample_rate_hz: spec.sample_rate_hz,
+            channels: spec.channels,
+            duration_s: frames as f64 / spec.sample_rate_hz as f64,
+            non_finite_samples: non_finite,
+            figures,
+            target: None,
+        },
+        history,
+        spectrum,
+    ))
 }
 
 /// The files a report on `file_name` is written to in `dir`: `<stem>.md`, `<stem>.json`,
@@ -85,7 +129,7 @@ pub fn write_files(
     dir: &Path,
     report: &FileReport,
     history: &LoudnessHistory,
-    audio: &Audio,
+    spectrum: &[(f64, f64)],
     protected: &[PathBuf],
 ) -> Result<Vec<PathBuf>> {
     create_dir(dir)?;
@@ -103,7 +147,8 @@ pub fn write_files(
     plots::spectrum_plot(
         &spec_png,
         &format!("{}: average spectrum", report.file),
-        audio,
+        spectrum,
+        report.sample_rate_hz,
     )?;
     let json = serde_json::to_string_pretty(report).map_err(|e| Error::usage(e.to_string()))?;
     write_text_atomic(&json_path, &(json + "\n"))?;

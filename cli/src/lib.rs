@@ -11,11 +11,14 @@
 //! (the binary composes them).
 //!
 //! Shared pieces:
-//! - input and output: [`audio`] (WAV decoding and encoding, reading many files), [`files`]
+//! - input and output: [`decode`] (every format, whole or block by block with
+//!   `decode::AudioReader`), [`declared`] (a header's length against the file's size, before
+//!   decoding), [`audio`] (in-memory audio, WAV encoding, reading many files), [`files`]
 //!   (atomic writes, inputs never overwritten, distinct inputs);
-//! - measuring: [`analysis`] (per-file figures, TT DR), [`align`] (offset by
-//!   cross-correlation), [`file_report`] (one file's loudness report and its files),
-//!   [`plots`] (PNG plots);
+//! - measuring: [`analysis`] (per-file figures, TT DR), [`figures`] (a programme's report
+//!   figures measured block by block), [`spectrum`] (the average spectrum, block by block),
+//!   [`align`] (offset by cross-correlation), [`file_report`] (one file's loudness report and
+//!   its files), [`plots`] (PNG plots);
 //! - rendering: [`preset`] (parsing, merging, key checks), [`plan`] (what each delivery
 //!   renders), [`mastering`] (the chains run offline, the limiter drive by
 //!   `shared_dsp::chain::learn`'s solver, the one the plugin's Learn uses), [`deliver`] (master files, their reports, the summary);
@@ -27,10 +30,12 @@ pub mod analysis;
 pub mod atomic;
 pub mod audio;
 pub mod check;
+pub mod declared;
 pub mod decode;
 pub mod deliver;
 pub mod demo;
 pub mod error;
+pub mod figures;
 pub mod file_report;
 pub mod files;
 pub mod mastering;
@@ -42,5 +47,6 @@ pub mod progress;
 pub mod render;
 pub mod report;
 pub mod role;
+pub mod spectrum;
 
 pub use error::{Error, Result};

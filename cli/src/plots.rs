@@ -8,21 +8,15 @@ use std::sync::Once;
 
 use plotters::prelude::*;
 use plotters::style::FontStyle;
-use realfft::RealFftPlanner;
 
 use crate::analysis::LoudnessHistory;
 use crate::atomic::write_atomic;
-use crate::audio::Audio;
 use crate::error::{Error, Result};
 
 const FONT: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 420);
 /// Lowest level shown on the loudness plot, LUFS.
 const LOUDNESS_FLOOR_LUFS: f64 = -60.0;
-/// FFT length of the spectrum, samples.
-const SPECTRUM_FFT: usize = 8192;
-/// At most this many FFT frames are averaged (evenly spread over the file).
-const SPECTRUM_MAX_FRAMES: usize = 600;
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -151,65 +145,15 @@ pub fn loudness_plot(
     })
 }
 
-/// Long-term average spectrum of the mid (L+R)/2 signal: Hann-windowed 8192-point FFTs, power
-/// averaged, scaled so a full-scale sine reads 0 dB. Returns (Hz, dB) pairs from 20 Hz.
-pub fn average_spectrum(audio: &Audio) -> Vec<(f64, f64)> {
-    let (l, r) = audio.stereo();
-    let n = SPECTRUM_FFT;
-    if l.len() < n {
-        return Vec::new();
-    }
-    let frames = ((l.len() - n) / (n / 2) + 1).min(SPECTRUM_MAX_FRAMES);
-    let stride = if frames > 1 {
-        (l.len() - n) / (frames - 1)
-    } else {
-        0
-    };
-    let window: Vec<f64> = (0..n)
-        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos())
-        .collect();
-    let window_sum: f64 = window.iter().sum();
-    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n);
-    let mut input = fft.make_input_vec();
-    let mut output = fft.make_output_vec();
-    let mut power = vec![0.0f64; n / 2 + 1];
-    for f in 0..frames {
-        let start = f * stride;
-        for (i, x) in input.iter_mut().enumerate() {
-            *x = 0.5 * (l[start + i] as f64 + r[start + i] as f64) * window[i];
-        }
-        if fft.process(&mut input, &mut output).is_err() {
-            return Vec::new();
-        }
-        for (p, c) in power.iter_mut().zip(&output) {
-            *p += c.norm_sqr();
-        }
-    }
-    let scale = 2.0 / window_sum;
-    let bin_hz = audio.sample_rate_hz as f64 / n as f64;
-    power
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(k, &p)| {
-            let amp = (p / frames as f64).sqrt() * scale;
-            (
-                k as f64 * bin_hz,
-                if amp > 0.0 {
-                    20.0 * amp.log10()
-                } else {
-                    -200.0
-                },
-            )
-        })
-        .filter(|&(hz, _)| hz >= 20.0)
-        .collect()
-}
-
-/// Draws [`average_spectrum`] on a log-frequency axis.
-pub fn spectrum_plot(path: &Path, title: &str, audio: &Audio) -> Result<()> {
-    let points = average_spectrum(audio);
-    let nyquist = audio.sample_rate_hz as f64 / 2.0;
+/// Draws an average spectrum ((Hz, dB) points, [`crate::spectrum::SpectrumMeter`]) of a
+/// programme at `sample_rate_hz` on a log-frequency axis.
+pub fn spectrum_plot(
+    path: &Path,
+    title: &str,
+    points: &[(f64, f64)],
+    sample_rate_hz: u32,
+) -> Result<()> {
+    let nyquist = sample_rate_hz as f64 / 2.0;
     let hz_max = nyquist.min(24_000.0);
     let top = points.iter().map(|p| p.1).fold(-60.0f64, f64::max).ceil() + 6.0;
     let bottom = top - 100.0;

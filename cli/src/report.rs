@@ -8,9 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::atomic::lock_output_dir;
-use crate::audio::read_all;
 use crate::error::{Error, Result};
-use crate::file_report::{analyse, report_paths, write_files, FileReport};
+use crate::file_report::{analyse_file, report_paths, write_files, FileReport, Measured};
 use crate::files::{check_distinct_outputs, display_name};
 use crate::progress::Progress;
 
@@ -67,19 +66,20 @@ pub fn run_report(
         check_distinct_outputs(&outputs)?;
     }
     let progress = Progress::new(show_progress);
-    let audio = read_all(files, &progress)?;
-    let bar = progress.bar(audio.len() as u64, "measuring");
-    let measured = crate::par::map(&audio, |a| {
-        let r = analyse(a);
+    // Each file is measured as it is decoded, so memory does not grow with its length.
+    let bar = progress.bar(files.len() as u64, "measuring");
+    let measured = crate::par::map(files, |f| {
+        let r = analyse_file(f);
         bar.inc(1);
         r
     });
     bar.finish_and_clear();
+    let measured: Vec<Measured> = measured.into_iter().collect::<Result<_>>()?;
     let mut written = Vec::new();
     if let Some(dir) = out {
         let _lock = lock_output_dir(dir)?;
-        for ((report, history), a) in measured.iter().zip(&audio) {
-            written.extend(write_files(dir, report, history, a, files)?);
+        for (report, history, spectrum) in &measured {
+            written.extend(write_files(dir, report, history, spectrum, files)?);
         }
     }
     Ok((measured.into_iter().map(|m| m.0).collect(), written))

@@ -1,0 +1,132 @@
+//! A programme's report figures measured block by block, so a report never holds the audio:
+//! loudness (BS.1770-5 / EBU R128 via `LoudnessMeter`, whose result does not depend on how the
+//! input is split) with its 100 ms history, true peak (`TruePeakMeter`, per-sample identical in
+//! any block split), sample peak, PLR, TT DR ([`DrMeter`]) and the average spectrum
+//! ([`SpectrumMeter`]). Fed the same samples in any blocks, every figure is bit-identical to
+//! measuring the whole programme at once.
+
+use shared_dsp::meter::loudness::LoudnessMeter;
+use shared_dsp::meter::true_peak::TruePeakMeter;
+
+use crate::analysis::{amp_db, DrMeter, LoudnessFigures, LoudnessHistory};
+use crate::spectrum::SpectrumMeter;
+
+/// Measures a programme of `frames` frames (the spectrum's frame positions need the length up
+/// front) as it is fed.
+pub struct FiguresMeter {
+    sample_rate_hz: u32,
+    loudness: LoudnessMeter,
+    /// History interval (100 ms), samples, and the samples since the last history point.
+    hop: usize,
+    since_hop: usize,
+    frames: usize,
+    history: LoudnessHistory,
+    true_peak: TruePeakMeter,
+    sample_peak: f32,
+    dr: DrMeter,
+    spectrum: SpectrumMeter,
+}
+
+impl FiguresMeter {
+    /// For a programme of `frames` frames with `num_channels` channels (1 or 2). Mono is measured
+    /// as it plays on two speakers (both sides).
+    pub fn new(num_channels: usize, sample_rate_hz: u32, frames: usize) -> Self {
+        let sr = sample_rate_hz as f64;
+        let loudness = LoudnessMeter::new(2, sr);
+        let hop = loudness.tick_len() * 10;
+        Self {
+            sample_rate_hz,
+            loudness,
+            hop,
+            since_hop: 0,
+            frames: 0,
+            history: LoudnessHistory::default(),
+            true_peak: TruePeakMeter::new(2, sr),
+            sample_peak: 0.0,
+            dr: DrMeter::new(num_channels, sample_rate_hz),
+            spectrum: SpectrumMeter::new(frames, sample_rate_hz),
+        }
+    }
+
+    /// Feeds the next frames: one slice per channel of the programme, equal lengths.
+    pub fn process(&mut self, channels: &[&[f32]]) {
+        let l = channels[0];
+        let r = channels.get(1).copied().unwrap_or(l);
+        let n = l.len();
+        let sr = self.sample_rate_hz as f64;
+        let mut at = 0;
+        while at < n {
+            let take = (self.hop - self.since_hop).min(n - at);
+            self.loudness
+                .process_block(&[&l[at..at + take], &r[at..at + take]]);
+            self.since_hop += take;
+            self.frames += take;
+            at += take;
+            if self.since_hop == self.hop {
+                self.history_point(sr);
+            }
+        }
+        self.true_peak.process_block(&[l, r]);
+        for ch in channels {
+            self.sample_peak = ch.iter().fold(self.sample_peak, |m, &x| m.max(x.abs()));
+        }
+        self.dr.process(channels);
+        self.spectrum.process(l, r);
+    }
+
+    fn history_point(&mut self, sr: f64) {
+        self.since_hop = 0;
+        self.history.time_s.push(self.frames as f64 / sr);
+        self.history
+            .momentary_lufs
+            .push(self.loudness.momentary_lufs());
+        self.history
+            .short_term_lufs
+            .push(self.loudness.short_term_lufs());
+    }
+
+    /// Frames fed so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Whether the spectrum was planned for the length fed (a header that under-declares its
+    /// frames is the only way it is not; the caller then measures the spectrum again).
+    pub fn spectrum_planned_right(&self) -> bool {
+        self.spectrum.planned_frames() == self.spectrum.frames_seen()
+    }
+
+    /// The figures, the loudness history and the average spectrum ((Hz, dB) points).
+    pub fn finish(mut self) -> (LoudnessFigures, LoudnessHistory, Vec<(f64, f64)>) {
+        let sr = self.sample_rate_hz as f64;
+        if self.since_hop > 0 {
+            self.history_point(sr);
+        }
+        // The interpolator is flushed with silence so a peak in the last samples is seen.
+        let tail = vec![0.0f32; self.true_peak.latency_samples() + 64];
+        self.true_peak.process_block(&[&tail, &tail]);
+        let true_peak_dbtp = self.true_peak.true_peak_dbtp();
+        let integrated = self.loudness.integrated_lufs();
+        let plr = if true_peak_dbtp.is_finite() && integrated.is_finite() {
+            true_peak_dbtp - integrated
+        } else {
+            f64::NEG_INFINITY
+        };
+        let dr = self.dr.finish();
+        (
+            LoudnessFigures {
+                integrated_lufs: integrated,
+                momentary_max_lufs: self.loudness.max_momentary_lufs(),
+                short_term_max_lufs: self.loudness.max_short_term_lufs(),
+                lra_lu: self.loudness.loudness_range_lu(),
+                true_peak_dbtp,
+                sample_peak_dbfs: amp_db(self.sample_peak as f64),
+                plr_db: plr,
+                dr: dr.map(|d| d.dr),
+                dr_db: dr.map(|d| d.dr_db),
+            },
+            self.history,
+            self.spectrum.finish(),
+        )
+    }
+}
