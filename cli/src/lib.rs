@@ -19,7 +19,8 @@
 //!   figures measured block by block), [`spectrum`] (the average spectrum, block by block),
 //!   [`align`] (offset by cross-correlation), [`file_report`] (one file's loudness report and
 //!   its files), [`plots`] (PNG plots);
-//! - rendering: [`preset`] (parsing, merging, key checks), [`plan`] (what each delivery
+//! - rendering: [`preset`] (parsing, merging, unmatched stem keys), [`preset_check`] (every
+//!   value against the settings' shape and documented ranges), [`plan`] (what each delivery
 //!   renders), [`mastering`] (the chains run offline, the limiter drive by
 //!   `shared_dsp::chain::learn`'s solver, the one the plugin's Learn uses), [`deliver`] (master files, their reports, the summary);
 //! - plumbing: [`role`] (a stem's role from its name), [`par`] (work on every core),
@@ -43,6 +44,7 @@ pub mod par;
 pub mod plan;
 pub mod plots;
 pub mod preset;
+pub mod preset_check;
 pub mod progress;
 pub mod render;
 pub mod report;

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+use shared_dsp::chain::ranges::{DELIVERY_CEILING_DBTP, TARGET_LUFS};
 use shared_dsp::chain::settings::{delivery_target, ChannelSettings, MasterSettings, StemType};
 
 use crate::error::{Error, Result};
@@ -50,8 +51,10 @@ pub fn plan(
 ) -> Result<Vec<Delivery>> {
     let empty = Value::Object(Map::new());
     let keys: Vec<[String; 2]> = stems.iter().map(|(p, r)| stem_keys(p, *r)).collect();
-    let known = |k: &str| keys.iter().any(|ks| ks.iter().any(|x| x == k));
-    preset.check_keys(known)?;
+    let answers: Vec<&str> = keys.iter().flatten().map(String::as_str).collect();
+    for warning in preset.unmatched_keys(&answers) {
+        eprintln!("stem: warning: {warning}");
+    }
     let mut out = Vec::new();
     for name in deliveries {
         let d = preset.deliveries.get(name).unwrap_or(&empty);
@@ -123,10 +126,11 @@ fn targets(name: &str, d: &Value) -> Result<(f64, f64, Option<i32>)> {
             )))
         }
     };
-    if !(-70.0..=0.0).contains(&target_lufs) || !(-20.0..=0.0).contains(&ceiling_dbtp) {
+    if !TARGET_LUFS.contains(target_lufs) || !DELIVERY_CEILING_DBTP.contains(ceiling_dbtp) {
         return Err(Error::usage(format!(
             "delivery '{name}': target {target_lufs} LUFS / ceiling {ceiling_dbtp} dBTP out of \
-             range (-70..0 LUFS, -20..0 dBTP)"
+             range ({}..{} LUFS, {}..{} dBTP)",
+            TARGET_LUFS.min, TARGET_LUFS.max, DELIVERY_CEILING_DBTP.min, DELIVERY_CEILING_DBTP.max
         )));
     }
     let dr_above = d

@@ -1,7 +1,8 @@
 //! `stem render` presets: TOML (or JSON) with per-stem (`[stems.<key>]`), master (`[master]`)
 //! and per-delivery (`[deliveries.<name>]`) settings, kept as JSON values and merged over the
 //! defaults layer by layer (see [`settle`]) when a delivery is planned ([`crate::plan`]).
-//! Every key is checked: an unknown setting, stem key or delivery key is an error naming it.
+//! [`Preset::load`] checks every value first ([`crate::preset_check`]: shape, ranges, names, all
+//! problems at once); a stem key no stem answers to is a warning ([`Preset::unmatched_keys`]).
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::preset_check::{check_preset, json_to_toml};
 
 /// A parsed preset: JSON values, merged over the defaults when a delivery is planned.
 #[derive(Clone, Debug)]
@@ -37,14 +39,22 @@ impl Preset {
         let is_json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let value: Value = if is_json {
-            serde_json::from_str(&text)
-                .map_err(|e| Error::file(path, format!("invalid JSON preset: {e}")))?
+        let mut errors = Vec::new();
+        let written: toml::Value = if is_json {
+            let json: Value = serde_json::from_str(&text)
+                .map_err(|e| Error::file(path, format!("invalid JSON preset: {e}")))?;
+            json_to_toml(&json, "", &mut errors).unwrap_or(toml::Value::Table(Default::default()))
         } else {
-            let t: toml::Value = toml::from_str(&text)
-                .map_err(|e| Error::file(path, format!("invalid TOML preset: {e}")))?;
-            serde_json::to_value(t).map_err(|e| Error::file(path, e.to_string()))?
+            toml::from_str(&text)
+                .map_err(|e| Error::file(path, format!("invalid TOML preset: {e}")))?
         };
+        errors.extend(check_preset(&written));
+        if !errors.is_empty() {
+            // One line per problem, each naming the file, so all can be fixed in one go.
+            let sep = format!("\n{}: ", path.display());
+            return Err(Error::file(path, errors.join(&sep)));
+        }
+        let value = serde_json::to_value(written).map_err(|e| Error::file(path, e.to_string()))?;
         Self::from_value(value).map_err(|m| Error::file(path, m))
     }
 
@@ -81,53 +91,36 @@ impl Preset {
         })
     }
 
-    /// Checks the preset's keys before anything is planned: every `[stems.<key>]` and
-    /// `[deliveries.<name>.stems.<key>]` must be `known` (answer to a stem), and every delivery
-    /// table, used or not, may hold only its own settings, so a typo shows on the first run.
-    pub fn check_keys(&self, known: impl Fn(&str) -> bool) -> Result<()> {
-        for k in self.stems.keys() {
-            if !known(k) {
-                return Err(Error::usage(format!(
-                    "preset: [stems.{k}] matches no stem (keys are file names without extension, or \
-                     roles: drums, bass, synths, vocals, fx, other)"
-                )));
+    /// The preset's stem keys (`[stems.<key>]`, `[deliveries.<name>.stems.<key>]`) that no
+    /// stem answers to, each as a warning naming the keys the stems do answer to (`answers`,
+    /// in stem order). Not an error: one preset may serve several songs whose stems differ.
+    pub fn unmatched_keys(&self, answers: &[&str]) -> Vec<String> {
+        let delivery_stems = self.deliveries.iter().flat_map(|(name, d)| {
+            let keys = d
+                .get("stems")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten();
+            keys.map(move |(k, _)| (format!("deliveries.{name}.stems"), k))
+        });
+        let mut listed: Vec<&str> = Vec::new();
+        for a in answers {
+            if !listed.contains(a) {
+                listed.push(a);
             }
         }
-        for (name, d) in &self.deliveries {
-            let Some(m) = d.as_object() else {
-                return Err(Error::usage(format!(
-                    "preset: deliveries.{name} must be a table"
-                )));
-            };
-            for (k, v) in m {
-                match k.as_str() {
-                    "target_lufs" | "ceiling_dbtp" | "dr_above" => {
-                        if !v.is_number() {
-                            return Err(Error::usage(format!(
-                                "preset: deliveries.{name}.{k} must be a number"
-                            )));
-                        }
-                    }
-                    "master" => {}
-                    "stems" => {
-                        for sk in v.as_object().into_iter().flat_map(|m| m.keys()) {
-                            if !known(sk) {
-                                return Err(Error::usage(format!(
-                                    "preset: [deliveries.{name}.stems.{sk}] matches no stem"
-                                )));
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(Error::usage(format!(
-                        "preset: unknown setting 'deliveries.{name}.{k}' (expected target_lufs, \
-                             ceiling_dbtp, dr_above, stems, master)"
-                    )))
-                    }
-                }
-            }
-        }
-        Ok(())
+        self.stems
+            .keys()
+            .map(|k| ("stems".to_string(), k))
+            .chain(delivery_stems)
+            .filter(|(_, k)| !answers.contains(&k.as_str()))
+            .map(|(table, k)| {
+                format!(
+                    "preset: [{table}.{k}] matches no stem and is ignored (the stems answer to: {})",
+                    listed.join(", ")
+                )
+            })
+            .collect()
     }
 }
 

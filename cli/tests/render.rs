@@ -226,10 +226,6 @@ fn preset_mistakes_are_named() {
             "stems.bass.input_trim_dbb",
         ),
         (
-            "[stems.tuba]\ninput_trim_db = 1.0\n",
-            "[stems.tuba] matches no stem",
-        ),
-        (
             "[master]\nlimiter = { ceiling = -1.0 }\n",
             "master.limiter.ceiling",
         ),

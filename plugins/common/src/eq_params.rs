@@ -9,27 +9,16 @@
 use crate::mirror_enum;
 use crate::param_helpers::{linear_param, log_param, set_param};
 use nice_plug::prelude::*;
+use shared_dsp::chain::ranges::{
+    EQ_DYN_ATTACK_MS, EQ_DYN_RANGE_DB, EQ_DYN_RELEASE_MS, EQ_DYN_THRESHOLD_DB, EQ_FREQ_HZ,
+    EQ_GAIN_DB, EQ_Q,
+};
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
 use shared_dsp::filter::Slope;
 
 /// Bands in an [`EqParams`] (both plugins have 8; `shared_dsp::chain::settings::CHANNEL_EQ_BANDS`
 /// and `MASTER_EQ_BANDS`).
 pub const EQ_BANDS: usize = 8;
-/// Band frequency range in Hz.
-pub const FREQ_RANGE_HZ: (f32, f32) = (10.0, 22_000.0);
-/// Band gain range in dB.
-pub const EQ_GAIN_RANGE_DB: (f32, f32) = (-24.0, 24.0);
-/// Band Q range.
-pub const Q_RANGE: (f32, f32) = (0.1, 18.0);
-/// Dynamic threshold range in dBFS.
-pub const DYN_THRESHOLD_RANGE_DB: (f32, f32) = (-80.0, 0.0);
-/// Dynamic range (largest gain change) in dB: negative cuts, positive boosts.
-pub const DYN_RANGE_DB: (f32, f32) = (-24.0, 24.0);
-/// Dynamic attack range in ms.
-pub const DYN_ATTACK_RANGE_MS: (f32, f32) = (0.1, 500.0);
-/// Dynamic release range in ms.
-pub const DYN_RELEASE_RANGE_MS: (f32, f32) = (5.0, 5_000.0);
-
 /// Band shape (mirrors [`BandKind`]).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BandType {
@@ -139,11 +128,16 @@ impl EqBandParams {
             enabled: BoolParam::new(format!("EQ {n} On"), d.enabled),
             kind: EnumParam::new(format!("EQ {n} Type"), BandType::from(d.kind)),
             // The formatter writes the unit (Hz or kHz) itself.
-            freq_hz: log_param(format!("EQ {n} Freq"), d.freq_hz, FREQ_RANGE_HZ, "")
+            freq_hz: log_param(format!("EQ {n} Freq"), d.freq_hz, EQ_FREQ_HZ.bounds(), "")
                 .with_value_to_string(formatters::v2s_f32_hz_then_khz(2))
                 .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
-            gain_db: linear_param(format!("EQ {n} Gain"), d.gain_db, EQ_GAIN_RANGE_DB, " dB"),
-            q: log_param(format!("EQ {n} Q"), d.q, Q_RANGE, ""),
+            gain_db: linear_param(
+                format!("EQ {n} Gain"),
+                d.gain_db,
+                EQ_GAIN_DB.bounds(),
+                " dB",
+            ),
+            q: log_param(format!("EQ {n} Q"), d.q, EQ_Q.bounds(), ""),
             slope: EnumParam::new(format!("EQ {n} Slope"), SlopeType::from(d.slope)),
             placement: EnumParam::new(
                 format!("EQ {n} Placement"),
@@ -153,25 +147,25 @@ impl EqBandParams {
             dyn_threshold_db: linear_param(
                 format!("EQ {n} Dyn Threshold"),
                 dy.threshold_db,
-                DYN_THRESHOLD_RANGE_DB,
+                EQ_DYN_THRESHOLD_DB.bounds(),
                 " dB",
             ),
             dyn_range_db: linear_param(
                 format!("EQ {n} Dyn Range"),
                 dy.range_db,
-                DYN_RANGE_DB,
+                EQ_DYN_RANGE_DB.bounds(),
                 " dB",
             ),
             dyn_attack_ms: log_param(
                 format!("EQ {n} Dyn Attack"),
                 dy.attack_ms,
-                DYN_ATTACK_RANGE_MS,
+                EQ_DYN_ATTACK_MS.bounds(),
                 " ms",
             ),
             dyn_release_ms: log_param(
                 format!("EQ {n} Dyn Release"),
                 dy.release_ms,
-                DYN_RELEASE_RANGE_MS,
+                EQ_DYN_RELEASE_MS.bounds(),
                 " ms",
             ),
         }

@@ -3,11 +3,7 @@
 use crate::param_helpers::gain_db_param;
 pub use crate::param_helpers::GAIN_SMOOTHING_MS;
 use nice_plug::prelude::*;
-
-/// Input trim range in dB: enough to bring a stem printed hot or quiet into the staging window.
-pub const TRIM_RANGE_DB: (f32, f32) = (-24.0, 24.0);
-/// Output gain range in dB.
-pub const OUTPUT_RANGE_DB: (f32, f32) = (-24.0, 24.0);
+use shared_dsp::chain::ranges::{OUTPUT_GAIN_DB, TRIM_DB};
 
 /// The input section both plugins start their chain with. Its id is part of every saved
 /// session: never rename it.
@@ -22,7 +18,7 @@ pub struct InputParams {
 impl Default for InputParams {
     fn default() -> Self {
         InputParams {
-            trim: gain_db_param("Input Trim", 0.0, TRIM_RANGE_DB.0, TRIM_RANGE_DB.1),
+            trim: gain_db_param("Input Trim", 0.0, TRIM_DB.min, TRIM_DB.max),
         }
     }
 }
@@ -39,7 +35,7 @@ pub struct OutputParams {
 impl Default for OutputParams {
     fn default() -> Self {
         OutputParams {
-            gain: gain_db_param("Output Gain", 0.0, OUTPUT_RANGE_DB.0, OUTPUT_RANGE_DB.1),
+            gain: gain_db_param("Output Gain", 0.0, OUTPUT_GAIN_DB.min, OUTPUT_GAIN_DB.max),
         }
     }
 }

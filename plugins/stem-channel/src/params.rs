@@ -14,6 +14,12 @@
 
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
+use shared_dsp::chain::ranges::{
+    BALANCE_PERCENT, COMP_ATTACK_MS, COMP_KNEE_DB, COMP_MAKEUP_DB, COMP_RATIO, COMP_RELEASE_MS,
+    COMP_SIDECHAIN_HPF_HZ, COMP_THRESHOLD_DB, MB_THRESHOLD_DB, MIX_PERCENT, MONO_BELOW_HZ,
+    OUTPUT_GAIN_DB, SAT_COLOR, SAT_DRIVE_DB, SAT_OUTPUT_DB, TRIM_DB, WIDTH_PERCENT, XOVER_HIGH_HZ,
+    XOVER_LOW_HZ,
+};
 use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, Detection, MultibandSettings};
 use shared_dsp::saturation::{SaturationMode, SaturationSettings};
@@ -25,40 +31,6 @@ use stem_plugin_common::param_helpers::{linear_param, log_param, s2v_with_unit, 
 use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams};
 
-/// Compressor threshold range in dBFS.
-pub const THRESHOLD_RANGE_DB: (f32, f32) = (-60.0, 0.0);
-/// Multiband threshold range in dBFS (up to +24 so an untouched band can sit above any peak).
-pub const MB_THRESHOLD_RANGE_DB: (f32, f32) = (-60.0, 24.0);
-/// Ratio range (n:1).
-pub const RATIO_RANGE: (f32, f32) = (1.0, 20.0);
-/// Knee width range in dB.
-pub const KNEE_RANGE_DB: (f32, f32) = (0.0, 24.0);
-/// Attack range in ms.
-pub const ATTACK_RANGE_MS: (f32, f32) = (0.05, 300.0);
-/// Release range in ms.
-pub const RELEASE_RANGE_MS: (f32, f32) = (5.0, 3_000.0);
-/// Make-up range in dB.
-pub const MAKEUP_RANGE_DB: (f32, f32) = (-12.0, 24.0);
-/// Sidechain high-pass range in Hz (below 1 Hz is off).
-pub const SIDECHAIN_HPF_RANGE_HZ: (f32, f32) = (0.0, 500.0);
-/// Lower multiband crossover range in Hz.
-pub const XOVER_LOW_RANGE_HZ: (f32, f32) = (20.0, 1_000.0);
-/// Upper multiband crossover range in Hz.
-pub const XOVER_HIGH_RANGE_HZ: (f32, f32) = (100.0, 10_000.0);
-/// Width range in percent.
-pub const WIDTH_RANGE_PERCENT: (f32, f32) = (0.0, 200.0);
-/// Mono-below range in Hz.
-pub const MONO_BELOW_RANGE_HZ: (f32, f32) = (20.0, 500.0);
-/// Balance range in percent.
-pub const BALANCE_RANGE_PERCENT: (f32, f32) = (-100.0, 100.0);
-/// Saturation drive range in dB.
-pub const DRIVE_RANGE_DB: (f32, f32) = (0.0, 36.0);
-/// Saturation colour (tape bias) range.
-pub const COLOR_RANGE: (f32, f32) = (-1.0, 1.0);
-/// Mix range in percent.
-pub const MIX_RANGE_PERCENT: (f32, f32) = (0.0, 100.0);
-/// Saturation output trim range in dB.
-pub const SAT_OUTPUT_RANGE_DB: (f32, f32) = (-24.0, 24.0);
 /// Bands of the multiband mode shown (the chain supports up to 4; the guide asks for 2-3).
 pub const MB_BANDS: usize = 3;
 
@@ -161,7 +133,7 @@ fn percent_param(name: &str, default: f32, range: (f32, f32)) -> FloatParam {
 }
 
 fn ratio_param(name: String, default: f32) -> FloatParam {
-    log_param(name, default, RATIO_RANGE, "")
+    log_param(name, default, COMP_RATIO.bounds(), "")
         .with_value_to_string(formatters::v2s_compression_ratio(2))
         .with_string_to_value(formatters::s2v_compression_ratio())
 }
@@ -241,22 +213,32 @@ impl CompressorParams {
                     Detection::Rms => DetectionParam::Rms,
                 },
             ),
-            threshold_db: linear_param("Comp Threshold", c.threshold_db, THRESHOLD_RANGE_DB, " dB"),
+            threshold_db: linear_param(
+                "Comp Threshold",
+                c.threshold_db,
+                COMP_THRESHOLD_DB.bounds(),
+                " dB",
+            ),
             ratio: ratio_param("Comp Ratio".into(), c.ratio),
-            knee_db: linear_param("Comp Knee", c.knee_db, KNEE_RANGE_DB, " dB"),
-            attack_ms: log_param("Comp Attack", c.attack_ms, ATTACK_RANGE_MS, " ms"),
-            release_ms: log_param("Comp Release", c.release_ms, RELEASE_RANGE_MS, " ms"),
+            knee_db: linear_param("Comp Knee", c.knee_db, COMP_KNEE_DB.bounds(), " dB"),
+            attack_ms: log_param("Comp Attack", c.attack_ms, COMP_ATTACK_MS.bounds(), " ms"),
+            release_ms: log_param(
+                "Comp Release",
+                c.release_ms,
+                COMP_RELEASE_MS.bounds(),
+                " ms",
+            ),
             auto_release: BoolParam::new("Comp Auto Release", c.auto_release),
-            makeup_db: linear_param("Comp Makeup", c.makeup_db, MAKEUP_RANGE_DB, " dB"),
+            makeup_db: linear_param("Comp Makeup", c.makeup_db, COMP_MAKEUP_DB.bounds(), " dB"),
             auto_makeup: BoolParam::new("Comp Auto Makeup", c.auto_makeup),
-            mix_percent: percent_param("Comp Mix", c.mix_percent, MIX_RANGE_PERCENT),
+            mix_percent: percent_param("Comp Mix", c.mix_percent, MIX_PERCENT.bounds()),
             sidechain_hpf_hz: FloatParam::new(
                 "Comp SC HPF",
                 c.sidechain_hpf_hz
-                    .clamp(SIDECHAIN_HPF_RANGE_HZ.0, SIDECHAIN_HPF_RANGE_HZ.1),
+                    .clamp(COMP_SIDECHAIN_HPF_HZ.min, COMP_SIDECHAIN_HPF_HZ.max),
                 FloatRange::Skewed {
-                    min: SIDECHAIN_HPF_RANGE_HZ.0,
-                    max: SIDECHAIN_HPF_RANGE_HZ.1,
+                    min: COMP_SIDECHAIN_HPF_HZ.min,
+                    max: COMP_SIDECHAIN_HPF_HZ.max,
                     factor: FloatRange::skew_factor(-1.5),
                 },
             )
@@ -371,27 +353,32 @@ impl MultibandBandParams {
             threshold_db: linear_param(
                 format!("MB {n} Threshold"),
                 c.threshold_db,
-                MB_THRESHOLD_RANGE_DB,
+                MB_THRESHOLD_DB.bounds(),
                 " dB",
             ),
             ratio: ratio_param(format!("MB {n} Ratio"), c.ratio),
-            knee_db: linear_param(format!("MB {n} Knee"), c.knee_db, KNEE_RANGE_DB, " dB"),
+            knee_db: linear_param(
+                format!("MB {n} Knee"),
+                c.knee_db,
+                COMP_KNEE_DB.bounds(),
+                " dB",
+            ),
             attack_ms: log_param(
                 format!("MB {n} Attack"),
                 c.attack_ms,
-                ATTACK_RANGE_MS,
+                COMP_ATTACK_MS.bounds(),
                 " ms",
             ),
             release_ms: log_param(
                 format!("MB {n} Release"),
                 c.release_ms,
-                RELEASE_RANGE_MS,
+                COMP_RELEASE_MS.bounds(),
                 " ms",
             ),
             makeup_db: linear_param(
                 format!("MB {n} Makeup"),
                 c.makeup_db,
-                MAKEUP_RANGE_DB,
+                COMP_MAKEUP_DB.bounds(),
                 " dB",
             ),
         }
@@ -436,12 +423,12 @@ impl MultibandParams {
             crossover_low_hz: hz_param(
                 "MB Crossover 1".into(),
                 m.crossover_hz[0],
-                XOVER_LOW_RANGE_HZ,
+                XOVER_LOW_HZ.bounds(),
             ),
             crossover_high_hz: hz_param(
                 "MB Crossover 2".into(),
                 m.crossover_hz[1],
-                XOVER_HIGH_RANGE_HZ,
+                XOVER_HIGH_HZ.bounds(),
             ),
             bands: std::array::from_fn(|i| MultibandBandParams::new(i, &m.bands[i])),
         }
@@ -499,7 +486,7 @@ impl StereoParams {
     fn new(enabled: bool, s: &StereoSettings) -> Self {
         Self {
             enabled: BoolParam::new("Mid/Side On", enabled),
-            width_percent: percent_param("Width", s.width_percent, WIDTH_RANGE_PERCENT),
+            width_percent: percent_param("Width", s.width_percent, WIDTH_PERCENT.bounds()),
             mono_enabled: BoolParam::new("Mono Bass", s.mono_below_hz > 0.0),
             mono_below_hz: hz_param(
                 "Mono Below".into(),
@@ -508,9 +495,9 @@ impl StereoParams {
                 } else {
                     100.0
                 },
-                MONO_BELOW_RANGE_HZ,
+                MONO_BELOW_HZ.bounds(),
             ),
-            balance_percent: percent_param("Balance", s.balance_percent, BALANCE_RANGE_PERCENT),
+            balance_percent: percent_param("Balance", s.balance_percent, BALANCE_PERCENT.bounds()),
         }
     }
 
@@ -554,10 +541,10 @@ impl SaturationParams {
                     SaturationMode::SoftClip => SatModeParam::SoftClip,
                 },
             ),
-            drive_db: linear_param("Sat Drive", s.drive_db, DRIVE_RANGE_DB, " dB"),
-            color: linear_param("Sat Color", s.bias, COLOR_RANGE, ""),
-            mix_percent: percent_param("Sat Mix", s.mix_percent, MIX_RANGE_PERCENT),
-            output_db: linear_param("Sat Output", s.output_db, SAT_OUTPUT_RANGE_DB, " dB"),
+            drive_db: linear_param("Sat Drive", s.drive_db, SAT_DRIVE_DB.bounds(), " dB"),
+            color: linear_param("Sat Color", s.bias, SAT_COLOR.bounds(), ""),
+            mix_percent: percent_param("Sat Mix", s.mix_percent, MIX_PERCENT.bounds()),
+            output_db: linear_param("Sat Output", s.output_db, SAT_OUTPUT_DB.bounds(), " dB"),
             oversampling: EnumParam::new(
                 "Sat Oversampling",
                 OversamplingParam::from_factor(s.oversampling),
@@ -642,8 +629,8 @@ impl StemChannelParams {
                 trim: stem_plugin_common::gain_db_param(
                     "Input Trim",
                     s.input_trim_db,
-                    stem_plugin_common::gain::TRIM_RANGE_DB.0,
-                    stem_plugin_common::gain::TRIM_RANGE_DB.1,
+                    TRIM_DB.min,
+                    TRIM_DB.max,
                 ),
             },
             eq: EqSectionParams {
@@ -658,8 +645,8 @@ impl StemChannelParams {
                 gain: stem_plugin_common::gain_db_param(
                     "Output Gain",
                     s.output_gain_db,
-                    stem_plugin_common::gain::OUTPUT_RANGE_DB.0,
-                    stem_plugin_common::gain::OUTPUT_RANGE_DB.1,
+                    OUTPUT_GAIN_DB.min,
+                    OUTPUT_GAIN_DB.max,
                 ),
             },
             gain_match: BoolParam::new("Gain Match", s.gain_match),

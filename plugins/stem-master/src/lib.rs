@@ -142,7 +142,7 @@ impl StemMaster {
                 .start(target.integrated_lufs, self.params.limiter.gain_db.value());
             m.learn_measured_lufs.store(f32::NEG_INFINITY);
         } else if let Some(drive_db) = self.learn.finish() {
-            let (lo, hi) = params::LIMITER_GAIN_RANGE_DB;
+            let (lo, hi) = shared_dsp::chain::ranges::LIMITER_DRIVE_DB.bounds();
             m.learn_result_db.store(drive_db.clamp(lo, hi));
             m.learn_result_ready.store(true, Ordering::Release);
         }

@@ -12,10 +12,14 @@
 //! `MasterChain::set_settings`), and the new latency is reported as soon as the chain has it.
 
 use nice_plug::prelude::*;
+use shared_dsp::chain::ranges::{
+    GLUE_MAKEUP_DB, GLUE_SIDECHAIN_HPF_HZ, GLUE_THRESHOLD_DB, LIMITER_CEILING_DBTP,
+    LIMITER_DRIVE_DB, LIMITER_LOOKAHEAD_MS, LIMITER_RELEASE_MS, MIX_PERCENT, MONO_BASS_HZ,
+    WIDTH_PERCENT,
+};
 use shared_dsp::chain::settings::{LoudnessTarget, MasterEqMode, MasterSettings, LOUDNESS_TARGETS};
 use shared_dsp::dither::{DitherMode, DitherSettings};
 use shared_dsp::dynamics::compressor::{GLUE_ATTACKS_MS, GLUE_RATIOS, GLUE_RELEASES_MS};
-use shared_dsp::dynamics::limiter::{MAX_LOOKAHEAD_MS, MIN_LOOKAHEAD_MS};
 use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, LimiterSettings};
 use shared_dsp::eq::{BandKind, BandSettings};
 use shared_dsp::stereo::StereoSettings;
@@ -25,25 +29,6 @@ use stem_plugin_common::param_helpers::{
 };
 use stem_plugin_common::widgets::EditorSize;
 use stem_plugin_common::{EqParams, InputParams, OutputParams, EQ_BANDS};
-
-/// Glue threshold range, dBFS.
-pub const GLUE_THRESHOLD_RANGE_DB: (f32, f32) = (-40.0, 0.0);
-/// Glue make-up range, dB.
-pub const GLUE_MAKEUP_RANGE_DB: (f32, f32) = (0.0, 12.0);
-/// Glue sidechain high-pass range in Hz; the bottom value means off.
-pub const GLUE_HPF_RANGE_HZ: (f32, f32) = (0.0, 400.0);
-/// Width range, percent (0 = mono, 100 = unchanged).
-pub const WIDTH_RANGE_PERCENT: (f32, f32) = (0.0, 200.0);
-/// Mono-bass corner range in Hz; the bottom value means off.
-pub const MONO_BASS_RANGE_HZ: (f32, f32) = (0.0, 300.0);
-/// Limiter drive range, dB (learn can ask for a cut as well as a push).
-pub const LIMITER_GAIN_RANGE_DB: (f32, f32) = (-12.0, 24.0);
-/// Limiter ceiling range, dBTP.
-pub const CEILING_RANGE_DBTP: (f32, f32) = (-12.0, 0.0);
-/// Limiter release range, ms.
-pub const LIMITER_RELEASE_RANGE_MS: (f32, f32) = (1.0, 1000.0);
-/// Limiter lookahead range, ms.
-pub const LOOKAHEAD_RANGE_MS: (f32, f32) = (MIN_LOOKAHEAD_MS, MAX_LOOKAHEAD_MS);
 
 #[derive(Params)]
 pub struct StemMasterParams {
@@ -246,15 +231,15 @@ impl Default for GlueParams {
             threshold_db: linear_param(
                 "Glue Threshold",
                 d.threshold_db,
-                GLUE_THRESHOLD_RANGE_DB,
+                GLUE_THRESHOLD_DB.bounds(),
                 " dB",
             ),
             ratio: EnumParam::new("Glue Ratio", GlueRatio::R2),
             attack: EnumParam::new("Glue Attack", GlueAttack::A10),
             release: EnumParam::new("Glue Release", GlueRelease::Auto),
-            makeup_db: linear_param("Glue Make-up", 0.0, GLUE_MAKEUP_RANGE_DB, " dB"),
-            mix_percent: linear_param("Glue Mix", 100.0, (0.0, 100.0), " %"),
-            sidechain_hpf_hz: hz_or_off("Glue SC High-pass", 0.0, GLUE_HPF_RANGE_HZ),
+            makeup_db: linear_param("Glue Make-up", 0.0, GLUE_MAKEUP_DB.bounds(), " dB"),
+            mix_percent: linear_param("Glue Mix", 100.0, MIX_PERCENT.bounds(), " %"),
+            sidechain_hpf_hz: hz_or_off("Glue SC High-pass", 0.0, GLUE_SIDECHAIN_HPF_HZ.bounds()),
         }
     }
 }
@@ -348,8 +333,8 @@ impl Default for WidthParams {
     fn default() -> Self {
         Self {
             enabled: BoolParam::new("Width", false),
-            width_percent: linear_param("Width Amount", 100.0, WIDTH_RANGE_PERCENT, " %"),
-            mono_below_hz: hz_or_off("Mono Bass Below", 0.0, MONO_BASS_RANGE_HZ),
+            width_percent: linear_param("Width Amount", 100.0, WIDTH_PERCENT.bounds(), " %"),
+            mono_below_hz: hz_or_off("Mono Bass Below", 0.0, MONO_BASS_HZ.bounds()),
         }
     }
 }
@@ -387,15 +372,20 @@ impl Default for LimiterParams {
             gain_db: linear_param(
                 "Limiter Gain",
                 d.input_gain_db,
-                LIMITER_GAIN_RANGE_DB,
+                LIMITER_DRIVE_DB.bounds(),
                 " dB",
             ),
-            ceiling_dbtp: linear_param("Ceiling", d.ceiling_dbtp, CEILING_RANGE_DBTP, " dBTP"),
+            ceiling_dbtp: linear_param(
+                "Ceiling",
+                d.ceiling_dbtp,
+                LIMITER_CEILING_DBTP.bounds(),
+                " dBTP",
+            ),
             ceiling_from_target: BoolParam::new("Ceiling From Target", true),
             release_ms: log_param(
                 "Limiter Release",
                 d.release_ms,
-                LIMITER_RELEASE_RANGE_MS,
+                LIMITER_RELEASE_MS.bounds(),
                 " ms",
             ),
             auto_release: BoolParam::new("Auto Release", d.auto_release),
@@ -403,15 +393,20 @@ impl Default for LimiterParams {
                 "Lookahead",
                 d.lookahead_ms,
                 FloatRange::Skewed {
-                    min: LOOKAHEAD_RANGE_MS.0,
-                    max: LOOKAHEAD_RANGE_MS.1,
-                    factor: geometric_skew(LOOKAHEAD_RANGE_MS.0, LOOKAHEAD_RANGE_MS.1),
+                    min: LIMITER_LOOKAHEAD_MS.min,
+                    max: LIMITER_LOOKAHEAD_MS.max,
+                    factor: geometric_skew(LIMITER_LOOKAHEAD_MS.min, LIMITER_LOOKAHEAD_MS.max),
                 },
             )
             .with_unit(" ms")
             .with_value_to_string(formatters::v2s_f32_rounded(2))
             .with_string_to_value(s2v_with_unit("ms")),
-            link_percent: linear_param("Stereo Link", d.stereo_link_percent, (0.0, 100.0), " %"),
+            link_percent: linear_param(
+                "Stereo Link",
+                d.stereo_link_percent,
+                MIX_PERCENT.bounds(),
+                " %",
+            ),
         }
     }
 }

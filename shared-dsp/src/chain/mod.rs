@@ -8,6 +8,8 @@
 //! - [`ramp`]: the one gain ramp (dB or amplitude law) and the latency-aligned gain.
 //! - [`master`]: the Stem Master chain (the sum of the stems).
 //! - [`smoothing`]: the one way both chains glide their settings to new targets.
+//! - [`ranges`]: the documented range of every numeric setting (plugins' parameters, `stem`
+//!   presets).
 //! - [`learn`]: the master's target assist (limiter drive for a loudness target) and the
 //!   streaming-normalisation readout.
 
@@ -16,6 +18,7 @@ pub mod gain_match;
 pub mod learn;
 pub mod master;
 pub mod ramp;
+pub mod ranges;
 mod section;
 pub mod settings;
 pub mod smoothing;
