@@ -354,3 +354,122 @@ pub fn json_to_toml(v: &Json, shown: &str, errors: &mut Vec<String>) -> Option<V
         ),
     })
 }
+
+/// The preset reference as Markdown tables (the README's "Preset reference" holds this text,
+/// and a test keeps the two equal): every setting of `[stems.<key>]`, `[master]` and
+/// `[deliveries.<name>]` with what it takes.
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    for (title, schema) in [
+        (
+            "`[stems.<key>]` and `[deliveries.<name>.stems.<key>]` (Stem Channel)",
+            Schema::channel(),
+        ),
+        (
+            "`[master]` and `[deliveries.<name>.master]` (Stem Master)",
+            Schema::master(),
+        ),
+    ] {
+        out += &format!("{title}:\n\n| setting | takes | note |\n|---|---|---|\n");
+        let mut rows = Vec::new();
+        reference_rows(
+            &schema.defaults,
+            &At::section(String::new()),
+            &schema,
+            &mut rows,
+        );
+        for (path, takes, note) in rows {
+            out += &format!("| `{path}` | {takes} | {note} |\n");
+        }
+        out += "\n";
+    }
+    out += "`[deliveries.<name>]`:\n\n| setting | takes | note |\n|---|---|---|\n";
+    for f in DELIVERY_FIELDS {
+        out += &format!("| `{}` | {} | {} |\n", f.path, rule_text(f.rule), f.note);
+    }
+    out
+}
+
+/// One row per setting under `shape`: (path, what it takes, note).
+fn reference_rows(
+    shape: &Json,
+    at: &At,
+    schema: &Schema,
+    rows: &mut Vec<(String, String, String)>,
+) {
+    let shown = at.shown.trim_start_matches('.').to_string();
+    match shape {
+        Json::Object(names) => {
+            for (k, v) in names {
+                reference_rows(v, &at.child(k), schema, rows);
+            }
+        }
+        Json::Array(slots) => {
+            let of_tables = slots.first().is_some_and(Json::is_object);
+            if of_tables {
+                let n = slots.len();
+                rows.push((
+                    shown,
+                    format!("up to {n} tables"),
+                    format!("`i` = 0..{}", n - 1),
+                ));
+                let mut one = at.element(0, true);
+                one.shown = format!("{}[i]", at.shown);
+                reference_rows(&slots[0], &one, schema, rows);
+            } else {
+                for (i, slot) in slots.iter().enumerate() {
+                    reference_rows(slot, &at.element(i, false), schema, rows);
+                }
+            }
+        }
+        Json::Number(_) => {
+            let (takes, note) = match field(schema.fields, &at.key) {
+                Some(f) => (rule_text(f.rule), f.note.to_string()),
+                None => ("no documented range".into(), String::new()),
+            };
+            rows.push((shown, takes, note));
+        }
+        Json::Bool(_) => rows.push((shown, "`true`, `false`".into(), String::new())),
+        Json::String(_) => {
+            // serde names the valid variants when given one that is not.
+            let mut probe = schema.defaults.clone();
+            if let Some(slot) = probe.pointer_mut(&at.pointer) {
+                *slot = Json::String(String::new());
+            }
+            let e = (schema.parses)(probe).err().unwrap_or_default();
+            let expected = e.split("expected ").nth(1).unwrap_or(&e);
+            let names = expected.trim_start_matches("one of ").replace(" or ", ", ");
+            rows.push((shown, names, String::new()));
+        }
+        Json::Null => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's preset reference is this module's, so the two cannot drift apart.
+    #[test]
+    fn readme_lists_every_setting_with_the_shared_ranges() {
+        let readme = include_str!("../../README.md");
+        let (start, end) = (
+            "<!-- preset-reference:start -->\n",
+            "<!-- preset-reference:end -->",
+        );
+        let from = readme.find(start).expect("README has the preset reference") + start.len();
+        let to = readme[from..].find(end).expect("the reference ends") + from;
+        let want = reference_markdown();
+        assert!(
+            readme[from..to] == want,
+            "README.md's preset reference is out of date; replace it with:\n{want}"
+        );
+    }
+
+    /// Our own starting points and the demo's preset pass the check.
+    #[test]
+    fn the_demo_preset_passes() {
+        let v: Value = toml::from_str(crate::demo::DEMO_PRESET).unwrap();
+        assert_eq!(check_preset(&v), Vec::<String>::new());
+    }
+}

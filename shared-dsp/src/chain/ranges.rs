@@ -277,11 +277,7 @@ pub const CHANNEL_FIELDS: &[Field] = &[
         STEM_ONLY,
     ),
     span("stereo.width_percent", WIDTH_PERCENT),
-    f(
-        "stereo.mono_below_hz",
-        Rule::OffOr(MONO_BELOW_HZ),
-        "0 is off",
-    ),
+    f("stereo.mono_below_hz", Rule::OffOr(MONO_BELOW_HZ), ""),
     span("stereo.balance_percent", BALANCE_PERCENT),
     span("saturation.drive_db", SAT_DRIVE_DB),
     span("saturation.bias", SAT_COLOR),
