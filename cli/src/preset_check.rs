@@ -11,6 +11,8 @@
 //! Names (enums) are checked by deserialising the section with the one name replaced, so the
 //! message lists serde's valid names.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value as Json;
 use shared_dsp::chain::ranges::{
     field, Field, Rule, CHANNEL_FIELDS, DELIVERY_FIELDS, MASTER_FIELDS,
@@ -30,28 +32,25 @@ struct Schema {
 }
 
 impl Schema {
-    fn channel() -> Self {
+    /// The schema of settings `T`, whose numbers obey `fields`.
+    fn of<T: Default + Serialize + DeserializeOwned>(fields: &'static [Field]) -> Self {
         Self {
-            defaults: serde_json::to_value(ChannelSettings::default()).expect("plain data"),
-            fields: CHANNEL_FIELDS,
+            defaults: serde_json::to_value(T::default()).expect("plain data"),
+            fields,
             parses: |v| {
-                serde_json::from_value::<ChannelSettings>(v)
+                serde_json::from_value::<T>(v)
                     .map(drop)
                     .map_err(|e| e.to_string())
             },
         }
     }
 
+    fn channel() -> Self {
+        Self::of::<ChannelSettings>(CHANNEL_FIELDS)
+    }
+
     fn master() -> Self {
-        Self {
-            defaults: serde_json::to_value(MasterSettings::default()).expect("plain data"),
-            fields: MASTER_FIELDS,
-            parses: |v| {
-                serde_json::from_value::<MasterSettings>(v)
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            },
-        }
+        Self::of::<MasterSettings>(MASTER_FIELDS)
     }
 }
 

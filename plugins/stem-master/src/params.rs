@@ -1,6 +1,7 @@
 //! Stem Master parameters. The string ids are the plugin's contract with every saved host
 //! session and automation lane: they are short and never renamed. Sections live in nested
-//! groups; ranges and steps are `pub const`s and functions the editor reuses.
+//! groups; ranges come from `shared_dsp::chain::ranges` (the table `stem` checks presets
+//! against), steps from the compressor's `GLUE_*` constants.
 //!
 //! The parameters go to the chain as plain targets ([`StemMasterParams::settings`]): the chain
 //! smooths them itself (`shared_dsp::chain::smoothing`: levels and mixes linearly in their

@@ -197,6 +197,10 @@ const fn span(path: &'static str, range: Range) -> Field {
     f(path, Rule::Span(range), "")
 }
 
+const fn noted(path: &'static str, range: Range, note: &'static str) -> Field {
+    f(path, Rule::Span(range), note)
+}
+
 const OFF_BELOW_1_HZ: &str = "below 1 Hz is off";
 const SNAPPED: &str = "snapped to the nearest step";
 const STEM_ONLY: &str = "no plugin control";
@@ -216,23 +220,15 @@ pub const CHANNEL_FIELDS: &[Field] = &[
     span("compressor.knee_db", COMP_KNEE_DB),
     span("compressor.attack_ms", COMP_ATTACK_MS),
     span("compressor.release_ms", COMP_RELEASE_MS),
-    f(
-        "compressor.rms_window_ms",
-        Rule::Span(COMP_RMS_WINDOW_MS),
-        STEM_ONLY,
-    ),
+    noted("compressor.rms_window_ms", COMP_RMS_WINDOW_MS, STEM_ONLY),
     span("compressor.makeup_db", COMP_MAKEUP_DB),
     span("compressor.mix_percent", MIX_PERCENT),
-    f(
+    noted(
         "compressor.sidechain_hpf_hz",
-        Rule::Span(COMP_SIDECHAIN_HPF_HZ),
+        COMP_SIDECHAIN_HPF_HZ,
         OFF_BELOW_1_HZ,
     ),
-    f(
-        "compressor.lookahead_ms",
-        Rule::Span(COMP_LOOKAHEAD_MS),
-        STEM_ONLY,
-    ),
+    noted("compressor.lookahead_ms", COMP_LOOKAHEAD_MS, STEM_ONLY),
     f(
         "multiband.num_bands",
         Rule::Whole(MB_BANDS),
@@ -240,9 +236,9 @@ pub const CHANNEL_FIELDS: &[Field] = &[
     ),
     span("multiband.crossover_hz[0]", XOVER_LOW_HZ),
     span("multiband.crossover_hz[1]", XOVER_HIGH_HZ),
-    f(
+    noted(
         "multiband.crossover_hz[2]",
-        Rule::Span(XOVER_HIGH_HZ),
+        XOVER_HIGH_HZ,
         "used by 4 bands only",
     ),
     span("multiband.bands[].threshold_db", MB_THRESHOLD_DB),
@@ -250,32 +246,24 @@ pub const CHANNEL_FIELDS: &[Field] = &[
     span("multiband.bands[].knee_db", COMP_KNEE_DB),
     span("multiband.bands[].attack_ms", COMP_ATTACK_MS),
     span("multiband.bands[].release_ms", COMP_RELEASE_MS),
-    f(
+    noted(
         "multiband.bands[].rms_window_ms",
-        Rule::Span(COMP_RMS_WINDOW_MS),
+        COMP_RMS_WINDOW_MS,
         STEM_ONLY,
     ),
     span("multiband.bands[].makeup_db", COMP_MAKEUP_DB),
-    f(
-        "multiband.bands[].mix_percent",
-        Rule::Span(MIX_PERCENT),
-        STEM_ONLY,
-    ),
-    f(
+    noted("multiband.bands[].mix_percent", MIX_PERCENT, STEM_ONLY),
+    noted(
         "multiband.bands[].sidechain_hpf_hz",
-        Rule::Span(COMP_SIDECHAIN_HPF_HZ),
+        COMP_SIDECHAIN_HPF_HZ,
         STEM_ONLY,
     ),
-    f(
+    noted(
         "multiband.bands[].lookahead_ms",
-        Rule::Span(COMP_LOOKAHEAD_MS),
+        COMP_LOOKAHEAD_MS,
         "replaced by multiband.lookahead_ms",
     ),
-    f(
-        "multiband.lookahead_ms",
-        Rule::Span(COMP_LOOKAHEAD_MS),
-        STEM_ONLY,
-    ),
+    noted("multiband.lookahead_ms", COMP_LOOKAHEAD_MS, STEM_ONLY),
     span("stereo.width_percent", WIDTH_PERCENT),
     f("stereo.mono_below_hz", Rule::OffOr(MONO_BELOW_HZ), ""),
     span("stereo.balance_percent", BALANCE_PERCENT),
@@ -295,74 +283,58 @@ pub const CHANNEL_FIELDS: &[Field] = &[
 pub const MASTER_FIELDS: &[Field] = &[
     span("input_gain_db", TRIM_DB),
     span("glue.threshold_db", GLUE_THRESHOLD_DB),
-    f("glue.ratio", Rule::Span(GLUE_RATIO), SNAPPED),
-    f("glue.knee_db", Rule::Span(COMP_KNEE_DB), STEM_ONLY),
-    f("glue.attack_ms", Rule::Span(GLUE_ATTACK_MS), SNAPPED),
-    f("glue.release_ms", Rule::Span(GLUE_RELEASE_MS), SNAPPED),
-    f(
-        "glue.rms_window_ms",
-        Rule::Span(COMP_RMS_WINDOW_MS),
-        STEM_ONLY,
-    ),
+    noted("glue.ratio", GLUE_RATIO, SNAPPED),
+    noted("glue.knee_db", COMP_KNEE_DB, STEM_ONLY),
+    noted("glue.attack_ms", GLUE_ATTACK_MS, SNAPPED),
+    noted("glue.release_ms", GLUE_RELEASE_MS, SNAPPED),
+    noted("glue.rms_window_ms", COMP_RMS_WINDOW_MS, STEM_ONLY),
     span("glue.makeup_db", GLUE_MAKEUP_DB),
     span("glue.mix_percent", MIX_PERCENT),
-    f(
+    noted(
         "glue.sidechain_hpf_hz",
-        Rule::Span(GLUE_SIDECHAIN_HPF_HZ),
+        GLUE_SIDECHAIN_HPF_HZ,
         OFF_BELOW_1_HZ,
     ),
-    f(
-        "glue.lookahead_ms",
-        Rule::Span(COMP_LOOKAHEAD_MS),
-        STEM_ONLY,
-    ),
+    noted("glue.lookahead_ms", COMP_LOOKAHEAD_MS, STEM_ONLY),
     span("eq_bands[].freq_hz", EQ_FREQ_HZ),
     span("eq_bands[].gain_db", EQ_GAIN_DB),
     span("eq_bands[].q", EQ_Q),
-    f(
+    noted(
         "eq_bands[].dynamic.threshold_db",
-        Rule::Span(EQ_DYN_THRESHOLD_DB),
+        EQ_DYN_THRESHOLD_DB,
         "the master EQ is static",
     ),
-    f(
+    noted(
         "eq_bands[].dynamic.range_db",
-        Rule::Span(EQ_DYN_RANGE_DB),
+        EQ_DYN_RANGE_DB,
         "the master EQ is static",
     ),
-    f(
+    noted(
         "eq_bands[].dynamic.attack_ms",
-        Rule::Span(EQ_DYN_ATTACK_MS),
+        EQ_DYN_ATTACK_MS,
         "the master EQ is static",
     ),
-    f(
+    noted(
         "eq_bands[].dynamic.release_ms",
-        Rule::Span(EQ_DYN_RELEASE_MS),
+        EQ_DYN_RELEASE_MS,
         "the master EQ is static",
     ),
     span("stereo.width_percent", WIDTH_PERCENT),
-    f(
-        "stereo.mono_below_hz",
-        Rule::Span(MONO_BASS_HZ),
-        OFF_BELOW_1_HZ,
-    ),
-    f(
-        "stereo.balance_percent",
-        Rule::Span(BALANCE_PERCENT),
-        STEM_ONLY,
-    ),
-    f(
+    noted("stereo.mono_below_hz", MONO_BASS_HZ, OFF_BELOW_1_HZ),
+    noted("stereo.balance_percent", BALANCE_PERCENT, STEM_ONLY),
+    noted(
         "limiter.ceiling_dbtp",
-        Rule::Span(LIMITER_CEILING_DBTP),
+        LIMITER_CEILING_DBTP,
         "a render uses the delivery's",
     ),
-    f(
+    noted(
         "limiter.input_gain_db",
-        Rule::Span(LIMITER_DRIVE_DB),
+        LIMITER_DRIVE_DB,
         "a render finds it for the target",
     ),
-    f(
+    noted(
         "limiter.lookahead_ms",
-        Rule::Span(LIMITER_LOOKAHEAD_MS),
+        LIMITER_LOOKAHEAD_MS,
         "sets the latency",
     ),
     span("limiter.release_ms", LIMITER_RELEASE_MS),
