@@ -15,7 +15,9 @@
 //! and the lookahead change [`ChannelChain::latency_samples`] (so a chain that does not
 //! oversample has no latency at all); a plugin reports such a change to the host. Changes that
 //! swap a unit (dynamics mode, oversampling factor) fade the section out, switch, and fade it
-//! back in.
+//! back in. Every section switches through the kit's one section switch
+//! ([`section`](super::section), its fade-swap law); this file only says the order of the
+//! sections and what swapping or waking each unit means.
 //!
 //! Gain match compensates everything from the input trim to the saturation; the output gain
 //! comes after it, so it stays the user's deliberate level change.
@@ -34,6 +36,7 @@
 
 use super::gain_match::GainMatch;
 use super::ramp::{gain_ramp_samples, GainRamp, RampLaw};
+use super::section::{RunStart, SectionSwitch};
 use super::settings::{ChannelSettings, DynamicsMode, CHANNEL_EQ_BANDS};
 pub use super::smoothing::SETTINGS_SMOOTHING_MS;
 use super::smoothing::{geo, Glide, StepSmoother};
@@ -71,41 +74,6 @@ pub struct ChannelMeters {
     pub gain_match_db: f32,
     /// Loudness change from input to output, in LU (see [`ChannelChain::net_loudness_change_lu`]).
     pub net_loudness_change_lu: f32,
-}
-
-/// Bypass cross-fade state of one section.
-#[derive(Clone, Copy, Debug)]
-struct Fade {
-    /// Wet share, 0..1.
-    gain: f32,
-    step: f32,
-    /// The unit has been reset for a fade-in from bypass.
-    primed: bool,
-    /// Samples the unit still runs at zero share after a reset, so its delay lines and filters
-    /// hold real signal before it is heard.
-    warmup: usize,
-}
-
-impl Fade {
-    fn new() -> Self {
-        Self {
-            gain: 0.0,
-            step: 1.0,
-            primed: false,
-            warmup: 0,
-        }
-    }
-}
-
-/// How a section runs over one chunk.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Run {
-    /// Only the bypass delay.
-    Bypassed,
-    /// Only the unit.
-    Full,
-    /// Both, cross-faded.
-    Fading,
 }
 
 /// One smoothing step of every continuous setting outside the EQ (which smooths its bands
@@ -149,28 +117,24 @@ pub struct ChannelChain {
     smoother: StepSmoother,
 
     eq: ParametricEq,
-    eq_fade: Fade,
-    eq_bypass: DelayLine,
+    eq_switch: SectionSwitch,
 
     compressor: Compressor,
     multiband: MultibandCompressor,
     /// Mode the dynamics section runs now (switches while faded out).
     dynamics_mode: DynamicsMode,
-    dynamics_fade: Fade,
-    dynamics_bypass: DelayLine,
+    dynamics_switch: SectionSwitch,
     /// Pads the running mode up to the section latency.
     dynamics_pad: DelayLine,
     dynamics_latency: usize,
 
     stereo: StereoTool,
-    stereo_fade: Fade,
-    stereo_bypass: DelayLine,
+    stereo_switch: SectionSwitch,
 
     saturation: Saturation,
     /// Oversampling factor the saturation runs now (switches while faded out).
     saturation_factor: usize,
-    saturation_fade: Fade,
-    saturation_bypass: DelayLine,
+    saturation_switch: SectionSwitch,
     saturation_pad: DelayLine,
     saturation_latency: usize,
     /// Latency of the saturation at 1x, 2x, 4x.
@@ -179,8 +143,8 @@ pub struct ChannelChain {
     gain_match: GainMatch,
 
     chunk: usize,
-    dry_left: Vec<f32>,
-    dry_right: Vec<f32>,
+    /// The dry path of a section while it fades.
+    scratch: [Vec<f32>; 2],
     /// The chunk's input, interleaved, kept for the gain match.
     match_input: Vec<f32>,
 
@@ -225,29 +189,24 @@ impl ChannelChain {
             current: settings.clone(),
             smoother: StepSmoother::default(),
             eq: ParametricEq::new(sample_rate_hz),
-            eq_fade: Fade::new(),
-            eq_bypass: DelayLine::new(2, 0),
+            eq_switch: SectionSwitch::fade_swap(0),
             compressor: Compressor::new(2, MAX_SAMPLE_RATE_HZ),
             multiband: MultibandCompressor::new(2, MAX_SAMPLE_RATE_HZ),
             dynamics_mode: settings.dynamics_mode,
-            dynamics_fade: Fade::new(),
-            dynamics_bypass: DelayLine::new(2, max_lookahead),
+            dynamics_switch: SectionSwitch::fade_swap(max_lookahead),
             dynamics_pad: DelayLine::new(2, max_lookahead),
             dynamics_latency: 0,
             stereo: StereoTool::new(),
-            stereo_fade: Fade::new(),
-            stereo_bypass: DelayLine::new(2, 0),
+            stereo_switch: SectionSwitch::fade_swap(0),
             saturation: Saturation::new(2, settings.saturation),
             saturation_factor: settings.saturation.oversampling,
-            saturation_fade: Fade::new(),
-            saturation_bypass: DelayLine::new(2, sat_max),
+            saturation_switch: SectionSwitch::fade_swap(sat_max),
             saturation_pad: DelayLine::new(2, sat_max),
             saturation_latency: 0,
             saturation_latencies,
             gain_match: GainMatch::new(sample_rate_hz),
             chunk,
-            dry_left: vec![0.0; chunk],
-            dry_right: vec![0.0; chunk],
+            scratch: [vec![0.0; chunk], vec![0.0; chunk]],
             match_input: vec![0.0; 2 * chunk],
             input_peak: 0.0,
             output_peak: 0.0,
@@ -277,14 +236,9 @@ impl ChannelChain {
         self.trim.set_ramp_samples(ramp);
         self.output.set_ramp_samples(ramp);
         self.smoother.set_sample_rate(sr);
-        let step = 1.0 / (SECTION_FADE_MS * 1e-3 * sr as f32).max(1.0);
-        for f in [
-            &mut self.eq_fade,
-            &mut self.dynamics_fade,
-            &mut self.stereo_fade,
-            &mut self.saturation_fade,
-        ] {
-            f.step = step;
+        let fade_samples = SECTION_FADE_MS * 1e-3 * sr as f32;
+        for switch in self.switches() {
+            switch.set_fade_samples(fade_samples);
         }
         let settings = self.settings.clone();
         self.apply_settings(&settings);
@@ -325,11 +279,10 @@ impl ChannelChain {
         let latency = lookahead_samples(s.compressor.lookahead_ms, sr)
             .max(lookahead_samples(s.multiband.lookahead_ms, sr));
         self.dynamics_latency = latency;
-        self.dynamics_bypass.set_delay_samples(latency);
+        self.dynamics_switch.set_latency(latency);
         self.update_dynamics_pad();
         self.saturation_latency = self.latency_samples_for(s) - latency;
-        self.saturation_bypass
-            .set_delay_samples(self.saturation_latency);
+        self.saturation_switch.set_latency(self.saturation_latency);
         self.update_saturation_pad();
     }
 
@@ -374,10 +327,15 @@ impl ChannelChain {
         self.saturation_factor = Oversampler::valid_factor(s.saturation.oversampling);
         self.saturation
             .set_oversampling(Oversampler::valid_factor(s.saturation.oversampling));
-        self.eq_fade.gain = on(s.eq_enabled);
-        self.dynamics_fade.gain = on(s.compressor_enabled);
-        self.stereo_fade.gain = on(s.stereo_enabled);
-        self.saturation_fade.gain = on(s.saturation_enabled);
+        let on = [
+            s.eq_enabled,
+            s.compressor_enabled,
+            s.stereo_enabled,
+            s.saturation_enabled,
+        ];
+        for (switch, on) in self.switches().into_iter().zip(on) {
+            switch.jump(on);
+        }
         self.current.clone_from(&self.settings);
         self.apply_current();
         self.smoother.jump();
@@ -421,15 +379,11 @@ impl ChannelChain {
         self.stereo.reset();
         self.saturation.reset();
         self.gain_match.reset();
-        for d in [
-            &mut self.eq_bypass,
-            &mut self.dynamics_bypass,
-            &mut self.dynamics_pad,
-            &mut self.stereo_bypass,
-            &mut self.saturation_bypass,
-            &mut self.saturation_pad,
-        ] {
-            d.reset();
+        self.dynamics_pad.reset();
+        self.saturation_pad.reset();
+        for switch in self.switches() {
+            // Clears the delay; the switch's position is set by `jump_to_settings` below.
+            switch.reset(false);
         }
         self.input_peak = 0.0;
         self.output_peak = 0.0;
@@ -502,163 +456,115 @@ impl ChannelChain {
         }
     }
 
-    fn parts(&mut self, section: Section) -> (&mut Fade, &mut DelayLine) {
+    /// The section switches in chain order.
+    fn switches(&mut self) -> [&mut SectionSwitch; 4] {
+        [
+            &mut self.eq_switch,
+            &mut self.dynamics_switch,
+            &mut self.stereo_switch,
+            &mut self.saturation_switch,
+        ]
+    }
+
+    fn switch(&mut self, section: Section) -> &mut SectionSwitch {
         match section {
-            Section::Eq => (&mut self.eq_fade, &mut self.eq_bypass),
-            Section::Dynamics => (&mut self.dynamics_fade, &mut self.dynamics_bypass),
-            Section::Stereo => (&mut self.stereo_fade, &mut self.stereo_bypass),
-            Section::Saturation => (&mut self.saturation_fade, &mut self.saturation_bypass),
+            Section::Eq => &mut self.eq_switch,
+            Section::Dynamics => &mut self.dynamics_switch,
+            Section::Stereo => &mut self.stereo_switch,
+            Section::Saturation => &mut self.saturation_switch,
         }
     }
 
-    /// Decides how `section` runs over this chunk; swaps its unit or resets it when it starts
-    /// from silence.
-    fn begin(&mut self, section: Section) -> Run {
-        let (want, swap) = self.wanted(section);
-        let gain = self.parts(section).0.gain;
-        if gain == 0.0 {
-            if swap {
-                self.parts(section).0.primed = false;
-                match section {
-                    Section::Dynamics => {
-                        self.dynamics_mode = self.settings.dynamics_mode;
-                        self.update_dynamics_pad();
-                    }
-                    Section::Saturation => {
-                        let f = Oversampler::valid_factor(self.settings.saturation.oversampling);
-                        self.saturation_factor = f;
-                        self.saturation.set_oversampling(f);
-                        self.update_saturation_pad();
-                    }
-                    _ => {}
-                }
-            }
-            if !want {
-                self.parts(section).0.primed = false;
-                return Run::Bypassed;
-            }
-            if self.parts(section).0.primed {
-                return Run::Fading;
-            }
-            // Starting from bypass: the unit's state is stale; reset it and let it run unheard
-            // for twice its latency (its longest internal history) before fading in.
-            let (fade, bypass) = self.parts(section);
-            fade.primed = true;
-            fade.warmup = if bypass.delay_samples() > 0 {
-                2 * bypass.delay_samples() + 16
-            } else {
-                0
-            };
-            match section {
-                Section::Eq => self.eq.reset(),
-                Section::Dynamics => {
-                    self.compressor.reset();
-                    self.multiband.reset();
-                    self.dynamics_pad.reset();
-                }
-                Section::Stereo => self.stereo.reset(),
-                Section::Saturation => {
-                    self.saturation.reset();
-                    self.saturation_pad.reset();
-                }
-            }
-            return Run::Fading;
-        }
-        if gain == 1.0 && want && !swap {
-            Run::Full
-        } else {
-            Run::Fading
-        }
-    }
-
-    /// Runs `section` over one chunk: its unit (unless bypassed) and its bypass delay, which is
-    /// fed the section's input whenever it has latency, so it is current when a fade starts.
-    fn run_section(&mut self, section: Section, left: &mut [f32], right: &mut [f32]) {
-        let m = left.len();
-        let run = self.begin(section);
-        let has_latency = self.parts(section).1.delay_samples() > 0;
-        if run == Run::Bypassed {
-            if has_latency {
-                let bypass = self.parts(section).1;
-                bypass.process_block(0, left);
-                bypass.process_block(1, right);
-            }
-            return;
-        }
-        // A fully running section only needs its bypass history kept current: record the
-        // input without copying it or reading the delayed output.
-        if run == Run::Full && has_latency {
-            let bypass = self.parts(section).1;
-            bypass.push_block(0, left);
-            bypass.push_block(1, right);
-        }
-        let keep_dry = run == Run::Fading;
-        if keep_dry {
-            self.dry_left[..m].copy_from_slice(left);
-            self.dry_right[..m].copy_from_slice(right);
-        }
+    /// Exchanges `section`'s unit for the one the settings ask for (while it is silent).
+    fn swap_unit(&mut self, section: Section) {
         match section {
-            Section::Eq => self.eq.process_block(left, right),
             Section::Dynamics => {
-                match self.dynamics_mode {
-                    DynamicsMode::Single => {
-                        self.compressor
-                            .process_block(&mut [&mut *left, &mut *right]);
-                        self.compressor_gr_db = self
-                            .compressor_gr_db
-                            .max(self.compressor.block_max_gain_reduction_db());
-                    }
-                    DynamicsMode::Multiband => {
-                        self.multiband.process_block(&mut [&mut *left, &mut *right]);
-                    }
-                }
-                if self.dynamics_pad.delay_samples() > 0 {
-                    self.dynamics_pad.process_block(0, left);
-                    self.dynamics_pad.process_block(1, right);
-                }
+                self.dynamics_mode = self.settings.dynamics_mode;
+                self.update_dynamics_pad();
             }
-            Section::Stereo => self.stereo.process_block(left, right),
             Section::Saturation => {
-                self.saturation
-                    .process_block(&mut [&mut *left, &mut *right]);
-                if self.saturation_pad.delay_samples() > 0 {
-                    self.saturation_pad.process_block(0, left);
-                    self.saturation_pad.process_block(1, right);
-                }
+                let f = Oversampler::valid_factor(self.settings.saturation.oversampling);
+                self.saturation_factor = f;
+                self.saturation.set_oversampling(f);
+                self.update_saturation_pad();
+            }
+            Section::Eq | Section::Stereo => {}
+        }
+    }
+
+    /// Clears `section`'s unit (its state is stale when it wakes from bypass).
+    fn reset_unit(&mut self, section: Section) {
+        match section {
+            Section::Eq => self.eq.reset(),
+            Section::Dynamics => {
+                self.compressor.reset();
+                self.multiband.reset();
+                self.dynamics_pad.reset();
+            }
+            Section::Stereo => self.stereo.reset(),
+            Section::Saturation => {
+                self.saturation.reset();
+                self.saturation_pad.reset();
             }
         }
-        if !keep_dry {
-            return;
-        }
+    }
+
+    /// Runs `section` over one chunk through its switch (fade-swap law): the unit, the bypass
+    /// delay, or both while it fades.
+    fn run_section(&mut self, section: Section, left: &mut [f32], right: &mut [f32]) {
         let (want, swap) = self.wanted(section);
-        let target = if want && !swap { 1.0 } else { 0.0 };
-        let (dl, dr) = (&mut self.dry_left[..m], &mut self.dry_right[..m]);
-        let (fade, bypass) = match section {
-            Section::Eq => (&mut self.eq_fade, &mut self.eq_bypass),
-            Section::Dynamics => (&mut self.dynamics_fade, &mut self.dynamics_bypass),
-            Section::Stereo => (&mut self.stereo_fade, &mut self.stereo_bypass),
-            Section::Saturation => (&mut self.saturation_fade, &mut self.saturation_bypass),
-        };
-        if has_latency {
-            bypass.process_block(0, dl);
-            bypass.process_block(1, dr);
+        let RunStart {
+            swap_unit,
+            reset_unit,
+        } = self.switch(section).begin_run(want, swap);
+        if swap_unit {
+            self.swap_unit(section);
         }
-        if run == Run::Fading {
-            let mut g = fade.gain;
-            for i in 0..m {
-                if fade.warmup > 0 {
-                    fade.warmup -= 1;
-                } else {
-                    g = if target > g {
-                        (g + fade.step).min(1.0)
-                    } else {
-                        (g - fade.step).max(0.0)
-                    };
-                }
-                left[i] = dl[i] + g * (left[i] - dl[i]);
-                right[i] = dr[i] + g * (right[i] - dr[i]);
+        if reset_unit {
+            self.reset_unit(section);
+        }
+        let scratch = &mut self.scratch;
+        match section {
+            Section::Eq => {
+                let eq = &mut self.eq;
+                self.eq_switch
+                    .process(left, right, scratch, |_, l, r| eq.process_block(l, r));
             }
-            fade.gain = g;
+            Section::Dynamics => {
+                let (mode, compressor, multiband, pad, gr_db) = (
+                    self.dynamics_mode,
+                    &mut self.compressor,
+                    &mut self.multiband,
+                    &mut self.dynamics_pad,
+                    &mut self.compressor_gr_db,
+                );
+                self.dynamics_switch
+                    .process(left, right, scratch, |_, l, r| {
+                        match mode {
+                            DynamicsMode::Single => {
+                                compressor.process_block(&mut [&mut *l, &mut *r]);
+                                *gr_db = gr_db.max(compressor.block_max_gain_reduction_db());
+                            }
+                            DynamicsMode::Multiband => {
+                                multiband.process_block(&mut [&mut *l, &mut *r]);
+                            }
+                        }
+                        pad_run(pad, l, r);
+                    });
+            }
+            Section::Stereo => {
+                let stereo = &mut self.stereo;
+                self.stereo_switch
+                    .process(left, right, scratch, |_, l, r| stereo.process_block(l, r));
+            }
+            Section::Saturation => {
+                let (saturation, pad) = (&mut self.saturation, &mut self.saturation_pad);
+                self.saturation_switch
+                    .process(left, right, scratch, |_, l, r| {
+                        saturation.process_block(&mut [&mut *l, &mut *r]);
+                        pad_run(pad, l, r);
+                    });
+            }
         }
     }
 
@@ -687,7 +593,7 @@ impl ChannelChain {
             gain_match_db: self.gain_match.gain_db(),
             net_loudness_change_lu: self.net_loudness_change_lu(),
         };
-        if self.dynamics_fade.gain > 0.0 {
+        if self.dynamics_switch.is_heard() {
             match self.dynamics_mode {
                 DynamicsMode::Single => m.compressor_gr_db = self.compressor_gr_db,
                 DynamicsMode::Multiband => {
@@ -697,7 +603,7 @@ impl ChannelChain {
                 }
             }
         }
-        if self.eq_fade.gain > 0.0 {
+        if self.eq_switch.is_heard() {
             for (b, g) in m.eq_dynamic_gain_db.iter_mut().enumerate() {
                 *g = self.eq.dynamic_gain_db(b);
             }
@@ -722,7 +628,7 @@ impl ChannelChain {
 
     /// Correlation of the mid/side section's output, -1..+1 (+1 while the section is off).
     pub fn correlation(&self) -> f32 {
-        if self.stereo_fade.gain > 0.0 {
+        if self.stereo_switch.is_heard() {
             self.stereo.correlation()
         } else {
             1.0
@@ -738,11 +644,11 @@ enum Section {
     Saturation,
 }
 
-fn on(enabled: bool) -> f32 {
-    if enabled {
-        1.0
-    } else {
-        0.0
+/// Runs a pad delay that tops a unit's latency up to its section's (none when zero).
+fn pad_run(pad: &mut DelayLine, left: &mut [f32], right: &mut [f32]) {
+    if pad.delay_samples() > 0 {
+        pad.process_block(0, left);
+        pad.process_block(1, right);
     }
 }
 

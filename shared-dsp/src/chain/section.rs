@@ -1,13 +1,22 @@
 //! Section switching with constant latency: a section is bypassed through a delay of its own
-//! latency, and switched on or off without a click by warming the path about to be heard with
-//! real audio, then cross-fading (equal-gain over `fade_samples`); a bypassed section's delay can
-//! move to a new latency by cross-fading taps. The Stem Master chain switches every section with
-//! it. The Stem Channel chain's fade-out / swap / fade-in (`Fade` in `channel.rs`) is to become a
-//! mode of this type, so both chains switch sections one way.
+//! latency, so switching it on or off never moves the output in time, and the two paths,
+//! being time-aligned, blend without a click by a linear cross-fade (equal gain).
+//!
+//! One switch, two laws, the same delay, history and blend code:
+//! - [`SectionSwitch::new`], the **cross-fade** law (Stem Master): the path about to be heard is
+//!   warmed with real audio while the other is still heard, then the output cross-fades over
+//!   `fade_samples`; a bypassed section's delay can move to a new latency by cross-fading taps.
+//!   Switches are requested when the settings change ([`SectionSwitch::set_enabled`]).
+//! - [`SectionSwitch::fade_swap`], the **fade-swap** law (Stem Channel): the unit's share of
+//!   the output moves by one step per sample toward on or off; a change that exchanges the
+//!   unit (a dynamics mode, an oversampling factor) fades the share out, swaps while the unit
+//!   is silent and fades back in. The chain asks at the start of every run
+//!   ([`SectionSwitch::begin_run`]), so the swap happens at the first run after the share
+//!   reaches zero.
 
 use crate::delay::DelayLine;
 
-/// Where a section stands between bypassed and active.
+/// Where a cross-fade-law section stands between bypassed and active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SwitchState {
     /// Bypassed: the audio takes the delay; the unit is idle.
@@ -29,38 +38,112 @@ enum SwitchState {
     Retap { from: usize, done: usize },
 }
 
-/// Bypass of one section with a latency-compensating delay and click-free switching. Only the
-/// path being heard runs, plus both while a switch warms up and fades, so a bypassed section
-/// costs a delay line and an active one nothing extra; unless the switch keeps its history
-/// ([`Self::keeping_history`]), when the delay also records while the unit is heard.
+/// Where a fade-swap-law section stands: the unit's share of the output and where it heads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ShareFade {
+    /// The unit's share of the output, 0..1 (the delay has the rest).
+    share: f32,
+    /// Share change per sample: 1 / the fade length in samples.
+    step: f32,
+    /// Where the share heads in this run (set by [`SectionSwitch::begin_run`]).
+    heading_on: bool,
+    /// The unit has been reset for a fade-in from bypass (its state is current audio).
+    primed: bool,
+    /// Samples the unit still runs at zero share after a reset, so its delay lines and filters
+    /// hold real signal before it is heard.
+    warm_up_left: usize,
+}
+
+/// How a switch moves between its paths.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Law {
+    CrossFade(SwitchState),
+    FadeSwap(ShareFade),
+}
+
+/// When the bypass delay records the section's input besides the runs where it is heard or a
+/// switch is under way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum History {
+    /// Never: a bypassed section costs a delay line and an active one nothing extra.
+    WhenHeard,
+    /// Whenever the delay is longer than zero (a copy per run), so a fade starts on real audio.
+    WhileDelayed,
+    /// Always, at any latency: switching off needs no cooling, and the latency can move by
+    /// [`SectionSwitch::retap`].
+    Always,
+}
+
+/// What the chain does to a fade-swap section's unit before this run ([`SectionSwitch::begin_run`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct RunStart {
+    /// Exchange the unit now (it is silent).
+    pub(super) swap_unit: bool,
+    /// Reset the unit now (it is woken from bypass; swap first if both).
+    pub(super) reset_unit: bool,
+}
+
+/// Bypass of one section with a latency-compensating delay and click-free switching, by one
+/// of two laws (see the module documentation).
 #[derive(Clone, Debug)]
 pub(super) struct SectionSwitch {
-    state: SwitchState,
+    law: Law,
     delay: DelayLine,
+    /// Cross-fade length of the cross-fade law, in samples.
     fade_samples: usize,
-    /// The delay records in every state, so it always holds the section's recent input.
-    keeps_history: bool,
+    history: History,
+}
+
+/// `from` blended toward `to` by `weight` (0 gives `from`, 1 gives `to`): the one blend of
+/// every fade and retap, so both laws round alike.
+#[inline(always)]
+fn blend(from: f32, to: f32, weight: f32) -> f32 {
+    from + weight * (to - from)
 }
 
 impl SectionSwitch {
+    /// A cross-fade-law switch for latencies up to `max_latency_samples`.
     pub(super) fn new(max_latency_samples: usize, fade_samples: usize, on: bool) -> Self {
         Self {
-            state: if on {
-                SwitchState::On
-            } else {
-                SwitchState::Off
-            },
+            law: Law::CrossFade(SwitchState::Off),
             delay: DelayLine::new(2, max_latency_samples),
             fade_samples: fade_samples.max(1),
-            keeps_history: false,
+            history: History::WhenHeard,
+        }
+        .jumped(on)
+    }
+
+    /// A fade-swap-law switch for latencies up to `max_latency_samples`, bypassed, its fade
+    /// one sample long until [`Self::set_fade_samples`]. Its delay records whenever it has a
+    /// latency.
+    pub(super) fn fade_swap(max_latency_samples: usize) -> Self {
+        Self {
+            law: Law::FadeSwap(ShareFade {
+                share: 0.0,
+                step: 1.0,
+                heading_on: false,
+                primed: false,
+                warm_up_left: 0,
+            }),
+            delay: DelayLine::new(2, max_latency_samples),
+            fade_samples: 1,
+            history: History::WhileDelayed,
         }
     }
 
     /// The delay records while the unit is heard too (a copy per run): switching off needs no
     /// cooling, and the latency can move by [`Self::retap`].
     pub(super) fn keeping_history(mut self) -> Self {
-        self.keeps_history = true;
+        self.history = History::Always;
         self
+    }
+
+    /// Sets the fade length, in samples (fractional for the fade-swap law's step).
+    pub(super) fn set_fade_samples(&mut self, fade_samples: f32) {
+        self.fade_samples = (fade_samples.round() as usize).max(1);
+        if let Law::FadeSwap(f) = &mut self.law {
+            f.step = 1.0 / fade_samples.max(1.0);
+        }
     }
 
     /// Sets the latency at once (a jump in time if the delay is heard).
@@ -73,109 +156,192 @@ impl SectionSwitch {
         self.delay.delay_samples()
     }
 
-    /// Moves a bypassed, idle switch that keeps its history to a new latency by cross-fading
-    /// the delay's old tap into the new one (both read real history, so the fade is only a
-    /// brief blend of two time-shifted copies). Ignored in any other state.
+    /// Moves a bypassed, idle cross-fade switch that keeps its history to a new latency by
+    /// cross-fading the delay's old tap into the new one (both read real history, so the fade
+    /// is only a brief blend of two time-shifted copies). Ignored in any other state.
     pub(super) fn retap(&mut self, samples: usize) {
         let from = self.delay.delay_samples();
-        if self.state == SwitchState::Off && self.keeps_history && samples != from {
+        if self.is_off() && self.history == History::Always && samples != from {
             self.delay.set_delay_samples(samples);
-            self.state = SwitchState::Retap { from, done: 0 };
+            self.law = Law::CrossFade(SwitchState::Retap { from, done: 0 });
         }
     }
 
+    /// The unit runs (heard, warming up or fading).
     pub(super) fn is_active(&self) -> bool {
-        !matches!(self.state, SwitchState::Off | SwitchState::Retap { .. })
+        match self.law {
+            Law::CrossFade(s) => !matches!(s, SwitchState::Off | SwitchState::Retap { .. }),
+            Law::FadeSwap(f) => f.share != 0.0 || f.heading_on,
+        }
+    }
+
+    /// The unit has a share of the output (on, or part of a fade).
+    pub(super) fn is_heard(&self) -> bool {
+        match self.law {
+            Law::CrossFade(s) => matches!(
+                s,
+                SwitchState::FadeIn(_)
+                    | SwitchState::On
+                    | SwitchState::Cooling(_)
+                    | SwitchState::FadeOut(_)
+            ),
+            Law::FadeSwap(f) => f.share > 0.0,
+        }
     }
 
     /// Bypassed and idle: no switch or retap under way.
     pub(super) fn is_off(&self) -> bool {
-        self.state == SwitchState::Off
-    }
-
-    /// Samples until the current switch or retap step ends; `None` when settled.
-    pub(super) fn samples_to_next_step(&self) -> Option<usize> {
-        match self.state {
-            SwitchState::Off | SwitchState::On => None,
-            SwitchState::WarmUp(left) | SwitchState::Cooling(left) => Some(left.max(1)),
-            SwitchState::FadeIn(done)
-            | SwitchState::FadeOut(done)
-            | SwitchState::Retap { done, .. } => Some(self.fade_samples - done),
+        match self.law {
+            Law::CrossFade(s) => s == SwitchState::Off,
+            Law::FadeSwap(f) => f.share == 0.0 && !f.heading_on,
         }
     }
 
-    /// Requests on/off; `warm_up_samples` is how long a unit needs after a reset before its
-    /// output is valid. Returns `true` when the unit must be reset now (it is being woken).
+    /// Samples until the current cross-fade-law switch or retap step ends; `None` when
+    /// settled, and always for the fade-swap law (its steps are per sample).
+    pub(super) fn samples_to_next_step(&self) -> Option<usize> {
+        match self.law {
+            Law::CrossFade(SwitchState::Off | SwitchState::On) | Law::FadeSwap(_) => None,
+            Law::CrossFade(SwitchState::WarmUp(left) | SwitchState::Cooling(left)) => {
+                Some(left.max(1))
+            }
+            Law::CrossFade(
+                SwitchState::FadeIn(done)
+                | SwitchState::FadeOut(done)
+                | SwitchState::Retap { done, .. },
+            ) => Some(self.fade_samples - done),
+        }
+    }
+
+    /// Cross-fade law: requests on/off; `warm_up_samples` is how long a unit needs after a
+    /// reset before its output is valid. Returns `true` when the unit must be reset now (it is
+    /// being woken). The fade-swap law ignores it (see [`Self::begin_run`]).
     pub(super) fn set_enabled(&mut self, on: bool, warm_up_samples: usize) -> bool {
+        let Law::CrossFade(state) = self.law else {
+            return false;
+        };
         let fade = self.fade_samples;
-        match (self.state, on) {
-            (SwitchState::Off, true) => {
-                self.state = SwitchState::WarmUp(warm_up_samples);
-                true
-            }
-            (SwitchState::WarmUp(_), false) => {
-                self.state = SwitchState::Off;
-                false
-            }
-            (SwitchState::FadeIn(done), false) => {
-                self.state = SwitchState::FadeOut(fade - done);
-                false
-            }
+        let (next, wake) = match (state, on) {
+            (SwitchState::Off, true) => (SwitchState::WarmUp(warm_up_samples), true),
+            (SwitchState::WarmUp(_), false) => (SwitchState::Off, false),
+            (SwitchState::FadeIn(done), false) => (SwitchState::FadeOut(fade - done), false),
             (SwitchState::On, false) => {
                 let latency = self.delay.delay_samples();
-                self.state = if latency == 0 || self.keeps_history {
-                    SwitchState::FadeOut(0)
+                if latency == 0 || self.history == History::Always {
+                    (SwitchState::FadeOut(0), false)
                 } else {
-                    SwitchState::Cooling(latency)
-                };
-                false
+                    (SwitchState::Cooling(latency), false)
+                }
             }
-            (SwitchState::Cooling(_), true) => {
-                self.state = SwitchState::On;
-                false
+            (SwitchState::Cooling(_), true) => (SwitchState::On, false),
+            (SwitchState::FadeOut(done), true) => (SwitchState::FadeIn(fade - done), false),
+            (s, _) => (s, false),
+        };
+        self.law = Law::CrossFade(next);
+        wake
+    }
+
+    /// Fade-swap law, at the start of every run: `on` is whether the section should be heard,
+    /// `swap_pending` whether its unit must be exchanged first. While the unit is heard a
+    /// pending swap fades it out; once silent the chain swaps it, and a unit woken from bypass
+    /// (or swapped) is reset and runs unheard for twice the latency (its longest internal
+    /// history) plus 16 samples before fading in. The cross-fade law ignores it.
+    pub(super) fn begin_run(&mut self, on: bool, swap_pending: bool) -> RunStart {
+        let latency = self.delay.delay_samples();
+        let Law::FadeSwap(f) = &mut self.law else {
+            return RunStart::default();
+        };
+        let mut start = RunStart::default();
+        if f.share != 0.0 {
+            f.heading_on = on && !swap_pending;
+            return start;
+        }
+        if swap_pending {
+            f.primed = false;
+            start.swap_unit = true;
+        }
+        f.heading_on = on;
+        if !on {
+            f.primed = false;
+        } else if !f.primed {
+            f.primed = true;
+            f.warm_up_left = if latency > 0 { 2 * latency + 16 } else { 0 };
+            start.reset_unit = true;
+        }
+        start
+    }
+
+    /// Puts the switch on or off at once, keeping the delay's contents.
+    pub(super) fn jump(&mut self, on: bool) {
+        match &mut self.law {
+            Law::CrossFade(s) => {
+                *s = if on {
+                    SwitchState::On
+                } else {
+                    SwitchState::Off
+                }
             }
-            (SwitchState::FadeOut(done), true) => {
-                self.state = SwitchState::FadeIn(fade - done);
-                false
-            }
-            _ => false,
+            Law::FadeSwap(f) => f.share = if on { 1.0 } else { 0.0 },
         }
     }
 
+    fn jumped(mut self, on: bool) -> Self {
+        self.jump(on);
+        self
+    }
+
+    /// Clears the delay and puts the switch on or off at once.
     pub(super) fn reset(&mut self, on: bool) {
         self.delay.reset();
-        self.state = if on {
-            SwitchState::On
-        } else {
-            SwitchState::Off
-        };
+        self.jump(on);
     }
 
     /// Runs the bypass delay over a stereo run (nothing to do for a zero latency, unless the
-    /// history is kept).
+    /// history is always kept).
     pub(super) fn delay(&mut self, left: &mut [f32], right: &mut [f32]) {
-        if self.delay.delay_samples() > 0 || self.keeps_history {
+        if self.delay.delay_samples() > 0 || self.history == History::Always {
             self.delay.process_block(0, left);
             self.delay.process_block(1, right);
         }
     }
 
+    /// Records a run the unit alone is heard for, as the history policy asks.
+    fn record(&mut self, left: &[f32], right: &[f32]) {
+        let records = match self.history {
+            History::WhenHeard => false,
+            History::WhileDelayed => self.delay.delay_samples() > 0,
+            History::Always => true,
+        };
+        if records {
+            self.delay.push_block(0, left);
+            self.delay.push_block(1, right);
+        }
+    }
+
+    /// Runs both paths: the unit in place over `left`/`right`, the delay over a copy in
+    /// `dry_left`/`dry_right`.
+    fn run_both(
+        &mut self,
+        (left, right): (&mut [f32], &mut [f32]),
+        (dry_left, dry_right): (&mut [f32], &mut [f32]),
+        run_unit: impl FnOnce(&mut [f32], &mut [f32]),
+    ) {
+        dry_left.copy_from_slice(left);
+        dry_right.copy_from_slice(right);
+        self.delay(dry_left, dry_right);
+        run_unit(left, right);
+    }
+
     /// One retap run: the delay records at its new latency while the output cross-fades from
     /// the tap `from` samples back to the new one.
-    pub(super) fn retap_run(
-        &mut self,
-        left: &mut [f32],
-        right: &mut [f32],
-        from: usize,
-        done: usize,
-    ) {
+    fn retap_run(&mut self, left: &mut [f32], right: &mut [f32], from: usize, done: usize) {
         let inv = 1.0 / self.fade_samples as f32;
         for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             let w = (done + i + 1) as f32 * inv;
             for (ch, x) in [l, r].into_iter().enumerate() {
                 let new = self.delay.process_sample(ch, *x);
                 let old = self.delay.tap(ch, from);
-                *x = old + w * (new - old);
+                *x = blend(old, new, w);
             }
         }
     }
@@ -199,65 +365,222 @@ impl SectionSwitch {
             let (l, r) = (&mut l[..run], &mut r[..run]);
             let [sl, sr] = scratch;
             let (sl, sr) = (&mut sl[..run], &mut sr[..run]);
-            match self.state {
-                SwitchState::Off => self.delay(l, r),
-                SwitchState::On => {
-                    if self.keeps_history {
-                        self.delay.push_block(0, l);
-                        self.delay.push_block(1, r);
-                    }
-                    run_unit(n, l, r)
-                }
-                SwitchState::Retap { from, done } => {
-                    self.retap_run(l, r, from, done);
-                    let done = done + run;
-                    self.state = if done >= self.fade_samples {
-                        SwitchState::Off
-                    } else {
-                        SwitchState::Retap { from, done }
-                    };
-                }
-                SwitchState::WarmUp(left_samples) | SwitchState::Cooling(left_samples) => {
-                    let warming = matches!(self.state, SwitchState::WarmUp(_));
-                    sl.copy_from_slice(l);
-                    sr.copy_from_slice(r);
-                    self.delay(sl, sr);
-                    run_unit(n, l, r);
-                    if warming {
-                        l.copy_from_slice(sl);
-                        r.copy_from_slice(sr);
-                    }
-                    let left_samples = left_samples.saturating_sub(run);
-                    self.state = match (warming, left_samples == 0) {
-                        (true, true) => SwitchState::FadeIn(0),
-                        (true, false) => SwitchState::WarmUp(left_samples),
-                        (false, true) => SwitchState::FadeOut(0),
-                        (false, false) => SwitchState::Cooling(left_samples),
-                    };
-                }
-                SwitchState::FadeIn(done) | SwitchState::FadeOut(done) => {
-                    let fading_in = matches!(self.state, SwitchState::FadeIn(_));
-                    sl.copy_from_slice(l);
-                    sr.copy_from_slice(r);
-                    self.delay(sl, sr);
-                    run_unit(n, l, r);
-                    let inv = 1.0 / self.fade_samples as f32;
-                    for i in 0..run {
-                        let t = (done + i + 1) as f32 * inv;
-                        let w = if fading_in { t } else { 1.0 - t };
-                        l[i] = sl[i] + w * (l[i] - sl[i]);
-                        r[i] = sr[i] + w * (r[i] - sr[i]);
-                    }
-                    let done = done + run;
-                    self.state = match (fading_in, done >= self.fade_samples) {
-                        (true, true) => SwitchState::On,
-                        (false, true) => SwitchState::Off,
-                        (true, false) => SwitchState::FadeIn(done),
-                        (false, false) => SwitchState::FadeOut(done),
-                    };
-                }
+            let unit = |l: &mut [f32], r: &mut [f32]| run_unit(n, l, r);
+            match self.law {
+                Law::FadeSwap(f) => self.fade_swap_run((l, r), (sl, sr), f, unit),
+                Law::CrossFade(state) => self.cross_fade_run((l, r), (sl, sr), state, unit),
             }
             n += run;
+        }
+    }
+
+    /// One cross-fade-law run within one state step.
+    fn cross_fade_run(
+        &mut self,
+        (l, r): (&mut [f32], &mut [f32]),
+        (sl, sr): (&mut [f32], &mut [f32]),
+        state: SwitchState,
+        run_unit: impl FnOnce(&mut [f32], &mut [f32]),
+    ) {
+        let run = l.len();
+        let next = match state {
+            SwitchState::Off => {
+                self.delay(l, r);
+                state
+            }
+            SwitchState::On => {
+                self.record(l, r);
+                run_unit(l, r);
+                state
+            }
+            SwitchState::Retap { from, done } => {
+                self.retap_run(l, r, from, done);
+                let done = done + run;
+                if done >= self.fade_samples {
+                    SwitchState::Off
+                } else {
+                    SwitchState::Retap { from, done }
+                }
+            }
+            SwitchState::WarmUp(left_samples) | SwitchState::Cooling(left_samples) => {
+                let warming = matches!(state, SwitchState::WarmUp(_));
+                self.run_both((&mut *l, &mut *r), (&mut *sl, &mut *sr), run_unit);
+                if warming {
+                    l.copy_from_slice(sl);
+                    r.copy_from_slice(sr);
+                }
+                let left_samples = left_samples.saturating_sub(run);
+                match (warming, left_samples == 0) {
+                    (true, true) => SwitchState::FadeIn(0),
+                    (true, false) => SwitchState::WarmUp(left_samples),
+                    (false, true) => SwitchState::FadeOut(0),
+                    (false, false) => SwitchState::Cooling(left_samples),
+                }
+            }
+            SwitchState::FadeIn(done) | SwitchState::FadeOut(done) => {
+                let fading_in = matches!(state, SwitchState::FadeIn(_));
+                self.run_both((&mut *l, &mut *r), (&mut *sl, &mut *sr), run_unit);
+                let inv = 1.0 / self.fade_samples as f32;
+                for i in 0..run {
+                    let t = (done + i + 1) as f32 * inv;
+                    let w = if fading_in { t } else { 1.0 - t };
+                    l[i] = blend(sl[i], l[i], w);
+                    r[i] = blend(sr[i], r[i], w);
+                }
+                let done = done + run;
+                match (fading_in, done >= self.fade_samples) {
+                    (true, true) => SwitchState::On,
+                    (false, true) => SwitchState::Off,
+                    (true, false) => SwitchState::FadeIn(done),
+                    (false, false) => SwitchState::FadeOut(done),
+                }
+            }
+        };
+        self.law = Law::CrossFade(next);
+    }
+
+    /// One fade-swap-law run: the delay alone while silent and heading off, the unit alone
+    /// while fully heard and heading on, else both with the share stepping per sample (held
+    /// at zero while the unit warms up).
+    fn fade_swap_run(
+        &mut self,
+        (l, r): (&mut [f32], &mut [f32]),
+        (sl, sr): (&mut [f32], &mut [f32]),
+        mut f: ShareFade,
+        run_unit: impl FnOnce(&mut [f32], &mut [f32]),
+    ) {
+        if f.share == 0.0 && !f.heading_on {
+            self.delay(l, r);
+            return;
+        }
+        if f.share == 1.0 && f.heading_on {
+            self.record(l, r);
+            run_unit(l, r);
+            return;
+        }
+        self.run_both((&mut *l, &mut *r), (&mut *sl, &mut *sr), run_unit);
+        let target = if f.heading_on { 1.0 } else { 0.0 };
+        for i in 0..l.len() {
+            if f.warm_up_left > 0 {
+                f.warm_up_left -= 1;
+            } else if target > f.share {
+                f.share = (f.share + f.step).min(1.0);
+            } else {
+                // Also once a fade-in has reached 1 within the run: the share then steps
+                // back and forth by one step until the run ends (kept: the output's bits).
+                f.share = (f.share - f.step).max(0.0);
+            }
+            l[i] = blend(sl[i], l[i], f.share);
+            r[i] = blend(sr[i], r[i], f.share);
+        }
+        self.law = Law::FadeSwap(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `switch` over `input` (both channels alike) in runs of `run` samples, the unit
+    /// tripling its input; returns the left output.
+    fn render(switch: &mut SectionSwitch, input: &[f32], run: usize) -> Vec<f32> {
+        let mut scratch = [vec![0.0; run], vec![0.0; run]];
+        let mut out = Vec::new();
+        for chunk in input.chunks(run) {
+            let (mut l, mut r) = (chunk.to_vec(), chunk.to_vec());
+            switch.process(&mut l, &mut r, &mut scratch, |_, l, r| {
+                for x in l.iter_mut().chain(r.iter_mut()) {
+                    *x *= 3.0;
+                }
+            });
+            assert_eq!(l, r);
+            out.extend_from_slice(&l);
+        }
+        out
+    }
+
+    /// The fade-swap law wakes a unit from bypass with a reset, keeps it unheard for twice
+    /// the latency plus 16 samples, then raises its share by 1/fade per sample: the output is
+    /// the delayed input blended toward the unit's by that share, sample for sample.
+    #[test]
+    fn fade_swap_warms_up_then_fades_in_by_one_step_per_sample() {
+        let (latency, fade) = (4, 8.0);
+        let mut switch = SectionSwitch::fade_swap(16);
+        switch.set_latency(latency);
+        switch.set_fade_samples(fade);
+        assert!(switch.is_off() && !switch.is_heard());
+        let start = switch.begin_run(true, false);
+        assert_eq!(
+            start,
+            RunStart {
+                swap_unit: false,
+                reset_unit: true
+            }
+        );
+        // One run ending where the share reaches 1.
+        let input = vec![1.0f32; 32];
+        let out = render(&mut switch, &input, 32);
+        let warm_up = 2 * latency + 16;
+        let mut share = 0.0f32;
+        for (n, &y) in out.iter().enumerate() {
+            if n >= warm_up {
+                share = (share + 1.0 / fade).min(1.0);
+            }
+            let dry = if n >= latency { 1.0 } else { 0.0 };
+            assert_eq!(y, dry + share * (3.0 - dry), "sample {n}");
+        }
+        assert!(switch.is_heard());
+        // Fully on: the unit alone, and a second wake-up needs no reset.
+        assert_eq!(switch.begin_run(true, false), RunStart::default());
+        assert_eq!(render(&mut switch, &input, 16), vec![3.0; 32]);
+    }
+
+    /// A swap requested while the unit is heard fades it out first; the swap (and the reset
+    /// of the new unit) comes at the first run that starts silent, never while heard.
+    #[test]
+    fn fade_swap_swaps_only_while_silent() {
+        let mut switch = SectionSwitch::fade_swap(0);
+        switch.set_fade_samples(8.0);
+        switch.jump(true);
+        let input = vec![1.0f32; 4];
+        let mut runs = 0;
+        loop {
+            let start = switch.begin_run(true, true);
+            if start.swap_unit {
+                assert!(start.reset_unit);
+                assert!(!switch.is_heard());
+                break;
+            }
+            assert_eq!(start, RunStart::default());
+            assert!(switch.is_heard());
+            render(&mut switch, &input, 4);
+            runs += 1;
+        }
+        // 8 samples of fade-out in runs of 4: the second run ends silent.
+        assert_eq!(runs, 2);
+    }
+
+    /// The cross-fade law: warm-up with the delay heard, then a linear cross-fade over exactly
+    /// `fade_samples`, then the unit alone.
+    #[test]
+    fn cross_fade_warms_up_then_fades_linearly() {
+        let (latency, fade, warm_up) = (3, 5, 7);
+        let mut switch = SectionSwitch::new(8, fade, false);
+        switch.set_latency(latency);
+        assert!(switch.set_enabled(true, warm_up));
+        let input = vec![1.0f32; 32];
+        let out = render(&mut switch, &input, 32);
+        for (n, &y) in out.iter().enumerate() {
+            let dry = if n >= latency { 1.0 } else { 0.0 };
+            let want = if n < warm_up {
+                dry
+            } else if n < warm_up + fade {
+                let w = (n - warm_up + 1) as f32 * (1.0 / fade as f32);
+                dry + w * (3.0 - dry)
+            } else {
+                3.0
+            };
+            assert_eq!(y, want, "sample {n}");
         }
     }
 }
