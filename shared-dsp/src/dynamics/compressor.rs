@@ -325,8 +325,13 @@ impl Compressor {
 
     /// Latency in samples: the lookahead.
     pub fn latency_samples(&self) -> usize {
-        let s = self.settings.effective();
-        self.lookahead_samples(&s)
+        self.latency_samples_for(&self.settings)
+    }
+
+    /// Latency in samples these settings would have at this unit's rate (for a caller whose
+    /// settings reach this unit only at its next block, like the multiband's bands).
+    pub fn latency_samples_for(&self, settings: &CompressorSettings) -> usize {
+        self.lookahead_samples(&settings.effective())
     }
 
     fn lookahead_samples(&self, s: &CompressorSettings) -> usize {

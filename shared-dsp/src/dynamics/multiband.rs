@@ -182,9 +182,13 @@ impl MultibandCompressor {
         }
     }
 
-    /// Latency in samples: the shared lookahead.
+    /// Latency in samples: the shared lookahead, from the settings as last set (the band
+    /// compressors receive them only at the next block, and a host asks for the latency before).
     pub fn latency_samples(&self) -> usize {
-        self.compressors[0].latency_samples()
+        self.compressors[0].latency_samples_for(&CompressorSettings {
+            lookahead_ms: shared_lookahead_ms(&self.settings),
+            ..self.settings.bands[0]
+        })
     }
 
     /// Gain reduction in dB (>= 0) of band `band`, for meters.
@@ -215,11 +219,7 @@ impl MultibandCompressor {
         self.dirty = false;
         let s = self.settings;
         self.num_bands = s.effective_bands();
-        let lookahead = if s.lookahead_ms.is_finite() {
-            s.lookahead_ms.clamp(0.0, MAX_LOOKAHEAD_MS)
-        } else {
-            0.0
-        };
+        let lookahead = shared_lookahead_ms(&s);
         // Ascending, inside the audio band, at least a third of an octave apart.
         let mut freqs = [0.0f64; MAX_BANDS - 1];
         let mut prev = 10.0f64;
@@ -366,6 +366,16 @@ impl MultibandCompressor {
             }
             start = end;
         }
+    }
+}
+
+/// The lookahead all bands share, ms: the setting clamped to what the delay holds (0 if not a
+/// number).
+fn shared_lookahead_ms(settings: &MultibandSettings) -> f32 {
+    if settings.lookahead_ms.is_finite() {
+        settings.lookahead_ms.clamp(0.0, MAX_LOOKAHEAD_MS)
+    } else {
+        0.0
     }
 }
 
