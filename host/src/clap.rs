@@ -151,6 +151,8 @@ pub struct ClapHost {
     /// While set, the main thread leaves the plugin's `request_callback` and restart requests
     /// pending (see [`ClapHost::hold_main_thread_requests`]).
     holding_requests: bool,
+    /// See [`PluginHost::set_process_on_main_thread`].
+    process_on_main_thread: bool,
     params_ext: Option<PluginParams>,
     state_ext: Option<PluginState>,
     latency_ext: Option<PluginLatency>,
@@ -227,6 +229,7 @@ impl ClapHost {
             name,
             audio_config: None,
             holding_requests: false,
+            process_on_main_thread: false,
             params_ext,
             state_ext,
             latency_ext,
@@ -291,6 +294,14 @@ impl ClapHost {
             .processor
             .take()
             .ok_or_else(|| HostError::new("CLAP: the plugin is not active"))?;
+        if self.process_on_main_thread {
+            IS_AUDIO_THREAD.with(|flag| flag.set(true));
+            let result = work(&mut processor);
+            IS_AUDIO_THREAD.with(|flag| flag.set(false));
+            self.processor = Some(processor);
+            self.service_main_thread()?;
+            return result;
+        }
         let instance = self.instance.get_mut();
         let holding_requests = self.holding_requests;
         let (processor, result) = thread::scope(|scope| {
@@ -582,6 +593,10 @@ impl PluginHost for ClapHost {
         ext.load(&self.instance.get_mut().plugin_handle(), &mut reader)
             .map_err(|e| clap_err("load state", e))?;
         self.service_main_thread()
+    }
+
+    fn set_process_on_main_thread(&mut self, on_main_thread: bool) {
+        self.process_on_main_thread = on_main_thread;
     }
 }
 

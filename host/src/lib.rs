@@ -150,6 +150,10 @@ pub trait PluginHost {
     fn save_state(&mut self) -> HostResult<Vec<u8>>;
     /// Restores a state previously returned by [`PluginHost::save_state`].
     fn load_state(&mut self, state: &[u8]) -> HostResult<()>;
+    /// When set, [`PluginHost::process`] runs on the calling (main) thread instead of a fresh
+    /// audio thread, as offline renderers and the VST3 SDK validator do: the plugin's
+    /// `process()` then runs on the thread where its GUI-thread work would run inline.
+    fn set_process_on_main_thread(&mut self, on_main_thread: bool);
 }
 
 /// Opens a plugin library and keeps it mapped for the life of the process (glibc's

@@ -172,6 +172,8 @@ pub struct Vst3Host {
     latency_change_requests: Cell<u32>,
     /// The latency read when servicing the last `kLatencyChanged` request.
     serviced_latency_samples: Cell<Option<u32>>,
+    /// See [`PluginHost::set_process_on_main_thread`].
+    process_on_main_thread: bool,
 }
 
 impl Vst3Host {
@@ -226,6 +228,7 @@ impl Vst3Host {
             position_samples: 0,
             latency_change_requests: Cell::new(0),
             serviced_latency_samples: Cell::new(None),
+            process_on_main_thread: false,
         };
         host.instantiate(get_factory, &library_path)?;
         Ok(host)
@@ -409,6 +412,11 @@ impl Vst3Host {
 
     /// Runs `job` on a new audio thread while this thread services restart requests.
     fn run_on_audio_thread(&self, job: AudioJob<'_>) -> HostResult<()> {
+        if self.process_on_main_thread {
+            let result = job.run();
+            self.service_restart_requests();
+            return result;
+        }
         let main_thread = thread::current();
         thread::scope(|scope| {
             let audio_thread = thread::Builder::new()
@@ -1025,6 +1033,10 @@ impl PluginHost for Vst3Host {
         self.pending_changes.clear();
         self.service_restart_requests();
         Ok(())
+    }
+
+    fn set_process_on_main_thread(&mut self, on_main_thread: bool) {
+        self.process_on_main_thread = on_main_thread;
     }
 }
 

@@ -263,14 +263,18 @@ fn enum_parameters_are_lists_for_hosts() {
 
 /// A host (generic view or automation) setting Stem Type to Drums makes the plugin load the
 /// Drums starting point into its other parameters, as the editor's selector does; restoring a
-/// state with a stem type never overwrites the state's own values.
+/// state with a stem type never overwrites the state's own values. Also with `process()` on the
+/// main thread (offline renderers, the VST3 SDK validator), where the GUI-thread task that loads
+/// the starting point used to run inline inside `process()` and allocate there (the alloc-checked
+/// bundles abort on that).
 #[test]
 fn stem_type_set_by_the_host_loads_its_starting_point_and_a_state_load_does_not() {
     let drums = StemChannelParams::new(&ChannelSettings::for_stem(StemType::Drums));
     let drums_text = drums.stem_type.to_string();
     let input = sine(1024);
-    for format in FORMATS {
+    for (format, on_main_thread) in FORMATS.iter().flat_map(|f| [(*f, false), (*f, true)]) {
         let mut host = support::open("Stem Channel", format);
+        host.set_process_on_main_thread(on_main_thread);
         host.activate(SR, 512).unwrap();
         host.process(refs(&input), &BlockSchedule::Fixed(512), &[])
             .unwrap();
@@ -295,7 +299,11 @@ fn stem_type_set_by_the_host_loads_its_starting_point_and_a_state_load_does_not(
                 .unwrap();
             host.param_value(gain_match.id).unwrap() == gain_match.max_value
         });
-        assert!(applied, "{format}: the Drums starting point was not loaded");
+        assert!(
+            applied,
+            "{format} (process on the main thread: {on_main_thread}): the Drums starting point \
+             was not loaded"
+        );
         let hpf = param(host.as_ref(), "EQ 1 Freq");
         let text = host
             .value_to_text(hpf.id, host.param_value(hpf.id).unwrap())
@@ -312,6 +320,7 @@ fn stem_type_set_by_the_host_loads_its_starting_point_and_a_state_load_does_not(
             .unwrap();
         let state = host.save_state().unwrap();
         let mut restored = support::open("Stem Channel", format);
+        restored.set_process_on_main_thread(on_main_thread);
         restored.activate(SR, 512).unwrap();
         restored.load_state(&state).unwrap();
         for _ in 0..4 {

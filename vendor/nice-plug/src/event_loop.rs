@@ -57,6 +57,15 @@ where
     #[must_use]
     fn schedule_gui(&self, task: T) -> bool;
 
+    /// PATCHED (stem-mastering-suite): posts the task for the main thread and never runs it
+    /// inline, for the audio thread. A host may call `process()` on its main thread (offline
+    /// renders, the VST3 SDK validator); running a GUI task inline there allocates and takes
+    /// locks inside `process()`.
+    ///
+    /// If the task queue is full, then this will return false.
+    #[must_use]
+    fn post_gui(&self, task: T) -> bool;
+
     /// Post a task to the background task queue so it can be run in a dedicated background thread
     /// without blocking the plugin's GUI. This function needs to be callable at any time without
     /// blocking.

@@ -49,8 +49,12 @@ where
 
             true
         } else {
-            self.background_thread.schedule(task)
+            self.post_gui(task)
         }
+    }
+
+    fn post_gui(&self, task: T) -> bool {
+        self.background_thread.schedule(task)
     }
 
     fn schedule_background(&self, task: T) -> bool {

@@ -98,17 +98,21 @@ where
 
             true
         } else {
-            // Only signal the main thread callback to be called if the task was added to the queue.
-            let success = self.main_thread_sender.try_send(task).is_ok();
-            if success {
-                unsafe {
-                    CFRunLoopSourceSignal(self.loop_source.0);
-                    CFRunLoopWakeUp(CFRunLoopGetMain());
-                }
-            }
-
-            success
+            self.post_gui(task)
         }
+    }
+
+    fn post_gui(&self, task: T) -> bool {
+        // Only signal the main thread callback to be called if the task was added to the queue.
+        let success = self.main_thread_sender.try_send(task).is_ok();
+        if success {
+            unsafe {
+                CFRunLoopSourceSignal(self.loop_source.0);
+                CFRunLoopWakeUp(CFRunLoopGetMain());
+            }
+        }
+
+        success
     }
 
     fn schedule_background(&self, task: T) -> bool {

@@ -123,7 +123,9 @@ impl<P: ClapPlugin> ProcessContext<P> for WrapperProcessContext<'_, P> {
     }
 
     fn execute_gui(&self, task: P::BackgroundTask) {
-        let task_posted = self.wrapper.schedule_gui(Task::PluginTask(task));
+        // PATCHED (stem-mastering-suite): never inline, even when the host processes on its main
+        // thread (see `EventLoop::post_gui`).
+        let task_posted = self.wrapper.post_gui(Task::PluginTask(task));
         crate::nice_debug_assert!(task_posted, "The task queue is full, dropping task...");
     }
 

@@ -361,15 +361,19 @@ impl<P: ClapPlugin> EventLoop<Task<P>, Wrapper<P>> for Wrapper<P> {
             self.execute(task, true);
             true
         } else {
-            let success = self.tasks.push(task).is_ok();
-            if success {
-                // CLAP lets us use the host's event loop instead of having to implement our own
-                let host = &self.host_callback;
-                unsafe_clap_call! { host=>request_callback(&**host) };
-            }
-
-            success
+            self.post_gui(task)
         }
+    }
+
+    fn post_gui(&self, task: Task<P>) -> bool {
+        let success = self.tasks.push(task).is_ok();
+        if success {
+            // CLAP lets us use the host's event loop instead of having to implement our own
+            let host = &self.host_callback;
+            unsafe_clap_call! { host=>request_callback(&**host) };
+        }
+
+        success
     }
 
     fn schedule_background(&self, task: Task<P>) -> bool {

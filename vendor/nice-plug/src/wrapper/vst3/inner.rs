@@ -505,36 +505,47 @@ impl<P: Vst3Plugin> WrapperInner<P> {
     /// If the task queue is full, then this will return false.
     #[must_use]
     pub fn schedule_gui(&self, task: Task<P>) -> bool {
-        let event_loop = self.event_loop.borrow();
-        let event_loop = event_loop.as_ref().unwrap();
-        if event_loop.is_main_thread() {
+        let is_main_thread = self.event_loop.borrow().as_ref().unwrap().is_main_thread();
+        if is_main_thread {
             self.execute(task, true);
             true
         } else {
-            // If the editor is open, and the host exposes the `IRunLoop` interface, then we'll run
-            // the task on the host's GUI thread using that interface. Otherwise we'll use the
-            // regular event loop. If the editor gets dropped while there's still outstanding work
-            // left in the run loop task queue, then those tasks will be posted to the regular event
-            // loop so no work is lost.
-            #[cfg(feature = "editor")]
-            if self.is_editor_open.load(Ordering::Relaxed) {
-                match self
-                    .plug_view
-                    .read()
-                    .clone()
-                    .unwrap()
-                    .do_maybe_in_run_loop(task)
-                {
-                    Ok(()) => true,
-                    Err(task) => event_loop.schedule_gui(task),
-                }
-            } else {
-                event_loop.schedule_gui(task)
-            }
-
-            #[cfg(not(feature = "editor"))]
-            event_loop.schedule_gui(task)
+            self.post_gui(task)
         }
+    }
+
+    /// PATCHED (stem-mastering-suite): posts the task for the GUI thread and never runs it
+    /// inline, for `process()`: a host may process on its main thread (the VST3 SDK validator,
+    /// offline renders), where running the task inline allocated inside `process()`.
+    ///
+    /// If the editor is open, and the host exposes the `IRunLoop` interface, then we'll run the
+    /// task on the host's GUI thread using that interface. Otherwise we'll use the regular event
+    /// loop. If the editor gets dropped while there's still outstanding work left in the run loop
+    /// task queue, then those tasks will be posted to the regular event loop so no work is lost.
+    ///
+    /// If the task queue is full, then this will return false.
+    #[must_use]
+    pub fn post_gui(&self, task: Task<P>) -> bool {
+        let event_loop = self.event_loop.borrow();
+        let event_loop = event_loop.as_ref().unwrap();
+        #[cfg(feature = "editor")]
+        if self.is_editor_open.load(Ordering::Relaxed) {
+            match self
+                .plug_view
+                .read()
+                .clone()
+                .unwrap()
+                .do_maybe_in_run_loop(task)
+            {
+                Ok(()) => true,
+                Err(task) => event_loop.post_gui(task),
+            }
+        } else {
+            event_loop.post_gui(task)
+        }
+
+        #[cfg(not(feature = "editor"))]
+        event_loop.post_gui(task)
     }
 
     /// Get a parameter's ID based on a `ParamPtr`. Used in the `GuiContext` implementation for the
