@@ -48,9 +48,82 @@ fn in_flight() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Writes `path` atomically: `write` fills a temporary file beside it (hidden, named after it,
-/// ending in `suffix`: an encoder that picks its format from the extension needs `.tmp.png`),
-/// which is renamed over `path` once `write` succeeds and removed when anything fails. A failed
+/// A temporary file registered for the interrupt clean-up: removed when dropped (and on
+/// SIGINT/SIGTERM/SIGHUP), unless [`Temporary::persist`]ed over its target. Created with an
+/// unpredictable name and `O_EXCL` (`tempfile`), under the lock the interrupt handler holds
+/// until exit, so none can appear between the handler's clean-up and the exit.
+#[derive(Debug)]
+pub struct Temporary {
+    file: Option<tempfile::NamedTempFile>,
+    path: PathBuf,
+}
+
+impl Temporary {
+    /// A hidden temporary beside `target`, named after it, ending in `suffix` (an encoder that
+    /// picks its format from the extension needs `.tmp.png`).
+    pub fn beside(target: &Path, suffix: &str) -> Result<Self> {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Self::create(dir, &format!(".{}.", display_name(target)), suffix).map_err(|e| {
+            Error::file(
+                target,
+                format!("cannot create a temporary file beside it: {e}"),
+            )
+        })
+    }
+
+    /// A hidden scratch file in `dir` (e.g. the float spool of a long render), never persisted.
+    pub fn scratch(dir: &Path, prefix: &str, suffix: &str) -> Result<Self> {
+        Self::create(dir, prefix, suffix)
+            .map_err(|e| Error::file(dir, format!("cannot create a temporary file in it: {e}")))
+    }
+
+    fn create(dir: &Path, prefix: &str, suffix: &str) -> std::io::Result<Self> {
+        let mut registry = in_flight();
+        let file = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(suffix)
+            .tempfile_in(dir)?;
+        let path = file.path().to_path_buf();
+        registry.push(path.clone());
+        Ok(Self {
+            file: Some(file),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open file (read and write).
+    pub fn file(&self) -> &File {
+        self.file.as_ref().expect("present until dropped").as_file()
+    }
+
+    /// Renames the temporary over `target`; a failure is reported as `rename_failed: <reason>`
+    /// (and the temporary removed).
+    pub fn persist(mut self, target: &Path, rename_failed: &str) -> Result<()> {
+        let file = self.file.take().expect("present until dropped");
+        // On error the temporary inside the persist error is dropped, which removes it.
+        file.persist(target)
+            .map(|_| ())
+            .map_err(|e| Error::file(target, format!("{rename_failed}: {}", e.error)))
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        // Removed (if not persisted) before it leaves the registry.
+        drop(self.file.take());
+        in_flight().retain(|p| *p != self.path);
+    }
+}
+
+/// Writes `path` atomically: `write` fills a [`Temporary`] beside it, ending in `suffix`, which
+/// is renamed over `path` once `write` succeeds and removed when anything fails. A failed
 /// rename is reported as `rename_failed: <reason>`.
 pub fn write_atomic(
     path: &Path,
@@ -58,36 +131,9 @@ pub fn write_atomic(
     rename_failed: &str,
     write: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // Created and registered under the lock the interrupt handler takes (and keeps until the
-    // process exits), so no temporary can appear between the handler's clean-up and the exit.
-    let tmp = {
-        let mut registry = in_flight();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", display_name(path)))
-            .suffix(suffix)
-            .tempfile_in(dir)
-            .map_err(|e| {
-                Error::file(
-                    path,
-                    format!("cannot create a temporary file beside it: {e}"),
-                )
-            })?;
-        registry.push(tmp.path().to_path_buf());
-        tmp
-    };
-    let tmp_path = tmp.path().to_path_buf();
-    // On any error `tmp` (or the one inside the persist error) is dropped, which removes it.
-    let result = write(&tmp_path).and_then(|()| {
-        tmp.persist(path)
-            .map(|_| ())
-            .map_err(|e| Error::file(path, format!("{rename_failed}: {}", e.error)))
-    });
-    in_flight().retain(|p| *p != tmp_path);
-    result
+    let tmp = Temporary::beside(path, suffix)?;
+    write(tmp.path())?;
+    tmp.persist(path, rename_failed)
 }
 
 /// Writes text through a temporary file and a rename.

@@ -177,46 +177,71 @@ fn write_wav(
     channels: &[&[f32]],
     format: OutputFormat,
 ) -> Result<()> {
-    let spec = hound::WavSpec {
-        channels: channels.len() as u16,
-        sample_rate: sample_rate_hz,
-        bits_per_sample: format.bits(),
-        sample_format: if format == OutputFormat::Float32 {
-            hound::SampleFormat::Float
-        } else {
-            hound::SampleFormat::Int
-        },
-    };
-    let err = |e: hound::Error| Error::file(path, format!("cannot write: {e}"));
-    let file = File::create(path).map_err(|e| Error::file(path, format!("cannot create: {e}")))?;
-    let mut writer =
-        hound::WavWriter::new(BufWriter::with_capacity(1 << 20, file), spec).map_err(err)?;
-    let frames = channels.iter().map(|c| c.len()).min().unwrap_or(0);
-    match format {
-        OutputFormat::Float32 => {
-            for i in 0..frames {
-                for c in channels {
-                    writer.write_sample(c[i]).map_err(err)?;
-                }
-            }
-        }
-        OutputFormat::Pcm16 => {
-            let mut w16 = writer.get_i16_writer((frames * channels.len()) as u32);
-            for i in 0..frames {
-                for c in channels {
-                    w16.write_sample(to_code(c[i], 16) as i16);
-                }
-            }
-            w16.flush().map_err(err)?;
-        }
-        OutputFormat::Pcm24 => {
-            for i in 0..frames {
-                for c in channels {
-                    writer.write_sample(to_code(c[i], 24)).map_err(err)?;
-                }
-            }
-        }
+    let mut wav = WavStream::create(path, sample_rate_hz, channels.len() as u16, format)?;
+    wav.write(channels)?;
+    wav.finalize()
+}
+
+/// A WAV file written block by block through `hound` (its header's sizes are filled in by
+/// [`WavStream::finalize`]).
+pub struct WavStream {
+    path: PathBuf,
+    writer: hound::WavWriter<BufWriter<File>>,
+    format: OutputFormat,
+}
+
+impl WavStream {
+    /// Creates (truncates) `path`.
+    pub fn create(
+        path: &Path,
+        sample_rate_hz: u32,
+        num_channels: u16,
+        format: OutputFormat,
+    ) -> Result<Self> {
+        let spec = hound::WavSpec {
+            channels: num_channels,
+            sample_rate: sample_rate_hz,
+            bits_per_sample: format.bits(),
+            sample_format: if format == OutputFormat::Float32 {
+                hound::SampleFormat::Float
+            } else {
+                hound::SampleFormat::Int
+            },
+        };
+        let file =
+            File::create(path).map_err(|e| Error::file(path, format!("cannot create: {e}")))?;
+        let writer = hound::WavWriter::new(BufWriter::with_capacity(1 << 20, file), spec)
+            .map_err(|e| Error::file(path, format!("cannot write: {e}")))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            format,
+        })
     }
-    writer.finalize().map_err(err)?;
-    Ok(())
+
+    /// Appends frames: one slice per channel, interleaved into the file; integer formats are
+    /// rounded and clamped to their codes ([`to_code`]).
+    pub fn write(&mut self, channels: &[&[f32]]) -> Result<()> {
+        let err = |e: hound::Error| Error::file(&self.path, format!("cannot write: {e}"));
+        let frames = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+        for i in 0..frames {
+            for c in channels {
+                match self.format {
+                    OutputFormat::Float32 => self.writer.write_sample(c[i]),
+                    OutputFormat::Pcm16 => self.writer.write_sample(to_code(c[i], 16) as i16),
+                    OutputFormat::Pcm24 => self.writer.write_sample(to_code(c[i], 24)),
+                }
+                .map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the header's final sizes and closes the file.
+    pub fn finalize(self) -> Result<()> {
+        let path = self.path;
+        self.writer
+            .finalize()
+            .map_err(|e| Error::file(&path, format!("cannot write: {e}")))
+    }
 }

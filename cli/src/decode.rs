@@ -270,6 +270,14 @@ impl AudioReader {
 /// Frames per block the commands decode at a time (64 Ki frames: 512 kB per stereo block).
 pub const READ_BLOCK_FRAMES: usize = 1 << 16;
 
+/// A file's frame count: its header's, else counted by decoding it once.
+pub fn frame_count(spec: &AudioSpec) -> Result<u64> {
+    match spec.declared_frames {
+        Some(f) => Ok(f),
+        None => Ok(AudioReader::open(&spec.path)?.for_each_block(|_| {})?.0),
+    }
+}
+
 impl AudioReader {
     /// Feeds every block of the file to `f` (one slice per channel), then returns the frames
     /// read and the NaN/Inf samples met (handed to `f` as 0).

@@ -1,23 +1,30 @@
-//! Delivery files of `stem render`: each master resampled (with `rubato`) and dithered (with
-//! `shared_dsp::dither`) to every word length asked for, written as WAV atomically and never
-//! over an input, with a report per master (see [`crate::file_report`]) that passes or fails it
-//! against its delivery target, and the render summary `render.json`.
+//! Delivery files of `stem render`: each master, as it streams from the chain, resampled (with
+//! `rubato`, [`crate::resample`]) and dithered (with `shared_dsp::dither`) to every word length
+//! asked for, written as WAV block by block through a temporary moved into place when complete,
+//! never over an input, with a report per master (see [`crate::file_report`]) measured as it is
+//! written, that passes or fails it against its delivery target, and the render summary
+//! `render.json`.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use shared_dsp::dither::{Dither, DitherMode, DitherSettings};
 
-use crate::analysis::true_peak_dbtp;
-use crate::atomic::write_text_atomic;
-use crate::audio::{to_code, write_wav_atomic, Audio, OutputFormat};
+use shared_dsp::meter::true_peak::TruePeakMeter;
+
+use crate::analysis::LoudnessHistory;
+use crate::atomic::{write_text_atomic, Temporary};
+use crate::audio::{to_code, OutputFormat, WavStream};
 use crate::error::{Error, Result};
-use crate::file_report::{analyse, report_paths, write_files, FileReport, TargetCheck};
-use crate::files::{check_distinct_outputs, check_output_name, display_name, ensure_not_input};
-use crate::mastering::Master;
-use crate::par;
+use crate::figures::FiguresMeter;
+use crate::file_report::{report_paths, write_files, FileReport, TargetCheck};
+use crate::files::{
+    check_distinct_outputs, check_output_name, create_dir, display_name, ensure_not_input,
+};
+use crate::mastering::MasterStream;
 use crate::plan::Delivery;
-use crate::progress::Progress;
+use crate::resample::StreamResampler;
+use crate::spool::Spool;
 
 /// A master passes when within this of its target, LU.
 pub const ACCEPT_TOLERANCE_LU: f64 = 0.5;
@@ -91,32 +98,6 @@ impl Outputs<'_> {
         Ok(())
     }
 
-    /// Writes every master (on all cores) in every word length with its report; returns the
-    /// masters written and every file.
-    pub fn write_masters(
-        &self,
-        masters: &[Master],
-        deliveries: &[Delivery],
-        progress: &Progress,
-    ) -> Result<(Vec<WrittenMaster>, Vec<PathBuf>)> {
-        let pairs: Vec<(&Master, &Delivery)> = masters.iter().zip(deliveries).collect();
-        let bar = progress.bar(pairs.len() as u64, "writing");
-        let delivered = par::map(&pairs, |(m, d)| {
-            let r = deliver(m, d, self);
-            bar.inc(1);
-            r
-        });
-        bar.finish_and_clear();
-        let mut written = Vec::new();
-        let mut files = Vec::new();
-        for r in delivered {
-            let (w, f) = r?;
-            written.extend(w);
-            files.extend(f);
-        }
-        Ok((written, files))
-    }
-
     /// Writes `summary` as [`SUMMARY_FILE`] and adds that file to its list.
     pub fn write_summary(&self, summary: &mut RenderSummary) -> Result<()> {
         let json =
@@ -150,44 +131,67 @@ pub struct RenderSummary {
     pub files: Vec<PathBuf>,
 }
 
-/// Writes one master in every requested word length (resampled and dithered as asked), with
-/// its report; returns the masters written and every file.
-fn deliver(m: &Master, d: &Delivery, out: &Outputs) -> Result<(Vec<WrittenMaster>, Vec<PathBuf>)> {
+/// Block size of the delivery passes, frames.
+const BLOCK_FRAMES: usize = 1 << 16;
+
+/// Writes one master, as it streams from the chain, in every requested word length (resampled
+/// and dithered as asked), with its report measured on the fly; returns the masters written and
+/// every file.
+pub fn deliver(
+    mut m: MasterStream,
+    d: &Delivery,
+    out: &Outputs,
+) -> Result<(Vec<WrittenMaster>, Vec<PathBuf>)> {
+    let out_rate = out.rate_hz();
+    let (drive_db, passes) = (m.drive_db, m.passes);
+    let mut block = [Vec::new(), Vec::new()];
+    let writers = if out_rate == out.source_hz {
+        let mut writers = WordLengths::create(d, out, m.frames)?;
+        while m.read_block(&mut block)? > 0 {
+            writers.write(&block[0], &block[1])?;
+        }
+        writers
+    } else {
+        // The resampled master is spooled: a band-limited resampler can move inter-sample
+        // peaks by a few hundredths of a dB, and whatever crosses the ceiling is trimmed by one
+        // gain over the whole master, known only at its end.
+        let mut rs = StreamResampler::new(out.source_hz, out_rate, m.frames)?;
+        let mut spool = Spool::create(out.dir)?;
+        let mut tp = TruePeakMeter::new(2, out_rate as f64);
+        let mut sink = |l: &[f32], r: &[f32]| {
+            tp.process_block(&[l, r]);
+            spool.write(l, r)
+        };
+        while m.read_block(&mut block)? > 0 {
+            rs.push(&block[0], &block[1], &mut sink)?;
+        }
+        rs.finish(&mut sink)?;
+        spool.finish()?;
+        let tail = vec![0.0f32; tp.latency_samples() + 64];
+        tp.process_block(&[&tail, &tail]);
+        let over = tp.true_peak_dbtp() - d.ceiling_dbtp;
+        let gain = (over > 0.0).then(|| 10f32.powf(-(over as f32 + 0.01) / 20.0));
+        let mut writers = WordLengths::create(d, out, spool.frames())?;
+        let mut reader = spool.reader()?;
+        while reader.read_block(&mut block, BLOCK_FRAMES)? > 0 {
+            if let Some(g) = gain {
+                block.iter_mut().flatten().for_each(|x| *x *= g);
+            }
+            writers.write(&block[0], &block[1])?;
+        }
+        writers
+    };
     let mut written = Vec::new();
     let mut files = Vec::new();
-    let out_rate = out.rate_hz();
-    let mut channels: Vec<Vec<f32>> = m.channels.to_vec();
-    if out_rate != out.source_hz {
-        channels = resample(&channels, out.source_hz, out_rate)?;
-        // A band-limited resampler can move inter-sample peaks by a few hundredths of a
-        // dB: trim whatever crosses the ceiling.
-        let refs: Vec<&[f32]> = channels.iter().map(|c| c.as_slice()).collect();
-        let over = true_peak_dbtp(&refs, out_rate as f64) - d.ceiling_dbtp;
-        if over > 0.0 {
-            let g = 10f32.powf(-(over as f32 + 0.01) / 20.0);
-            channels.iter_mut().flatten().for_each(|x| *x *= g);
-        }
-    }
-    for &bits in out.bits {
-        let data = to_word_length(&channels, bits, d.master.dither.mode);
-        let path = out.master_path(&d.name, bits);
-        let refs: Vec<&[f32]> = data.iter().map(|c| c.as_slice()).collect();
-        let format = if bits == 16 {
-            OutputFormat::Pcm16
-        } else {
-            OutputFormat::Pcm24
-        };
-        write_wav_atomic(&path, out_rate, &refs, format, out.protected)?;
+    for w in writers.0 {
+        let Finished {
+            path,
+            bits,
+            report: mut rep,
+            history,
+            spectrum,
+        } = w.finish()?;
         files.push(path.clone());
-        let audio = Audio {
-            path: path.clone(),
-            sample_rate_hz: out_rate,
-            bits_per_sample: bits,
-            float: false,
-            channels: data,
-            non_finite_samples: 0,
-        };
-        let (mut rep, history, spectrum) = analyse(&audio);
         rep.target = Some(target_check(d, &rep));
         files.extend(write_files(
             out.dir,
@@ -201,38 +205,133 @@ fn deliver(m: &Master, d: &Delivery, out: &Outputs) -> Result<(Vec<WrittenMaster
             path,
             bits,
             sample_rate_hz: out_rate,
-            limiter_drive_db: m.drive_db,
-            search_passes: m.passes,
+            limiter_drive_db: drive_db,
+            search_passes: passes,
             report: rep,
         });
     }
     Ok((written, files))
 }
 
-/// `channels` dithered to `bits` (16-bit always gets dither: TPDF when the master's is off)
-/// and rounded to the file's grid here, so the report measures exactly what is written.
-fn to_word_length(channels: &[Vec<f32>], bits: u16, mode: DitherMode) -> Vec<Vec<f32>> {
-    let mut data = channels.to_vec();
-    let dither = match (bits, mode) {
-        (16, DitherMode::Off) => DitherSettings {
-            mode: DitherMode::Tpdf,
-            bits: 16,
-        },
-        (16, mode) => DitherSettings { mode, bits: 16 },
-        (_, mode) => DitherSettings { mode, bits: 24 },
-    };
-    let mut dith = Dither::new(2);
-    dith.set_settings(dither);
-    dith.reset();
-    {
-        let (a, b) = data.split_at_mut(1);
-        dith.process_block(&mut [&mut a[0][..], &mut b[0][..]]);
+/// One master file being written at one word length: dithered (16-bit always gets dither: TPDF
+/// when the master's is off) and rounded to the file's grid here, so its report measures
+/// exactly what is written.
+struct WordLength {
+    path: PathBuf,
+    bits: u16,
+    tmp: Temporary,
+    wav: WavStream,
+    dither: Dither,
+    meter: FiguresMeter,
+    rate_hz: u32,
+    frames: usize,
+    buf: [Vec<f32>; 2],
+}
+
+/// Every word length of one master.
+struct WordLengths(Vec<WordLength>);
+
+impl WordLengths {
+    /// Opens the files of delivery `d` for a master of `frames` frames at the output rate.
+    fn create(d: &Delivery, out: &Outputs, frames: usize) -> Result<Self> {
+        let mut all = Vec::new();
+        for &bits in out.bits {
+            let path = out.master_path(&d.name, bits);
+            ensure_not_input(&path, out.protected)?;
+            create_dir(out.dir)?;
+            let tmp = Temporary::beside(&path, ".tmp")?;
+            let format = if bits == 16 {
+                OutputFormat::Pcm16
+            } else {
+                OutputFormat::Pcm24
+            };
+            let wav = WavStream::create(tmp.path(), out.rate_hz(), 2, format)?;
+            let settings = match (bits, d.master.dither.mode) {
+                (16, DitherMode::Off) => DitherSettings {
+                    mode: DitherMode::Tpdf,
+                    bits: 16,
+                },
+                (16, mode) => DitherSettings { mode, bits: 16 },
+                (_, mode) => DitherSettings { mode, bits: 24 },
+            };
+            let mut dither = Dither::new(2);
+            dither.set_settings(settings);
+            dither.reset();
+            all.push(WordLength {
+                path,
+                bits,
+                tmp,
+                wav,
+                dither,
+                meter: FiguresMeter::new(2, out.rate_hz(), frames),
+                rate_hz: out.rate_hz(),
+                frames: 0,
+                buf: [Vec::new(), Vec::new()],
+            });
+        }
+        Ok(Self(all))
     }
-    let scale = (1i64 << (bits - 1)) as f32;
-    for x in data.iter_mut().flatten() {
-        *x = to_code(*x, bits) as f32 / scale;
+
+    fn write(&mut self, left: &[f32], right: &[f32]) -> Result<()> {
+        for w in &mut self.0 {
+            w.write(left, right)?;
+        }
+        Ok(())
     }
-    data
+}
+
+impl WordLength {
+    fn write(&mut self, left: &[f32], right: &[f32]) -> Result<()> {
+        let [a, b] = &mut self.buf;
+        a.clear();
+        a.extend_from_slice(left);
+        b.clear();
+        b.extend_from_slice(right);
+        self.dither.process_block(&mut [&mut a[..], &mut b[..]]);
+        let scale = (1i64 << (self.bits - 1)) as f32;
+        for x in a.iter_mut().chain(b.iter_mut()) {
+            *x = to_code(*x, self.bits) as f32 / scale;
+        }
+        let quantised = [a.as_slice(), b.as_slice()];
+        self.meter.process(&quantised);
+        self.wav.write(&quantised)?;
+        self.frames += a.len();
+        Ok(())
+    }
+
+    /// Closes the file, moves it into place and returns its report.
+    fn finish(self) -> Result<Finished> {
+        self.wav.finalize()?;
+        self.tmp
+            .persist(&self.path, "cannot move the finished file into place")?;
+        let (figures, history, spectrum) = self.meter.finish();
+        let report = FileReport {
+            file: display_name(&self.path),
+            sample_rate_hz: self.rate_hz,
+            channels: 2,
+            duration_s: self.frames as f64 / self.rate_hz as f64,
+            non_finite_samples: 0,
+            figures,
+            target: None,
+        };
+        Ok(Finished {
+            path: self.path,
+            bits: self.bits,
+            report,
+            history,
+            spectrum,
+        })
+    }
+}
+
+/// A master file in place, with what its report pages need.
+struct Finished {
+    path: PathBuf,
+    bits: u16,
+    report: FileReport,
+    history: LoudnessHistory,
+    /// (frequency Hz, level dB) points of its long-term spectrum.
+    spectrum: Vec<(f64, f64)>,
 }
 
 /// `streaming.wav`, `club-16bit.wav`, `vinyl-16bit-44k1.wav`.
@@ -275,44 +374,4 @@ pub fn target_check(d: &Delivery, rep: &FileReport) -> TargetCheck {
         dr_ok,
         passed: loudness_ok && ceiling_ok && dr_ok,
     }
-}
-
-/// Band-limited sample-rate conversion with `rubato` (FFT resampler, fixed ratio).
-pub fn resample(channels: &[Vec<f32>], from_hz: u32, to_hz: u32) -> Result<Vec<Vec<f32>>> {
-    use rubato::{FftFixedIn, Resampler};
-    if from_hz == to_hz {
-        return Ok(channels.to_vec());
-    }
-    let err = |e: &dyn std::fmt::Display| {
-        Error::usage(format!("resampling {from_hz} -> {to_hz} Hz failed: {e}"))
-    };
-    let chunk = 1024;
-    let mut rs = FftFixedIn::<f32>::new(from_hz as usize, to_hz as usize, chunk, 2, channels.len())
-        .map_err(|e| err(&e))?;
-    let frames = channels[0].len();
-    let wanted = (frames as f64 * to_hz as f64 / from_hz as f64).round() as usize;
-    let delay = rs.output_delay();
-    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(wanted + delay + chunk); channels.len()];
-    let mut pos = 0;
-    while out[0].len() < wanted + delay {
-        let need = rs.input_frames_next();
-        let block: Vec<Vec<f32>> = channels
-            .iter()
-            .map(|c| {
-                let mut b: Vec<f32> = c[pos.min(frames)..(pos + need).min(frames)].to_vec();
-                b.resize(need, 0.0);
-                b
-            })
-            .collect();
-        pos += need;
-        let produced = rs.process(&block, None).map_err(|e| err(&e))?;
-        for (o, p) in out.iter_mut().zip(produced) {
-            o.extend_from_slice(&p);
-        }
-    }
-    for o in &mut out {
-        o.drain(..delay);
-        o.truncate(wanted);
-    }
-    Ok(out)
 }

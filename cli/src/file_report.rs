@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::analysis::{fmt_db, loudness_figures, LoudnessFigures, LoudnessHistory};
 use crate::atomic::write_text_atomic;
 use crate::audio::{warn_non_finite, Audio};
-use crate::decode::AudioReader;
+use crate::decode::{frame_count, AudioReader};
 use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
@@ -77,10 +77,7 @@ pub fn analyse_file(path: &Path) -> Result<Measured> {
     let reader = AudioReader::open(path)?;
     let spec = reader.spec().clone();
     // The spectrum's frame positions need the length: the header's, else a counting pass.
-    let planned = match spec.declared_frames {
-        Some(f) => f,
-        None => AudioReader::open(path)?.for_each_block(|_| {})?.0,
-    };
+    let planned = frame_count(&spec)?;
     let mut meter = FiguresMeter::new(spec.channels, spec.sample_rate_hz, planned as usize);
     let (frames, non_finite) = reader.for_each_block(|block| meter.process(block))?;
     let spectrum_right = meter.spectrum_planned_right();

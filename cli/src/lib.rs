@@ -48,7 +48,10 @@ pub mod preset_check;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod resample;
 pub mod role;
 pub mod spectrum;
+pub mod spool;
+pub mod stream;
 
 pub use error::{Error, Result};

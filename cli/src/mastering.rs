@@ -1,25 +1,36 @@
-//! Mastering in memory: the Stem Channel and Stem Master chains run offline over whole
-//! programmes, exactly as the plugins run them.
+//! Mastering, streamed: the Stem Channel and Stem Master chains run offline over whole
+//! programmes, exactly as the plugins run them, with memory bounded whatever the programme's
+//! length.
 //!
 //! Per delivery ([`crate::plan::Delivery`]):
 //! 1. every stem goes through its own `ChannelChain` (Stem Channel). Identical (stem, settings)
-//!    pairs are rendered once and shared between deliveries; all of them run in parallel on
-//!    every core;
+//!    pairs are rendered once and shared between deliveries; they run in parallel on every core,
+//!    in lockstep blocks of [`STREAM_BLOCK`] frames, each chain keeping its state across blocks
+//!    (and run in the very blocks a whole-programme run uses: [`crate::stream::Aligned`]);
 //! 2. the processed stems are summed (in stem order, so the result never depends on thread
-//!    timing) and go through the `MasterChain` (Stem Master), with the limiter's ceiling set to
-//!    the delivery's (every EQ mode's latency is removed from the output);
-//! 3. the limiter drive (`limiter.input_gain_db`) is found by analysis: the chain runs up to the
-//!    limiter once (limiter bypassed), then the limiter stage alone (drive, `Limiter`, output
-//!    gain, as the chain runs them) is rendered over the whole programme and measured (BS.1770-5
-//!    integrated loudness) by the drive solver the plugin's Learn uses
+//!    timing); the sum is spooled to a temporary float file ([`crate::spool`]) and, as it is
+//!    made, goes through the `MasterChain` (Stem Master) up to the limiter (limiter bypassed),
+//!    whose output is spooled too and measured (BS.1770-5 integrated loudness);
+//! 3. the limiter drive (`limiter.input_gain_db`) is found by analysis: the limiter stage alone
+//!    (drive, `Limiter`, output gain, as the chain runs them) is streamed from the pre-limiter
+//!    spool and measured by the drive solver the plugin's Learn uses
 //!    ([`shared_dsp::chain::learn::solve_drive`]) until it lands within
-//!    [`shared_dsp::chain::learn::TOLERANCE_LU`] of the target. The master is then rendered once by
-//!    the whole `MasterChain` with that drive, so it is exactly what the Stem Master plugin
-//!    produces with those settings.
+//!    [`shared_dsp::chain::learn::TOLERANCE_LU`] of the target. The master is then streamed once
+//!    from the sum's spool through the whole `MasterChain` with that drive (the limiter's ceiling
+//!    set to the delivery's, every EQ mode's latency removed), so it is exactly what the Stem
+//!    Master plugin produces with those settings, and handed block by block to the caller
+//!    ([`MasterStream`]), which writes the delivery files.
+//!
+//! Memory: per chain a few blocks; per delivery two spool writers. Disk: two stereo float
+//! copies of the programme per delivery (1.4 GB each for an hour at 48 kHz), removed when the
+//! render ends, fails or is interrupted.
 //!
 //! The search's split of the chain before the limiter relies on a bypassed section being a pure
 //! delay of its latency (which the chain guarantees); each search step then costs only the
 //! limiter and a loudness measurement, not the glue, EQ and width again.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use shared_dsp::chain::channel::ChannelChain;
 use shared_dsp::chain::learn::solve_drive;
@@ -30,109 +41,56 @@ use shared_dsp::dynamics::{Limiter, LimiterSettings};
 use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::util::db_to_gain;
 
-use crate::audio::Audio;
+use crate::audio::warn_non_finite;
 use crate::error::{Error, Result};
 use crate::par;
 use crate::plan::Delivery;
 use crate::progress::{Progress, Timing};
+use crate::spool::{Spool, SpoolReader};
+use crate::stream::{Aligned, StemBlocks, StemSource, PROCESS_BLOCK};
 
-/// Processing block, samples.
-const BLOCK: usize = 4096;
+/// Frames the stems advance together per step, and the block size of every streamed pass.
+pub const STREAM_BLOCK: usize = 1 << 16;
 
-/// A rendered master (float, at the stems' rate) and how it was found.
-#[derive(Clone, Debug)]
-pub struct Master {
-    pub channels: [Vec<f32>; 2],
-    /// The limiter drive the search settled on, dB.
-    pub drive_db: f64,
-    /// Limiter passes the search took.
-    pub passes: usize,
-}
+type Process = Box<dyn FnMut(&mut [f32], &mut [f32]) + Send>;
 
-/// Runs `process` over `input` followed by `latency` samples of silence, block by block, and
-/// keeps the output from sample `latency` on, so the result lines up with the input.
-fn run_aligned(
-    input: [&[f32]; 2],
-    latency: usize,
-    mut process: impl FnMut(&mut [f32], &mut [f32]),
-) -> [Vec<f32>; 2] {
-    let frames = input[0].len().min(input[1].len());
-    let mut out = [vec![0.0f32; frames], vec![0.0f32; frames]];
-    let mut block = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
-    let total = frames + latency;
-    let mut start = 0;
-    while start < total {
-        let n = BLOCK.min(total - start);
-        for (b, x) in block.iter_mut().zip(input) {
-            let have = frames.saturating_sub(start).min(n);
-            if have > 0 {
-                b[..have].copy_from_slice(&x[start..start + have]);
-            }
-            b[have..n].fill(0.0);
-        }
-        let [bl, br] = &mut block;
-        process(&mut bl[..n], &mut br[..n]);
-        // Output sample `start + k` is input sample `start + k - latency`.
-        let skip = latency.saturating_sub(start).min(n);
-        if skip < n {
-            let dst = start + skip - latency;
-            let count = (n - skip).min(frames.saturating_sub(dst));
-            for (o, b) in out.iter_mut().zip(&block) {
-                o[dst..dst + count].copy_from_slice(&b[skip..skip + count]);
-            }
-        }
-        start += n;
-    }
-    out
-}
+/// A chain run over a stream, its output lined up with its input.
+type Runner = Aligned<Process>;
 
-/// One stem through a Stem Channel chain.
-pub fn render_stem(
-    stem: [&[f32]; 2],
-    sample_rate_hz: f64,
-    settings: &ChannelSettings,
-) -> [Vec<f32>; 2] {
-    let mut chain = ChannelChain::new(BLOCK, sample_rate_hz);
+/// One stem through a Stem Channel chain, as a stream processor.
+fn channel_runner(sample_rate_hz: f64, settings: &ChannelSettings) -> Runner {
+    let mut chain = ChannelChain::new(PROCESS_BLOCK, sample_rate_hz);
     chain.set_settings(settings);
     chain.reset();
     let latency = chain.latency_samples();
-    run_aligned(stem, latency, |l, r| chain.process_block(l, r))
+    Aligned::new(latency, Box::new(move |l, r| chain.process_block(l, r)))
 }
 
-/// The summed stems through a Stem Master chain with `settings` (every design finished before
-/// the first sample, as the plugin has them after activation; meters off).
-fn run_master_chain(
-    settings: &MasterSettings,
-    sum: [&[f32]; 2],
-    sample_rate_hz: f64,
-) -> [Vec<f32>; 2] {
-    let mut chain = MasterChain::new(BLOCK, sample_rate_hz);
+/// A Stem Master chain with `settings` (every design finished before the first sample, as the
+/// plugin has them after activation; meters off), as a stream processor.
+fn master_runner(settings: &MasterSettings, sample_rate_hz: f64) -> Runner {
+    let mut chain = MasterChain::new(PROCESS_BLOCK, sample_rate_hz);
     chain.set_settings(settings);
     chain.finish_design_now();
     chain.reset();
     chain.set_meters_paused(true);
     let latency = chain.latency_samples();
-    run_aligned(sum, latency, |l, r| chain.process_block(l, r))
+    Aligned::new(latency, Box::new(move |l, r| chain.process_block(l, r)))
 }
 
 /// The master chain up to (not including) the limiter.
-fn pre_limiter(settings: &MasterSettings, sum: [&[f32]; 2], sample_rate_hz: f64) -> [Vec<f32>; 2] {
+fn pre_limiter(settings: &MasterSettings, sample_rate_hz: f64) -> Runner {
     let mut s = settings.clone();
     s.limiter_enabled = false;
     s.output_gain_db = 0.0;
     s.dither = DitherSettings::default();
-    run_master_chain(&s, sum, sample_rate_hz)
+    master_runner(&s, sample_rate_hz)
 }
 
 /// The limiter stage alone, as the master chain runs it (drive, then the limiter with the
 /// drive taken out of its settings, then the output gain), on the pre-limiter signal: what the
 /// drive search measures. The final master always comes from the whole chain.
-fn limiter_stage(
-    settings: &MasterSettings,
-    pre: [&[f32]; 2],
-    sample_rate_hz: f64,
-    drive_db: f64,
-) -> [Vec<f32>; 2] {
+fn limiter_stage(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) -> Runner {
     let mut limiter = Limiter::new(2, sample_rate_hz as f32);
     limiter.set_sample_rate(sample_rate_hz);
     limiter.set_settings(LimiterSettings {
@@ -143,76 +101,182 @@ fn limiter_stage(
     let drive = db_to_gain(drive_db as f32);
     let out_gain = db_to_gain(settings.output_gain_db);
     let latency = limiter.latency_samples();
-    run_aligned(pre, latency, |l, r| {
-        for x in l.iter_mut().chain(r.iter_mut()) {
-            *x *= drive;
-        }
-        limiter.process_block(&mut [&mut *l, &mut *r]);
-        if out_gain != 1.0 {
+    Aligned::new(
+        latency,
+        Box::new(move |l, r| {
             for x in l.iter_mut().chain(r.iter_mut()) {
-                *x *= out_gain;
+                *x *= drive;
             }
-        }
-    })
+            limiter.process_block(&mut [&mut *l, &mut *r]);
+            if out_gain != 1.0 {
+                for x in l.iter_mut().chain(r.iter_mut()) {
+                    *x *= out_gain;
+                }
+            }
+        }),
+    )
 }
 
-/// The whole master chain on the summed stems with the limiter drive `drive_db`.
-fn full_master(
-    settings: &MasterSettings,
-    sum: [&[f32]; 2],
-    sample_rate_hz: f64,
-    drive_db: f64,
-) -> [Vec<f32>; 2] {
+/// The whole master chain with the limiter drive `drive_db`.
+fn full_master(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) -> Runner {
     let mut s = settings.clone();
     s.limiter_enabled = true;
     s.limiter.input_gain_db = drive_db as f32;
     s.dither = DitherSettings::default();
-    run_master_chain(&s, sum, sample_rate_hz)
+    master_runner(&s, sample_rate_hz)
 }
 
-fn integrated(ch: [&[f32]; 2], sample_rate_hz: f64) -> f64 {
-    let mut m = LoudnessMeter::new(2, sample_rate_hz);
-    m.process_block(&ch);
-    m.integrated_lufs()
-}
-
-/// Masters the summed stems for `d`: the chain up to the limiter once, the drive search on the
-/// limiter stage, then the whole chain with the drive found.
-pub fn master(sum: [&[f32]; 2], sample_rate_hz: f64, d: &Delivery) -> Result<Master> {
-    let pre = pre_limiter(&d.master, sum, sample_rate_hz);
-    let pre_lufs = integrated([&pre[0], &pre[1]], sample_rate_hz);
-    if !pre_lufs.is_finite() {
-        return Err(Error::usage(format!(
-            "{}: the stems are silent (below the -70 LUFS gate) after processing: nothing to master",
-            d.name
-        )));
+/// Streams `spool` through `runner`, handing each block of output to `sink`.
+fn run_spool(
+    spool: &Spool,
+    mut runner: Runner,
+    mut sink: impl FnMut(&[f32], &[f32]) -> Result<()>,
+) -> Result<()> {
+    let mut reader = spool.reader()?;
+    let mut input = [Vec::new(), Vec::new()];
+    let mut output = [Vec::new(), Vec::new()];
+    loop {
+        let n = reader.read_block(&mut input, STREAM_BLOCK)?;
+        if n == 0 {
+            runner.finish();
+        } else {
+            runner.push(&input[0], &input[1]);
+        }
+        output[0].clear();
+        output[1].clear();
+        runner.take(&mut output, usize::MAX);
+        if !output[0].is_empty() {
+            sink(&output[0], &output[1])?;
+        }
+        if n == 0 {
+            return Ok(());
+        }
     }
-    // First guess: the drive that would land the target if the limiter stayed idle.
-    let first = d.target_lufs - pre_lufs - d.master.output_gain_db as f64;
-    let solution = solve_drive(d.target_lufs, first, |g| {
-        let out = limiter_stage(&d.master, [&pre[0], &pre[1]], sample_rate_hz, g);
-        integrated([&out[0], &out[1]], sample_rate_hz)
-    });
-    drop(pre);
-    Ok(Master {
-        channels: full_master(&d.master, sum, sample_rate_hz, solution.drive_db),
-        drive_db: solution.drive_db,
-        passes: solution.passes,
-    })
 }
 
-/// Renders every delivery from in-memory stems (all at `sample_rate_hz`, stereo or mono,
-/// any lengths: shorter ones are padded with silence).
-pub fn render_masters(
-    stems: &[Audio],
+/// The integrated loudness of `spool` through `runner`.
+fn integrated_through(spool: &Spool, runner: Runner, sample_rate_hz: f64) -> Result<f64> {
+    let mut meter = LoudnessMeter::new(2, sample_rate_hz);
+    run_spool(spool, runner, |l, r| {
+        meter.process_block(&[l, r]);
+        Ok(())
+    })?;
+    Ok(meter.integrated_lufs())
+}
+
+/// A finished master, streamed from the sum's spool through the whole master chain.
+pub struct MasterStream<'a> {
+    reader: SpoolReader<'a>,
+    runner: Runner,
+    input: [Vec<f32>; 2],
+    done: bool,
+    /// Frames of the master (the longest stem's).
+    pub frames: usize,
+    /// The limiter drive the search settled on, dB.
+    pub drive_db: f64,
+    /// Limiter passes the search took.
+    pub passes: usize,
+}
+
+impl MasterStream<'_> {
+    /// Replaces `out` with the next frames of the master (float, at the stems' rate); returns
+    /// how many, 0 at the end.
+    pub fn read_block(&mut self, out: &mut [Vec<f32>; 2]) -> Result<usize> {
+        out[0].clear();
+        out[1].clear();
+        while self.runner.available() == 0 && !self.done {
+            let n = self.reader.read_block(&mut self.input, STREAM_BLOCK)?;
+            if n == 0 {
+                self.runner.finish();
+                self.done = true;
+            } else {
+                self.runner.push(&self.input[0], &self.input[1]);
+            }
+        }
+        Ok(self.runner.take(out, STREAM_BLOCK))
+    }
+}
+
+/// One delivery's spools: the summed stems and the chain's output up to the limiter.
+struct DeliverySpools {
+    sum: Spool,
+    pre: Spool,
+    pre_runner: Runner,
+    pre_meter: LoudnessMeter,
+}
+
+impl DeliverySpools {
+    fn pre_output(&mut self, out: &mut [Vec<f32>; 2]) -> Result<()> {
+        out[0].clear();
+        out[1].clear();
+        self.pre_runner.take(out, usize::MAX);
+        if !out[0].is_empty() {
+            self.pre_meter.process_block(&[&out[0], &out[1]]);
+            self.pre.write(&out[0], &out[1])?;
+        }
+        Ok(())
+    }
+}
+
+/// A lock that a panicked worker left poisoned still guards consistent data here (each worker
+/// touches its own item), and the panic itself is reported when the scope joins.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A delivery's finished spools and the pre-limiter loudness.
+struct Spooled {
+    sum: Spool,
+    pre: Spool,
+    pre_lufs: f64,
+}
+
+/// One (stem, Channel settings) pair being rendered.
+struct Job {
+    blocks: StemBlocks,
+    runner: Runner,
+    input: [Vec<f32>; 2],
+    /// The output of the current step.
+    out: [Vec<f32>; 2],
+}
+
+impl Job {
+    /// The next `n` frames of this stem through its chain (silence once the stem has ended:
+    /// shorter stems are padded, their chain's tail cut at their own length).
+    fn step(&mut self, n: usize) -> Result<()> {
+        self.out[0].clear();
+        self.out[1].clear();
+        while self.runner.available() < n && !self.runner.is_finished() {
+            if self.blocks.read_block(&mut self.input, STREAM_BLOCK)? == 0 {
+                self.runner.finish();
+            } else {
+                self.runner.push(&self.input[0], &self.input[1]);
+            }
+        }
+        self.runner.take(&mut self.out, n);
+        for o in &mut self.out {
+            o.resize(n, 0.0);
+        }
+        Ok(())
+    }
+}
+
+/// Renders every delivery from `stems` (all at `sample_rate_hz`, stereo or mono, any lengths:
+/// shorter ones are padded with silence to `frames`, the longest's), spooling to `spool_dir`,
+/// and hands each master to `finish` (on every core, one delivery per call).
+pub fn render_masters<R: Send>(
+    stems: &[StemSource],
+    frames: usize,
+    sample_rate_hz: u32,
     deliveries: &[Delivery],
+    spool_dir: &Path,
     progress: &Progress,
-) -> Result<Vec<Master>> {
-    let sr = stems
-        .first()
-        .map(|s| s.sample_rate_hz)
-        .ok_or_else(|| Error::usage("no stems given"))?;
-    let frames = stems.iter().map(Audio::frames).max().unwrap_or(0);
+    finish: impl Fn(&Delivery, MasterStream) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    if stems.is_empty() {
+        return Err(Error::usage("no stems given"));
+    }
+    let sr = sample_rate_hz as f64;
     // Unique (stem, settings) jobs, in a fixed order.
     let mut jobs: Vec<(usize, ChannelSettings)> = Vec::new();
     let mut job_of = vec![vec![0usize; stems.len()]; deliveries.len()];
@@ -229,59 +293,134 @@ pub fn render_masters(
         }
     }
     let mut timing = Timing::start();
-    let bar = progress.bar(jobs.len() as u64, "stems");
-    let rendered = par::map(&jobs, |(si, settings)| {
-        let (l, r) = stems[*si].stereo();
-        let out = render_stem([l, r], sr as f64, settings);
-        bar.inc(1);
-        out
-    });
-    bar.finish_and_clear();
-
-    let sums: Vec<[Vec<f32>; 2]> = job_of
+    let running: Vec<Mutex<Job>> = jobs
         .iter()
-        .map(|js| {
-            let mut sum = [vec![0.0f32; frames], vec![0.0f32; frames]];
-            for &j in js {
-                for c in 0..2 {
-                    for (acc, &x) in sum[c].iter_mut().zip(&rendered[j][c]) {
+        .map(|(si, settings)| {
+            Ok(Mutex::new(Job {
+                blocks: stems[*si].open()?,
+                runner: channel_runner(sr, settings),
+                input: [Vec::new(), Vec::new()],
+                out: [Vec::new(), Vec::new()],
+            }))
+        })
+        .collect::<Result<_>>()?;
+    let spools: Vec<Mutex<DeliverySpools>> = deliveries
+        .iter()
+        .map(|d| {
+            Ok(Mutex::new(DeliverySpools {
+                sum: Spool::create(spool_dir)?,
+                pre: Spool::create(spool_dir)?,
+                pre_runner: pre_limiter(&d.master, sr),
+                pre_meter: LoudnessMeter::new(2, sr),
+            }))
+        })
+        .collect::<Result<_>>()?;
+
+    let bar = progress.bar(frames as u64, "stems");
+    let mut at = 0;
+    while at < frames {
+        let n = STREAM_BLOCK.min(frames - at);
+        par::map(&running, |j| lock(j).step(n))
+            .into_iter()
+            .collect::<Result<Vec<()>>>()?;
+        let indexed: Vec<usize> = (0..deliveries.len()).collect();
+        par::map(&indexed, |&di| {
+            let mut sum = [vec![0.0f32; n], vec![0.0f32; n]];
+            for &j in &job_of[di] {
+                let job = lock(&running[j]);
+                for (sum_channel, out_channel) in sum.iter_mut().zip(&job.out) {
+                    for (acc, &x) in sum_channel.iter_mut().zip(out_channel) {
                         *acc += x;
                     }
                 }
             }
-            sum
+            let mut d = lock(&spools[di]);
+            d.sum.write(&sum[0], &sum[1])?;
+            d.pre_runner.push(&sum[0], &sum[1]);
+            d.pre_output(&mut sum)
         })
-        .collect();
-    drop(rendered);
-    timing.mark(&format!("{} channel-chain renders and sums", jobs.len()));
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+        at += n;
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    // Each stem's NaN/Inf count, once (from its first job).
+    for (si, stem) in stems.iter().enumerate() {
+        if let (Some(j), StemSource::File(p)) = (jobs.iter().position(|(s, _)| *s == si), stem) {
+            warn_non_finite(p, lock(&running[j]).blocks.non_finite_samples());
+        }
+    }
+    drop(running);
+    let spools: Vec<Spooled> = spools
+        .into_iter()
+        .map(|m| {
+            let mut d = m.into_inner().unwrap_or_else(|e| e.into_inner());
+            d.pre_runner.finish();
+            let mut rest = [Vec::new(), Vec::new()];
+            d.pre_output(&mut rest)?;
+            d.sum.finish()?;
+            d.pre.finish()?;
+            Ok(Spooled {
+                pre_lufs: d.pre_meter.integrated_lufs(),
+                sum: d.sum,
+                pre: d.pre,
+            })
+        })
+        .collect::<Result<_>>()?;
+    timing.mark(&format!(
+        "{} channel-chain renders, sums and pre-limiter passes",
+        jobs.len()
+    ));
     let bar = progress.bar(deliveries.len() as u64, "masters");
-    let items: Vec<(usize, &Delivery)> = deliveries.iter().enumerate().collect();
-    let masters = par::map(&items, |(i, d)| {
-        let m = master([&sums[*i][0], &sums[*i][1]], sr as f64, d);
+    let items: Vec<(&Delivery, &Spooled)> = deliveries.iter().zip(&spools).collect();
+    let masters = par::map(&items, |(d, s)| {
+        let r = master(d, s, sr, frames).and_then(|m| finish(d, m));
         bar.inc(1);
-        m
+        r
     });
     bar.finish_and_clear();
     masters.into_iter().collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aligned_runs_remove_the_latency_exactly() {
-        let x: Vec<f32> = (0..10_000).map(|i| i as f32).collect();
-        // A pure delay of 777 samples, processed in blocks.
-        let mut line = vec![0.0f32; 777];
-        let out = run_aligned([&x, &x], 777, |l, r| {
-            for (a, b) in l.iter_mut().zip(r.iter_mut()) {
-                line.push(*a);
-                *a = line.remove(0);
-                *b = *a;
-            }
-        });
-        assert_eq!(out[0], x);
-        assert_eq!(out[1], x);
+/// Masters one delivery from its spools: the drive search on the limiter stage over the
+/// pre-limiter spool, then the whole chain with the drive found, streamed from the sum's spool.
+fn master<'a>(
+    d: &Delivery,
+    spools: &'a Spooled,
+    sample_rate_hz: f64,
+    frames: usize,
+) -> Result<MasterStream<'a>> {
+    let pre_lufs = spools.pre_lufs;
+    if !pre_lufs.is_finite() {
+        return Err(Error::usage(format!(
+            "{}: the stems are silent (below the -70 LUFS gate) after processing: nothing to master",
+            d.name
+        )));
     }
+    // First guess: the drive that would land the target if the limiter stayed idle.
+    let first = d.target_lufs - pre_lufs - d.master.output_gain_db as f64;
+    let mut failed = None;
+    let solution = solve_drive(d.target_lufs, first, |g| {
+        let runner = limiter_stage(&d.master, sample_rate_hz, g);
+        match integrated_through(&spools.pre, runner, sample_rate_hz) {
+            Ok(lufs) => lufs,
+            Err(e) => {
+                failed.get_or_insert(e);
+                f64::NAN
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(MasterStream {
+        reader: spools.sum.reader()?,
+        runner: full_master(&d.master, sample_rate_hz, solution.drive_db),
+        input: [Vec::new(), Vec::new()],
+        done: false,
+        frames,
+        drive_db: solution.drive_db,
+        passes: solution.passes,
+    })
 }

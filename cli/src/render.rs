@@ -18,8 +18,9 @@
 use std::path::PathBuf;
 
 use crate::atomic::lock_output_dir;
-use crate::audio::{read_all, Audio, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
-use crate::deliver::{Outputs, RenderSummary};
+use crate::audio::{MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+use crate::decode::{frame_count, AudioReader, AudioSpec};
+use crate::deliver::{deliver, Outputs, RenderSummary};
 use crate::error::{Error, Result};
 use crate::files::{display_name, distinct_stems};
 use crate::mastering::render_masters;
@@ -27,6 +28,7 @@ use crate::plan::plan;
 use crate::preset::Preset;
 use crate::progress::{Progress, Timing};
 use crate::role::{Role, RoleOverrides};
+use crate::stream::StemSource;
 
 /// What `stem render` was asked to do.
 #[derive(Clone, Debug)]
@@ -73,34 +75,43 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         None => Preset::default(),
     };
     let progress = Progress::new(opts.show_progress);
-    let stems = read_all(&opts.stems, &progress)?;
-    let sr = stems[0].sample_rate_hz;
-    for s in &stems[1..] {
+    // Headers only: the stems are decoded block by block as they are rendered.
+    let specs: Vec<AudioSpec> = opts
+        .stems
+        .iter()
+        .map(|p| Ok(AudioReader::open(p)?.spec().clone()))
+        .collect::<Result<_>>()?;
+    let sr = specs[0].sample_rate_hz;
+    for s in &specs[1..] {
         if s.sample_rate_hz != sr {
             return Err(Error::file(
                 &s.path,
                 format!(
                     "sample rate {} Hz differs from {} ({} Hz): stems must share one rate",
                     s.sample_rate_hz,
-                    stems[0].name(),
+                    display_name(&specs[0].path),
                     sr
                 ),
             ));
         }
     }
-    timing.mark("read stems");
-    let frames = stems.iter().map(Audio::frames).max().unwrap_or(0);
-    for s in &stems {
-        if s.frames() != frames {
+    let lengths: Vec<usize> = specs
+        .iter()
+        .map(|s| frame_count(s).map(|f| f as usize))
+        .collect::<Result<_>>()?;
+    timing.mark("read stem headers");
+    let frames = lengths.iter().copied().max().unwrap_or(0);
+    for (s, &n) in specs.iter().zip(&lengths) {
+        if n != frames {
             eprintln!(
                 "stem: warning: {}: {} frames, the longest stem has {}; padded with silence",
-                s.name(),
-                s.frames(),
+                display_name(&s.path),
+                n,
                 frames
             );
         }
     }
-    let roles: Vec<(PathBuf, Role)> = stems
+    let roles: Vec<(PathBuf, Role)> = specs
         .iter()
         .map(|s| (s.path.clone(), opts.roles.role_of(&s.path)))
         .collect();
@@ -116,11 +127,23 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     };
     outputs.check(&deliveries)?;
     let _lock = lock_output_dir(&opts.out)?;
-    let masters = render_masters(&stems, &deliveries, &progress)?;
-    timing.mark("render masters");
-
-    let (written, files) = outputs.write_masters(&masters, &deliveries, &progress)?;
-    timing.mark("write masters and reports");
+    let sources: Vec<StemSource> = opts.stems.iter().cloned().map(StemSource::File).collect();
+    let delivered = render_masters(
+        &sources,
+        frames,
+        sr,
+        &deliveries,
+        &opts.out,
+        &progress,
+        |d, master| deliver(master, d, &outputs),
+    )?;
+    timing.mark("render and write masters and reports");
+    let mut written = Vec::new();
+    let mut files = Vec::new();
+    for (w, f) in delivered {
+        written.extend(w);
+        files.extend(f);
+    }
     let passed = written
         .iter()
         .all(|w| w.report.target.as_ref().is_some_and(|t| t.passed));
