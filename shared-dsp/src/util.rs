@@ -1,4 +1,5 @@
-//! Small numeric helpers shared by every unit: decibel conversion, sanitising of bad samples.
+//! Small helpers shared by every unit: decibel conversion, sanitising of bad samples, the
+//! processed extent of a block, the unit's sample rate, settings pending until the next block.
 
 /// Converts decibels to a linear amplitude factor.
 #[inline]
@@ -48,6 +49,56 @@ pub fn processed_extent(channels: &[&mut [f32]], max_channels: usize) -> (usize,
         .min()
         .unwrap_or(0);
     (num_channels, len)
+}
+
+/// A unit's sample rate as it computes with it: rounded to `f32` once, at least 1 Hz.
+#[inline]
+pub(crate) fn unit_rate_hz(sample_rate_hz: f64) -> f32 {
+    (sample_rate_hz as f32).max(1.0)
+}
+
+/// The settings of a unit that applies them at the start of its next block: the last ones set,
+/// and whether they changed since it applied them (setters only mark the unit dirty, as in
+/// lsp-dsp-units; STYLE.md, practice 4). Reads as the settings through `Deref`.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingSettings<S> {
+    settings: S,
+    pending: bool,
+}
+
+impl<S: PartialEq> PendingSettings<S> {
+    /// `settings`, pending (the unit has applied nothing yet).
+    pub(crate) fn new(settings: S) -> Self {
+        Self {
+            settings,
+            pending: true,
+        }
+    }
+
+    /// Records `settings`; they are pending if they differ from the last ones.
+    pub(crate) fn set(&mut self, settings: S) {
+        if settings != self.settings {
+            self.settings = settings;
+            self.pending = true;
+        }
+    }
+
+    /// Whether the unit has yet to apply the settings.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending
+    }
+
+    /// The unit has applied the settings.
+    pub(crate) fn applied(&mut self) {
+        self.pending = false;
+    }
+}
+
+impl<S> std::ops::Deref for PendingSettings<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.settings
+    }
 }
 
 /// Weight of the new value in a one-pole average that reaches 1 - 1/e of a step after

@@ -18,11 +18,12 @@
 
 use super::envelope::{BranchingSmoother, DualRelease, MeanSquare};
 use super::gain_computer::GainComputer;
+use super::reading::ReductionReading;
 use crate::delay::DelayLine;
 use crate::fastmath;
 use crate::filter::biquad::{to_input, to_output};
 use crate::filter::{Biquad, BiquadCoefs};
-use crate::util::sanitize;
+use crate::util::{sanitize, unit_rate_hz, PendingSettings};
 use serde::{Deserialize, Serialize};
 
 /// Longest lookahead any compressor supports, in milliseconds (buffers are sized for it at
@@ -126,29 +127,39 @@ impl Default for CompressorSettings {
 }
 
 impl CompressorSettings {
+    /// A clean, peak-detecting compressor with this threshold (dBFS), ratio (n:1), knee (dB),
+    /// attack and release (ms), the rest as [`Self::default`]: the guide's starting points
+    /// differ in these numbers and a switch or two.
+    pub fn with_curve(
+        threshold_db: f32,
+        ratio: f32,
+        knee_db: f32,
+        attack_ms: f32,
+        release_ms: f32,
+    ) -> Self {
+        Self {
+            threshold_db,
+            ratio,
+            knee_db,
+            attack_ms,
+            release_ms,
+            ..Self::default()
+        }
+    }
+
     /// Drum stem, New York parallel: fast attack, medium release, 4:1, 40 % wet.
     pub fn drums_parallel() -> Self {
         Self {
-            threshold_db: -24.0,
-            ratio: 4.0,
-            knee_db: 3.0,
-            attack_ms: 2.0,
-            release_ms: 100.0,
             mix_percent: 40.0,
-            ..Self::default()
+            ..Self::with_curve(-24.0, 4.0, 3.0, 2.0, 100.0)
         }
     }
 
     /// Bass stem, VCA: 10-30 ms attack, 80-200 ms release, aiming at 3-6 dB reduction.
     pub fn bass_vca() -> Self {
         Self {
-            threshold_db: -20.0,
-            ratio: 4.0,
-            knee_db: 6.0,
-            attack_ms: 20.0,
-            release_ms: 150.0,
             sidechain_hpf_hz: 30.0,
-            ..Self::default()
+            ..Self::with_curve(-20.0, 4.0, 6.0, 20.0, 150.0)
         }
     }
 
@@ -157,25 +168,15 @@ impl CompressorSettings {
         Self {
             style: CompressorStyle::Opto,
             detection: Detection::Rms,
-            threshold_db: -22.0,
-            ratio: 3.0,
-            knee_db: 10.0,
-            attack_ms: 10.0,
-            release_ms: 60.0,
-            ..Self::default()
+            ..Self::with_curve(-22.0, 3.0, 10.0, 10.0, 60.0)
         }
     }
 
     /// FX stem: high threshold, light ratio, sidechain high-passed at 70 Hz.
     pub fn fx_light() -> Self {
         Self {
-            threshold_db: -10.0,
-            ratio: 1.5,
-            knee_db: 6.0,
-            attack_ms: 5.0,
-            release_ms: 150.0,
             sidechain_hpf_hz: 70.0,
-            ..Self::default()
+            ..Self::with_curve(-10.0, 1.5, 6.0, 5.0, 150.0)
         }
     }
 
@@ -183,13 +184,8 @@ impl CompressorSettings {
     pub fn master_glue() -> Self {
         Self {
             style: CompressorStyle::Glue,
-            threshold_db: -12.0,
-            ratio: 2.0,
-            knee_db: 0.0,
-            attack_ms: 10.0,
-            release_ms: 300.0,
             auto_release: true,
-            ..Self::default()
+            ..Self::with_curve(-12.0, 2.0, 0.0, 10.0, 300.0)
         }
     }
 
@@ -246,10 +242,10 @@ enum Ballistics {
 /// A linked multichannel feed-forward compressor (one gain for all channels).
 #[derive(Clone, Debug)]
 pub struct Compressor {
-    settings: CompressorSettings,
-    dirty: bool,
+    settings: PendingSettings<CompressorSettings>,
     sample_rate_hz: f32,
     max_channels: usize,
+    reduction: ReductionReading,
 
     gain_computer: GainComputer,
     ballistics: Ballistics,
@@ -265,9 +261,6 @@ pub struct Compressor {
     level: [f32; CHUNK],
     gain: [f32; CHUNK],
     sidechain: [f32; CHUNK],
-
-    gain_reduction_db: f32,
-    block_max_gain_reduction_db: f32,
 }
 
 impl Compressor {
@@ -278,10 +271,10 @@ impl Compressor {
         let max_delay =
             (MAX_LOOKAHEAD_MS * 1e-3 * max_sample_rate_hz.max(48_000.0)).ceil() as usize + 1;
         let mut c = Self {
-            settings: CompressorSettings::default(),
-            dirty: true,
+            settings: PendingSettings::new(CompressorSettings::default()),
             sample_rate_hz: 48_000.0,
             max_channels,
+            reduction: ReductionReading::default(),
             gain_computer: GainComputer::new(0.0, 1.0, 0.0),
             ballistics: Ballistics::Branching(BranchingSmoother::default()),
             attack_stage: BranchingSmoother::default(),
@@ -295,8 +288,6 @@ impl Compressor {
             level: [0.0; CHUNK],
             gain: [1.0; CHUNK],
             sidechain: [0.0; CHUNK],
-            gain_reduction_db: 0.0,
-            block_max_gain_reduction_db: 0.0,
         };
         c.update();
         c
@@ -304,18 +295,14 @@ impl Compressor {
 
     /// Sets the sample rate in Hz and re-derives every coefficient (call from `activate()`).
     pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
-        // The unit computes in f32; the rate is rounded to f32 once, here.
-        self.sample_rate_hz = (sample_rate_hz as f32).max(1.0);
+        self.sample_rate_hz = unit_rate_hz(sample_rate_hz);
         self.update();
         self.reset();
     }
 
     /// Records new settings; they take effect at the start of the next block.
     pub fn set_settings(&mut self, settings: CompressorSettings) {
-        if settings != self.settings {
-            self.settings = settings;
-            self.dirty = true;
-        }
+        self.settings.set(settings);
     }
 
     /// The settings as last set (before glue snapping; see [`CompressorSettings::effective`]).
@@ -351,18 +338,17 @@ impl Compressor {
             f.reset();
         }
         self.delay.reset();
-        self.gain_reduction_db = 0.0;
-        self.block_max_gain_reduction_db = 0.0;
+        self.reduction = ReductionReading::default();
     }
 
     /// Current gain reduction in dB (>= 0), for meters.
     pub fn gain_reduction_db(&self) -> f32 {
-        self.gain_reduction_db
+        self.reduction.now_db
     }
 
     /// Largest gain reduction in dB (>= 0) during the last processed block, for meters.
     pub fn block_max_gain_reduction_db(&self) -> f32 {
-        self.block_max_gain_reduction_db
+        self.reduction.block_max_db
     }
 
     /// The static curve in use (for editor curves).
@@ -371,7 +357,7 @@ impl Compressor {
     }
 
     fn update(&mut self) {
-        self.dirty = false;
+        self.settings.applied();
         let s = self.settings.effective();
         let fs = self.sample_rate_hz;
         self.gain_computer = GainComputer::new(s.threshold_db, s.ratio, s.knee_db);
@@ -442,7 +428,7 @@ impl Compressor {
     /// Compresses planar `channels` in place (all channels share one gain). Channels beyond
     /// `max_channels` are left untouched; all channels are processed over the shortest length.
     pub fn process_block(&mut self, channels: &mut [&mut [f32]]) {
-        if self.dirty {
+        if self.settings.is_pending() {
             self.update();
         }
         let (num_ch, len) = crate::util::processed_extent(channels, self.max_channels);
@@ -515,7 +501,7 @@ impl Compressor {
             }
             // Kept out of the gain loop: a running `f32::max` there keeps it scalar.
             block_max = block_max.max(lane_max(level));
-            self.gain_reduction_db = level[m - 1];
+            self.reduction.now_db = level[m - 1];
 
             for (c, ch) in channels[..num_ch].iter_mut().enumerate() {
                 let x = &mut ch[start..end];
@@ -528,7 +514,7 @@ impl Compressor {
             }
             start = end;
         }
-        self.block_max_gain_reduction_db = block_max;
+        self.reduction.block_max_db = block_max;
     }
 
     /// Fills `self.level[..end - start]` with the linked detector input: the largest magnitude

@@ -49,9 +49,10 @@
 //! bit-exactly: no pumping, no colouring.
 
 use super::envelope::{BranchingSmoother, DualRelease};
+use super::reading::ReductionReading;
 use crate::delay::DelayLine;
 use crate::meter::true_peak::TruePeakDetector;
-use crate::util::{db_to_gain, gain_to_db, sanitize};
+use crate::util::{db_to_gain, gain_to_db, sanitize, unit_rate_hz, PendingSettings};
 use serde::{Deserialize, Serialize};
 
 /// Shortest lookahead (attack ramp) in ms.
@@ -202,9 +203,15 @@ struct RunningMin {
     values: Vec<f32>,
     stamps: Vec<usize>,
     mask: usize,
+    window: usize,
+    at: MinCursor,
+}
+
+/// Where a [`RunningMin`]'s deque starts and ends, and the sample count.
+#[derive(Clone, Copy, Debug, Default)]
+struct MinCursor {
     head: usize,
     tail: usize,
-    window: usize,
     now: usize,
 }
 
@@ -215,10 +222,8 @@ impl RunningMin {
             values: vec![1.0; cap],
             stamps: vec![0; cap],
             mask: cap - 1,
-            head: 0,
-            tail: 0,
             window: 1,
-            now: 0,
+            at: MinCursor::default(),
         }
     }
 
@@ -228,13 +233,12 @@ impl RunningMin {
     }
 
     fn reset(&mut self) {
-        self.head = 0;
-        self.tail = 0;
-        self.now = 0;
+        self.at = MinCursor::default();
     }
 
     /// Starts a run of samples: the deque indices move into a [`MinRun`] of locals, so they
-    /// stay in registers and the stages of a gain path can run interleaved in one loop.
+    /// stay in registers and the stages of a gain path can run interleaved in one loop;
+    /// [`MinRun::finish`] hands them back.
     #[inline(always)]
     fn begin(&mut self) -> MinRun<'_> {
         MinRun {
@@ -242,18 +246,9 @@ impl RunningMin {
             stamps: &mut self.stamps[..],
             mask: self.mask,
             window: self.window,
-            head: self.head,
-            tail: self.tail,
-            now: self.now,
+            at: self.at,
+            home: &mut self.at,
         }
-    }
-
-    /// Ends a run: takes back the indices [`MinRun::finish`] returned.
-    #[inline(always)]
-    fn end(&mut self, (head, tail, now): (usize, usize, usize)) {
-        self.head = head;
-        self.tail = tail;
-        self.now = now;
     }
 }
 
@@ -263,9 +258,8 @@ struct MinRun<'a> {
     stamps: &'a mut [usize],
     mask: usize,
     window: usize,
-    head: usize,
-    tail: usize,
-    now: usize,
+    at: MinCursor,
+    home: &'a mut MinCursor,
 }
 
 impl MinRun<'_> {
@@ -273,23 +267,24 @@ impl MinRun<'_> {
     #[inline(always)]
     fn step(&mut self, x: f32) -> f32 {
         let mask = self.mask;
-        while self.tail != self.head && self.values[(self.tail - 1) & mask] >= x {
-            self.tail -= 1;
+        let at = &mut self.at;
+        while at.tail != at.head && self.values[(at.tail - 1) & mask] >= x {
+            at.tail -= 1;
         }
-        self.values[self.tail & mask] = x;
-        self.stamps[self.tail & mask] = self.now;
-        self.tail += 1;
-        if self.stamps[self.head & mask] + self.window <= self.now {
-            self.head += 1;
+        self.values[at.tail & mask] = x;
+        self.stamps[at.tail & mask] = at.now;
+        at.tail += 1;
+        if self.stamps[at.head & mask] + self.window <= at.now {
+            at.head += 1;
         }
-        self.now += 1;
-        self.values[self.head & mask]
+        at.now += 1;
+        self.values[at.head & mask]
     }
 
-    /// The indices to hand back to [`RunningMin::end`].
+    /// Ends the run: the indices go back to the [`RunningMin`].
     #[inline(always)]
-    fn finish(self) -> (usize, usize, usize) {
-        (self.head, self.tail, self.now)
+    fn finish(self) {
+        *self.home = self.at;
     }
 }
 
@@ -298,9 +293,16 @@ impl MinRun<'_> {
 struct MovingAverage {
     ring: Vec<f32>,
     mask: usize,
-    pos: usize,
     len: usize,
     inv_len: f64,
+    at: AverageCursor,
+}
+
+/// A [`MovingAverage`]'s running state: write position, sum, and how many values in the
+/// window are below unity.
+#[derive(Clone, Copy, Debug)]
+struct AverageCursor {
+    pos: usize,
     sum: f64,
     below_unity: usize,
 }
@@ -311,11 +313,13 @@ impl MovingAverage {
         Self {
             ring: vec![1.0; cap],
             mask: cap - 1,
-            pos: 0,
             len: 1,
             inv_len: 1.0,
-            sum: 1.0,
-            below_unity: 0,
+            at: AverageCursor {
+                pos: 0,
+                sum: 1.0,
+                below_unity: 0,
+            },
         }
     }
 
@@ -327,68 +331,62 @@ impl MovingAverage {
 
     fn reset(&mut self) {
         self.ring.fill(1.0);
-        self.pos = 0;
-        self.sum = self.len as f64;
-        self.below_unity = 0;
+        self.at = AverageCursor {
+            pos: 0,
+            sum: self.len as f64,
+            below_unity: 0,
+        };
     }
 
     /// Starts a run of samples: the running state moves into an [`AverageRun`] of locals, so
-    /// it stays in registers and several stages can run interleaved in one loop.
+    /// it stays in registers and several stages can run interleaved in one loop;
+    /// [`AverageRun::finish`] hands it back.
     #[inline(always)]
     fn begin(&mut self) -> AverageRun<'_> {
         AverageRun {
             ring: &mut self.ring[..],
-            mask: self.mask,
             len: self.len,
+            mask: self.mask,
             inv_len: self.inv_len,
-            pos: self.pos,
-            sum: self.sum,
-            below_unity: self.below_unity,
+            at: self.at,
+            home: &mut self.at,
         }
-    }
-
-    /// Ends a run: takes back the state [`AverageRun::finish`] returned.
-    #[inline(always)]
-    fn end(&mut self, (pos, sum, below_unity): (usize, f64, usize)) {
-        self.pos = pos;
-        self.sum = sum;
-        self.below_unity = below_unity;
     }
 }
 
 /// A [`MovingAverage`] during a run of samples (see [`MovingAverage::begin`]).
 struct AverageRun<'a> {
     ring: &'a mut [f32],
-    mask: usize,
     len: usize,
+    mask: usize,
     inv_len: f64,
-    pos: usize,
-    sum: f64,
-    below_unity: usize,
+    at: AverageCursor,
+    home: &'a mut AverageCursor,
 }
 
 impl AverageRun<'_> {
     /// Pushes `x` and returns the average of the last `len` values.
     #[inline(always)]
     fn step(&mut self, x: f32) -> f32 {
-        let old = self.ring[self.pos.wrapping_sub(self.len) & self.mask];
-        self.ring[self.pos] = x;
-        self.pos = (self.pos + 1) & self.mask;
-        self.sum += x as f64 - old as f64;
-        self.below_unity = self.below_unity + (x < 1.0) as usize - (old < 1.0) as usize;
-        if self.below_unity == 0 {
+        let at = &mut self.at;
+        let old = self.ring[at.pos.wrapping_sub(self.len) & self.mask];
+        self.ring[at.pos] = x;
+        at.pos = (at.pos + 1) & self.mask;
+        at.sum += x as f64 - old as f64;
+        at.below_unity = at.below_unity + (x < 1.0) as usize - (old < 1.0) as usize;
+        if at.below_unity == 0 {
             // Drop the rounding residue so unity is exact again.
-            self.sum = self.len as f64;
+            at.sum = self.len as f64;
             1.0
         } else {
-            (self.sum * self.inv_len) as f32
+            (at.sum * self.inv_len) as f32
         }
     }
 
-    /// The state to hand back to [`MovingAverage::end`].
+    /// Ends the run: the state goes back to the [`MovingAverage`].
     #[inline(always)]
-    fn finish(self) -> (usize, f64, usize) {
-        (self.pos, self.sum, self.below_unity)
+    fn finish(self) {
+        *self.home = self.at;
     }
 }
 
@@ -457,20 +455,19 @@ impl GainPath {
                 *d = r;
             }
         }
-        let (h, s1, s2) = (hold.finish(), ramp1.finish(), ramp2.finish());
-        self.hold.end(h);
-        self.ramp1.end(s1);
-        self.ramp2.end(s2);
+        hold.finish();
+        ramp1.finish();
+        ramp2.finish();
     }
 }
 
 /// Multichannel lookahead true-peak limiter.
 #[derive(Clone, Debug)]
 pub struct Limiter {
-    settings: LimiterSettings,
-    dirty: bool,
+    settings: PendingSettings<LimiterSettings>,
     sample_rate_hz: f32,
     max_channels: usize,
+    reduction: ReductionReading,
     max_ramp_samples: usize,
 
     detectors: Vec<TruePeakDetector>,
@@ -487,9 +484,6 @@ pub struct Limiter {
     peaks: Vec<[f32; CHUNK]>,
     /// Per-path gains for one chunk.
     gains: Vec<[f32; CHUNK]>,
-
-    gain_reduction_db: f32,
-    block_max_gain_reduction_db: f32,
 }
 
 impl Limiter {
@@ -509,10 +503,10 @@ impl Limiter {
             ramp2: MovingAverage::new(max_ramp_samples),
         };
         let mut l = Self {
-            settings: LimiterSettings::default(),
-            dirty: true,
+            settings: PendingSettings::new(LimiterSettings::default()),
             sample_rate_hz: 48_000.0,
             max_channels,
+            reduction: ReductionReading::default(),
             max_ramp_samples,
             detectors: vec![det; max_channels],
             residuals: vec![HfResidual::new(); max_channels],
@@ -525,8 +519,6 @@ impl Limiter {
             linked: true,
             peaks: vec![[0.0; CHUNK]; max_channels],
             gains: vec![[1.0; CHUNK]; max_channels],
-            gain_reduction_db: 0.0,
-            block_max_gain_reduction_db: 0.0,
         };
         l.update();
         l
@@ -535,8 +527,7 @@ impl Limiter {
     /// Sets the sample rate in Hz (call from `activate()`): re-derives the time constants and
     /// resets. (The detector's design is rate independent, see `DETECTOR_DESIGN_RATE_HZ`.)
     pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
-        // The unit computes in f32; the rate is rounded to f32 once, here.
-        self.sample_rate_hz = (sample_rate_hz as f32).max(1.0);
+        self.sample_rate_hz = unit_rate_hz(sample_rate_hz);
         self.update();
         self.reset();
     }
@@ -544,10 +535,7 @@ impl Limiter {
     /// Records new settings; they apply at the start of the next block. A lookahead change
     /// changes the latency and restarts the gain paths (do it on activation).
     pub fn set_settings(&mut self, settings: LimiterSettings) {
-        if settings != self.settings {
-            self.settings = settings;
-            self.dirty = true;
-        }
+        self.settings.set(settings);
     }
 
     /// The settings as last set.
@@ -588,22 +576,21 @@ impl Limiter {
             p.reset();
         }
         self.delay.reset();
-        self.gain_reduction_db = 0.0;
-        self.block_max_gain_reduction_db = 0.0;
+        self.reduction = ReductionReading::default();
     }
 
     /// Current gain reduction in dB (>= 0) of the most reduced channel, for meters.
     pub fn gain_reduction_db(&self) -> f32 {
-        self.gain_reduction_db
+        self.reduction.now_db
     }
 
     /// Largest gain reduction in dB (>= 0) in the last processed block.
     pub fn block_max_gain_reduction_db(&self) -> f32 {
-        self.block_max_gain_reduction_db
+        self.reduction.block_max_db
     }
 
     fn update(&mut self) {
-        self.dirty = false;
+        self.settings.applied();
         let s = self.settings.effective();
         let fs = self.sample_rate_hz;
         let (a, b) = self.ramp_lengths(&s);
@@ -660,7 +647,7 @@ impl Limiter {
     /// Limits planar `channels` in place. Channels beyond `max_channels` are untouched; all
     /// channels are processed over the shortest length.
     pub fn process_block(&mut self, channels: &mut [&mut [f32]]) {
-        if self.dirty {
+        if self.settings.is_pending() {
             self.update();
         }
         let (num_ch, len) = crate::util::processed_extent(channels, self.max_channels);
@@ -728,8 +715,8 @@ impl Limiter {
         let last_gain = (0..num_paths)
             .map(|p| self.gains[p][(len - 1) % CHUNK])
             .fold(1.0f32, f32::min);
-        self.gain_reduction_db = -gain_to_db(last_gain).min(0.0);
-        self.block_max_gain_reduction_db = -gain_to_db(min_gain).min(0.0);
+        self.reduction.now_db = -gain_to_db(last_gain).min(0.0);
+        self.reduction.block_max_db = -gain_to_db(min_gain).min(0.0);
     }
 }
 
@@ -751,8 +738,7 @@ mod tests {
         for i in 0..xs.len() {
             let mut run = rm.begin();
             let got = run.step(xs[i]);
-            let state = run.finish();
-            rm.end(state);
+            run.finish();
             let lo = i.saturating_sub(6);
             let want = xs[lo..=i].iter().fold(f32::INFINITY, |a, &b| a.min(b));
             assert_eq!(got, want, "{i}");
@@ -767,8 +753,7 @@ mod tests {
             let x = if i == 20 { 0.3 } else { 1.0 };
             let mut run = ma.begin();
             let y = run.step(x);
-            let state = run.finish();
-            ma.end(state);
+            run.finish();
             if (20..30).contains(&i) {
                 assert!((y - 0.93).abs() < 1e-6);
             } else {

@@ -34,6 +34,7 @@ pub mod envelope;
 pub mod gain_computer;
 pub mod limiter;
 pub mod multiband;
+mod reading;
 
 pub use compressor::{Compressor, CompressorSettings, CompressorStyle, Detection};
 pub use envelope::{BranchingSmoother, DualRelease, MeanSquare};

@@ -56,40 +56,33 @@ impl Default for MultibandSettings {
 }
 
 impl MultibandSettings {
-    /// Bass stem: soft-knee control of the sub band (below 60 Hz), the rest untouched.
-    pub fn bass_sub_control() -> Self {
+    /// `num_bands` bands split at `crossover_hz`, band `band` compressed with `settings`, the
+    /// others at unity.
+    fn one_band_compressed(
+        num_bands: usize,
+        crossover_hz: [f32; MAX_BANDS - 1],
+        band: usize,
+        settings: CompressorSettings,
+    ) -> Self {
         let mut s = Self {
-            num_bands: 2,
-            crossover_hz: [60.0, 2500.0, 8000.0],
+            num_bands,
+            crossover_hz,
             ..Self::default()
         };
-        s.bands[0] = CompressorSettings {
-            threshold_db: -24.0,
-            ratio: 3.0,
-            knee_db: 12.0,
-            attack_ms: 30.0,
-            release_ms: 200.0,
-            ..CompressorSettings::default()
-        };
+        s.bands[band] = settings;
         s
+    }
+
+    /// Bass stem: soft-knee control of the sub band (below 60 Hz), the rest untouched.
+    pub fn bass_sub_control() -> Self {
+        let sub = CompressorSettings::with_curve(-24.0, 3.0, 12.0, 30.0, 200.0);
+        Self::one_band_compressed(2, [60.0, 2500.0, 8000.0], 0, sub)
     }
 
     /// Vocal stem: the 200-400 Hz low-mid band compressed on its own.
     pub fn vocal_low_mid() -> Self {
-        let mut s = Self {
-            num_bands: 3,
-            crossover_hz: [200.0, 400.0, 8000.0],
-            ..Self::default()
-        };
-        s.bands[1] = CompressorSettings {
-            threshold_db: -30.0,
-            ratio: 3.0,
-            knee_db: 6.0,
-            attack_ms: 10.0,
-            release_ms: 120.0,
-            ..CompressorSettings::default()
-        };
-        s
+        let low_mid = CompressorSettings::with_curve(-30.0, 3.0, 6.0, 10.0, 120.0);
+        Self::one_band_compressed(3, [200.0, 400.0, 8000.0], 1, low_mid)
     }
 
     fn effective_bands(&self) -> usize {
