@@ -327,20 +327,14 @@ impl ChannelEditor {
                                 ui.add(ParamChoice::for_param(&c.style, setter));
                                 ui.add(ParamChoice::for_param(&c.detection, setter));
                             });
-                            compressor_knobs(
-                                ui,
-                                setter,
-                                [
-                                    (&c.threshold_db, "Threshold"),
-                                    (&c.ratio, "Ratio"),
-                                    (&c.attack_ms, "Attack"),
-                                    (&c.release_ms, "Release"),
-                                    (&c.knee_db, "Knee"),
-                                    (&c.makeup_db, "Makeup"),
-                                    (&c.mix_percent, "Mix"),
-                                    (&c.sidechain_hpf_hz, "SC HPF"),
-                                ],
-                            );
+                            let core = [&c.threshold_db, &c.ratio, &c.attack_ms, &c.release_ms];
+                            let after = [
+                                (&c.knee_db, "Knee"),
+                                (&c.makeup_db, "Makeup"),
+                                (&c.mix_percent, "Mix"),
+                                (&c.sidechain_hpf_hz, "SC HPF"),
+                            ];
+                            compressor_knobs(ui, setter, &[], core, &after);
                         }
                     });
                     ui.vertical(|ui| {
@@ -397,20 +391,18 @@ impl ChannelEditor {
             }
         });
         let band = &mb.bands[self.multiband_band];
-        compressor_knobs(
-            ui,
-            setter,
-            [
-                (&mb.crossover_low_hz, "X-over Lo"),
-                (&mb.crossover_high_hz, "X-over Hi"),
-                (&band.threshold_db, "Threshold"),
-                (&band.ratio, "Ratio"),
-                (&band.attack_ms, "Attack"),
-                (&band.release_ms, "Release"),
-                (&band.makeup_db, "Makeup"),
-                (&band.knee_db, "Knee"),
-            ],
-        );
+        let before = [
+            (&mb.crossover_low_hz, "X-over Lo"),
+            (&mb.crossover_high_hz, "X-over Hi"),
+        ];
+        let core = [
+            &band.threshold_db,
+            &band.ratio,
+            &band.attack_ms,
+            &band.release_ms,
+        ];
+        let after = [(&band.makeup_db, "Makeup"), (&band.knee_db, "Knee")];
+        compressor_knobs(ui, setter, &before, core, &after);
     }
 
     fn stereo_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
@@ -493,12 +485,29 @@ fn finite_or_zero(value: f32) -> f32 {
     }
 }
 
-/// The compressor panel's eight knobs in two rows of four: the broadband compressor and each
-/// multiband band lay out the same way, so switching modes keeps the panel's size.
-fn compressor_knobs(ui: &mut Ui, setter: &ParamSetter, knobs: [(&FloatParam, &str); 8]) {
-    let (top, bottom) = knobs.split_at(4);
-    knob_row(ui, setter, top);
-    knob_row(ui, setter, bottom);
+/// The compressor panel's eight knobs in two rows of four: `before`, the threshold, ratio,
+/// attack and release every compressor has (`core`), then `after`. The broadband compressor
+/// and each multiband band lay out the same way, so switching modes keeps the panel's size.
+fn compressor_knobs(
+    ui: &mut Ui,
+    setter: &ParamSetter,
+    before: &[(&FloatParam, &str)],
+    core: [&FloatParam; 4],
+    after: &[(&FloatParam, &str)],
+) {
+    let core = core
+        .into_iter()
+        .zip(["Threshold", "Ratio", "Attack", "Release"]);
+    let knobs: Vec<_> = before
+        .iter()
+        .copied()
+        .chain(core)
+        .chain(after.iter().copied())
+        .collect();
+    debug_assert_eq!(knobs.len(), 8, "two rows of four");
+    for row in knobs.chunks(4) {
+        knob_row(ui, setter, row);
+    }
 }
 
 /// The top of the Input and Output panels: the section's gain knob over a small caption.
