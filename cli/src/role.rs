@@ -218,36 +218,57 @@ fn names(path: &Path, name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Asserts that each file name maps to its role.
+    fn assert_roles(cases: &[(&str, Role)]) {
+        for &(name, role) in cases {
+            assert_eq!(Role::from_path(Path::new(name)), role, "{name}");
+        }
+    }
+
     #[test]
     fn names_map_to_roles() {
-        let r = |s: &str| Role::from_path(Path::new(s));
-        assert_eq!(r("01_Drums.wav"), Role::Drums);
-        assert_eq!(r("Bass Drum.wav"), Role::Drums);
-        assert_eq!(r("808.wav"), Role::Bass);
-        assert_eq!(r("synth_bass.wav"), Role::Bass);
-        assert_eq!(r("LeadVox.wav"), Role::Vocals);
-        assert_eq!(r("fx.wav"), Role::Fx);
-        assert_eq!(r("Pads.wav"), Role::Synths);
-        assert_eq!(r("mix.wav"), Role::Other);
+        assert_roles(&[
+            ("01_Drums.wav", Role::Drums),
+            ("Bass Drum.wav", Role::Drums),
+            ("808.wav", Role::Bass),
+            ("synth_bass.wav", Role::Bass),
+            ("LeadVox.wav", Role::Vocals),
+            ("fx.wav", Role::Fx),
+            ("Pads.wav", Role::Synths),
+            ("mix.wav", Role::Other),
+        ]);
     }
 
     /// The guide's naming (`Song_Stem_bits_rate.wav`) and names whose letters hide a keyword
     /// inside another word.
     #[test]
     fn whole_tokens_only() {
-        let r = |s: &str| Role::from_path(Path::new(s));
-        assert_eq!(r("WhatALife_Vocals_24bit_48k.wav"), Role::Vocals);
-        assert_eq!(r("WhatALife_Drums_24bit_48k.wav"), Role::Drums);
-        assert_eq!(r("WhatALife_Bass_24bit_48k.wav"), Role::Bass);
-        assert_eq!(r("WhatALife_Synths_24bit_48k.wav"), Role::Synths);
-        assert_eq!(r("WhatALife_FX_24bit_48k.wav"), Role::Fx);
-        assert_eq!(r("Subtle Phaser.wav"), Role::Other);
-        assert_eq!(r("ThatSong_Keys.wav"), Role::Synths);
-        assert_eq!(r("HiHats.wav"), Role::Drums);
-        assert_eq!(r("TR808.wav"), Role::Bass);
-        assert_eq!(r("BassDrum.wav"), Role::Drums);
-        assert_eq!(r("Lead-Vox.wav"), Role::Vocals);
-        assert_eq!(r("Chatter.wav"), Role::Other);
+        let by_role: [(Role, &[&str]); 6] = [
+            (
+                Role::Vocals,
+                &["WhatALife_Vocals_24bit_48k.wav", "Lead-Vox.wav"],
+            ),
+            (
+                Role::Drums,
+                &[
+                    "WhatALife_Drums_24bit_48k.wav",
+                    "HiHats.wav",
+                    "BassDrum.wav",
+                ],
+            ),
+            (Role::Bass, &["WhatALife_Bass_24bit_48k.wav", "TR808.wav"]),
+            (
+                Role::Synths,
+                &["WhatALife_Synths_24bit_48k.wav", "ThatSong_Keys.wav"],
+            ),
+            (Role::Fx, &["WhatALife_FX_24bit_48k.wav"]),
+            (Role::Other, &["Subtle Phaser.wav", "Chatter.wav"]),
+        ];
+        for (role, names) in by_role {
+            for &name in names {
+                assert_eq!(Role::from_path(Path::new(name)), role, "{name}");
+            }
+        }
         assert_eq!(
             name_tokens("WhatALife_Vocals_24bit"),
             ["what", "alife", "vocals", "24", "bit"]
