@@ -7,7 +7,8 @@
 //! float; full scale is 1.0 (`i16 / 2^15`, `i24 / 2^23`, `i32 / 2^31`, as the decoder converts).
 //!
 //! Every way a file can be unusable becomes an [`Error`] naming the file: missing, empty, not
-//! audio, truncated (fewer frames than the header declares), 8-bit, more than two channels, a
+//! audio, truncated (fewer frames than the header declares), 8-bit, more than two channels (where
+//! a command takes stems or mixes; `stem report` measures up to eight, [`crate::layout`]), a
 //! sample rate outside 22.05-384 kHz, no audio. A header's declared length is checked against
 //! the file's size before any audio is decoded ([`crate::declared`]), and [`AudioReader`] reads
 //! block by block, so neither a hostile header nor a long programme sizes a buffer.
@@ -17,6 +18,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::sample::SampleFormat;
+use symphonia::core::audio::Channels;
 use symphonia::core::codecs::audio::well_known::{
     CODEC_ID_PCM_F32BE, CODEC_ID_PCM_F32LE, CODEC_ID_PCM_F64BE, CODEC_ID_PCM_F64LE,
 };
@@ -30,6 +32,7 @@ use symphonia::core::meta::MetadataOptions;
 use crate::audio::{Audio, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use crate::declared::check_declared_length;
 use crate::error::{Error, Result};
+use crate::layout::{layout_of, ChannelLayout};
 
 /// What a file holds, known once it is opened (before any audio is decoded).
 #[derive(Clone, Debug)]
@@ -39,8 +42,11 @@ pub struct AudioSpec {
     pub bits_per_sample: u16,
     /// `true` for IEEE float data, `false` for integer PCM.
     pub float: bool,
-    /// One or two.
+    /// One or two for [`AudioReader::open`]; up to [`MAX_MEASURED_CHANNELS`] for
+    /// [`AudioReader::open_for_measurement`].
     pub channels: usize,
+    /// The speakers and their BS.1770 weights.
+    pub layout: ChannelLayout,
     /// The frame count the header declares (checked against the file's size for WAV, RF64 and
     /// AIFF), if it declares one.
     pub declared_frames: Option<u64>,
@@ -62,9 +68,23 @@ pub struct AudioReader {
     done: bool,
 }
 
+/// The most channels `stem report` measures (7.1).
+pub const MAX_MEASURED_CHANNELS: usize = 8;
+
 impl AudioReader {
-    /// Opens `path` (WAV, RF64, AIFF, FLAC) and reads its headers, or says exactly why it cannot.
+    /// Opens a mono or stereo `path` (WAV, RF64, AIFF, FLAC) and reads its headers, or says
+    /// exactly why it cannot: stems and mixes.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_channels(path, 2)
+    }
+
+    /// [`Self::open`] for a file that is only measured: also 5.0, 5.1, 7.1 and other layouts of
+    /// up to [`MAX_MEASURED_CHANNELS`] channels.
+    pub fn open_for_measurement(path: &Path) -> Result<Self> {
+        Self::open_with_channels(path, MAX_MEASURED_CHANNELS)
+    }
+
+    fn open_with_channels(path: &Path, max_channels: usize) -> Result<Self> {
         let meta = std::fs::metadata(path).map_err(|e| Error::file(path, io_reason(&e)))?;
         if meta.is_dir() {
             return Err(Error::file(path, "is a directory, not an audio file"));
@@ -122,10 +142,25 @@ impl AudioReader {
                 format!("{bits}-bit PCM is not supported: export stems at 24-bit or 32-bit float"),
             ));
         }
-        if channels == 0 || channels > 2 {
+        let layout = params
+            .channels
+            .as_ref()
+            .map_or_else(|| layout_of(&Channels::Discrete(0)), layout_of);
+        if channels == 0 {
+            return Err(Error::file(path, "0 channels: holds no audio channel"));
+        }
+        if channels > max_channels {
             return Err(Error::file(
                 path,
-                format!("{channels} channels: only mono and stereo files are supported"),
+                if max_channels == 2 && channels <= MAX_MEASURED_CHANNELS {
+                    format!(
+                        "{channels} channels ({}): stems and mixes must be mono or stereo \
+                         (`stem report` measures it)",
+                        layout.name
+                    )
+                } else {
+                    format!("{channels} channels: at most {max_channels} are supported")
+                },
             ));
         }
         if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
@@ -155,6 +190,7 @@ impl AudioReader {
                 bits_per_sample: bits as u16,
                 float,
                 channels,
+                layout,
                 declared_frames,
             },
             format,

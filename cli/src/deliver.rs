@@ -309,6 +309,7 @@ impl WordLength {
             file: display_name(&self.path),
             sample_rate_hz: self.rate_hz,
             channels: 2,
+            channel_layout: "stereo".into(),
             duration_s: self.frames as f64 / self.rate_hz as f64,
             non_finite_samples: 0,
             figures,

@@ -5,10 +5,12 @@
 //! ([`SpectrumMeter`]). Fed the same samples in any blocks, every figure is bit-identical to
 //! measuring the whole programme at once.
 
-use shared_dsp::meter::loudness::LoudnessMeter;
+use shared_dsp::meter::loudness::{LoudnessMeter, WEIGHTS_STEREO};
 use shared_dsp::meter::true_peak::TruePeakMeter;
 
 use crate::analysis::{amp_db, DrMeter, LoudnessFigures, LoudnessHistory};
+use crate::decode::MAX_MEASURED_CHANNELS;
+use crate::layout::ChannelLayout;
 use crate::spectrum::SpectrumMeter;
 
 /// Measures a programme of `frames` frames (the spectrum's frame positions need the length up
@@ -31,8 +33,31 @@ impl FiguresMeter {
     /// For a programme of `frames` frames with `num_channels` channels (1 or 2). Mono is measured
     /// as it plays on two speakers (both sides).
     pub fn new(num_channels: usize, sample_rate_hz: u32, frames: usize) -> Self {
+        Self::for_weights(num_channels, &WEIGHTS_STEREO, sample_rate_hz, frames)
+    }
+
+    /// For a programme in `layout` (any number of channels up to
+    /// [`crate::decode::MAX_MEASURED_CHANNELS`]): loudness with the layout's BS.1770 weights,
+    /// true and sample peak over every channel, TT DR averaged over the channels, and the
+    /// spectrum of the front pair (channels 1 and 2). Mono and stereo measure as [`Self::new`].
+    pub fn with_layout(layout: &ChannelLayout, sample_rate_hz: u32, frames: usize) -> Self {
+        let n = layout.weights.len();
+        if n <= 2 {
+            Self::new(n, sample_rate_hz, frames)
+        } else {
+            Self::for_weights(n, &layout.weights, sample_rate_hz, frames)
+        }
+    }
+
+    fn for_weights(
+        num_channels: usize,
+        weights: &[f64],
+        sample_rate_hz: u32,
+        frames: usize,
+    ) -> Self {
         let sr = sample_rate_hz as f64;
-        let loudness = LoudnessMeter::new(2, sr);
+        let mut loudness = LoudnessMeter::new(weights.len(), sr);
+        loudness.set_channel_weights(weights);
         let hop = loudness.tick_len() * 10;
         Self {
             sample_rate_hz,
@@ -41,7 +66,7 @@ impl FiguresMeter {
             since_hop: 0,
             frames: 0,
             history: LoudnessHistory::default(),
-            true_peak: TruePeakMeter::new(2, sr),
+            true_peak: TruePeakMeter::new(weights.len(), sr),
             sample_peak: 0.0,
             dr: DrMeter::new(num_channels, sample_rate_hz),
             spectrum: SpectrumMeter::new(frames, sample_rate_hz),
@@ -52,13 +77,23 @@ impl FiguresMeter {
     pub fn process(&mut self, channels: &[&[f32]]) {
         let l = channels[0];
         let r = channels.get(1).copied().unwrap_or(l);
+        // What the loudness and true-peak meters see: mono on both speakers, else every channel.
+        let mono_on_two = [l, r];
+        let measured: &[&[f32]] = if channels.len() <= 2 {
+            &mono_on_two
+        } else {
+            channels
+        };
         let n = l.len();
         let sr = self.sample_rate_hz as f64;
         let mut at = 0;
+        let mut part: [&[f32]; MAX_MEASURED_CHANNELS] = [&[]; MAX_MEASURED_CHANNELS];
         while at < n {
             let take = (self.hop - self.since_hop).min(n - at);
-            self.loudness
-                .process_block(&[&l[at..at + take], &r[at..at + take]]);
+            for (p, ch) in part.iter_mut().zip(measured) {
+                *p = &ch[at..at + take];
+            }
+            self.loudness.process_block(&part[..measured.len()]);
             self.since_hop += take;
             self.frames += take;
             at += take;
@@ -66,7 +101,7 @@ impl FiguresMeter {
                 self.history_point(sr);
             }
         }
-        self.true_peak.process_block(&[l, r]);
+        self.true_peak.process_block(measured);
         for ch in channels {
             self.sample_peak = ch.iter().fold(self.sample_peak, |m, &x| m.max(x.abs()));
         }
@@ -104,7 +139,8 @@ impl FiguresMeter {
         }
         // The interpolator is flushed with silence so a peak in the last samples is seen.
         let tail = vec![0.0f32; self.true_peak.latency_samples() + 64];
-        self.true_peak.process_block(&[&tail, &tail]);
+        let tails = vec![tail.as_slice(); self.true_peak.num_channels()];
+        self.true_peak.process_block(&tails);
         let true_peak_dbtp = self.true_peak.true_peak_dbtp();
         let integrated = self.loudness.integrated_lufs();
         let plr = if true_peak_dbtp.is_finite() && integrated.is_finite() {

@@ -40,6 +40,8 @@ pub struct FileReport {
     pub file: String,
     pub sample_rate_hz: u32,
     pub channels: usize,
+    /// "mono", "stereo", "5.1", ...: the speakers the loudness weights follow.
+    pub channel_layout: String,
     pub duration_s: f64,
     /// NaN or infinite samples in the file, measured as silence (0 for a valid file).
     pub non_finite_samples: usize,
@@ -61,6 +63,12 @@ pub fn analyse(audio: &Audio) -> Measured {
             file: audio.name(),
             sample_rate_hz: audio.sample_rate_hz,
             channels: audio.num_channels(),
+            channel_layout: if audio.num_channels() == 1 {
+                "mono"
+            } else {
+                "stereo"
+            }
+            .into(),
             duration_s: audio.duration_s(),
             non_finite_samples: audio.non_finite_samples,
             figures,
@@ -74,11 +82,11 @@ pub fn analyse(audio: &Audio) -> Measured {
 /// Measures one file as it is decoded, block by block (memory independent of its length): the
 /// same figures [`analyse`] gives for the file read whole.
 pub fn analyse_file(path: &Path) -> Result<Measured> {
-    let reader = AudioReader::open(path)?;
+    let reader = AudioReader::open_for_measurement(path)?;
     let spec = reader.spec().clone();
     // The spectrum's frame positions need the length: the header's, else a counting pass.
     let planned = frame_count(&spec)?;
-    let mut meter = FiguresMeter::new(spec.channels, spec.sample_rate_hz, planned as usize);
+    let mut meter = FiguresMeter::with_layout(&spec.layout, spec.sample_rate_hz, planned as usize);
     let (frames, non_finite) = reader.for_each_block(|block| meter.process(block))?;
     let spectrum_right = meter.spectrum_planned_right();
     let (figures, history, mut spectrum) = meter.finish();
@@ -86,7 +94,8 @@ pub fn analyse_file(path: &Path) -> Result<Measured> {
         // The file held more frames than its header declared: measure the spectrum again with
         // the real length.
         let mut sm = SpectrumMeter::new(frames as usize, spec.sample_rate_hz);
-        AudioReader::open(path)?.for_each_block(|b| sm.process(b[0], b.get(1).unwrap_or(&b[0])))?;
+        AudioReader::open_for_measurement(path)?
+            .for_each_block(|b| sm.process(b[0], b.get(1).unwrap_or(&b[0])))?;
         spectrum = sm.finish();
     }
     warn_non_finite(path, non_finite);
@@ -95,6 +104,7 @@ pub fn analyse_file(path: &Path) -> Result<Measured> {
             file: display_name(path),
             sample_rate_hz: spec.sample_rate_hz,
             channels: spec.channels,
+            channel_layout: spec.layout.name.clone(),
             duration_s: frames as f64 / spec.sample_rate_hz as f64,
             non_finite_samples: non_finite,
             figures,
@@ -164,7 +174,7 @@ fn opt_dr(f: &LoudnessFigures) -> String {
 pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
     let f = &r.figures;
     let mut s = format!(
-        "# Loudness report: {}\n\n{} Hz, {} channel{}, {:.2} s\n\n\
+        "# Loudness report: {}\n\n{} Hz, {} channel{} ({}), {:.2} s\n\n\
          | Figure | Value |\n| --- | --- |\n\
          | Integrated loudness | {} |\n| Loudness range (LRA) | {:.1} LU |\n\
          | Max momentary loudness | {} |\n| Max short-term loudness | {} |\n\
@@ -173,6 +183,7 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
         r.sample_rate_hz,
         r.channels,
         if r.channels == 1 { "" } else { "s" },
+        r.channel_layout,
         r.duration_s,
         fmt_db(f.integrated_lufs, "LUFS"),
         f.lra_lu,

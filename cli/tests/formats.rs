@@ -26,16 +26,6 @@ fn codes(bits: u32) -> Vec<[i32; 2]> {
         .collect()
 }
 
-fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut v = id.to_vec();
-    v.extend((body.len() as u32).to_le_bytes());
-    v.extend(body);
-    if body.len() % 2 == 1 {
-        v.push(0); // RIFF pad byte
-    }
-    v
-}
-
 /// `fmt ` body: `tag` 1 (PCM), 3 (float) or 0xFFFE (extensible, then `valid` bits and the
 /// PCM/float sub-format GUID).
 fn fmt_body(tag: u16, container_bits: u16, valid_bits: u16, float: bool) -> Vec<u8> {
@@ -70,15 +60,6 @@ fn pcm_le(codes: &[[i32; 2]], shift: u32, bytes: usize) -> Vec<u8> {
             v.extend(&(c << shift).to_le_bytes()[..bytes]);
         }
     }
-    v
-}
-
-fn riff(chunks: &[Vec<u8>]) -> Vec<u8> {
-    let body: Vec<u8> = chunks.concat();
-    let mut v = b"RIFF".to_vec();
-    v.extend((4 + body.len() as u32).to_le_bytes());
-    v.extend(b"WAVE");
-    v.extend(body);
     v
 }
 

@@ -145,3 +145,24 @@ pub fn json(out: &Output) -> serde_json::Value {
         )
     })
 }
+
+/// A RIFF chunk: id, little-endian size, body, and the pad byte after an odd-sized body.
+pub fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut v = id.to_vec();
+    v.extend((body.len() as u32).to_le_bytes());
+    v.extend(body);
+    if body.len() % 2 == 1 {
+        v.push(0); // RIFF pad byte
+    }
+    v
+}
+
+/// A RIFF/WAVE file of `chunks`.
+pub fn riff(chunks: &[Vec<u8>]) -> Vec<u8> {
+    let body: Vec<u8> = chunks.concat();
+    let mut v = b"RIFF".to_vec();
+    v.extend((4 + body.len() as u32).to_le_bytes());
+    v.extend(b"WAVE");
+    v.extend(body);
+    v
+}
