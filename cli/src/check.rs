@@ -4,7 +4,8 @@
 //!
 //! Per file: format, rate, bit depth (16-bit flagged), length, sample and true peak, clipping
 //! runs, DC offset, integrated loudness. Across files: rate, length and channel mismatches, each
-//! stem's offset against the mix by cross-correlation, the null test, the guide's gain-staging
+//! stem's offset against the mix by cross-correlation, the start times the files' BWF/iXML
+//! metadata declare ([`crate::start_time`]), the null test, the guide's gain-staging
 //! advice (stem peaks between -12 and -6 dBFS) and side energy below 100 Hz on the bass stem.
 //!
 //! Problems that break recombination (mismatched rate/length/layout, offsets, clipping,
@@ -24,6 +25,7 @@ use crate::files::{canonical, distinct_stems};
 use crate::par;
 use crate::progress::Progress;
 use crate::role::{Role, RoleOverrides};
+use crate::start_time::{clock, start_time, StartTime};
 
 /// The null test passes when the residual peak is at or below this, unless the files' word
 /// length cannot reach it (see [`NullTest::threshold_dbfs`]). -90 dBFS is below the noise floor
@@ -81,6 +83,9 @@ pub struct StemCheck {
     pub offset_correlation: Option<f64>,
     /// Side energy below 100 Hz relative to mid energy below 100 Hz, dB (bass stem only).
     pub low_side_to_mid_db: Option<f64>,
+    /// Start on the session timeline (BWF `bext` or iXML time reference), seconds since
+    /// midnight; `null` when the file declares none.
+    pub start_time_s: Option<f64>,
 }
 
 /// The null test: mix minus the sum of the stems.
@@ -104,6 +109,9 @@ pub struct NullTest {
 pub struct CheckReport {
     pub passed: bool,
     pub mix: FileStats,
+    /// The mix's start on the session timeline, seconds since midnight (see
+    /// [`StemCheck::start_time_s`]).
+    pub mix_start_time_s: Option<f64>,
     pub stems: Vec<StemCheck>,
     /// `null` when the files cannot be summed (different sample rates).
     pub null_test: Option<NullTest>,
@@ -180,9 +188,18 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
             offset_samples: offset.map(|o| o.samples),
             offset_correlation: offset.map(|o| o.correlation),
             low_side_to_mid_db: low_side,
+            start_time_s: None,
         }
     });
     bar.finish_and_clear();
+    let mut stem_checks = stem_checks;
+    let mix_start = start_time(&opts.mix)?.map(|t| (t, mix.sample_rate_hz));
+    let mut stem_starts = Vec::with_capacity(stems.len());
+    for (s, c) in stems.iter().zip(stem_checks.iter_mut()) {
+        let start = start_time(&s.path)?.map(|t| (t, s.sample_rate_hz));
+        c.start_time_s = start.map(|(t, rate)| t.seconds(rate));
+        stem_starts.push(start);
+    }
 
     let mut findings = Vec::new();
     per_file_findings(&mix, &mix_stats, true, &mut findings);
@@ -190,6 +207,7 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
         per_file_findings(s, &c.stats, false, &mut findings);
         stem_findings(s, c, &mix, &mut findings);
     }
+    start_time_findings(&stems, &stem_starts, mix_start, &mut findings);
     if !stem_checks.iter().any(|c| c.role == Role::Bass) {
         findings.push(Finding {
             severity: Severity::Pass,
@@ -246,10 +264,73 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
     Ok(CheckReport {
         passed,
         mix: mix_stats,
+        mix_start_time_s: mix_start.map(|(t, rate)| t.seconds(rate)),
         stems: stem_checks,
         null_test,
         findings,
     })
+}
+
+/// The start times files declare, against the mix's (or, without one, the time most stems
+/// share): a stem stamped elsewhere on the timeline fails, naming both times. Files without a
+/// start time are not judged by it (the audio offset check still is).
+fn start_time_findings(
+    stems: &[Audio],
+    stem_starts: &[Option<(StartTime, u32)>],
+    mix_start: Option<(StartTime, u32)>,
+    findings: &mut Vec<Finding>,
+) {
+    let seconds = |(t, rate): (StartTime, u32)| t.seconds(rate);
+    let stamped: Vec<f64> = stem_starts.iter().flatten().map(|&x| seconds(x)).collect();
+    let (reference_s, against) = match mix_start {
+        Some(m) => (seconds(m), "the mix"),
+        None => match stamped
+            .iter()
+            .max_by_key(|a| stamped.iter().filter(|b| (*a - *b).abs() < 1e-6).count())
+        {
+            Some(&most) => (most, "most stems"),
+            None => return,
+        },
+    };
+    let stamped_files = stamped.len() + usize::from(mix_start.is_some());
+    if stamped_files < 2 {
+        return;
+    }
+    let mut all_agree = true;
+    for (s, start) in stems.iter().zip(stem_starts) {
+        let Some((t, rate)) = *start else { continue };
+        let diff_s = t.seconds(rate) - reference_s;
+        // Within half a sample is the same start.
+        if diff_s.abs() * rate as f64 >= 0.5 {
+            all_agree = false;
+            push(
+                findings,
+                Severity::Fail,
+                "start_time",
+                s,
+                format!(
+                    "starts at {} on the session timeline ({} time reference), {against} at {}: \
+                     {diff_s:+.3} s apart. Export every stem from the same start point as the mix",
+                    clock(t.seconds(rate)),
+                    t.source.name(),
+                    clock(reference_s),
+                ),
+            );
+        }
+    }
+    if all_agree {
+        findings.push(Finding {
+            severity: Severity::Pass,
+            check: "start_time",
+            file: None,
+            message: format!(
+                "every file with a BWF/iXML time reference ({} of {}) starts at {}",
+                stamped_files,
+                stems.len() + 1,
+                clock(reference_s)
+            ),
+        });
+    }
 }
 
 fn push(

@@ -15,13 +15,14 @@
 //! found when its audio ends early, as before.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+
+use crate::riff::{chunks, is_riff, read_at};
 
 /// Why a header's claim cannot be met, or `Ok` when it can (or the format is not one whose
 /// length is checked here). `head` is the file's first 12 bytes.
 pub fn check_declared_length(file: &mut File, len: u64, head: &[u8]) -> Result<(), String> {
     let layout = match head.get(..4) {
-        Some(b"RIFF" | b"RF64" | b"BW64") => riff_layout(file, len),
+        Some(_) if is_riff(head) => riff_layout(file, len),
         Some(b"FORM") => aiff_layout(file, len, head.get(8..12) == Some(b"AIFC")),
         _ => Ok(None),
     }
@@ -69,55 +70,28 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn read_at(file: &mut File, offset: u64, buf: &mut [u8]) -> std::io::Result<bool> {
-    file.seek(SeekFrom::Start(offset))?;
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read(&mut buf[got..])? {
-            0 => return Ok(false),
-            n => got += n,
-        }
-    }
-    Ok(true)
-}
-
-/// RIFF chunks after the 12-byte header: `fmt ` gives the block alignment, `data` the size
-/// (RF64: the 64-bit size in `ds64` when the 32-bit one is the `0xFFFFFFFF` placeholder).
+/// RIFF chunks: `fmt ` gives the block alignment, `data` the size (RF64: the 64-bit size from
+/// `ds64`, see [`crate::riff`]).
 fn riff_layout(file: &mut File, len: u64) -> std::io::Result<Option<DataLayout>> {
+    let found = chunks(file, len, |c| &c.id == b"data")?;
     let mut frame_bytes = 0u64;
-    let mut rf64_data_size = None;
-    let mut offset = 12u64;
-    let mut header = [0u8; 8];
-    while offset + 8 <= len && read_at(file, offset, &mut header)? {
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as u64;
-        match &header[..4] {
-            b"ds64" => {
-                let mut ds = [0u8; 16];
-                if read_at(file, offset + 8, &mut ds)? {
-                    rf64_data_size = Some(u64::from_le_bytes(ds[8..].try_into().unwrap()));
-                }
-            }
+    for chunk in &found {
+        match &chunk.id {
             b"fmt " => {
                 let mut fmt = [0u8; 14];
-                if read_at(file, offset + 8, &mut fmt)? {
+                if read_at(file, chunk.body_offset, &mut fmt)? {
                     frame_bytes = u16::from_le_bytes([fmt[12], fmt[13]]) as u64;
                 }
             }
             b"data" => {
-                let declared_bytes = match rf64_data_size {
-                    Some(size64) if size == u32::MAX as u64 => size64,
-                    _ => size,
-                };
                 return Ok(Some(DataLayout {
-                    data_offset: offset + 8,
-                    declared_bytes,
+                    data_offset: chunk.body_offset,
+                    declared_bytes: chunk.size,
                     frame_bytes,
-                }));
+                }))
             }
             _ => {}
         }
-        // RIFF chunks are padded to an even size.
-        offset += 8 + size + (size & 1);
     }
     Ok(None)
 }

@@ -50,9 +50,11 @@ pub mod progress;
 pub mod render;
 pub mod report;
 pub mod resample;
+pub mod riff;
 pub mod role;
 pub mod spectrum;
 pub mod spool;
+pub mod start_time;
 pub mod stream;
 
 pub use error::{Error, Result};
