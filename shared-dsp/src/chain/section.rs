@@ -465,13 +465,15 @@ impl SectionSwitch {
                 f.warm_up_left -= 1;
             } else if target > f.share {
                 f.share = (f.share + f.step).min(1.0);
-            } else {
-                // Also once a fade-in has reached 1 within the run: the share then steps
-                // back and forth by one step until the run ends (kept: the output's bits).
+            } else if target < f.share {
                 f.share = (f.share - f.step).max(0.0);
             }
-            l[i] = blend(sl[i], l[i], f.share);
-            r[i] = blend(sr[i], r[i], f.share);
+            // At share 1 the unit's samples stand as they are, as in a run that starts fully
+            // heard (a blend at weight 1 can round them by an ulp).
+            if f.share < 1.0 {
+                l[i] = blend(sl[i], l[i], f.share);
+                r[i] = blend(sr[i], r[i], f.share);
+            }
         }
         self.law = Law::FadeSwap(f);
     }
@@ -533,6 +535,43 @@ mod tests {
         // Fully on: the unit alone, and a second wake-up needs no reset.
         assert_eq!(switch.begin_run(true, false), RunStart::default());
         assert_eq!(render(&mut switch, &input, 16), vec![3.0; 32]);
+    }
+
+    /// A fade-in that reaches share 1 in the middle of a long run stays at 1 for the rest of
+    /// the run: from there on the output is the unit's alone, bit for bit what runs of one
+    /// sample give (they take the unit-alone path once the share is 1). Before the fix the
+    /// share stepped back by one step on alternate samples until the run ended, leaking the
+    /// delayed path at about -54 dB for a 480-sample fade.
+    #[test]
+    fn fade_swap_fade_in_completing_mid_run_stays_on() {
+        let (latency, fade) = (4, 8.0);
+        let make = || {
+            let mut switch = SectionSwitch::fade_swap(16);
+            switch.set_latency(latency);
+            switch.set_fade_samples(fade);
+            switch.begin_run(true, false);
+            switch
+        };
+        // Unequal samples, so a blend at weight 1 or below would show in the bits.
+        let input: Vec<f32> = (0..96).map(|n| 0.1 + 0.013 * n as f32).collect();
+        let (mut long, mut single) = (make(), make());
+        let out_long = render(&mut long, &input, input.len());
+        let out_single = render(&mut single, &input, 1);
+        // Warm-up (2 * latency + 16 samples at share 0), then the 8th step reaches 1.
+        let done = 2 * latency + 16 + fade as usize - 1;
+        assert!(done < input.len() / 2, "completes mid-run");
+        for n in done..input.len() {
+            assert_eq!(
+                out_long[n],
+                input[n] * 3.0,
+                "sample {n}: unit alone after the fade"
+            );
+        }
+        assert_eq!(out_long, out_single, "one long run = runs of one sample");
+        let Law::FadeSwap(f) = long.law else {
+            panic!("fade-swap law")
+        };
+        assert_eq!(f.share, 1.0);
     }
 
     /// A swap requested while the unit is heard fades it out first; the swap (and the reset
