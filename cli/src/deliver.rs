@@ -181,6 +181,7 @@ pub fn deliver(
         }
         writers
     };
+    let limiter = m.limiter_gain_reduction();
     let mut written = Vec::new();
     let mut files = Vec::new();
     for w in writers.0 {
@@ -193,6 +194,7 @@ pub fn deliver(
         } = w.finish()?;
         files.push(path.clone());
         rep.target = Some(target_check(d, &rep));
+        rep.limiter_gain_reduction = Some(limiter.clone());
         files.extend(write_files(
             out.dir,
             &rep,
@@ -314,6 +316,7 @@ impl WordLength {
             non_finite_samples: 0,
             figures,
             target: None,
+            limiter_gain_reduction: None,
         };
         Ok(Finished {
             path: self.path,

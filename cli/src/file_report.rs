@@ -14,6 +14,7 @@ use crate::decode::{frame_count, AudioReader};
 use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
+use crate::gain_reduction::GainReductionStats;
 use crate::plots;
 use crate::spectrum::SpectrumMeter;
 
@@ -50,6 +51,9 @@ pub struct FileReport {
     /// Present for masters `stem render` made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetCheck>,
+    /// How hard the master limiter worked (masters `stem render` made).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limiter_gain_reduction: Option<GainReductionStats>,
 }
 
 /// A file's report, its loudness history and its average spectrum ((Hz, dB) points).
@@ -73,6 +77,7 @@ pub fn analyse(audio: &Audio) -> Measured {
             non_finite_samples: audio.non_finite_samples,
             figures,
             target: None,
+            limiter_gain_reduction: None,
         },
         history,
         spectrum,
@@ -109,6 +114,7 @@ pub fn analyse_file(path: &Path) -> Result<Measured> {
             non_finite_samples: non_finite,
             figures,
             target: None,
+            limiter_gain_reduction: None,
         },
         history,
         spectrum,
@@ -222,6 +228,15 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
             );
         }
         s += &format!("\n**{}**\n", if t.passed { "PASS" } else { "FAIL" });
+    }
+    if let Some(g) = &r.limiter_gain_reduction {
+        s += &format!(
+            "\n## Master limiter gain reduction\n\nLargest reduction per 10 ms window.\n\n\
+             | Mean | 95th percentile | Max | Time beyond 3 dB | Time beyond 6 dB |\n\
+             | --- | --- | --- | --- | --- |\n\
+             | {:.2} dB | {:.2} dB | {:.2} dB | {:.1} % | {:.1} % |\n",
+            g.mean_db, g.p95_db, g.max_db, g.percent_over_3_db, g.percent_over_6_db
+        );
     }
     s += &format!(
         "\n![loudness over time]({})\n\n![average spectrum]({})\n\n\

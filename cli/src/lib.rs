@@ -39,6 +39,7 @@ pub mod error;
 pub mod figures;
 pub mod file_report;
 pub mod files;
+pub mod gain_reduction;
 pub mod layout;
 pub mod mastering;
 pub mod par;

@@ -30,7 +30,7 @@
 //! limiter and a loudness measurement, not the glue, EQ and width again.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use shared_dsp::chain::channel::ChannelChain;
 use shared_dsp::chain::learn::solve_drive;
@@ -43,6 +43,7 @@ use shared_dsp::util::db_to_gain;
 
 use crate::audio::warn_non_finite;
 use crate::error::{Error, Result};
+use crate::gain_reduction::{GainReductionHistogram, GainReductionStats};
 use crate::par;
 use crate::plan::Delivery;
 use crate::progress::{Progress, Timing};
@@ -69,13 +70,19 @@ fn channel_runner(sample_rate_hz: f64, settings: &ChannelSettings) -> Runner {
 /// A Stem Master chain with `settings` (every design finished before the first sample, as the
 /// plugin has them after activation; meters off), as a stream processor.
 fn master_runner(settings: &MasterSettings, sample_rate_hz: f64) -> Runner {
+    let mut chain = master_chain(settings, sample_rate_hz);
+    let latency = chain.latency_samples();
+    Aligned::new(latency, Box::new(move |l, r| chain.process_block(l, r)))
+}
+
+/// A Stem Master chain with `settings`, every design finished, meters off.
+fn master_chain(settings: &MasterSettings, sample_rate_hz: f64) -> MasterChain {
     let mut chain = MasterChain::new(PROCESS_BLOCK, sample_rate_hz);
     chain.set_settings(settings);
     chain.finish_design_now();
     chain.reset();
     chain.set_meters_paused(true);
-    let latency = chain.latency_samples();
-    Aligned::new(latency, Box::new(move |l, r| chain.process_block(l, r)))
+    chain
 }
 
 /// The master chain up to (not including) the limiter.
@@ -117,13 +124,34 @@ fn limiter_stage(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) 
     )
 }
 
-/// The whole master chain with the limiter drive `drive_db`.
-fn full_master(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) -> Runner {
+/// The whole master chain with the limiter drive `drive_db`, recording its limiter's gain
+/// reduction window by window into `gain_reduction` (the chain's output does not depend on how
+/// its input is split, so the windows cost nothing in bits).
+fn full_master(
+    settings: &MasterSettings,
+    sample_rate_hz: f64,
+    drive_db: f64,
+    gain_reduction: Arc<Mutex<GainReductionHistogram>>,
+) -> Runner {
     let mut s = settings.clone();
     s.limiter_enabled = true;
     s.limiter.input_gain_db = drive_db as f32;
     s.dither = DitherSettings::default();
-    master_runner(&s, sample_rate_hz)
+    let mut chain = master_chain(&s, sample_rate_hz);
+    let latency = chain.latency_samples();
+    Aligned::new(
+        latency,
+        Box::new(move |l, r| {
+            let mut histogram = lock(&gain_reduction);
+            let mut at = 0;
+            while at < l.len() {
+                let n = histogram.samples_to_window_end().min(l.len() - at);
+                chain.process_block(&mut l[at..at + n], &mut r[at..at + n]);
+                histogram.record(n, chain.limiter_block_max_gain_reduction_db());
+                at += n;
+            }
+        }),
+    )
 }
 
 /// Streams `spool` through `runner`, handing each block of output to `sink`.
@@ -176,6 +204,7 @@ pub struct MasterStream<'a> {
     pub drive_db: f64,
     /// Limiter passes the search took.
     pub passes: usize,
+    gain_reduction: Arc<Mutex<GainReductionHistogram>>,
 }
 
 impl MasterStream<'_> {
@@ -194,6 +223,11 @@ impl MasterStream<'_> {
             }
         }
         Ok(self.runner.take(out, STREAM_BLOCK))
+    }
+
+    /// The limiter's work over what was read so far (the whole master once read to its end).
+    pub fn limiter_gain_reduction(&self) -> GainReductionStats {
+        lock(&self.gain_reduction).stats()
     }
 }
 
@@ -414,9 +448,16 @@ fn master<'a>(
     if let Some(e) = failed {
         return Err(e);
     }
+    let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     Ok(MasterStream {
         reader: spools.sum.reader()?,
-        runner: full_master(&d.master, sample_rate_hz, solution.drive_db),
+        runner: full_master(
+            &d.master,
+            sample_rate_hz,
+            solution.drive_db,
+            gain_reduction.clone(),
+        ),
+        gain_reduction,
         input: [Vec::new(), Vec::new()],
         done: false,
         frames,

@@ -139,6 +139,34 @@ fn masters_meet_their_targets_and_render_identically_twice() {
                 && out.join(format!("{name}-loudness.png")).exists()
         );
     }
+    // Every master says how hard its limiter worked, consistently, and louder costs more.
+    let gr = |name: &str| {
+        let m = v["masters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["delivery"] == name)
+            .unwrap();
+        let g = &m["report"]["limiter_gain_reduction"];
+        let f = |k: &str| {
+            g[k].as_f64()
+                .unwrap_or_else(|| panic!("{name}: no {k} in {g:#}"))
+        };
+        let (mean, p95, max) = (f("mean_db"), f("p95_db"), f("max_db"));
+        let (over3, over6) = (f("percent_over_3_db"), f("percent_over_6_db"));
+        assert!(0.0 <= mean && mean <= max && p95 <= max, "{name}: {g:#}");
+        assert!(
+            (0.0..=100.0).contains(&over3) && over6 <= over3,
+            "{name}: {g:#}"
+        );
+        let md = std::fs::read_to_string(out.join(format!("{name}.md"))).unwrap();
+        assert!(md.contains("Master limiter gain reduction"), "{name}.md");
+        mean
+    };
+    assert!(
+        gr("club") > gr("streaming"),
+        "club limits harder than streaming"
+    );
     let vinyl = v["masters"]
         .as_array()
         .unwrap()
