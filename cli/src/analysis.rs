@@ -102,16 +102,27 @@ fn stereo_figures(audio: &Audio, stereo_lufs: f64) -> (Option<f64>, Option<f64>)
         ll += a as f64 * a as f64;
         rr += b as f64 * b as f64;
     }
-    let correlation = (ll > 0.0 && rr > 0.0).then(|| lr / (ll * rr).sqrt());
     let fold: Vec<f32> = l.iter().zip(r).map(|(&a, &b)| 0.5 * (a + b)).collect();
     let mut meter = LoudnessMeter::new(2, audio.sample_rate_hz as f64);
     meter.process_block(&[&fold, &fold]);
-    let mono_lufs = meter.integrated_lufs();
+    (
+        correlation(lr, ll, rr),
+        mono_fold_change_lu(stereo_lufs, meter.integrated_lufs()),
+    )
+}
+
+/// Pearson correlation of left and right from their sums of products (`None` when a side is
+/// silent).
+pub fn correlation(sum_lr: f64, sum_ll: f64, sum_rr: f64) -> Option<f64> {
+    (sum_ll > 0.0 && sum_rr > 0.0).then(|| sum_lr / (sum_ll * sum_rr).sqrt())
+}
+
+/// The mono fold-down's loudness minus the stereo loudness, LU (`None` for silence).
+pub fn mono_fold_change_lu(stereo_lufs: f64, mono_lufs: f64) -> Option<f64> {
     let change =
         (stereo_lufs.is_finite() && mono_lufs.is_finite()).then(|| mono_lufs - stereo_lufs);
     // A fold that cancels to silence is the worst case, not "no figure".
-    let change = change.or((stereo_lufs.is_finite() && !mono_lufs.is_finite()).then_some(-70.0));
-    (correlation, change)
+    change.or((stereo_lufs.is_finite() && !mono_lufs.is_finite()).then_some(-70.0))
 }
 
 /// Measures one file.
@@ -366,6 +377,13 @@ pub struct LoudnessFigures {
     pub dr: Option<i32>,
     /// TT DR before rounding, dB.
     pub dr_db: Option<f64>,
+    /// Each channel's mean (DC offset), dBFS.
+    pub dc_offset_dbfs: Vec<f64>,
+    /// Whole-programme L/R correlation (see [`FileStats::stereo_correlation`]); `None` for
+    /// mono, multichannel or silence.
+    pub stereo_correlation: Option<f64>,
+    /// See [`FileStats::mono_fold_change_lu`].
+    pub mono_fold_change_lu: Option<f64>,
 }
 
 /// Momentary and short-term loudness every 100 ms, for the loudness plot.

@@ -8,7 +8,9 @@
 use shared_dsp::meter::loudness::{LoudnessMeter, WEIGHTS_STEREO};
 use shared_dsp::meter::true_peak::TruePeakMeter;
 
-use crate::analysis::{amp_db, DrMeter, LoudnessFigures, LoudnessHistory};
+use crate::analysis::{
+    amp_db, correlation, mono_fold_change_lu, DrMeter, LoudnessFigures, LoudnessHistory,
+};
 use crate::decode::MAX_MEASURED_CHANNELS;
 use crate::layout::ChannelLayout;
 use crate::spectrum::SpectrumMeter;
@@ -27,6 +29,11 @@ pub struct FiguresMeter {
     sample_peak: f32,
     dr: DrMeter,
     spectrum: SpectrumMeter,
+    /// Per channel: sum of samples (DC) and the frame count is `frames`.
+    channel_sums: Vec<f64>,
+    /// Stereo only: sums of L*R, L*L, R*R, and the mono fold-down `(L+R)/2` on both sides.
+    products: [f64; 3],
+    fold: Option<(LoudnessMeter, Vec<f32>)>,
 }
 
 impl FiguresMeter {
@@ -70,6 +77,9 @@ impl FiguresMeter {
             sample_peak: 0.0,
             dr: DrMeter::new(num_channels, sample_rate_hz),
             spectrum: SpectrumMeter::new(frames, sample_rate_hz),
+            channel_sums: vec![0.0; num_channels],
+            products: [0.0; 3],
+            fold: (num_channels == 2).then(|| (LoudnessMeter::new(2, sr), Vec::new())),
         }
     }
 
@@ -107,6 +117,20 @@ impl FiguresMeter {
         }
         self.dr.process(channels);
         self.spectrum.process(l, r);
+        for (sum, ch) in self.channel_sums.iter_mut().zip(channels) {
+            *sum += ch.iter().map(|&x| x as f64).sum::<f64>();
+        }
+        if let Some((meter, fold)) = &mut self.fold {
+            let [lr, ll, rr] = &mut self.products;
+            for (&a, &b) in l.iter().zip(r) {
+                *lr += a as f64 * b as f64;
+                *ll += a as f64 * a as f64;
+                *rr += b as f64 * b as f64;
+            }
+            fold.clear();
+            fold.extend(l.iter().zip(r).map(|(&a, &b)| 0.5 * (a + b)));
+            meter.process_block(&[fold, fold]);
+        }
     }
 
     fn history_point(&mut self, sr: f64) {
@@ -160,6 +184,17 @@ impl FiguresMeter {
                 plr_db: plr,
                 dr: dr.map(|d| d.dr),
                 dr_db: dr.map(|d| d.dr_db),
+                dc_offset_dbfs: self
+                    .channel_sums
+                    .iter()
+                    .map(|&sum| amp_db((sum / self.frames.max(1) as f64).abs()))
+                    .collect(),
+                stereo_correlation: self.fold.as_ref().and_then(|_| {
+                    correlation(self.products[0], self.products[1], self.products[2])
+                }),
+                mono_fold_change_lu: self.fold.as_ref().and_then(|(meter, _)| {
+                    mono_fold_change_lu(integrated, meter.integrated_lufs())
+                }),
             },
             self.history,
             self.spectrum.finish(),

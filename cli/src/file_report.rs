@@ -200,6 +200,17 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
         fmt_db(f.plr_db, "dB"),
         opt_dr(f),
     );
+    let dc: Vec<String> = f
+        .dc_offset_dbfs
+        .iter()
+        .map(|&db| fmt_db(db, "dBFS"))
+        .collect();
+    s += &format!("| DC offset (per channel) | {} |\n", dc.join(", "));
+    if let (Some(c), Some(fold)) = (f.stereo_correlation, f.mono_fold_change_lu) {
+        s += &format!(
+            "| Stereo correlation | {c:+.2} |\n| Mono fold-down loudness change | {fold:+.1} LU |\n"
+        );
+    }
     if r.non_finite_samples > 0 {
         s += &format!(
             "\n**Warning:** {} NaN or infinite samples, measured as silence.\n",

@@ -164,3 +164,40 @@ fn out_writes_markdown_json_and_plots() {
     // No temporary files left behind.
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 4);
 }
+
+/// DC per channel, stereo correlation and the mono fold-down change against their analytic
+/// values, for a 1 kHz sine x of amplitude A:
+/// - L = x + 0.01, R = x: DC -40.0 dBFS on the left, none on the right;
+/// - L = x, R = x/2: correlation +1, fold (L+R)/2 = 0.75 x on both sides against L and R:
+///   10 log10(2 * 0.75^2 / (1 + 0.5^2)) = -0.458 LU;
+/// - L = x, R = -x: correlation -1, the fold cancels to silence, reported as -70 LU.
+#[test]
+fn dc_correlation_and_mono_fold_of_known_signals() {
+    let dir = temp_dir("report_dc_correlation");
+    let tone = sine(5 * SR as usize, 1000.0, SR as f64, 0.25);
+    let scaled = |k: f32, dc: f32| -> Vec<f32> { tone.iter().map(|&x| k * x + dc).collect() };
+    let measure = |name: &str, left: Vec<f32>, right: Vec<f32>| {
+        let path = dir.join(name);
+        write(&path, &[left, right], SR);
+        let out = stem(&["report", s(&path), "--json"]);
+        assert!(out.status.success());
+        json(&out)
+    };
+    let v = measure("dc.wav", scaled(1.0, 0.01), scaled(1.0, 0.0));
+    let dc = v["dc_offset_dbfs"].as_array().unwrap();
+    assert!((dc[0].as_f64().unwrap() + 40.0).abs() < 0.01, "{dc:?}");
+    assert!(dc[1].as_f64().is_none_or(|db| db < -100.0), "{dc:?}");
+
+    let v = measure("half.wav", scaled(1.0, 0.0), scaled(0.5, 0.0));
+    let c = v["stereo_correlation"].as_f64().unwrap();
+    assert!((c - 1.0).abs() < 1e-4, "{c}");
+    let fold = v["mono_fold_change_lu"].as_f64().unwrap();
+    let expected = 10.0 * (2.0 * 0.75f64.powi(2) / 1.25).log10();
+    assert!((fold - expected).abs() < 0.01, "{fold} vs {expected}");
+
+    let v = measure("inverted.wav", scaled(1.0, 0.0), scaled(-1.0, 0.0));
+    let c = v["stereo_correlation"].as_f64().unwrap();
+    assert!((c + 1.0).abs() < 1e-4, "{c}");
+    assert_eq!(v["mono_fold_change_lu"].as_f64(), Some(-70.0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
