@@ -120,7 +120,7 @@ pub fn correlation(sum_lr: f64, sum_ll: f64, sum_rr: f64) -> Option<f64> {
 /// The mono fold-down's loudness minus the stereo loudness, LU (`None` for silence).
 pub fn mono_fold_change_lu(stereo_lufs: f64, mono_lufs: f64) -> Option<f64> {
     let change =
-        (stereo_lufs.is_finite() && mono_lufs.is_finite()).then(|| mono_lufs - stereo_lufs);
+        (stereo_lufs.is_finite() && mono_lufs.is_finite()).then_some(mono_lufs - stereo_lufs);
     // A fold that cancels to silence is the worst case, not "no figure".
     change.or((stereo_lufs.is_finite() && !mono_lufs.is_finite()).then_some(-70.0))
 }
