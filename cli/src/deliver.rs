@@ -182,6 +182,7 @@ pub fn deliver(
         writers
     };
     let limiter = m.limiter_gain_reduction();
+    let damage_db = m.loudness_damage_db();
     let mut written = Vec::new();
     let mut files = Vec::new();
     for w in writers.0 {
@@ -195,6 +196,7 @@ pub fn deliver(
         files.push(path.clone());
         rep.target = Some(target_check(d, &rep));
         rep.limiter_gain_reduction = Some(limiter.clone());
+        rep.loudness_damage_db = Some(damage_db);
         files.extend(write_files(
             out.dir,
             &rep,
@@ -317,6 +319,7 @@ impl WordLength {
             figures,
             target: None,
             limiter_gain_reduction: None,
+            loudness_damage_db: None,
         };
         Ok(Finished {
             path: self.path,

@@ -54,6 +54,9 @@ pub struct FileReport {
     /// How hard the master limiter worked (masters `stem render` made).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limiter_gain_reduction: Option<GainReductionStats>,
+    /// What reaching the loudness cost (`shared_dsp::meter::damage`), dB; masters only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loudness_damage_db: Option<f64>,
 }
 
 /// A file's report, its loudness history and its average spectrum ((Hz, dB) points).
@@ -78,6 +81,7 @@ pub fn analyse(audio: &Audio) -> Measured {
             figures,
             target: None,
             limiter_gain_reduction: None,
+            loudness_damage_db: None,
         },
         history,
         spectrum,
@@ -115,6 +119,7 @@ pub fn analyse_file(path: &Path) -> Result<Measured> {
             figures,
             target: None,
             limiter_gain_reduction: None,
+            loudness_damage_db: None,
         },
         history,
         spectrum,
@@ -247,6 +252,13 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
              | --- | --- | --- | --- | --- |\n\
              | {:.2} dB | {:.2} dB | {:.2} dB | {:.1} % | {:.1} % |\n",
             g.mean_db, g.p95_db, g.max_db, g.percent_over_3_db, g.percent_over_6_db
+        );
+    }
+    if let Some(d) = r.loudness_damage_db {
+        s += &format!(
+            "\nLoudness damage D = {}: the share of the master that is not one gain of the same \
+             stems with the limiter idle (lower is cleaner).\n",
+            fmt_db(d, "dB")
         );
     }
     s += &format!(

@@ -38,6 +38,7 @@ use shared_dsp::chain::master::MasterChain;
 use shared_dsp::chain::settings::{ChannelSettings, MasterSettings};
 use shared_dsp::dither::DitherSettings;
 use shared_dsp::dynamics::{Limiter, LimiterSettings};
+use shared_dsp::meter::damage::LoudnessDamage;
 use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::util::db_to_gain;
 
@@ -195,6 +196,10 @@ fn integrated_through(spool: &Spool, runner: Runner, sample_rate_hz: f64) -> Res
 /// A finished master, streamed from the sum's spool through the whole master chain.
 pub struct MasterStream<'a> {
     reader: SpoolReader<'a>,
+    /// The pre-limiter signal, read in step with the master for the loudness-damage figure.
+    reference: SpoolReader<'a>,
+    reference_block: [Vec<f32>; 2],
+    damage: LoudnessDamage,
     runner: Runner,
     input: [Vec<f32>; 2],
     done: bool,
@@ -222,7 +227,33 @@ impl MasterStream<'_> {
                 self.runner.push(&self.input[0], &self.input[1]);
             }
         }
-        Ok(self.runner.take(out, STREAM_BLOCK))
+        let n = self.runner.take(out, STREAM_BLOCK);
+        let mut compared = 0;
+        while compared < n {
+            let got = self
+                .reference
+                .read_block(&mut self.reference_block, n - compared)?;
+            if got == 0 {
+                break;
+            }
+            let [l, r] = &self.reference_block;
+            self.damage.process(
+                &[l, r],
+                &[
+                    &out[0][compared..compared + got],
+                    &out[1][compared..compared + got],
+                ],
+            );
+            compared += got;
+        }
+        Ok(n)
+    }
+
+    /// The loudness-damage figure `D` of the master read so far against the same stems with the
+    /// limiter idle (the pre-limiter signal, which the master's linear output gain does not
+    /// change: `D` ignores gains), dB ([`LoudnessDamage`]).
+    pub fn loudness_damage_db(&self) -> f64 {
+        self.damage.damage_db()
     }
 
     /// The limiter's work over what was read so far (the whole master once read to its end).
@@ -451,6 +482,9 @@ fn master<'a>(
     let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     Ok(MasterStream {
         reader: spools.sum.reader()?,
+        reference: spools.pre.reader()?,
+        reference_block: [Vec::new(), Vec::new()],
+        damage: LoudnessDamage::new(),
         runner: full_master(
             &d.master,
             sample_rate_hz,

@@ -287,3 +287,49 @@ fn preset_mistakes_are_named() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown delivery 'radio'"));
 }
+
+/// The loudness-damage figure compares the master with the pre-limiter signal sample for sample:
+/// when the limiter never acts (a quiet custom delivery) the master is exactly a gain of it and
+/// `D` is at the float rounding floor; a club master, limited hard, is damaged by several dB
+/// more than the streaming one. A misalignment of even one sample would put the quiet master's
+/// `D` near the music's one-sample decorrelation (tens of dB above the floor).
+#[test]
+fn loudness_damage_is_nil_for_an_idle_limiter_and_grows_with_limiting() {
+    let dir = temp_dir("render_damage");
+    let stems = stem_set(&dir);
+    let preset = dir.join("quiet.toml");
+    std::fs::write(
+        &preset,
+        "[deliveries.quiet]\ntarget_lufs = -30.0\nceiling_dbtp = -1.0\n",
+    )
+    .unwrap();
+    let out = dir.join("masters");
+    let mut args = vec!["render", "--json"];
+    args.extend(stems.iter().map(|p| s(p)));
+    args.extend(["--preset", s(&preset), "--deliver", "quiet,streaming,club"]);
+    args.extend(["--out", s(&out)]);
+    let v = json(&stem(&args));
+    let damage = |name: &str| {
+        let m = v["masters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["delivery"] == name)
+            .unwrap();
+        let d = m["report"]["loudness_damage_db"].as_f64();
+        println!(
+            "{name}: D {d:?} dB, limiter {}",
+            m["report"]["limiter_gain_reduction"]
+        );
+        // Minus infinity (an exact gain) serialises as null.
+        d.unwrap_or(f64::NEG_INFINITY)
+    };
+    let quiet = damage("quiet");
+    assert!(quiet < -100.0, "idle limiter: D {quiet} dB");
+    let (streaming, club) = (damage("streaming"), damage("club"));
+    assert!(
+        club > streaming + 3.0,
+        "club {club} vs streaming {streaming}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

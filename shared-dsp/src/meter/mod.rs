@@ -8,13 +8,15 @@
 //!   [`true_peak::TruePeakMeter`] (multichannel running maximum);
 //! - [`programme::ProgrammeMeter`]: loudness and true peak together, with PLR and PSR;
 //! - [`level::SamplePeak`], [`level::Rms`], [`correlation::Correlation`],
-//!   [`spectrum::SpectrumAnalyser`].
+//!   [`spectrum::SpectrumAnalyser`];
+//! - [`damage::LoudnessDamage`]: what reaching a loudness cost a master (offline reports).
 //!
 //! Every meter is built for the worst case at construction and never allocates afterwards
 //! (`tests/meter_alloc.rs`). Loudness readings are LUFS (`f64`), levels dBFS/dBTP (`f64`);
 //! silence reads `f64::NEG_INFINITY`.
 
 pub mod correlation;
+pub mod damage;
 pub mod k_weighting;
 pub mod level;
 pub mod loudness;
