@@ -194,9 +194,9 @@ pub fn deliver(
             spectrum,
         } = w.finish()?;
         files.push(path.clone());
-        rep.target = Some(target_check(d, &rep));
         rep.limiter_gain_reduction = Some(limiter.clone());
         rep.loudness_damage_db = Some(damage_db);
+        rep.target = Some(target_check(d, &rep));
         files.extend(write_files(
             out.dir,
             &rep,
@@ -380,5 +380,48 @@ pub fn target_check(d: &Delivery, rep: &FileReport) -> TargetCheck {
         ceiling_ok,
         dr_ok,
         passed: loudness_ok && ceiling_ok && dr_ok,
+        warnings: master_warnings(rep),
     }
+}
+
+/// Mean limiter gain reduction above which a master is said to be reached by limiting. The
+/// guide: stems get "2-3 dB of compression" and "the final limiter does minimal work"; a limiter
+/// holding more than 3 dB on average is doing the stems' job.
+pub const LIMITER_WORK_WARN_MEAN_DB: f64 = 3.0;
+
+/// DC in a master above this is reported (the level `stem check` warns about in stems).
+pub const MASTER_DC_WARN_DBFS: f64 = crate::analysis::DC_WARN_DBFS;
+
+fn master_warnings(rep: &FileReport) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(g) = &rep.limiter_gain_reduction {
+        if g.mean_db > LIMITER_WORK_WARN_MEAN_DB {
+            warnings.push(format!(
+                "the limiter reached the target by reducing {:.1} dB on average ({:.0} % of the \
+                 time beyond 6 dB, loudness damage {}): expect lost transients and pumping; \
+                 lower the target or control the stems' peaks before the master",
+                g.mean_db,
+                g.percent_over_6_db,
+                rep.loudness_damage_db
+                    .map_or("n/a".to_string(), |d| format!("{d:.1} dB")),
+            ));
+        }
+    }
+    let dc = &rep.figures.dc_offset_dbfs;
+    if let Some(worst) = dc
+        .iter()
+        .copied()
+        .filter(|d| d.is_finite())
+        .reduce(f64::max)
+    {
+        if worst > MASTER_DC_WARN_DBFS {
+            warnings.push(format!(
+                "DC offset {worst:.1} dBFS in the master (DC the stems carry, raised by the \
+                 limiter's drive, or made by heavy limiting of an asymmetric waveform): high-pass \
+                 the stems that carry it (`stem check` reports each stem's DC) or lower the \
+                 target"
+            ));
+        }
+    }
+    warnings
 }

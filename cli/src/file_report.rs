@@ -33,6 +33,8 @@ pub struct TargetCheck {
     pub ceiling_ok: bool,
     pub dr_ok: bool,
     pub passed: bool,
+    /// What passed but should not go unsaid: heavy limiting, DC in the master.
+    pub warnings: Vec<String>,
 }
 
 /// One file's report.
@@ -244,6 +246,9 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
             );
         }
         s += &format!("\n**{}**\n", if t.passed { "PASS" } else { "FAIL" });
+        for w in &t.warnings {
+            s += &format!("\n**Warning:** {w}\n");
+        }
     }
     if let Some(g) = &r.limiter_gain_reduction {
         s += &format!(

@@ -49,6 +49,25 @@ fn draw_atomic(
 
 /// Momentary and short-term loudness over time with the integrated level and an optional
 /// target.
+/// The loudness axis starts where the music is, not at the meter's floor: 6 LU below the quietest
+/// 5 % of its short-term loudness (silence aside), at least 20 LU below the integrated loudness,
+/// on a 5 LU grid, never below [`LOUDNESS_FLOOR_LUFS`]. A master whose short-term loudness moves
+/// by 4 LU then fills the plot instead of a tenth of it.
+fn loudness_axis_bottom(short_term_lufs: &[f64], integrated_lufs: f64) -> f64 {
+    let mut audible: Vec<f64> = short_term_lufs
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && *v > -70.0)
+        .collect();
+    if audible.is_empty() || !integrated_lufs.is_finite() {
+        return LOUDNESS_FLOOR_LUFS;
+    }
+    audible.sort_by(f64::total_cmp);
+    let quiet = audible[(audible.len() - 1) / 20];
+    let bottom = (quiet - 6.0).min(integrated_lufs - 20.0);
+    ((bottom / 5.0).floor() * 5.0).max(LOUDNESS_FLOOR_LUFS)
+}
+
 pub fn loudness_plot(
     path: &Path,
     title: &str,
@@ -57,13 +76,8 @@ pub fn loudness_plot(
     target_lufs: Option<f64>,
 ) -> Result<()> {
     let t_max = history.time_s.last().copied().unwrap_or(1.0).max(1.0);
-    let clamp = |v: f64| {
-        if v.is_finite() {
-            v.max(LOUDNESS_FLOOR_LUFS)
-        } else {
-            LOUDNESS_FLOOR_LUFS
-        }
-    };
+    let bottom = loudness_axis_bottom(&history.short_term_lufs, integrated_lufs);
+    let clamp = |v: f64| if v.is_finite() { v.max(bottom) } else { bottom };
     let top = history
         .momentary_lufs
         .iter()
@@ -80,7 +94,7 @@ pub fn loudness_plot(
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(52)
-            .build_cartesian_2d(0f64..t_max, LOUDNESS_FLOOR_LUFS..top)
+            .build_cartesian_2d(0f64..t_max, bottom..top)
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -185,4 +199,29 @@ pub fn spectrum_plot(
             .map_err(e)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loudness_axis_follows_the_music() {
+        // A loud master between -10 and -7 LUFS short-term: the axis starts at -30 (20 LU below
+        // -9 integrated, on the 5 LU grid), not at -60.
+        let loud: Vec<f64> = (0..100)
+            .map(|i| -10.0 + 3.0 * (i % 7) as f64 / 6.0)
+            .collect();
+        assert_eq!(loudness_axis_bottom(&loud, -9.0), -30.0);
+        // A quiet, dynamic programme reaches down to its quiet passages (-38 - 6 -> -45).
+        let mut dynamic = vec![-38.0; 10];
+        dynamic.extend(vec![-20.0; 90]);
+        assert_eq!(loudness_axis_bottom(&dynamic, -22.0), -45.0);
+        // Silence and the floor.
+        assert_eq!(
+            loudness_axis_bottom(&[f64::NEG_INFINITY], f64::NEG_INFINITY),
+            -60.0
+        );
+        assert_eq!(loudness_axis_bottom(&[-65.0; 10], -65.0), -60.0);
+    }
 }

@@ -159,14 +159,18 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
 /// One line per written master for the terminal.
 pub fn format_human(s: &RenderSummary) -> String {
     let mut out = format!(
-        "{:<26} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6}  result\n",
-        "master", "target", "I LUFS", "ceiling", "TP dBTP", "LRA", "DR", "drive"
+        "{:<26} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6}  result\n",
+        "master", "target", "I LUFS", "ceiling", "TP dBTP", "LRA", "DR", "drive", "GR"
     );
+    let mut warnings = String::new();
     for w in &s.masters {
         let t = w.report.target.as_ref();
         let f = &w.report.figures;
+        for warning in t.map_or(&[][..], |t| &t.warnings[..]) {
+            warnings += &format!("warning: {}: {warning}\n", display_name(&w.path));
+        }
         out += &format!(
-            "{:<26} {:>8.1} {:>8.2} {:>8.1} {:>8.2} {:>6.1} {:>6} {:>6.1}  {}\n",
+            "{:<26} {:>8.1} {:>8.2} {:>8.1} {:>8.2} {:>6.1} {:>6} {:>6.1} {:>6.1}  {}\n",
             display_name(&w.path),
             t.map_or(f64::NAN, |t| t.target_lufs),
             f.integrated_lufs,
@@ -175,6 +179,10 @@ pub fn format_human(s: &RenderSummary) -> String {
             f.lra_lu,
             f.dr.map_or("-".to_string(), |d| format!("DR{d}")),
             w.limiter_drive_db,
+            w.report
+                .limiter_gain_reduction
+                .as_ref()
+                .map_or(f64::NAN, |g| g.mean_db),
             match t {
                 Some(t) if t.passed => "pass".to_string(),
                 Some(t) => {
@@ -194,5 +202,5 @@ pub fn format_human(s: &RenderSummary) -> String {
             }
         );
     }
-    out
+    out + &warnings
 }

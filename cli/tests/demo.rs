@@ -42,6 +42,32 @@ fn demo_runs_end_to_end() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("masters/render.json")).unwrap())
             .unwrap();
     assert_eq!(summary["passed"], true);
+    // Passing is not the whole story: the club master reaches -8 LUFS by limiting hard, and its
+    // target check says so; the streaming master's limiter barely works and says nothing.
+    let warnings = |name: &str| -> Vec<String> {
+        summary["masters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["delivery"] == name)
+            .unwrap()["report"]["target"]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect()
+    };
+    let club = warnings("club");
+    assert!(
+        club.iter()
+            .any(|w| w.starts_with("the limiter reached the target")),
+        "{club:?}"
+    );
+    assert!(
+        warnings("streaming").is_empty(),
+        "{:?}",
+        warnings("streaming")
+    );
     // The same stems again: deterministic synthesis.
     let dir2 = temp_dir("demo_again");
     let out2 = stem(&["demo", "--seconds", "8", "--out", s(&dir2)]);

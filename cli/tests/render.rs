@@ -105,6 +105,16 @@ fn run_render(stems: &[PathBuf], out: &Path, extra: &[&str]) -> (i32, serde_json
     (o.status.code().unwrap(), json(&o))
 }
 
+/// The summary's entry for the master of delivery `name`.
+fn master<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["masters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["delivery"] == name)
+        .unwrap_or_else(|| panic!("no {name} master in {v:#}"))
+}
+
 #[test]
 fn masters_meet_their_targets_and_render_identically_twice() {
     let dir = temp_dir("render_targets");
@@ -117,12 +127,7 @@ fn masters_meet_their_targets_and_render_identically_twice() {
         ("vinyl", -16.0, -3.0),
     ];
     for (name, lufs, ceiling) in targets {
-        let m = v["masters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["delivery"] == name)
-            .unwrap();
+        let m = master(&v, name);
         let path = out.join(format!("{name}.wav"));
         let (ch, sr, bits) = read(&path);
         assert_eq!((sr, bits), (48_000, 24));
@@ -141,12 +146,7 @@ fn masters_meet_their_targets_and_render_identically_twice() {
     }
     // Every master says how hard its limiter worked, consistently, and louder costs more.
     let gr = |name: &str| {
-        let m = v["masters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["delivery"] == name)
-            .unwrap();
+        let m = master(&v, name);
         let g = &m["report"]["limiter_gain_reduction"];
         let f = |k: &str| {
             g[k].as_f64()
@@ -167,12 +167,7 @@ fn masters_meet_their_targets_and_render_identically_twice() {
         gr("club") > gr("streaming"),
         "club limits harder than streaming"
     );
-    let vinyl = v["masters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["delivery"] == "vinyl")
-        .unwrap();
+    let vinyl = master(&v, "vinyl");
     assert!(
         vinyl["report"]["dr"].is_i64(),
         "vinyl DR missing: {vinyl:#}"
@@ -310,12 +305,7 @@ fn loudness_damage_is_nil_for_an_idle_limiter_and_grows_with_limiting() {
     args.extend(["--out", s(&out)]);
     let v = json(&stem(&args));
     let damage = |name: &str| {
-        let m = v["masters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["delivery"] == name)
-            .unwrap();
+        let m = master(&v, name);
         let d = m["report"]["loudness_damage_db"].as_f64();
         println!(
             "{name}: D {d:?} dB, limiter {}",
