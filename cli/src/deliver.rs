@@ -309,18 +309,14 @@ impl WordLength {
         self.tmp
             .persist(&self.path, "cannot move the finished file into place")?;
         let (figures, history, spectrum) = self.meter.finish();
-        let report = FileReport {
-            file: display_name(&self.path),
-            sample_rate_hz: self.rate_hz,
-            channels: 2,
-            channel_layout: "stereo".into(),
-            duration_s: self.frames as f64 / self.rate_hz as f64,
-            non_finite_samples: 0,
+        let report = FileReport::measured(
+            display_name(&self.path),
+            self.rate_hz,
+            (2, "stereo"),
+            self.frames as u64,
+            0,
             figures,
-            target: None,
-            limiter_gain_reduction: None,
-            loudness_damage_db: None,
-        };
+        );
         Ok(Finished {
             path: self.path,
             bits: self.bits,

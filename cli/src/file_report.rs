@@ -61,30 +61,52 @@ pub struct FileReport {
     pub loudness_damage_db: Option<f64>,
 }
 
+impl FileReport {
+    /// The report of a measured file: `channels` in `layout` ("mono", "stereo", "5.1", ...),
+    /// `frames` at `sample_rate_hz`; the master-only parts (target, limiter work) left out.
+    pub fn measured(
+        file: String,
+        sample_rate_hz: u32,
+        (channels, layout): (usize, &str),
+        frames: u64,
+        non_finite_samples: usize,
+        figures: LoudnessFigures,
+    ) -> Self {
+        Self {
+            file,
+            sample_rate_hz,
+            channels,
+            channel_layout: layout.to_string(),
+            duration_s: frames as f64 / sample_rate_hz as f64,
+            non_finite_samples,
+            figures,
+            target: None,
+            limiter_gain_reduction: None,
+            loudness_damage_db: None,
+        }
+    }
+}
+
 /// A file's report, its loudness history and its average spectrum ((Hz, dB) points).
 pub type Measured = (FileReport, LoudnessHistory, Vec<(f64, f64)>);
 
 /// Measures one in-memory programme.
 pub fn analyse(audio: &Audio) -> Measured {
     let (figures, history, spectrum) = loudness_figures(audio);
+    let layout = if audio.num_channels() == 1 {
+        "mono"
+    } else {
+        "stereo"
+    };
     (
-        FileReport {
-            file: audio.name(),
-            sample_rate_hz: audio.sample_rate_hz,
-            channels: audio.num_channels(),
-            channel_layout: if audio.num_channels() == 1 {
-                "mono"
-            } else {
-                "stereo"
-            }
-            .into(),
-            duration_s: audio.duration_s(),
-            non_finite_samples: audio.non_finite_samples,
+        FileReport::measured(
+            audio.name(),
+            audio.sample_rate_hz,
+            (audio.num_channels(), layout),
+            audio.frames() as u64,
+            audio.non_finite_samples,
             figures,
-            target: None,
-            limiter_gain_reduction: None,
-            loudness_damage_db: None,
-        },
+        ),
         history,
         spectrum,
     )
@@ -111,18 +133,14 @@ pub fn analyse_file(path: &Path) -> Result<Measured> {
     }
     warn_non_finite(path, non_finite);
     Ok((
-        FileReport {
-            file: display_name(path),
-            sample_rate_hz: spec.sample_rate_hz,
-            channels: spec.channels,
-            channel_layout: spec.layout.name.clone(),
-            duration_s: frames as f64 / spec.sample_rate_hz as f64,
-            non_finite_samples: non_finite,
+        FileReport::measured(
+            display_name(path),
+            spec.sample_rate_hz,
+            (spec.channels, &spec.layout.name),
+            frames,
+            non_finite,
             figures,
-            target: None,
-            limiter_gain_reduction: None,
-            loudness_damage_db: None,
-        },
+        ),
         history,
         spectrum,
     ))
