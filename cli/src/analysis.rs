@@ -12,10 +12,12 @@
 use serde::Serialize;
 use shared_dsp::filter::biquad::BiquadCascade;
 use shared_dsp::filter::coefficients::{CascadeCoefs, Slope};
-use shared_dsp::meter::loudness::LoudnessMeter;
-use shared_dsp::meter::true_peak::TruePeakMeter;
 
-use crate::audio::Audio;
+use crate::audio::{format_label, Audio};
+use crate::decode::AudioSpec;
+use crate::figures::FiguresMeter;
+use crate::files::display_name;
+use crate::layout::ChannelLayout;
 
 /// A sample this close to full scale counts as clipped (the top code of 16-bit PCM is
 /// -0.00027 dBFS, so every integer format's largest code qualifies).
@@ -69,7 +71,8 @@ pub struct FileStats {
     pub longest_clip_run: usize,
     /// Largest per-channel mean, dBFS.
     pub dc_offset_dbfs: f64,
-    /// Integrated loudness as the file sits in a stereo mix (a mono file feeds both sides).
+    /// Integrated loudness as the file sits in a stereo mix (a mono file feeds both sides), or
+    /// with its layout's BS.1770 channel weights (5.0, 5.1, 7.1, ...).
     pub integrated_lufs: f64,
     /// NaN or infinite samples found (float files; replaced by silence for the analysis).
     pub non_finite_samples: usize,
@@ -90,27 +93,6 @@ pub const CORRELATION_WARN: f64 = -0.2;
 /// sides cancel (r below about -0.4).
 pub const MONO_FOLD_WARN_LU: f64 = -4.5;
 
-/// Whole-file L/R correlation and the mono fold-down's loudness change (see [`FileStats`]).
-fn stereo_figures(audio: &Audio, stereo_lufs: f64) -> (Option<f64>, Option<f64>) {
-    if audio.num_channels() < 2 {
-        return (None, None);
-    }
-    let (l, r) = audio.stereo();
-    let (mut lr, mut ll, mut rr) = (0.0f64, 0.0f64, 0.0f64);
-    for (&a, &b) in l.iter().zip(r) {
-        lr += a as f64 * b as f64;
-        ll += a as f64 * a as f64;
-        rr += b as f64 * b as f64;
-    }
-    let fold: Vec<f32> = l.iter().zip(r).map(|(&a, &b)| 0.5 * (a + b)).collect();
-    let mut meter = LoudnessMeter::new(2, audio.sample_rate_hz as f64);
-    meter.process_block(&[&fold, &fold]);
-    (
-        correlation(lr, ll, rr),
-        mono_fold_change_lu(stereo_lufs, meter.integrated_lufs()),
-    )
-}
-
 /// Pearson correlation of left and right from their sums of products (`None` when a side is
 /// silent).
 pub fn correlation(sum_lr: f64, sum_ll: f64, sum_rr: f64) -> Option<f64> {
@@ -125,121 +107,137 @@ pub fn mono_fold_change_lu(stereo_lufs: f64, mono_lufs: f64) -> Option<f64> {
     change.or((stereo_lufs.is_finite() && !mono_lufs.is_finite()).then_some(-70.0))
 }
 
-/// Measures one file.
-pub fn file_stats(audio: &Audio) -> FileStats {
-    let sr = audio.sample_rate_hz as f64;
-    let mut peak = 0.0f32;
-    let mut clip_runs = 0;
-    let mut longest = 0;
-    let mut dc = 0.0f64;
-    for ch in &audio.channels {
-        let mut run = 0;
-        let mut sum = 0.0f64;
-        for &x in ch {
-            let a = x.abs();
-            peak = peak.max(a);
-            sum += x as f64;
-            if a >= CLIP_LEVEL {
-                run += 1;
-            } else {
-                if run >= CLIP_RUN_SAMPLES {
-                    clip_runs += 1;
-                    longest = longest.max(run);
+/// One file's [`FileStats`] measured block by block (memory independent of its length): the
+/// loudness, peaks, DC, correlation and fold-down of [`FiguresMeter`] (the figures `stem report`
+/// gives) plus the clipping runs.
+pub struct FileStatsMeter {
+    figures: FiguresMeter,
+    /// Per channel: full-scale samples in a row so far.
+    runs: Vec<usize>,
+    clip_runs: usize,
+    longest_clip_run: usize,
+}
+
+impl FileStatsMeter {
+    /// For a file in `layout` (its loudness with the layout's BS.1770 weights; mono as it plays
+    /// on both sides of a stereo mix).
+    pub fn new(layout: &ChannelLayout, sample_rate_hz: u32) -> Self {
+        Self {
+            // Planned for 0 frames: no spectrum is taken, as the check shows none.
+            figures: FiguresMeter::with_layout(layout, sample_rate_hz, 0),
+            runs: vec![0; layout.weights.len()],
+            clip_runs: 0,
+            longest_clip_run: 0,
+        }
+    }
+
+    /// Feeds the next frames: one slice per channel of the file, equal lengths.
+    pub fn process(&mut self, channels: &[&[f32]]) {
+        self.figures.process(channels);
+        for (run, ch) in self.runs.iter_mut().zip(channels) {
+            for &x in *ch {
+                if x.abs() >= CLIP_LEVEL {
+                    *run += 1;
+                } else {
+                    if *run >= CLIP_RUN_SAMPLES {
+                        self.clip_runs += 1;
+                        self.longest_clip_run = self.longest_clip_run.max(*run);
+                    }
+                    *run = 0;
                 }
-                run = 0;
             }
         }
-        if run >= CLIP_RUN_SAMPLES {
-            clip_runs += 1;
-            longest = longest.max(run);
-        }
-        if !ch.is_empty() {
-            dc = dc.max((sum / ch.len() as f64).abs());
-        }
     }
-    let (l, r) = audio.stereo();
-    let mut loud = LoudnessMeter::new(2, sr);
-    loud.process_block(&[l, r]);
-    let integrated_lufs = loud.integrated_lufs();
-    let (stereo_correlation, mono_fold_change_lu) = stereo_figures(audio, integrated_lufs);
 
-    FileStats {
-        file: audio.name(),
-        format: audio.format_label(),
-        sample_rate_hz: audio.sample_rate_hz,
-        bits_per_sample: audio.bits_per_sample,
-        channels: audio.num_channels(),
-        frames: audio.frames(),
-        duration_s: audio.duration_s(),
-        sample_peak_dbfs: amp_db(peak as f64),
-        true_peak_dbtp: true_peak_dbtp(
-            &audio
-                .channels
+    /// The figures of the file `spec` describes, `frames` long with `non_finite` NaN/Inf samples.
+    pub fn finish(mut self, spec: &AudioSpec, frames: u64, non_finite: usize) -> FileStats {
+        for &run in &self.runs {
+            if run >= CLIP_RUN_SAMPLES {
+                self.clip_runs += 1;
+                self.longest_clip_run = self.longest_clip_run.max(run);
+            }
+        }
+        let (f, _, _) = self.figures.finish();
+        FileStats {
+            file: display_name(&spec.path),
+            format: format_label(spec.float, spec.bits_per_sample),
+            sample_rate_hz: spec.sample_rate_hz,
+            bits_per_sample: spec.bits_per_sample,
+            channels: spec.channels,
+            frames: frames as usize,
+            duration_s: frames as f64 / spec.sample_rate_hz as f64,
+            sample_peak_dbfs: f.sample_peak_dbfs,
+            true_peak_dbtp: f.true_peak_dbtp,
+            clip_runs: self.clip_runs,
+            longest_clip_run: self.longest_clip_run,
+            dc_offset_dbfs: f
+                .dc_offset_dbfs
                 .iter()
-                .map(|c| c.as_slice())
-                .collect::<Vec<_>>(),
-            sr,
-        ),
-        clip_runs,
-        longest_clip_run: longest,
-        dc_offset_dbfs: amp_db(dc),
-        integrated_lufs,
-        non_finite_samples: audio.non_finite_samples,
-        stereo_correlation,
-        mono_fold_change_lu,
-    }
-}
-
-/// True peak of planar `channels` (BS.1770-5 Annex 2 via `TruePeakMeter`), dBTP. The
-/// interpolator is flushed with silence so a peak in the last samples is seen.
-pub fn true_peak_dbtp(channels: &[&[f32]], sample_rate_hz: f64) -> f64 {
-    let mut tp = TruePeakMeter::new(channels.len(), sample_rate_hz);
-    tp.process_block(channels);
-    let tail = vec![0.0f32; tp.latency_samples() + 64];
-    let tails: Vec<&[f32]> = channels.iter().map(|_| tail.as_slice()).collect();
-    tp.process_block(&tails);
-    tp.true_peak_dbtp()
-}
-
-/// Energy of the side signal below [`BASS_MONO_HZ`] relative to the mid signal below it, dB
-/// (`-inf` for a mono file or identical channels). Both are low-passed by a 4th-order
-/// Butterworth (24 dB/oct) at 100 Hz.
-pub fn low_side_to_mid_db(audio: &Audio) -> f64 {
-    if audio.num_channels() < 2 {
-        return f64::NEG_INFINITY;
-    }
-    let sr = audio.sample_rate_hz as f64;
-    let coefs = CascadeCoefs::butterworth_lowpass(sr, BASS_MONO_HZ, Slope::Db24);
-    let mut lp_mid = BiquadCascade::new(coefs);
-    let mut lp_side = BiquadCascade::new(coefs);
-    let (l, r) = audio.stereo();
-    let mut mid = [0.0f32; 4096];
-    let mut side = [0.0f32; 4096];
-    let (mut e_mid, mut e_side) = (0.0f64, 0.0f64);
-    for (lc, rc) in l.chunks(4096).zip(r.chunks(4096)) {
-        let n = lc.len();
-        for i in 0..n {
-            mid[i] = 0.5 * (lc[i] + rc[i]);
-            side[i] = 0.5 * (lc[i] - rc[i]);
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max),
+            integrated_lufs: f.integrated_lufs,
+            non_finite_samples: non_finite,
+            stereo_correlation: f.stereo_correlation,
+            mono_fold_change_lu: f.mono_fold_change_lu,
         }
-        lp_mid.process_block(&mut mid[..n]);
-        lp_side.process_block(&mut side[..n]);
-        e_mid += mid[..n]
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>();
-        e_side += side[..n]
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>();
     }
-    if e_side <= 0.0 {
-        return f64::NEG_INFINITY;
+}
+
+/// Energy of the side signal below [`BASS_MONO_HZ`] relative to the mid signal below it, dB,
+/// measured block by block on the front pair (`-inf` for a mono file or identical channels).
+/// Both are low-passed by a 4th-order Butterworth (24 dB/oct) at 100 Hz.
+pub struct LowSideMeter {
+    lp_mid: BiquadCascade,
+    lp_side: BiquadCascade,
+    mid: Vec<f32>,
+    side: Vec<f32>,
+    e_mid: f64,
+    e_side: f64,
+}
+
+impl LowSideMeter {
+    pub fn new(sample_rate_hz: u32) -> Self {
+        let coefs =
+            CascadeCoefs::butterworth_lowpass(sample_rate_hz as f64, BASS_MONO_HZ, Slope::Db24);
+        Self {
+            lp_mid: BiquadCascade::new(coefs),
+            lp_side: BiquadCascade::new(coefs),
+            mid: vec![0.0; 4096],
+            side: vec![0.0; 4096],
+            e_mid: 0.0,
+            e_side: 0.0,
+        }
     }
-    if e_mid <= 0.0 {
-        return f64::INFINITY;
+
+    /// Feeds the next frames (one slice per channel; a mono file has no side).
+    pub fn process(&mut self, channels: &[&[f32]]) {
+        let [l, r] = match channels {
+            [l, r, ..] => [*l, *r],
+            _ => return,
+        };
+        for (lc, rc) in l.chunks(4096).zip(r.chunks(4096)) {
+            let n = lc.len();
+            for i in 0..n {
+                self.mid[i] = 0.5 * (lc[i] + rc[i]);
+                self.side[i] = 0.5 * (lc[i] - rc[i]);
+            }
+            self.lp_mid.process_block(&mut self.mid[..n]);
+            self.lp_side.process_block(&mut self.side[..n]);
+            let energy = |x: &[f32]| x.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
+            self.e_mid += energy(&self.mid[..n]);
+            self.e_side += energy(&self.side[..n]);
+        }
     }
-    10.0 * (e_side / e_mid).log10()
+
+    pub fn finish(&self) -> f64 {
+        if self.e_side <= 0.0 {
+            return f64::NEG_INFINITY;
+        }
+        if self.e_mid <= 0.0 {
+            return f64::INFINITY;
+        }
+        10.0 * (self.e_side / self.e_mid).log10()
+    }
 }
 
 /// TT Dynamic Range of `channels` (see the module docs). `None` for silence or no audio.

@@ -10,11 +10,8 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use crate::atomic::write_atomic;
-use crate::decode::read_audio;
 use crate::error::{Error, Result};
 use crate::files::{create_dir, display_name, ensure_not_input};
-use crate::par;
-use crate::progress::Progress;
 
 /// Lowest and highest sample rate the meters and chains are specified for, Hz.
 pub const MIN_SAMPLE_RATE_HZ: u32 = 22_050;
@@ -62,11 +59,7 @@ impl Audio {
 
     /// "24-bit PCM", "32-bit float".
     pub fn format_label(&self) -> String {
-        if self.float {
-            format!("{}-bit float", self.bits_per_sample)
-        } else {
-            format!("{}-bit PCM", self.bits_per_sample)
-        }
+        format_label(self.float, self.bits_per_sample)
     }
 
     /// Left and right as the file sits in a stereo mix: a mono file feeds both sides equally.
@@ -85,28 +78,27 @@ impl Audio {
     /// for integer PCM (covers rounding and TPDF dither), 0 for float (float stems carry the
     /// DAW's values exactly).
     pub fn quantisation_step(&self) -> f64 {
-        if self.float {
-            0.0
-        } else {
-            1.0 / (1u64 << (self.bits_per_sample - 1)) as f64
-        }
+        quantisation_step(self.float, self.bits_per_sample)
     }
 }
 
-/// Reads every file (on all cores), or fails on the first unreadable one.
-pub fn read_all(paths: &[PathBuf], progress: &Progress) -> Result<Vec<Audio>> {
-    let bar = progress.bar(paths.len() as u64, "reading");
-    let results = par::map(paths, |p| {
-        let r = read_audio(p);
-        bar.inc(1);
-        r
-    });
-    bar.finish_and_clear();
-    let audio: Vec<Audio> = results.into_iter().collect::<Result<_>>()?;
-    for a in &audio {
-        warn_non_finite(&a.path, a.non_finite_samples);
+/// "24-bit PCM", "32-bit float": a sample format by its kind and word length.
+pub fn format_label(float: bool, bits_per_sample: u16) -> String {
+    if float {
+        format!("{bits_per_sample}-bit float")
+    } else {
+        format!("{bits_per_sample}-bit PCM")
     }
-    Ok(audio)
+}
+
+/// Worst-case quantisation error of one sample, linear full scale: one LSB for integer PCM of
+/// `bits_per_sample` (covers rounding and TPDF dither), 0 for float (and an unknown length).
+pub fn quantisation_step(float: bool, bits_per_sample: u16) -> f64 {
+    if float || bits_per_sample == 0 {
+        0.0
+    } else {
+        1.0 / (1u64 << (bits_per_sample.min(64) - 1)) as f64
+    }
 }
 
 /// Says on stderr that `path` held `count` NaN or infinite samples, if any. Every command says

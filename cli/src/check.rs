@@ -12,20 +12,29 @@
 //! non-finite samples, a failed null test) fail the check; advice (16-bit, gain staging, DC,
 //! stereo bass) is reported as a warning.
 
+mod null;
+mod passes;
+mod table;
+
 use std::path::PathBuf;
 
 use serde::Serialize;
-use shared_dsp::meter::loudness::LoudnessMeter;
 
-use crate::align::{find_offset, mono, MAX_OFFSET_S};
-use crate::analysis::{self, amp_db, file_stats, fmt_db, FileStats};
-use crate::audio::{read_all, Audio};
+use crate::align::{correlate, match_at, Offset, MAX_OFFSET_S};
+use crate::analysis::{self, fmt_db, FileStats};
+use crate::audio::quantisation_step;
+use crate::decode::{AudioReader, AudioSpec};
 use crate::error::{Error, Result};
 use crate::files::{canonical, distinct_stems};
 use crate::par;
 use crate::progress::Progress;
 use crate::role::{Role, RoleOverrides};
 use crate::start_time::{clock, start_time, StartTime};
+
+use null::rounding_floor;
+pub use null::NullTest;
+use passes::{aligned_pass, channel_plan, measure, Excerpt, FileMeasure};
+pub use table::format_human;
 
 /// The null test passes when the residual peak is at or below this, unless the files' word
 /// length cannot reach it (see [`NullTest::threshold_dbfs`]). -90 dBFS is below the noise floor
@@ -81,27 +90,14 @@ pub struct StemCheck {
     pub offset_samples: Option<i64>,
     /// Normalised cross-correlation at that offset.
     pub offset_correlation: Option<f64>,
+    /// The same search per channel (stems of two or more channels; `null` for a silent
+    /// channel), which finds one channel shifted or inverted within an otherwise aligned stem.
+    pub channel_offsets: Vec<Option<ChannelOffset>>,
     /// Side energy below 100 Hz relative to mid energy below 100 Hz, dB (bass stem only).
     pub low_side_to_mid_db: Option<f64>,
     /// Start on the session timeline (BWF `bext` or iXML time reference), seconds since
     /// midnight; `null` when the file declares none.
     pub start_time_s: Option<f64>,
-}
-
-/// The null test: mix minus the sum of the stems.
-#[derive(Clone, Debug, Serialize)]
-pub struct NullTest {
-    pub residual_peak_dbfs: f64,
-    pub residual_rms_dbfs: f64,
-    /// Integrated loudness of the residual (`null` when it is below the -70 LUFS gate).
-    pub residual_lufs: f64,
-    /// The largest residual exact stems can leave through rounding, dBFS.
-    pub rounding_floor_dbfs: f64,
-    /// Pass when `residual_peak_dbfs <= threshold_dbfs`:
-    /// `max(NULL_THRESHOLD_DBFS, rounding_floor_dbfs + NULL_FLOOR_MARGIN_DB)`.
-    pub threshold_dbfs: f64,
-    pub passed: bool,
-    pub explanation: String,
 }
 
 /// Everything `stem check` found.
@@ -130,84 +126,102 @@ fn check_arguments(opts: &CheckOptions) -> Result<()> {
     Ok(())
 }
 
-/// Runs every check. `Err` only for unusable input (unreadable, not audio, bad arguments);
-/// a set that reads but fails its checks is an `Ok` report with `passed == false`.
+/// Runs every check. `Err` only for unusable input (unreadable, not audio, bad arguments,
+/// channel layouts that cannot be summed); a set that reads but fails its checks is an `Ok`
+/// report with `passed == false`.
+///
+/// Memory does not grow with the programme's length: every file is measured as it is decoded
+/// (in parallel), then all are read side by side once for the null test and the offset
+/// search's excerpts ([`passes`]).
 pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
     check_arguments(opts)?;
     let progress = Progress::new(opts.show_progress);
     let mut paths = opts.stems.clone();
     paths.push(opts.mix.clone());
-    let mut audio = read_all(&paths, &progress)?;
-    let mix = audio.pop().expect("the mix was read");
-    let stems = audio;
+    // Every header first, so an unreadable file or a layout mismatch is said before any work.
+    let specs: Vec<AudioSpec> = paths
+        .iter()
+        .map(|p| Ok(AudioReader::open_for_measurement(p)?.spec().clone()))
+        .collect::<Result<_>>()?;
+    let plan = channel_plan(&specs.iter().collect::<Vec<_>>())?;
+    let (stem_specs, mix_spec) = specs.split_at(specs.len() - 1);
+    let mix_spec = &mix_spec[0];
 
-    let bar = progress.bar(stems.len() as u64 + 1, "analysing");
-    let mix_stats = file_stats(&mix);
+    let bass_path = opts.bass.as_deref().map(canonical);
+    let roles: Vec<Role> = stem_specs
+        .iter()
+        .map(|s| match &bass_path {
+            Some(b) if *b == canonical(&s.path) => Role::Bass,
+            Some(_) if opts.roles.role_of(&s.path) == Role::Bass => Role::Other,
+            _ => opts.roles.role_of(&s.path),
+        })
+        .collect();
+    let indexed: Vec<usize> = (0..specs.len()).collect();
+    let bar = progress.bar(specs.len() as u64, "measuring");
+    let measured = par::map(&indexed, |&i| {
+        let m = measure(&specs[i], roles.get(i) == Some(&Role::Bass));
+        bar.inc(1);
+        m
+    });
+    bar.finish_and_clear();
+    let mut measured: Vec<FileMeasure> = measured.into_iter().collect::<Result<_>>()?;
+    let mix = measured.pop().expect("the mix was measured");
+
     // Each stem is located in what the mix leaves when every other stem is taken out of it:
     // `mix - sum + stem`. With a correct set that is the stem itself (its autocorrelation peaks
     // exactly at 0); with this stem shifted it is the unshifted stem, so the peak sits at the
     // shift; other stems' errors only add uncorrelated rest. Correlating with the whole mix
     // instead lets correlated stems (kick and bass share the same low notes) pull the peak.
-    let mix_mono = mono(&mix.channels);
-    let mut mix_minus_sum: Vec<f64> = mix_mono.iter().map(|&x| x as f64).collect();
-    let stem_monos: Vec<Vec<f32>> = stems.iter().map(|s| mono(&s.channels)).collect();
-    for (s, m) in stems.iter().zip(&stem_monos) {
-        if s.sample_rate_hz == mix.sample_rate_hz {
-            for (acc, &x) in mix_minus_sum.iter_mut().zip(m) {
-                *acc -= x as f64;
-            }
-        }
+    // Only stems at the mix's rate are summed; each is correlated over its loudest window
+    // (see `align` for why that window suffices).
+    let same_rate: Vec<usize> = (0..stem_specs.len())
+        .filter(|&i| stem_specs[i].sample_rate_hz == mix_spec.sample_rate_hz)
+        .collect();
+    let max_lag = (MAX_OFFSET_S * mix_spec.sample_rate_hz as f64).round() as usize;
+    let mut excerpts: Vec<Option<Excerpt>> = same_rate
+        .iter()
+        .map(|&i| {
+            measured[i]
+                .energies
+                .loudest()
+                .map(|w| Excerpt::new(w, max_lag, stem_specs[i].channels))
+        })
+        .collect();
+    let summed: Vec<&AudioSpec> = same_rate.iter().map(|&i| &stem_specs[i]).collect();
+    let sums = aligned_pass(mix_spec, &summed, &plan, &mut excerpts, &progress)?;
+    let offsets = par::map(&excerpts, |e| e.as_ref().map(|e| offsets_of(e, max_lag)));
+    let mut offset_of: Vec<Option<StemOffsets>> = vec![None; stem_specs.len()];
+    for (&i, o) in same_rate.iter().zip(offsets) {
+        offset_of[i] = o;
     }
-    let indexed: Vec<usize> = (0..stems.len()).collect();
-    let bass_path = opts.bass.as_deref().map(canonical);
-    let stem_checks: Vec<StemCheck> = par::map(&indexed, |&i| {
-        let s = &stems[i];
-        let stats = file_stats(s);
-        let role = match &bass_path {
-            Some(b) if *b == canonical(&s.path) => Role::Bass,
-            Some(_) if opts.roles.role_of(&s.path) == Role::Bass => Role::Other,
-            _ => opts.roles.role_of(&s.path),
-        };
-        let offset = (s.sample_rate_hz == mix.sample_rate_hz)
-            .then(|| {
-                let max_lag = (MAX_OFFSET_S * s.sample_rate_hz as f64).round() as usize;
-                let own = &stem_monos[i];
-                let target: Vec<f32> = mix_minus_sum
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &r)| (r + own.get(k).copied().unwrap_or(0.0) as f64) as f32)
-                    .collect();
-                find_offset(own, &target, max_lag)
-            })
-            .flatten();
-        let low_side = (role == Role::Bass).then(|| analysis::low_side_to_mid_db(s));
-        bar.inc(1);
-        StemCheck {
-            stats,
-            role,
-            offset_samples: offset.map(|o| o.samples),
-            offset_correlation: offset.map(|o| o.correlation),
-            low_side_to_mid_db: low_side,
-            start_time_s: None,
-        }
-    });
-    bar.finish_and_clear();
-    let mut stem_checks = stem_checks;
-    let mix_start = start_time(&opts.mix)?.map(|t| (t, mix.sample_rate_hz));
-    let mut stem_starts = Vec::with_capacity(stems.len());
-    for (s, c) in stems.iter().zip(stem_checks.iter_mut()) {
+    drop(excerpts);
+
+    let mix_start = start_time(&opts.mix)?.map(|t| (t, mix_spec.sample_rate_hz));
+    let mut stem_checks = Vec::with_capacity(stem_specs.len());
+    let mut stem_starts = Vec::with_capacity(stem_specs.len());
+    for (((s, m), role), off) in stem_specs.iter().zip(measured).zip(roles).zip(offset_of) {
         let start = start_time(&s.path)?.map(|t| (t, s.sample_rate_hz));
-        c.start_time_s = start.map(|(t, rate)| t.seconds(rate));
         stem_starts.push(start);
+        let (whole, channels) = off.unwrap_or_default();
+        stem_checks.push(StemCheck {
+            stats: m.stats,
+            role,
+            offset_samples: whole.map(|o| o.samples),
+            offset_correlation: whole.map(|o| o.correlation),
+            channel_offsets: channels,
+            low_side_to_mid_db: m.low_side_to_mid_db,
+            start_time_s: start.map(|(t, rate)| t.seconds(rate)),
+        });
     }
 
     let mut findings = Vec::new();
-    per_file_findings(&mix, &mix_stats, true, &mut findings);
-    for (s, c) in stems.iter().zip(&stem_checks) {
+    per_file_findings(mix_spec, &mix.stats, true, &mut findings);
+    for (s, c) in stem_specs.iter().zip(&stem_checks) {
         per_file_findings(s, &c.stats, false, &mut findings);
-        stem_findings(s, c, &mix, &mut findings);
+        stem_findings(c, &mix.stats, &mut findings);
     }
-    start_time_findings(&stems, &stem_starts, mix_start, &mut findings);
+    let names: Vec<String> = stem_checks.iter().map(|c| c.stats.file.clone()).collect();
+    start_time_findings(&names, &stem_starts, mix_start, &mut findings);
     if !stem_checks.iter().any(|c| c.role == Role::Bass) {
         findings.push(Finding {
             severity: Severity::Pass,
@@ -219,9 +233,14 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
         });
     }
 
-    let rates_match = stems.iter().all(|s| s.sample_rate_hz == mix.sample_rate_hz);
+    let rates_match = same_rate.len() == stem_specs.len();
     let null_test = if rates_match {
-        let nt = null_test(&stems, &mix);
+        // The mix's linear sample peak, back from the figure (exact to far below the floor).
+        let mix_peak = 10f64.powf(mix.stats.sample_peak_dbfs / 20.0);
+        let steps = specs
+            .iter()
+            .map(|s| quantisation_step(s.float, s.bits_per_sample));
+        let nt = sums.finish(rounding_floor(steps, stem_specs.len(), mix_peak));
         findings.push(Finding {
             severity: if nt.passed {
                 Severity::Pass
@@ -263,7 +282,7 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
     let passed = findings.iter().all(|f| f.severity != Severity::Fail);
     Ok(CheckReport {
         passed,
-        mix: mix_stats,
+        mix: mix.stats,
         mix_start_time_s: mix_start.map(|(t, rate)| t.seconds(rate)),
         stems: stem_checks,
         null_test,
@@ -271,11 +290,40 @@ pub fn run_check(opts: &CheckOptions) -> Result<CheckReport> {
     })
 }
 
+/// One channel's match with the same channel of the mix (minus the other stems).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ChannelOffset {
+    /// Where it matches best.
+    pub best: Offset,
+    /// How it matches at the offset of the stem as a whole.
+    pub at_stem_offset: Offset,
+}
+
+/// A stem's offset as a whole (on its downmix) and per channel (stems of two or more channels).
+type StemOffsets = (Option<Offset>, Vec<Option<ChannelOffset>>);
+
+fn offsets_of(e: &Excerpt, max_lag: usize) -> StemOffsets {
+    let whole = correlate(&e.x, &e.y, max_lag);
+    let lag = whole.map_or(0, |o| o.samples);
+    let channels = e
+        .x_channels
+        .iter()
+        .zip(&e.y_channels)
+        .map(|(x, y)| {
+            Some(ChannelOffset {
+                best: correlate(x, y, max_lag)?,
+                at_stem_offset: match_at(x, y, max_lag, lag)?,
+            })
+        })
+        .collect();
+    (whole, channels)
+}
+
 /// The start times files declare, against the mix's (or, without one, the time most stems
 /// share): a stem stamped elsewhere on the timeline fails, naming both times. Files without a
 /// start time are not judged by it (the audio offset check still is).
 fn start_time_findings(
-    stems: &[Audio],
+    stems: &[String],
     stem_starts: &[Option<(StartTime, u32)>],
     mix_start: Option<(StartTime, u32)>,
     findings: &mut Vec<Finding>,
@@ -307,7 +355,7 @@ fn start_time_findings(
                 findings,
                 Severity::Fail,
                 "start_time",
-                s,
+                s.clone(),
                 format!(
                     "starts at {} on the session timeline ({} time reference), {against} at {}: \
                      {diff_s:+.3} s apart. Export every stem from the same start point as the mix",
@@ -337,28 +385,30 @@ fn push(
     findings: &mut Vec<Finding>,
     severity: Severity,
     check: &'static str,
-    a: &Audio,
+    file: String,
     message: String,
 ) {
     findings.push(Finding {
         severity,
         check,
-        file: Some(a.name()),
+        file: Some(file),
         message,
     });
 }
 
-fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding>) {
-    if !a.float && a.bits_per_sample <= 16 {
+fn per_file_findings(spec: &AudioSpec, s: &FileStats, is_mix: bool, f: &mut Vec<Finding>) {
+    let a = || s.file.clone();
+    if !spec.float && spec.bits_per_sample <= 16 {
         push(
             f,
             Severity::Warn,
             "bit_depth",
-            a,
+            a(),
             format!(
-            "{}: the guide calls 16-bit stems a significant error; export 24-bit or 32-bit float",
-            a.format_label()
-        ),
+                "{}: the guide calls 16-bit stems a significant error; export 24-bit or 32-bit \
+                 float",
+                s.format
+            ),
         );
     }
     if s.non_finite_samples > 0 {
@@ -366,7 +416,7 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
             f,
             Severity::Fail,
             "non_finite",
-            a,
+            a(),
             format!(
                 "{} NaN or infinite samples (treated as silence here)",
                 s.non_finite_samples
@@ -382,7 +432,7 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
                 Severity::Fail
             },
             "clipping",
-            a,
+            a(),
             format!(
             "{} clipping runs ({} or more samples at full scale; longest {} samples): re-export \
              at a lower level",
@@ -397,7 +447,7 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
             f,
             Severity::Warn,
             "dc_offset",
-            a,
+            a(),
             format!(
                 "DC offset {:.1} dBFS (above {:.0} dBFS): high-pass or remove DC before mastering",
                 s.dc_offset_dbfs,
@@ -413,7 +463,7 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
             f,
             Severity::Warn,
             "stereo_correlation",
-            a,
+            a(),
             format!(
                 "left/right correlation {r:.2} (below {:.1}): mostly out of phase; check for an \
                  inverted channel or an over-wide effect",
@@ -429,7 +479,7 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
             f,
             Severity::Warn,
             "mono_fold",
-            a,
+            a(),
             format!(
                 "folded to mono it is {:.1} LU quieter (more than {:.1} LU): it will thin out or \
                  vanish on mono playback",
@@ -444,50 +494,63 @@ fn per_file_findings(a: &Audio, s: &FileStats, is_mix: bool, f: &mut Vec<Finding
 /// (a correct stem matches near +1; one inverted, near -1).
 pub const POLARITY_CORRELATION: f64 = 0.5;
 
-fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
+/// A channel's best match must reach this coefficient ([`Offset::coefficient`]) to be blamed
+/// on its own: a channel that is the stem's matches near 1 (0.7 with as much of other stems'
+/// errors beside it), while a quiet channel buried in another stem's error matches near 0
+/// wherever its correlation happens to peak.
+pub const CHANNEL_MATCH_COEFFICIENT: f64 = 0.5;
+/// ... and be at least this much better than its match at the stem's own offset. A periodic
+/// signal (a held tone) matches almost equally one period away, so a best lag that differs from
+/// the stem's by whole periods is no evidence; a shifted channel of anything broadband matches
+/// at its shift far better than beside it.
+pub const CHANNEL_MATCH_MARGIN: f64 = 0.05;
+
+fn stem_findings(c: &StemCheck, mix: &FileStats, f: &mut Vec<Finding>) {
+    let s = &c.stats;
+    let name = || s.file.clone();
     if s.sample_rate_hz != mix.sample_rate_hz {
         push(
             f,
             Severity::Fail,
             "sample_rate",
-            s,
+            name(),
             format!(
                 "sample rate {} Hz but the mix is {} Hz: export every stem at the session rate",
                 s.sample_rate_hz, mix.sample_rate_hz
             ),
         );
     }
-    if s.frames() != mix.frames() {
+    if s.frames != mix.frames {
         push(
             f,
             Severity::Fail,
             "length",
-            s,
+            name(),
             format!(
-            "{} frames ({:.3} s) but the mix has {} ({:.3} s): export every stem with the same \
-             start and end",
-            s.frames(),
-            s.duration_s(),
-            mix.frames(),
-            mix.duration_s()
-        ),
+                "{} frames ({:.3} s) but the mix has {} ({:.3} s): export every stem with the \
+                 same start and end",
+                s.frames, s.duration_s, mix.frames, mix.duration_s
+            ),
         );
     }
-    if s.num_channels() > mix.num_channels() {
+    if s.channels > mix.channels {
         push(
             f,
             Severity::Fail,
             "channels",
-            s,
+            name(),
             "stereo stem but mono mix: they cannot sum to it".to_string(),
         );
     }
-    if let Some(corr) = c.offset_correlation.filter(|&r| r < -POLARITY_CORRELATION) {
+    let inverted = c
+        .offset_correlation
+        .is_some_and(|r| r < -POLARITY_CORRELATION);
+    if let Some(corr) = c.offset_correlation.filter(|_| inverted) {
         push(
             f,
             Severity::Fail,
             "polarity",
-            s,
+            name(),
             format!(
                 "polarity inverted against the mix (match {corr:.2}): flip the stem's polarity \
                  or re-export it"
@@ -496,19 +559,27 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
     }
     match (c.offset_samples, c.offset_correlation) {
         (Some(0), _) => {}
-        (Some(off), Some(corr)) => push(f, Severity::Fail, "offset", s, format!(
-            "starts {} sample{} {} than the mix (match {:.2} at that offset): re-export from the same \
-             start point",
-            off.abs(),
-            if off.abs() == 1 { "" } else { "s" },
-            if off > 0 { "later" } else { "earlier" },
-            corr
-        )),
-        (None, _) if s.sample_rate_hz == mix.sample_rate_hz => {
-            push(f, Severity::Warn, "offset", s, "silent stem: no offset measurable".to_string())
-        }
+        (Some(off), Some(corr)) => push(
+            f,
+            Severity::Fail,
+            "offset",
+            name(),
+            format!(
+                "starts {} than the mix (match {corr:.2} at that offset): re-export from the \
+                 same start point",
+                samples_apart(off)
+            ),
+        ),
+        (None, _) if s.sample_rate_hz == mix.sample_rate_hz => push(
+            f,
+            Severity::Warn,
+            "offset",
+            name(),
+            "silent stem: no offset measurable".to_string(),
+        ),
         _ => {}
     }
+    channel_findings(c, inverted, f);
     // Judged at the 0.1 dB the report shows, so a stem at -12.00 dBFS is not told to move 0.0 dB.
     let peak = (c.stats.sample_peak_dbfs * 10.0).round() / 10.0;
     if peak == f64::NEG_INFINITY {
@@ -516,7 +587,7 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
             f,
             Severity::Warn,
             "gain_staging",
-            s,
+            name(),
             "silent stem".to_string(),
         );
     } else if peak > STEM_PEAK_MAX_DBFS {
@@ -524,7 +595,7 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
             f,
             Severity::Warn,
             "gain_staging",
-            s,
+            name(),
             format!(
                 "peaks at {peak:.1} dBFS: trim by {:.1} dB so peaks sit between -12 and -6 dBFS \
              before processing",
@@ -536,7 +607,7 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
             f,
             Severity::Warn,
             "gain_staging",
-            s,
+            name(),
             format!(
                 "peaks at {peak:.1} dBFS: raise by {:.1} dB so peaks sit between -12 and -6 dBFS \
              before processing",
@@ -550,7 +621,7 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
                 f,
                 Severity::Warn,
                 "bass_mono",
-                s,
+                name(),
                 format!(
                     "bass stem has side energy below 100 Hz at {side:.1} dB relative to its mid \
                  (above {:.0} dB): make the bass mono below 100 Hz",
@@ -562,7 +633,7 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
                 f,
                 Severity::Pass,
                 "bass_mono",
-                s,
+                name(),
                 format!(
                     "bass stem is mono below 100 Hz (side {} relative to mid)",
                     fmt_db(side, "dB")
@@ -572,195 +643,70 @@ fn stem_findings(s: &Audio, c: &StemCheck, mix: &Audio, f: &mut Vec<Finding>) {
     }
 }
 
-/// Mix minus the sum of the stems, over the longest file (missing samples count as silence).
-/// Sums in `f64`, so the residual holds the files' own rounding only.
-pub fn null_test(stems: &[Audio], mix: &Audio) -> NullTest {
-    let frames = stems
-        .iter()
-        .map(Audio::frames)
-        .chain([mix.frames()])
-        .max()
-        .unwrap_or(0);
-    let (ml, mr) = mix.stereo();
-    let mut res_l = vec![0.0f64; frames];
-    let mut res_r = vec![0.0f64; frames];
-    for (i, (&l, &r)) in ml.iter().zip(mr).enumerate() {
-        res_l[i] = l as f64;
-        res_r[i] = r as f64;
-    }
-    for s in stems {
-        let (l, r) = s.stereo();
-        for (i, (&a, &b)) in l.iter().zip(r).enumerate() {
-            res_l[i] -= a as f64;
-            res_r[i] -= b as f64;
+/// "1 sample later", "12 samples earlier".
+fn samples_apart(off: i64) -> String {
+    format!(
+        "{} sample{} {}",
+        off.abs(),
+        if off.abs() == 1 { "" } else { "s" },
+        if off > 0 { "later" } else { "earlier" }
+    )
+}
+
+/// A channel shifted or inverted within a stem whose other channels are right (a DAW routing
+/// slip or a wrongly wired surround export): the stem's downmix hides it, the channel's own
+/// search against the same channel of the mix shows it.
+fn channel_findings(c: &StemCheck, stem_inverted: bool, f: &mut Vec<Finding>) {
+    let whole = c.offset_samples.unwrap_or(0);
+    let n = c.channel_offsets.len();
+    for (k, m) in c.channel_offsets.iter().enumerate() {
+        let Some(ChannelOffset {
+            best,
+            at_stem_offset: at,
+        }) = *m
+        else {
+            continue;
+        };
+        if best.samples != whole
+            && best.coefficient.abs() >= CHANNEL_MATCH_COEFFICIENT
+            && best.coefficient.abs() - at.coefficient.abs() >= CHANNEL_MATCH_MARGIN
+        {
+            push(
+                f,
+                Severity::Fail,
+                "channel_offset",
+                c.stats.file.clone(),
+                format!(
+                    "channel {} of {n} starts {} than the mix's (match {:.2}, {:.2} where the \
+                     stem as a whole {}): re-export the stem with its channels together",
+                    k + 1,
+                    samples_apart(best.samples),
+                    best.coefficient,
+                    at.coefficient,
+                    if whole == 0 {
+                        "lines up".to_string()
+                    } else {
+                        format!("starts {}", samples_apart(whole))
+                    }
+                ),
+            );
+        }
+        if at.correlation < -POLARITY_CORRELATION
+            && at.coefficient <= -CHANNEL_MATCH_COEFFICIENT
+            && !stem_inverted
+        {
+            push(
+                f,
+                Severity::Fail,
+                "polarity",
+                c.stats.file.clone(),
+                format!(
+                    "channel {} of {n} is polarity-inverted against the mix's (match {:.2}) while \
+                     the stem as a whole is not: flip that channel or re-export the stem",
+                    k + 1,
+                    at.correlation
+                ),
+            );
         }
     }
-    let mut peak = 0.0f64;
-    let mut sq = 0.0f64;
-    for (&a, &b) in res_l.iter().zip(&res_r) {
-        peak = peak.max(a.abs()).max(b.abs());
-        sq += a * a + b * b;
-    }
-    let rms = if frames > 0 {
-        (sq / (2 * frames) as f64).sqrt()
-    } else {
-        0.0
-    };
-    let l32: Vec<f32> = res_l.iter().map(|&x| x as f32).collect();
-    let r32: Vec<f32> = res_r.iter().map(|&x| x as f32).collect();
-    let mut meter = LoudnessMeter::new(2, mix.sample_rate_hz as f64);
-    meter.process_block(&[&l32, &r32]);
-
-    let mix_peak = ml.iter().chain(mr).fold(0.0f32, |m, &x| m.max(x.abs())) as f64;
-    let floor = stems.iter().map(Audio::quantisation_step).sum::<f64>()
-        + mix.quantisation_step()
-        + stems.len() as f64 * F32_ROUNDING * mix_peak.max(1e-9);
-    let floor_db = amp_db(floor);
-    let threshold = NULL_THRESHOLD_DBFS.max(floor_db + NULL_FLOOR_MARGIN_DB);
-    let peak_db = amp_db(peak);
-    NullTest {
-        residual_peak_dbfs: peak_db,
-        residual_rms_dbfs: amp_db(rms),
-        residual_lufs: meter.integrated_lufs(),
-        rounding_floor_dbfs: floor_db,
-        threshold_dbfs: threshold,
-        passed: peak_db <= threshold,
-        explanation: format!(
-            "Pass when the residual peak is at or below {threshold:.1} dBFS: {NULL_THRESHOLD_DBFS:.0} \
-             dBFS, or {NULL_FLOOR_MARGIN_DB:.0} dB above the rounding floor if the word length \
-             cannot reach that. The rounding floor ({floor_db:.1} dBFS) is the largest residual a \
-             perfect stem set can leave: one LSB per integer file (its rounding or dither) plus \
-             the DAW's float rounding when it summed the stems (2^-24 of the mix peak per stem). \
-             A residual of exactly 0 (-inf) means the files sum bit for bit."
-        ),
-    }
-}
-
-fn cell(v: f64) -> String {
-    if v == f64::NEG_INFINITY {
-        "-inf".to_string()
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-fn short(name: &str, width: usize) -> String {
-    if name.chars().count() <= width {
-        name.to_string()
-    } else {
-        let tail: String = name
-            .chars()
-            .rev()
-            .take(width - 1)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("~{tail}")
-    }
-}
-
-/// The human-readable report: a table of the files, the findings, the null test, the verdict.
-pub fn format_human(r: &CheckReport) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<24} {:<7} {:<14} {:>6} {:>2} {:>9} {:>7} {:>7} {:>5} {:>7} {:>6} {:>6}",
-        "file",
-        "role",
-        "format",
-        "kHz",
-        "ch",
-        "length s",
-        "peak",
-        "TP",
-        "clips",
-        "DC",
-        "LUFS",
-        "offset"
-    );
-    let _ = writeln!(
-        out,
-        "{:<24} {:<7} {:<14} {:>6} {:>2} {:>9} {:>7} {:>7} {:>5} {:>7} {:>6} {:>6}",
-        "", "", "", "", "", "", "dBFS", "dBTP", "", "dBFS", "", "smp"
-    );
-    let row = |out: &mut String, s: &FileStats, role: &str, offset: String| {
-        let _ = writeln!(
-            out,
-            "{:<24} {:<7} {:<14} {:>6} {:>2} {:>9.3} {:>7} {:>7} {:>5} {:>7} {:>6} {:>6}",
-            short(&s.file, 24),
-            role,
-            s.format,
-            format!("{:.1}", s.sample_rate_hz as f64 / 1000.0),
-            s.channels,
-            s.duration_s,
-            cell(s.sample_peak_dbfs),
-            cell(s.true_peak_dbtp),
-            s.clip_runs,
-            cell(s.dc_offset_dbfs),
-            cell(s.integrated_lufs),
-            offset
-        );
-    };
-    for s in &r.stems {
-        let offset = match s.offset_samples {
-            Some(0) => "0".to_string(),
-            Some(o) => format!("{o:+}"),
-            None => "-".to_string(),
-        };
-        row(&mut out, &s.stats, s.role.name(), offset);
-    }
-    row(&mut out, &r.mix, "MIX", String::new());
-    let _ = writeln!(out);
-    for f in &r.findings {
-        let tag = match f.severity {
-            Severity::Pass => "ok  ",
-            Severity::Warn => "WARN",
-            Severity::Fail => "FAIL",
-        };
-        match &f.file {
-            Some(file) => {
-                let _ = writeln!(out, "{tag} {:<13} {file}: {}", f.check, f.message);
-            }
-            None => {
-                let _ = writeln!(out, "{tag} {:<13} {}", f.check, f.message);
-            }
-        }
-    }
-    if let Some(nt) = &r.null_test {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "Null test (mix minus sum of stems): residual peak {}, RMS {}, loudness {}; \
-             rounding floor {}, threshold {}",
-            fmt_db(nt.residual_peak_dbfs, "dBFS"),
-            fmt_db(nt.residual_rms_dbfs, "dBFS"),
-            fmt_db(nt.residual_lufs, "LUFS"),
-            fmt_db(nt.rounding_floor_dbfs, "dBFS"),
-            fmt_db(nt.threshold_dbfs, "dBFS"),
-        );
-        let _ = writeln!(out, "{}", nt.explanation);
-    }
-    let fails = r
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Fail)
-        .count();
-    let warns = r
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warn)
-        .count();
-    let _ = writeln!(out);
-    if r.passed {
-        let _ = writeln!(
-            out,
-            "RESULT: PASS ({} stems, {warns} warnings)",
-            r.stems.len()
-        );
-    } else {
-        let _ = writeln!(out, "RESULT: FAIL ({fails} problems, {warns} warnings)");
-    }
-    out
 }

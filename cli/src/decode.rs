@@ -8,7 +8,8 @@
 //!
 //! Every way a file can be unusable becomes an [`Error`] naming the file: missing, empty, not
 //! audio, truncated (fewer frames than the header declares), 8-bit, more than two channels (where
-//! a command takes stems or mixes; `stem report` measures up to eight, [`crate::layout`]), a
+//! `stem render` takes stems; `stem report` and `stem check` measure up to eight,
+//! [`crate::layout`]), a
 //! sample rate outside 22.05-384 kHz, no audio. A header's declared length is checked against
 //! the file's size before any audio is decoded ([`crate::declared`]), and [`AudioReader`] reads
 //! block by block, so neither a hostile header nor a long programme sizes a buffer.

@@ -13,7 +13,7 @@
 //! Shared pieces:
 //! - input and output: [`decode`] (every format, whole or block by block with
 //!   `decode::AudioReader`), [`declared`] (a header's length against the file's size, before
-//!   decoding), [`layout`] (speaker layouts and their BS.1770 weights), [`audio`] (in-memory audio, WAV encoding, reading many files), [`files`]
+//!   decoding), [`layout`] (speaker layouts and their BS.1770 weights), [`audio`] (in-memory audio, WAV encoding), [`files`]
 //!   (atomic writes, inputs never overwritten, distinct inputs);
 //! - measuring: [`analysis`] (per-file figures, TT DR), [`figures`] (a programme's report
 //!   figures measured block by block), [`spectrum`] (the average spectrum, block by block),

@@ -1,5 +1,7 @@
-//! `stem report` measures 5.0, 5.1 and 7.1 files with the BS.1770 channel weights; `check` and
-//! `render` refuse them as stems or mixes with a message naming the file and the layout.
+//! `stem report` measures 5.0, 5.1 and 7.1 files with the BS.1770 channel weights; `render`
+//! refuses them as stems with a message naming the file and the layout, and `check` refuses a
+//! set that mixes them with mono or stereo files the same way (a 5.1 set is checked:
+//! `check_multichannel`).
 //!
 //! The files are built byte by byte (16-bit PCM, 1 kHz sines) as the EBU loudness test set
 //! writes them: `seq-3341-6-5channels-16bit.wav` is 5.0 in the order L, R, C, Ls, Rs with the
