@@ -115,6 +115,35 @@ fn readings_computed_on_read_match_a_meter_never_read_before() {
     assert_eq!(lra.loudness_range_lu(), 0.0);
 }
 
+/// The running integrated loudness (what plugins read every block) equals the scan of the
+/// histogram (what reports read once) within 1e-9 LU at every block, on a programme whose
+/// quiet passages the relative gate drops; PLR follows it.
+#[test]
+fn running_integrated_loudness_equals_the_scan() {
+    let x = signal(40 * 48_000, 0x5eed_1234);
+    let mut m = ProgrammeMeter::new(2, SR);
+    let mut worst_lu = 0.0f64;
+    for (l, r) in x[0].chunks(512).zip(x[1].chunks(512)) {
+        m.process_block(&[l, r]);
+        let (running, scan) = (
+            m.loudness().running_integrated_lufs(),
+            m.loudness().integrated_lufs(),
+        );
+        if scan.is_finite() {
+            worst_lu = worst_lu.max((running - scan).abs());
+            assert!((m.running_plr_db() - m.plr_db()).abs() < 1e-9);
+        } else {
+            assert_eq!(running, scan);
+            assert_eq!(m.running_plr_db(), m.plr_db());
+        }
+    }
+    assert!(worst_lu < 1e-9, "{worst_lu} LU apart");
+    // The gate is in play: the gated mean sits well above the mean of every block.
+    let l = m.loudness();
+    let ungated_lufs = l.relative_gate_lufs() + 10.0;
+    assert!(l.integrated_lufs() > ungated_lufs + 0.5, "{l:?}");
+}
+
 #[test]
 fn pause_cuts_the_paused_audio_out() {
     // Pausing during a passage must read as if that passage had never been played.

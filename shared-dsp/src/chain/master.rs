@@ -579,8 +579,8 @@ impl MasterChain {
     /// Gain the compare path applies to the unprocessed signal: processed minus unprocessed
     /// integrated loudness, dB, clamped to +-[`MAX_MATCH_GAIN_DB`]; 0 until both are measured.
     pub fn match_gain_db(&self) -> f32 {
-        let p = self.meter.loudness().integrated_lufs();
-        let u = self.dry_meter.integrated_lufs();
+        let p = self.meter.loudness().running_integrated_lufs();
+        let u = self.dry_meter.running_integrated_lufs();
         if p.is_finite() && u.is_finite() {
             ((p - u) as f32).clamp(-MAX_MATCH_GAIN_DB, MAX_MATCH_GAIN_DB)
         } else {
@@ -592,22 +592,24 @@ impl MasterChain {
         db_to_gain(self.match_gain_db())
     }
 
-    /// Every reading in one struct.
+    /// Every reading in one struct, O(1) so editors can take it every block: integrated
+    /// loudness (and what derives from it) is the running figure
+    /// (`LoudnessMeter::running_integrated_lufs`, within 1e-9 LU of the report's scan).
     pub fn readings(&self) -> MasterReadings {
         let l = self.meter.loudness();
-        let integrated = l.integrated_lufs();
+        let integrated = l.running_integrated_lufs();
         MasterReadings {
             momentary_lufs: l.momentary_lufs(),
             short_term_lufs: l.short_term_lufs(),
             integrated_lufs: integrated,
             loudness_range_lu: l.loudness_range_lu(),
             true_peak_max_dbtp: self.meter.max_true_peak_dbtp(),
-            plr_db: self.meter.plr_db(),
+            plr_db: self.meter.running_plr_db(),
             glue_gain_reduction_db: self.glue_gain_reduction_db(),
             glue_block_max_gain_reduction_db: self.glue_block_max_gain_reduction_db(),
             limiter_gain_reduction_db: self.limiter_gain_reduction_db(),
             limiter_block_max_gain_reduction_db: self.limiter_block_max_gain_reduction_db(),
-            unprocessed_integrated_lufs: self.dry_meter.integrated_lufs(),
+            unprocessed_integrated_lufs: self.dry_meter.running_integrated_lufs(),
             match_gain_db: self.match_gain_db(),
             streaming_turn_down_db: streaming_turn_down_db(integrated),
         }
@@ -688,8 +690,7 @@ impl MasterChain {
         self.dither.process_block(&mut [left, right]);
         self.meter.process_block(&[left, right]);
 
-        // Loudness-matched compare (the match gain is only evaluated while it is heard: the
-        // integrated loudness is a histogram walk).
+        // Loudness-matched compare (the match gain is only evaluated while it is heard).
         let target = if self.compare { 1.0 } else { 0.0 };
         if self.compare_mix != target || self.compare {
             let g = self.match_gain_linear();

@@ -16,15 +16,17 @@
 //!   -20 LU, LRA = 95th minus 10th percentile (nearest rank, `round((n - 1) p)`).
 //!
 //! Memory is fixed whatever the programme length: gated statistics live in histograms of
-//! 0.01 LU bins from -70 to +30 LUFS that keep, per bin, the block count and the sum of the
-//! blocks' energies. Gated means therefore use the exact energies of every bin wholly above the
-//! gate; only blocks within 0.01 LU of a gate, and percentiles, are resolved to the bin (their
-//! value is the bin's mean energy, within 0.01 LU of each block).
-//!
-//! Integrated loudness and loudness range are computed when read, and only when a gating block
-//! or short-term value has been added since the last read (at most 10 times per second of
-//! programme): a histogram scan per audio block would cost more than the K-weighting and the
-//! true-peak meter together, and grow with the block rate rather than with information.
+//! 0.01 LU bins (`histogram`), which keep what a reading needs up to date as blocks arrive, so a
+//! reading costs O(1) amortised per gating block or short-term value however often it is read
+//! (a scan of the 10 000 bins per read or per block cost more than the K-weighting and the
+//! true-peak meter together, and grew with the block rate rather than with information):
+//! - [`LoudnessMeter::running_integrated_lufs`] is the one for displays and anything read per
+//!   audio block; it equals [`LoudnessMeter::integrated_lufs`] within 1e-9 LU (the running
+//!   sum is exact where the scan rounds bin by bin);
+//! - [`LoudnessMeter::integrated_lufs`] scans the bins once per gating block it is read after:
+//!   the figure reports have always given, bit for bit, for reading once at the end;
+//! - [`LoudnessMeter::loudness_range_lu`] moves two percentile cursors and gives the scan's
+//!   bits.
 //!
 //! All readings are LUFS (LU for the range) as `f64`; a reading with nothing to measure
 //! (silence, everything gated out) is `f64::NEG_INFINITY`, except the loudness range, which is
@@ -32,6 +34,7 @@
 
 use std::cell::Cell;
 
+use super::histogram::GatedHistogram;
 use super::k_weighting::{KWeightingCoefs, KWeightingFilter};
 
 /// Absolute gate of BS.1770-5 and Tech 3342, LUFS.
@@ -57,11 +60,6 @@ const MOMENTARY_TICKS: usize = 40;
 const SHORT_TERM_TICKS: usize = 300;
 /// Ticks per gating-block hop (100 ms).
 const TICKS_PER_HOP: u64 = 10;
-/// Width of a histogram bin, LU.
-const BIN_LU: f64 = 0.01;
-/// Number of bins, covering -70 to +30 LUFS (louder blocks land in the top bin with their
-/// exact energy, so gated means stay exact).
-const NUM_BINS: usize = 10_000;
 
 /// Converts a K-weighted, channel-weighted mean square to LUFS (BS.1770-5 eq. 2).
 #[inline]
@@ -77,120 +75,6 @@ pub fn energy_to_lufs(energy: f64) -> f64 {
 #[inline]
 pub fn lufs_to_energy(lufs: f64) -> f64 {
     10f64.powf((lufs + 0.691) / 10.0)
-}
-
-/// Histogram of block energies above the absolute gate: count and energy sum per 0.01 LU bin.
-#[derive(Clone, Debug)]
-struct GatedHistogram {
-    counts: Vec<u32>,
-    energy_sums: Vec<f64>,
-    total_count: u64,
-    total_energy: f64,
-    absolute_gate_energy: f64,
-}
-
-impl GatedHistogram {
-    fn new() -> Self {
-        Self {
-            counts: vec![0; NUM_BINS],
-            energy_sums: vec![0.0; NUM_BINS],
-            total_count: 0,
-            total_energy: 0.0,
-            absolute_gate_energy: lufs_to_energy(ABSOLUTE_GATE_LUFS),
-        }
-    }
-
-    fn reset(&mut self) {
-        self.counts.fill(0);
-        self.energy_sums.fill(0.0);
-        self.total_count = 0;
-        self.total_energy = 0.0;
-    }
-
-    fn bin_of(energy: f64) -> usize {
-        let lufs = energy_to_lufs(energy);
-        let bin = ((lufs - ABSOLUTE_GATE_LUFS) / BIN_LU).floor();
-        if bin.is_nan() || bin < 0.0 {
-            0
-        } else {
-            (bin as usize).min(NUM_BINS - 1)
-        }
-    }
-
-    /// Adds a block; blocks below the absolute gate are dropped.
-    fn add(&mut self, energy: f64) {
-        if !energy.is_finite() || energy < self.absolute_gate_energy {
-            return;
-        }
-        let bin = Self::bin_of(energy);
-        self.counts[bin] += 1;
-        self.energy_sums[bin] += energy;
-        self.total_count += 1;
-        self.total_energy += energy;
-    }
-
-    /// First bin passing the relative gate `gate_lu` below the absolute-gated mean, or `None`
-    /// when no block passed the absolute gate.
-    fn relative_gate_start(&self, gate_lu: f64) -> Option<usize> {
-        if self.total_count == 0 {
-            return None;
-        }
-        let threshold = self.total_energy / self.total_count as f64 * 10f64.powf(gate_lu / 10.0);
-        let bin = Self::bin_of(threshold);
-        // The bin holding the threshold counts in when its blocks are on average above it.
-        let count = self.counts[bin];
-        if count > 0 && self.energy_sums[bin] / count as f64 >= threshold {
-            Some(bin)
-        } else {
-            Some(bin + 1)
-        }
-    }
-
-    /// Mean energy of the blocks passing the relative gate.
-    fn gated_mean_energy(&self, gate_lu: f64) -> Option<f64> {
-        let start = self.relative_gate_start(gate_lu)?;
-        let mut count = 0u64;
-        let mut energy = 0.0;
-        for (c, e) in self.counts[start.min(NUM_BINS)..]
-            .iter()
-            .zip(&self.energy_sums[start.min(NUM_BINS)..])
-        {
-            count += *c as u64;
-            energy += *e;
-        }
-        (count > 0).then(|| energy / count as f64)
-    }
-
-    /// Energy of the block at 0-based `rank` (ascending) among bins from `start`.
-    fn energy_at_rank(&self, start: usize, rank: u64) -> f64 {
-        let mut seen = 0u64;
-        for bin in start..NUM_BINS {
-            let c = self.counts[bin] as u64;
-            if c > 0 && seen + c > rank {
-                return self.energy_sums[bin] / c as f64;
-            }
-            seen += c;
-        }
-        0.0
-    }
-
-    /// Loudness range of Tech 3342 over the blocks in this histogram, LU.
-    fn loudness_range(&self) -> f64 {
-        let Some(start) = self.relative_gate_start(LRA_RELATIVE_GATE_LU) else {
-            return 0.0;
-        };
-        let n: u64 = self.counts[start.min(NUM_BINS)..]
-            .iter()
-            .map(|&c| c as u64)
-            .sum();
-        if n == 0 {
-            return 0.0;
-        }
-        let rank = |p: f64| ((n - 1) as f64 * p + 0.5).floor() as u64;
-        let low = self.energy_at_rank(start, rank(LRA_LOW_PERCENTILE));
-        let high = self.energy_at_rank(start, rank(LRA_HIGH_PERCENTILE));
-        energy_to_lufs(high) - energy_to_lufs(low)
-    }
 }
 
 /// EBU Mode loudness meter. Construct with the maximum channel count; feed planar blocks of
@@ -245,8 +129,8 @@ impl LoudnessMeter {
             short_term_energy: 0.0,
             max_momentary_energy: 0.0,
             max_short_term_energy: 0.0,
-            blocks: GatedHistogram::new(),
-            short_term_blocks: GatedHistogram::new(),
+            blocks: GatedHistogram::new(RELATIVE_GATE_LU),
+            short_term_blocks: GatedHistogram::new(LRA_RELATIVE_GATE_LU),
             integrated_cache: Cell::new(None),
             range_cache: Cell::new(None),
             paused: false,
@@ -453,28 +337,38 @@ impl LoudnessMeter {
     }
 
     /// Gated integrated loudness since reset, LUFS (`-inf` before any block passes the gates).
-    /// Scans the 10 000-bin histogram only when a gating block was added since the last read.
+    /// Scans the 10 000-bin histogram when a gating block was added since the last read: read
+    /// it where the exact figure of earlier releases matters (reports), and
+    /// [`Self::running_integrated_lufs`] anywhere it is read per block.
     pub fn integrated_lufs(&self) -> f64 {
         cached(&self.integrated_cache, || {
             self.blocks
-                .gated_mean_energy(RELATIVE_GATE_LU)
+                .gated_mean_energy()
                 .map_or(f64::NEG_INFINITY, energy_to_lufs)
         })
     }
 
+    /// Gated integrated loudness since reset from running sums, LUFS, O(1): equal to
+    /// [`Self::integrated_lufs`] within 1e-9 LU (about 5e-12 LU in practice).
+    pub fn running_integrated_lufs(&self) -> f64 {
+        self.blocks
+            .running_gated_mean_energy()
+            .map_or(f64::NEG_INFINITY, energy_to_lufs)
+    }
+
     /// The relative gate currently applied to integrated loudness, LUFS (`-inf` if none).
     pub fn relative_gate_lufs(&self) -> f64 {
-        if self.blocks.total_count == 0 {
-            return f64::NEG_INFINITY;
-        }
-        energy_to_lufs(self.blocks.total_energy / self.blocks.total_count as f64) + RELATIVE_GATE_LU
+        self.blocks
+            .absolute_gated_mean_energy()
+            .map_or(f64::NEG_INFINITY, |e| energy_to_lufs(e) + RELATIVE_GATE_LU)
     }
 
     /// Loudness range (EBU Tech 3342) since reset, LU; 0 until a short-term value passes the
     /// gates. Tech 3341 asks meters to flag it as unstable during the first 60 s.
     pub fn loudness_range_lu(&self) -> f64 {
         cached(&self.range_cache, || {
-            self.short_term_blocks.loudness_range()
+            self.short_term_blocks
+                .loudness_range(LRA_LOW_PERCENTILE, LRA_HIGH_PERCENTILE)
         })
     }
 }

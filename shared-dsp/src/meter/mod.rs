@@ -17,6 +17,7 @@
 
 pub mod correlation;
 pub mod damage;
+mod histogram;
 pub mod k_weighting;
 pub mod level;
 pub mod loudness;

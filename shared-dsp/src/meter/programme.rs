@@ -110,6 +110,15 @@ impl ProgrammeMeter {
         ratio(self.max_true_peak_dbtp(), self.loudness.integrated_lufs())
     }
 
+    /// [`Self::plr_db`] from the running integrated loudness
+    /// ([`LoudnessMeter::running_integrated_lufs`]), O(1): for readings taken per block.
+    pub fn running_plr_db(&self) -> f64 {
+        ratio(
+            self.max_true_peak_dbtp(),
+            self.loudness.running_integrated_lufs(),
+        )
+    }
+
     /// Peak to short-term loudness ratio: true peak of the last 3 s minus short-term loudness,
     /// dB (`-inf` while silent).
     pub fn psr_db(&self) -> f64 {
