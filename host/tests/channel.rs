@@ -8,7 +8,6 @@
 //! `assert_process_allocs`, so an allocation on the audio thread aborts the run). The plugin
 //! crate is linked too, only to turn `ChannelSettings` into the parameter values a host sends.
 
-use nice_plug::prelude::Params;
 use shared_dsp::chain::channel::ChannelChain;
 use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::eq::{BandKind, BandSettings, DynamicSettings, Placement};
@@ -18,7 +17,10 @@ use stem_host::{BlockSchedule, ParamChange, ParamInfo, PluginHost};
 use test_signals::Xorshift64Star;
 
 mod support;
-use support::{argmax, assert_identical, open, refs, wire, FORMATS};
+use support::{
+    apply_channel_settings as apply, argmax, assert_identical,
+    channel_param_values as param_values, open, refs, wire, FORMATS,
+};
 
 const SR: f64 = 48_000.0;
 
@@ -52,39 +54,8 @@ fn programme(num_samples: usize, seed: u64) -> [Vec<f32>; 2] {
     out
 }
 
-/// The normalized value of every parameter (by display name) for `settings`, and the settings
-/// the plugin reconstructs from those normalized values (plain -> normalized -> plain may move
-/// a skewed value by an ulp; the expectation uses exactly what the plugin sees).
-fn param_values(settings: &ChannelSettings) -> (Vec<(String, f32)>, ChannelSettings) {
-    let params = StemChannelParams::new(settings);
-    let mut values = Vec::new();
-    for (_, ptr, _) in params.param_map() {
-        // SAFETY: the pointers point into `params`, alive for this loop.
-        unsafe {
-            let normalized = ptr.default_normalized_value();
-            ptr._internal_set_normalized_value(normalized);
-            values.push((ptr.name().to_string(), normalized));
-        }
-    }
-    (values, params.target_settings())
-}
-
 fn normalized(info: &ParamInfo, wire: f64) -> f64 {
     (wire - info.min_value) / (info.max_value - info.min_value)
-}
-
-/// Sets every parameter of `host` to `settings` (as a user or a preset would, while stopped).
-fn apply(host: &mut dyn PluginHost, settings: &ChannelSettings) -> ChannelSettings {
-    let infos = host.params().unwrap();
-    let (values, expected) = param_values(settings);
-    for (name, v) in values {
-        let info = infos
-            .iter()
-            .find(|p| p.name == name)
-            .unwrap_or_else(|| panic!("host has no parameter {name}"));
-        host.set_param_value(info.id, wire(info, v as f64)).unwrap();
-    }
-    expected
 }
 
 fn render_chain(settings: &ChannelSettings, input: &[Vec<f32>; 2]) -> [Vec<f32>; 2] {

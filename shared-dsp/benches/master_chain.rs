@@ -21,33 +21,7 @@ use shared_dsp::eq::{BandKind, BandSettings, LinearPhaseQuality, Placement};
 use shared_dsp::stereo::StereoSettings;
 use std::hint::black_box;
 use std::time::Duration;
-
-/// CPU time of the calling thread.
-#[cfg(target_os = "linux")]
-fn thread_cpu_time() -> Duration {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut t = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, writable timespec; the call only writes it.
-    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn thread_cpu_time() -> Duration {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed()
-}
+use test_signals::cpu_time::thread_cpu_time;
 
 const SAMPLE_RATE: f64 = 48_000.0;
 const FRAMES: usize = 48_000;

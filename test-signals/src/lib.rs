@@ -16,6 +16,8 @@
 
 use std::f64::consts::PI;
 
+pub mod cpu_time;
+
 /// Marsaglia's xorshift32 with the shift triple (13, 17, 5). A zero state stays zero forever:
 /// seed it with a non-zero value (the `noise*` helpers map seed 0 to 1).
 #[derive(Debug, Clone)]

@@ -10,7 +10,8 @@
 //!   screenshot test, it also builds the plugins' standalone applications (debug) next to the
 //!   test bundles for it to open under Xvfb.
 //! - `cargo xtask bench`: runs the DSP benchmarks, then bundles both plugins and times them
-//!   through our own host (`host/benches/`).
+//!   through our own host (`host/benches/`), each figure in x real time beside the LV2 plugin
+//!   it answers when `lv2file` and the plugins are installed.
 //! - `cargo xtask demo [ARGS]`: bundles both plugins in release mode, then builds the `stem`
 //!   command-line tool in release mode and runs `stem demo ARGS` (a synthetic stem set checked,
 //!   mastered for streaming, club and vinyl, and reported on, in `stem-demo/`).

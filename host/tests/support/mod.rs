@@ -2,7 +2,10 @@
 //! parameter, comparing signals. Each test binary uses a subset.
 #![allow(dead_code)]
 
+use nice_plug::prelude::Params;
+use shared_dsp::chain::settings::ChannelSettings;
 use std::path::PathBuf;
+use stem_channel::params::StemChannelParams;
 use stem_host::{load, ParamInfo, PluginHost};
 
 pub const FORMATS: [&str; 2] = ["clap", "vst3"];
@@ -66,4 +69,38 @@ pub fn assert_identical(actual: &[f32], expected: &[f32], context: &str) {
             actual[i], expected[i]
         );
     }
+}
+
+/// The normalized value of every parameter (by display name) for `settings`, and the settings
+/// the plugin reconstructs from those normalized values (plain -> normalized -> plain may move
+/// a skewed value by an ulp; the expectation uses exactly what the plugin sees).
+pub fn channel_param_values(settings: &ChannelSettings) -> (Vec<(String, f32)>, ChannelSettings) {
+    let params = StemChannelParams::new(settings);
+    let mut values = Vec::new();
+    for (_, ptr, _) in params.param_map() {
+        // SAFETY: the pointers point into `params`, alive for this loop.
+        unsafe {
+            let normalized = ptr.default_normalized_value();
+            ptr._internal_set_normalized_value(normalized);
+            values.push((ptr.name().to_string(), normalized));
+        }
+    }
+    (values, params.target_settings())
+}
+
+/// Sets every parameter of `host` to `settings` (as a user or a preset would, while stopped).
+pub fn apply_channel_settings(
+    host: &mut dyn PluginHost,
+    settings: &ChannelSettings,
+) -> ChannelSettings {
+    let infos = host.params().unwrap();
+    let (values, expected) = channel_param_values(settings);
+    for (name, v) in values {
+        let info = infos
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("host has no parameter {name}"));
+        host.set_param_value(info.id, wire(info, v as f64)).unwrap();
+    }
+    expected
 }
