@@ -129,6 +129,8 @@ pub struct RenderSummary {
     pub masters: Vec<WrittenMaster>,
     /// Every file written (masters, reports, plots).
     pub files: Vec<PathBuf>,
+    /// Each stem's DC offset and the deliveries that ran it through the DC filter.
+    pub stems: Vec<crate::stem_dc::StemDc>,
 }
 
 /// Block size of the delivery passes, frames.

@@ -56,6 +56,7 @@ pub mod role;
 pub mod spectrum;
 pub mod spool;
 pub mod start_time;
+pub mod stem_dc;
 pub mod stream;
 
 pub use error::{Error, Result};

@@ -27,6 +27,8 @@ pub struct Delivery {
     pub dr_above: Option<i32>,
     /// One per stem, in stem order.
     pub stem_settings: Vec<ChannelSettings>,
+    /// One per stem: the preset sets its `dc_filter_enabled`, so the render leaves it alone.
+    pub dc_filter_pinned: Vec<bool>,
     pub master: MasterSettings,
 }
 
@@ -61,6 +63,7 @@ pub fn plan(
         let (target_lufs, ceiling_dbtp, dr_above) = targets(name, d)?;
         let d_stems = table(d, "stems");
         let mut stem_settings = Vec::new();
+        let mut dc_filter_pinned = Vec::new();
         for ((path, role), ks) in stems.iter().zip(&keys) {
             // Role first, then the file's own name, so the more specific key wins.
             let mut layers: Vec<(&Value, String)> = Vec::new();
@@ -84,6 +87,11 @@ pub fn plan(
             let s = settle(&ChannelSettings::for_stem(ty), &layers)
                 .map_err(|m| Error::usage(format!("preset ({}): {m}", display_name(path))))?;
             stem_settings.push(s);
+            dc_filter_pinned.push(
+                layers
+                    .iter()
+                    .any(|(v, _)| v.get("dc_filter_enabled").is_some()),
+            );
         }
         let mut layers = vec![(&preset.master, "master".to_string())];
         if let Some(m) = d.get("master") {
@@ -99,6 +107,7 @@ pub fn plan(
             ceiling_dbtp,
             dr_above,
             stem_settings,
+            dc_filter_pinned,
             master,
         });
     }

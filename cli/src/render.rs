@@ -24,10 +24,12 @@ use crate::deliver::{deliver, Outputs, RenderSummary};
 use crate::error::{Error, Result};
 use crate::files::{display_name, distinct_stems};
 use crate::mastering::render_masters;
+use crate::par;
 use crate::plan::plan;
 use crate::preset::Preset;
 use crate::progress::{Progress, Timing};
 use crate::role::{Role, RoleOverrides};
+use crate::stem_dc::{apply_dc_filters, dc_offset_dbfs};
 use crate::stream::StemSource;
 
 /// What `stem render` was asked to do.
@@ -115,7 +117,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         .iter()
         .map(|s| (s.path.clone(), opts.roles.role_of(&s.path)))
         .collect();
-    let deliveries = plan(&preset, &roles, &opts.deliveries)?;
+    let mut deliveries = plan(&preset, &roles, &opts.deliveries)?;
     let mut protected: Vec<PathBuf> = opts.stems.clone();
     protected.extend(opts.preset.iter().cloned());
     let outputs = Outputs {
@@ -127,6 +129,12 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     };
     outputs.check(&deliveries)?;
     let _lock = lock_output_dir(&opts.out)?;
+    // The stems' DC decides their DC filters (a pass over each stem's samples, in parallel).
+    let dc: Vec<f64> = par::map(&opts.stems, |p| dc_offset_dbfs(p))
+        .into_iter()
+        .collect::<Result<_>>()?;
+    let stem_dc = apply_dc_filters(&mut deliveries, &opts.stems, &dc);
+    timing.mark("measure stem DC");
     let sources: Vec<StemSource> = opts.stems.iter().cloned().map(StemSource::File).collect();
     let delivered = render_masters(
         &sources,
@@ -151,6 +159,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         passed,
         masters: written,
         files,
+        stems: stem_dc,
     };
     outputs.write_summary(&mut summary)?;
     Ok(summary)
@@ -202,5 +211,5 @@ pub fn format_human(s: &RenderSummary) -> String {
             }
         );
     }
-    out + &warnings
+    out + &crate::stem_dc::format_human(&s.stems) + &warnings
 }

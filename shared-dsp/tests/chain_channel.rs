@@ -75,6 +75,7 @@ fn programme(seconds: f64, seed: u64) -> [Vec<f32>; 2] {
 fn heavy() -> ChannelSettings {
     let mut s = ChannelSettings::for_stem(StemType::Drums);
     s.input_trim_db = 6.0;
+    s.dc_filter_enabled = true;
     s.eq_bands[0] = BandSettings::new(BandKind::HighPass, 40.0, 0.0, 0.7);
     s.eq_bands[1] = BandSettings::new(BandKind::LowShelf, 120.0, 3.0, 0.7);
     s.eq_bands[2] = BandSettings {
@@ -185,8 +186,9 @@ fn latency_is_the_impulse_shift_and_constant_across_toggles() {
     for lookahead_ms in [0.0f32, 2.0] {
         for factor in [1usize, 2, 4] {
             let mut expected = None;
-            for mask in 0..16u32 {
+            for mask in 0..32u32 {
                 let mut s = ChannelSettings {
+                    dc_filter_enabled: mask & 16 != 0,
                     eq_enabled: mask & 1 != 0,
                     compressor_enabled: mask & 2 != 0,
                     stereo_enabled: mask & 4 != 0,
@@ -258,6 +260,7 @@ fn section_toggles_cross_fade_aligned_paths() {
         s.saturation_enabled = k % 4 >= 2;
         s.stereo_enabled = k % 3 == 0;
         s.eq_enabled = k % 2 == 0;
+        s.dc_filter_enabled = k % 5 < 2;
         toggled.set_settings(&s);
         toggled.process_block(&mut tl[start..end], &mut tr[start..end]);
     }
@@ -460,6 +463,42 @@ fn processing_never_allocates() {
 
 /// The default (transparent) chain passes audio bit-exactly with no latency, so a stem sits
 /// untouched until something is switched on.
+/// The DC filter takes a -26 dBFS offset out of a stem (below -100 dBFS after a second, as
+/// the 10 Hz Butterworth high-pass's double zero at DC promises) and leaves the music's level
+/// (a 100 Hz tone: -0.0002 dB by the analytic response) and the chain's latency alone.
+#[test]
+fn dc_filter_removes_a_stems_offset() {
+    let n = (2.0 * SR) as usize;
+    let tone = |i: usize| 0.25 * (2.0 * PI * 100.0 * i as f64 / SR).sin() as f32;
+    let input = [
+        (0..n).map(|i| tone(i) + 0.05).collect::<Vec<f32>>(),
+        (0..n).map(|i| tone(i) - 0.05).collect::<Vec<f32>>(),
+    ];
+    let s = ChannelSettings {
+        dc_filter_enabled: true,
+        ..ChannelSettings::default()
+    };
+    let out = render(&s, &input, 512);
+    let second = (SR as usize)..n;
+    for ch in &out {
+        let tail = &ch[second.clone()];
+        let mean = tail.iter().map(|&x| x as f64).sum::<f64>() / tail.len() as f64;
+        assert!(20.0 * mean.abs().log10() < -100.0, "DC left: {mean}");
+        let level = rms_dbfs(tail)
+            - rms_dbfs(
+                &input[0][second.clone()]
+                    .iter()
+                    .map(|x| x - 0.05)
+                    .collect::<Vec<_>>(),
+            );
+        assert!(level.abs() < 0.01, "level moved {level} dB");
+    }
+    assert_eq!(ChannelChain::new(64, SR).latency_samples(), 0);
+    let mut chain = ChannelChain::new(64, SR);
+    chain.set_settings(&s);
+    assert_eq!(chain.latency_samples(), 0);
+}
+
 #[test]
 fn default_chain_is_bit_exact() {
     let input = programme(0.3, 13);

@@ -226,6 +226,8 @@ impl ChannelEditor {
             |ui| {
                 ui.vertical_centered(|ui| {
                     knob_over_caption(ui, setter, (&params.input.trim, "Trim"), "Gain staging");
+                    ui.add(ParamToggle::for_param(&params.dc_filter, setter).label("DC Filter"))
+                        .on_hover_text("10 Hz high-pass: removes a DC offset and subsonic rumble");
                     let peak = levels.input_hold_db;
                     let (text, colour) = if !peak.is_finite() || peak < -150.0 {
                         ("no signal".to_owned(), theme::TEXT_DIM)

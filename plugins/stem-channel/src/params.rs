@@ -602,6 +602,10 @@ pub struct StemChannelParams {
     #[nested(group = "Output")]
     pub output: OutputParams,
 
+    /// DC/subsonic filter (10 Hz high-pass) after the input trim, before everything else.
+    #[id = "dc_on"]
+    pub dc_filter: BoolParam,
+
     /// Keeps the output as loud as the input (K-weighted, slowly adapting).
     #[id = "gm_on"]
     pub gain_match: BoolParam,
@@ -649,6 +653,7 @@ impl StemChannelParams {
                     OUTPUT_GAIN_DB.max,
                 ),
             },
+            dc_filter: BoolParam::new("DC Filter", s.dc_filter_enabled),
             gain_match: BoolParam::new("Gain Match", s.gain_match),
             editor_size: EditorSize::default(),
         }
@@ -661,6 +666,7 @@ impl StemChannelParams {
         ChannelSettings {
             stem_type: self.stem_type.value().into(),
             input_trim_db: self.input.trim.value(),
+            dc_filter_enabled: self.dc_filter.value(),
             eq_enabled: self.eq.enabled.value(),
             eq_bands,
             compressor_enabled: self.compressor.enabled.value(),
@@ -684,6 +690,7 @@ impl StemChannelParams {
         let fresh = Self::new(s);
         set_param(setter, &self.stem_type, fresh.stem_type.value());
         set_param(setter, &self.input.trim, s.input_trim_db);
+        set_param(setter, &self.dc_filter, s.dc_filter_enabled);
         set_param(setter, &self.eq.enabled, s.eq_enabled);
         self.eq.bands.set_from(setter, &s.eq_bands);
         self.compressor

@@ -1,9 +1,9 @@
-//! The Stem Channel chain: input trim, EQ, dynamics, mid/side, saturation, output gain and
+//! The Stem Channel chain: input trim, DC filter, EQ, dynamics, mid/side, saturation, output gain and
 //! gain match, in that order, with the starting points of the stem-mastering guide
 //! (`shared/reference/stem-mastering-guide.txt`, "Drums/Bass/Synth/Vocal/FX Stem Processing")
 //! for each stem type.
 //!
-//! Units: [`ParametricEq`] (Vicanek-matched Simper SVFs), [`Compressor`] /
+//! Units: [`DcFilter`] (10 Hz Butterworth high-pass), [`ParametricEq`] (Vicanek-matched Simper SVFs), [`Compressor`] /
 //! [`MultibandCompressor`] (Giannoulis, Massberg & Reiss, JAES 2012), [`StereoTool`] (Blumlein
 //! M/S), [`Saturation`] (oversampled), [`GainMatch`] (ITU-R BS.1770-5 K-weighting).
 //!
@@ -45,6 +45,7 @@ use crate::dynamics::compressor::MAX_LOOKAHEAD_MS;
 use crate::dynamics::multiband::MAX_BANDS as MULTIBAND_MAX_BANDS;
 use crate::dynamics::{Compressor, MultibandCompressor};
 use crate::eq::ParametricEq;
+use crate::filter::DcFilter;
 use crate::oversampling::Oversampler;
 use crate::saturation::{Saturation, SaturationSettings};
 use crate::stereo::StereoTool;
@@ -115,6 +116,9 @@ pub struct ChannelChain {
     current: ChannelSettings,
     /// When `current` takes its next step toward `settings`.
     smoother: StepSmoother,
+
+    dc_filter: DcFilter,
+    dc_filter_switch: SectionSwitch,
 
     eq: ParametricEq,
     eq_switch: SectionSwitch,
@@ -189,6 +193,8 @@ impl ChannelChain {
             current: settings.clone(),
             smoother: StepSmoother::default(),
             eq: ParametricEq::new(sample_rate_hz),
+            dc_filter: DcFilter::new(sample_rate_hz),
+            dc_filter_switch: SectionSwitch::fade_swap(0),
             eq_switch: SectionSwitch::fade_swap(0),
             compressor: Compressor::new(2, MAX_SAMPLE_RATE_HZ),
             multiband: MultibandCompressor::new(2, MAX_SAMPLE_RATE_HZ),
@@ -226,6 +232,7 @@ impl ChannelChain {
             48_000.0
         };
         self.sample_rate_hz = sr;
+        self.dc_filter.set_sample_rate(sr);
         self.eq.set_sample_rate(sr);
         self.compressor.set_sample_rate(sr);
         self.multiband.set_sample_rate(sr);
@@ -328,6 +335,7 @@ impl ChannelChain {
         self.saturation
             .set_oversampling(Oversampler::valid_factor(s.saturation.oversampling));
         let on = [
+            s.dc_filter_enabled,
             s.eq_enabled,
             s.compressor_enabled,
             s.stereo_enabled,
@@ -373,6 +381,7 @@ impl ChannelChain {
 
     /// Clears all state (never allocates); the next [`Self::set_settings`] applies at once.
     pub fn reset(&mut self) {
+        self.dc_filter.reset();
         self.eq.reset();
         self.compressor.reset();
         self.multiband.reset();
@@ -427,6 +436,7 @@ impl ChannelChain {
             // boundary; otherwise nothing can change before the end of this call.
             let run = self.smoother.run_samples(m - pos);
             let (l, r) = (&mut left[pos..pos + run], &mut right[pos..pos + run]);
+            self.run_section(Section::DcFilter, l, r);
             self.run_section(Section::Eq, l, r);
             self.run_section(Section::Dynamics, l, r);
             self.run_section(Section::Stereo, l, r);
@@ -446,6 +456,7 @@ impl ChannelChain {
     fn wanted(&self, section: Section) -> (bool, bool) {
         let s = &self.settings;
         match section {
+            Section::DcFilter => (s.dc_filter_enabled, false),
             Section::Eq => (s.eq_enabled, false),
             Section::Dynamics => (s.compressor_enabled, s.dynamics_mode != self.dynamics_mode),
             Section::Stereo => (s.stereo_enabled, false),
@@ -457,8 +468,9 @@ impl ChannelChain {
     }
 
     /// The section switches in chain order.
-    fn switches(&mut self) -> [&mut SectionSwitch; 4] {
+    fn switches(&mut self) -> [&mut SectionSwitch; 5] {
         [
+            &mut self.dc_filter_switch,
             &mut self.eq_switch,
             &mut self.dynamics_switch,
             &mut self.stereo_switch,
@@ -468,6 +480,7 @@ impl ChannelChain {
 
     fn switch(&mut self, section: Section) -> &mut SectionSwitch {
         match section {
+            Section::DcFilter => &mut self.dc_filter_switch,
             Section::Eq => &mut self.eq_switch,
             Section::Dynamics => &mut self.dynamics_switch,
             Section::Stereo => &mut self.stereo_switch,
@@ -488,13 +501,14 @@ impl ChannelChain {
                 self.saturation.set_oversampling(f);
                 self.update_saturation_pad();
             }
-            Section::Eq | Section::Stereo => {}
+            Section::DcFilter | Section::Eq | Section::Stereo => {}
         }
     }
 
     /// Clears `section`'s unit (its state is stale when it wakes from bypass).
     fn reset_unit(&mut self, section: Section) {
         match section {
+            Section::DcFilter => self.dc_filter.reset(),
             Section::Eq => self.eq.reset(),
             Section::Dynamics => {
                 self.compressor.reset();
@@ -525,6 +539,11 @@ impl ChannelChain {
         }
         let scratch = &mut self.scratch;
         match section {
+            Section::DcFilter => {
+                let dc = &mut self.dc_filter;
+                self.dc_filter_switch
+                    .process(left, right, scratch, |_, l, r| dc.process_block(l, r));
+            }
             Section::Eq => {
                 let eq = &mut self.eq;
                 self.eq_switch
@@ -638,6 +657,7 @@ impl ChannelChain {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Section {
+    DcFilter,
     Eq,
     Dynamics,
     Stereo,

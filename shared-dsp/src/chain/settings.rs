@@ -95,6 +95,10 @@ pub struct ChannelSettings {
     /// Gain before everything else, in dB (gain staging: the guide wants stems peaking between
     /// -12 and -6 dBFS before processing).
     pub input_trim_db: f32,
+    /// DC/subsonic filter ([`crate::filter::DcFilter`], 10 Hz Butterworth high-pass) after the
+    /// trim, before everything else. Off by default, so the transparent chain stays bit-exact;
+    /// `stem render` turns it on for a stem that carries DC.
+    pub dc_filter_enabled: bool,
     pub eq_enabled: bool,
     pub eq_bands: [BandSettings; CHANNEL_EQ_BANDS],
     pub compressor_enabled: bool,
@@ -140,6 +144,7 @@ impl Default for ChannelSettings {
         Self {
             stem_type: StemType::Custom,
             input_trim_db: 0.0,
+            dc_filter_enabled: false,
             eq_enabled: true,
             eq_bands: default_eq_bands(),
             compressor_enabled: false,

@@ -43,10 +43,12 @@
 pub mod biquad;
 pub mod coefficients;
 pub mod crossover;
+pub mod dc_filter;
 mod magnitude_fit;
 pub mod svf;
 
 pub use biquad::{Biquad, BiquadCascade};
 pub use coefficients::{BiquadCoefs, CascadeCoefs, Precision, Shape, Slope};
 pub use crossover::{LinkwitzRiley, LinkwitzRileyAllpass, LinkwitzRileyOrder};
+pub use dc_filter::{DcFilter, DC_FILTER_HZ};
 pub use svf::{DirectForm2, Svf, SvfCoefs, SvfSpace, SvfState, SvfTaps};
