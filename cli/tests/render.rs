@@ -323,3 +323,70 @@ fn loudness_damage_is_nil_for_an_idle_limiter_and_grows_with_limiting() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The largest channel mean of a written file, dBFS.
+fn dc_dbfs(path: &Path) -> f64 {
+    let (ch, _, _) = read(path);
+    ch.iter()
+        .map(|c| (c.iter().map(|&x| x as f64).sum::<f64>() / c.len() as f64).abs())
+        .fold(0.0f64, f64::max)
+        .log10()
+        * 20.0
+}
+
+/// A stem carrying a -26 dBFS DC offset (as old sample-based stems do) gets the Stem Channel's
+/// DC filter in the render, says so in render.json, and the club master's DC stays below
+/// -60 dBFS; with the filter pinned off by the preset the same master carries the offset,
+/// raised by the drive. The other stems' DC is far below the threshold and they are left alone.
+#[test]
+fn a_stem_with_dc_gets_its_dc_filter_and_the_master_stays_clean() {
+    let dir = temp_dir("render_dc");
+    let mut st = stems(6.0);
+    let offset = 0.05f32; // -26.0 dBFS
+                          // The synths stem: its starting point has no high-pass (the drums' 35 Hz one would take
+                          // the offset out anyway).
+    for c in &mut st[2].1 {
+        for x in c.iter_mut() {
+            *x += offset;
+        }
+        q24(c);
+    }
+    assert_eq!(st[2].0, "synths.wav");
+    let stems = write_set(&dir, &st, &mix_of(&st)).0;
+    let render = |name: &str, preset: &str| {
+        let p = dir.join(format!("{name}.toml"));
+        std::fs::write(&p, preset).unwrap();
+        let out = dir.join(name);
+        let mut args = vec!["render", "--json"];
+        args.extend(stems.iter().map(|p| s(p)));
+        args.extend(["--preset", s(&p), "--deliver", "club", "--out", s(&out)]);
+        let v = json(&stem(&args));
+        let master_dc = dc_dbfs(&out.join("club.wav"));
+        (v, master_dc)
+    };
+    let (v, filtered_dc) = render("auto", "");
+    let listed = v["stems"].as_array().unwrap();
+    assert_eq!(listed.len(), 4);
+    let synths_dc = listed[2]["dc_offset_dbfs"].as_f64().unwrap();
+    assert!((synths_dc + 26.02).abs() < 0.05, "{synths_dc}");
+    assert_eq!(
+        listed[2]["dc_filter_deliveries"],
+        serde_json::json!(["club"])
+    );
+    for (i, other) in listed.iter().enumerate().filter(|(i, _)| *i != 2) {
+        println!("stem {i}: {}", other["dc_offset_dbfs"]);
+        assert!(
+            other["dc_offset_dbfs"]
+                .as_f64()
+                .unwrap_or(f64::NEG_INFINITY)
+                < -60.0
+        );
+        assert_eq!(other["dc_filter_deliveries"], serde_json::json!([]));
+    }
+    let (v, pinned_dc) = render("pinned", "[stems.synths]\ndc_filter_enabled = false\n");
+    assert_eq!(v["stems"][2]["dc_filter_deliveries"], serde_json::json!([]));
+    println!("master DC: filtered {filtered_dc:.1} dBFS, pinned off {pinned_dc:.1} dBFS");
+    assert!(filtered_dc < -60.0, "{filtered_dc}");
+    assert!(pinned_dc > -30.0, "{pinned_dc}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

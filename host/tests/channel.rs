@@ -70,6 +70,7 @@ fn render_chain(settings: &ChannelSettings, input: &[Vec<f32>; 2]) -> [Vec<f32>;
 fn rich(multiband: bool, all_bells: bool) -> ChannelSettings {
     let mut s = ChannelSettings::for_stem(StemType::Drums);
     s.input_trim_db = 2.0;
+    s.dc_filter_enabled = true;
     let dynamic = DynamicSettings {
         enabled: true,
         threshold_db: -30.0,

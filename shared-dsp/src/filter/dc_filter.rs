@@ -40,9 +40,15 @@ impl DcFilter {
         }
     }
 
-    /// The coefficients at `sample_rate_hz`.
+    /// The coefficients at `sample_rate_hz` (a rate that is not a finite positive number, or
+    /// too low to hold the corner, counts as 48 kHz, so the unit never holds NaN).
     pub fn coefs(sample_rate_hz: f64) -> BiquadCoefs {
-        BiquadCoefs::highpass_bilinear(sample_rate_hz, DC_FILTER_HZ, BUTTERWORTH_Q)
+        let rate = if sample_rate_hz.is_finite() && sample_rate_hz > 4.0 * DC_FILTER_HZ {
+            sample_rate_hz
+        } else {
+            48_000.0
+        };
+        BiquadCoefs::highpass_bilinear(rate, DC_FILTER_HZ, BUTTERWORTH_Q)
     }
 
     /// Re-derives the coefficients for a new rate and clears the state.
@@ -88,6 +94,7 @@ mod tests {
                 );
             }
             // The exact double zero at DC.
+            assert!(DcFilter::coefs(f64::NAN).is_stable() && DcFilter::coefs(0.0).is_stable());
             assert!(c.magnitude_db(1e-6) < -200.0, "{rate}");
         }
         // The figures the module notes quote.
