@@ -185,6 +185,7 @@ pub fn deliver(
     };
     let limiter = m.limiter_gain_reduction();
     let damage_db = m.loudness_damage_db();
+    let clipper = m.clipper_peak_reduction();
     let mut written = Vec::new();
     let mut files = Vec::new();
     for w in writers.0 {
@@ -198,6 +199,8 @@ pub fn deliver(
         files.push(path.clone());
         rep.limiter_gain_reduction = Some(limiter.clone());
         rep.loudness_damage_db = Some(damage_db);
+        rep.clipper_peak_reduction = clipper.clone();
+        rep.loudness_plan = Some(m.plan.clone());
         rep.target = Some(target_check(d, &rep));
         files.extend(write_files(
             out.dir,
@@ -387,6 +390,11 @@ pub fn target_check(d: &Delivery, rep: &FileReport) -> TargetCheck {
 /// holding more than 3 dB on average is doing the stems' job.
 pub const LIMITER_WORK_WARN_MEAN_DB: f64 = 3.0;
 
+/// Mean clipper peak reduction above which a master is said to be reached by clipping: the
+/// same budget as the limiter's (on the demo and three songs at -8 LUFS the plan's clipper
+/// took 0.9-1.2 dB on average).
+pub const CLIPPER_WORK_WARN_MEAN_DB: f64 = 3.0;
+
 /// DC in a master above this is reported (the level `stem check` warns about in stems).
 pub const MASTER_DC_WARN_DBFS: f64 = crate::analysis::DC_WARN_DBFS;
 
@@ -402,6 +410,16 @@ fn master_warnings(rep: &FileReport) -> Vec<String> {
                 g.percent_over_6_db,
                 rep.loudness_damage_db
                     .map_or("n/a".to_string(), |d| format!("{d:.1} dB")),
+            ));
+        }
+    }
+    if let Some(g) = &rep.clipper_peak_reduction {
+        if g.mean_db > CLIPPER_WORK_WARN_MEAN_DB {
+            warnings.push(format!(
+                "the clipper shaved {:.1} dB off the peaks on average ({:.0} % of the time beyond \
+                 6 dB): expect audible distortion; lower the target or control the stems' peaks \
+                 before the master",
+                g.mean_db, g.percent_over_6_db,
             ));
         }
     }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::gain_reduction::GainReductionStats;
+use crate::loudness_plan::{ClipperChoice, LoudnessPlan};
 use crate::plots;
 use crate::spectrum::SpectrumMeter;
 
@@ -59,6 +60,13 @@ pub struct FileReport {
     /// What reaching the loudness cost (`shared_dsp::meter::damage`), dB; masters only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loudness_damage_db: Option<f64>,
+    /// The clipper's peak reduction, per 10 ms window like the limiter's (masters whose plan
+    /// ran the clipper).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clipper_peak_reduction: Option<GainReductionStats>,
+    /// Where the loudness came from ([`crate::loudness_plan`]); masters only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loudness_plan: Option<LoudnessPlan>,
 }
 
 impl FileReport {
@@ -83,6 +91,8 @@ impl FileReport {
             target: None,
             limiter_gain_reduction: None,
             loudness_damage_db: None,
+            clipper_peak_reduction: None,
+            loudness_plan: None,
         }
     }
 }
@@ -277,12 +287,24 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
             g.mean_db, g.p95_db, g.max_db, g.percent_over_3_db, g.percent_over_6_db
         );
     }
+    if let Some(g) = &r.clipper_peak_reduction {
+        s += &format!(
+            "\n## Clipper peak reduction\n\nLargest reduction of a sample peak per 10 ms window.\n\n\
+             | Mean | 95th percentile | Max | Time beyond 3 dB | Time beyond 6 dB |\n\
+             | --- | --- | --- | --- | --- |\n\
+             | {:.2} dB | {:.2} dB | {:.2} dB | {:.1} % | {:.1} % |\n",
+            g.mean_db, g.p95_db, g.max_db, g.percent_over_3_db, g.percent_over_6_db
+        );
+    }
     if let Some(d) = r.loudness_damage_db {
         s += &format!(
             "\nLoudness damage D = {}: the share of the master that is not one gain of the same \
-             stems with the limiter idle (lower is cleaner).\n",
+             stems with the clipper and limiter idle (lower is cleaner).\n",
             fmt_db(d, "dB")
         );
+    }
+    if let Some(p) = &r.loudness_plan {
+        s += &plan_markdown(p);
     }
     s += &format!(
         "\n![loudness over time]({})\n\n![average spectrum]({})\n\n\
@@ -301,5 +323,41 @@ fn pass(ok: bool) -> &'static str {
         "pass"
     } else {
         "FAIL"
+    }
+}
+
+/// The loudness plan's section of a master's Markdown report.
+fn plan_markdown(p: &LoudnessPlan) -> String {
+    let clipper = match (p.clipper_choice, p.clipper_enabled) {
+        (ClipperChoice::Pinned, on) => format!("{} (set by the preset)", on_off(on)),
+        (ClipperChoice::LimiterIdle, _) => {
+            "off (the limiter alone cost under 0.3 dB of loudness)".to_string()
+        }
+        (ClipperChoice::Measured, on) => format!(
+            "{} (measured: D {} with the limiter alone, {} with the clipper)",
+            on_off(on),
+            p.damage_limiter_only_db
+                .map_or("n/a".into(), |d| fmt_db(d, "dB")),
+            p.damage_with_clipper_db
+                .map_or("n/a".into(), |d| fmt_db(d, "dB")),
+        ),
+    };
+    format!(
+        "\n## Loudness plan\n\n\
+         | Pre-limiter loudness | Plain gain to target | Drive | Cost of peak control | Clipper |\n\
+         | --- | --- | --- | --- | --- |\n\
+         | {} | {:+.2} dB | {:+.2} dB | {:.2} dB | {clipper} |\n",
+        fmt_db(p.pre_limiter_lufs, "LUFS"),
+        p.plain_gain_db,
+        p.drive_db,
+        p.peak_control_cost_db,
+    )
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
     }
 }

@@ -41,6 +41,7 @@ pub mod file_report;
 pub mod files;
 pub mod gain_reduction;
 pub mod layout;
+pub mod loudness_plan;
 pub mod mastering;
 pub mod par;
 pub mod plan;

@@ -11,11 +11,12 @@
 //!    timing); the sum is spooled to a temporary float file ([`crate::spool`]) and, as it is
 //!    made, goes through the `MasterChain` (Stem Master) up to the limiter (limiter bypassed),
 //!    whose output is spooled too and measured (BS.1770-5 integrated loudness);
-//! 3. the limiter drive (`limiter.input_gain_db`) is found by analysis: the limiter stage alone
-//!    (drive, `Limiter`, output gain, as the chain runs them) is streamed from the pre-limiter
-//!    spool and measured by the drive solver the plugin's Learn uses
-//!    ([`shared_dsp::chain::learn::solve_drive`]) until it lands within
-//!    [`shared_dsp::chain::learn::TOLERANCE_LU`] of the target. The master is then streamed once
+//! 3. the limiter drive (`limiter.input_gain_db`) and whether the clipper runs are found by
+//!    analysis ([`crate::loudness_plan`]): the peak stage alone (drive, clipper, limiter,
+//!    output gain, as the chain runs them) is streamed from the pre-limiter spool and measured
+//!    by the drive solver the plugin's Learn uses ([`shared_dsp::chain::learn::solve_drive`])
+//!    until it lands within [`shared_dsp::chain::learn::TOLERANCE_LU`] of the target. The
+//!    master is then streamed once
 //!    from the sum's spool through the whole `MasterChain` with that drive (the limiter's ceiling
 //!    set to the delivery's, every EQ mode's latency removed), so it is exactly what the Stem
 //!    Master plugin produces with those settings, and handed block by block to the caller
@@ -33,18 +34,16 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use shared_dsp::chain::channel::ChannelChain;
-use shared_dsp::chain::learn::solve_drive;
 use shared_dsp::chain::master::MasterChain;
 use shared_dsp::chain::settings::{ChannelSettings, MasterSettings};
 use shared_dsp::dither::DitherSettings;
-use shared_dsp::dynamics::{Limiter, LimiterSettings};
 use shared_dsp::meter::damage::LoudnessDamage;
 use shared_dsp::meter::loudness::LoudnessMeter;
-use shared_dsp::util::db_to_gain;
 
 use crate::audio::warn_non_finite;
 use crate::error::{Error, Result};
 use crate::gain_reduction::{GainReductionHistogram, GainReductionStats};
+use crate::loudness_plan::{self, compare_block, LoudnessPlan};
 use crate::par;
 use crate::plan::Delivery;
 use crate::progress::{Progress, Timing};
@@ -57,7 +56,7 @@ pub const STREAM_BLOCK: usize = 1 << 16;
 type Process = Box<dyn FnMut(&mut [f32], &mut [f32]) + Send>;
 
 /// A chain run over a stream, its output lined up with its input.
-type Runner = Aligned<Process>;
+pub(crate) type Runner = Aligned<Process>;
 
 /// One stem through a Stem Channel chain, as a stream processor.
 fn channel_runner(sample_rate_hz: f64, settings: &ChannelSettings) -> Runner {
@@ -95,36 +94,6 @@ fn pre_limiter(settings: &MasterSettings, sample_rate_hz: f64) -> Runner {
     master_runner(&s, sample_rate_hz)
 }
 
-/// The limiter stage alone, as the master chain runs it (drive, then the limiter with the
-/// drive taken out of its settings, then the output gain), on the pre-limiter signal: what the
-/// drive search measures. The final master always comes from the whole chain.
-fn limiter_stage(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) -> Runner {
-    let mut limiter = Limiter::new(2, sample_rate_hz as f32);
-    limiter.set_sample_rate(sample_rate_hz);
-    limiter.set_settings(LimiterSettings {
-        input_gain_db: 0.0,
-        ..settings.limiter
-    });
-    limiter.reset();
-    let drive = db_to_gain(drive_db as f32);
-    let out_gain = db_to_gain(settings.output_gain_db);
-    let latency = limiter.latency_samples();
-    Aligned::new(
-        latency,
-        Box::new(move |l, r| {
-            for x in l.iter_mut().chain(r.iter_mut()) {
-                *x *= drive;
-            }
-            limiter.process_block(&mut [&mut *l, &mut *r]);
-            if out_gain != 1.0 {
-                for x in l.iter_mut().chain(r.iter_mut()) {
-                    *x *= out_gain;
-                }
-            }
-        }),
-    )
-}
-
 /// The whole master chain with the limiter drive `drive_db`, recording its limiter's gain
 /// reduction window by window into `gain_reduction` (the chain's output does not depend on how
 /// its input is split, so the windows cost nothing in bits).
@@ -133,6 +102,7 @@ fn full_master(
     sample_rate_hz: f64,
     drive_db: f64,
     gain_reduction: Arc<Mutex<GainReductionHistogram>>,
+    clipper_reduction: Arc<Mutex<GainReductionHistogram>>,
 ) -> Runner {
     let mut s = settings.clone();
     s.limiter_enabled = true;
@@ -144,11 +114,13 @@ fn full_master(
         latency,
         Box::new(move |l, r| {
             let mut histogram = lock(&gain_reduction);
+            let mut clipper = lock(&clipper_reduction);
             let mut at = 0;
             while at < l.len() {
                 let n = histogram.samples_to_window_end().min(l.len() - at);
                 chain.process_block(&mut l[at..at + n], &mut r[at..at + n]);
                 histogram.record(n, chain.limiter_block_max_gain_reduction_db());
+                clipper.record(n, chain.clipper_block_max_reduction_db());
                 at += n;
             }
         }),
@@ -156,7 +128,7 @@ fn full_master(
 }
 
 /// Streams `spool` through `runner`, handing each block of output to `sink`.
-fn run_spool(
+pub(crate) fn run_spool(
     spool: &Spool,
     mut runner: Runner,
     mut sink: impl FnMut(&[f32], &[f32]) -> Result<()>,
@@ -184,7 +156,11 @@ fn run_spool(
 }
 
 /// The integrated loudness of `spool` through `runner`.
-fn integrated_through(spool: &Spool, runner: Runner, sample_rate_hz: f64) -> Result<f64> {
+pub(crate) fn integrated_through(
+    spool: &Spool,
+    runner: Runner,
+    sample_rate_hz: f64,
+) -> Result<f64> {
     let mut meter = LoudnessMeter::new(2, sample_rate_hz);
     run_spool(spool, runner, |l, r| {
         meter.process_block(&[l, r]);
@@ -209,7 +185,10 @@ pub struct MasterStream<'a> {
     pub drive_db: f64,
     /// Limiter passes the search took.
     pub passes: usize,
+    /// Where the loudness came from ([`crate::loudness_plan`]).
+    pub plan: LoudnessPlan,
     gain_reduction: Arc<Mutex<GainReductionHistogram>>,
+    clipper_reduction: Arc<Mutex<GainReductionHistogram>>,
 }
 
 impl MasterStream<'_> {
@@ -228,24 +207,12 @@ impl MasterStream<'_> {
             }
         }
         let n = self.runner.take(out, STREAM_BLOCK);
-        let mut compared = 0;
-        while compared < n {
-            let got = self
-                .reference
-                .read_block(&mut self.reference_block, n - compared)?;
-            if got == 0 {
-                break;
-            }
-            let [l, r] = &self.reference_block;
-            self.damage.process(
-                &[l, r],
-                &[
-                    &out[0][compared..compared + got],
-                    &out[1][compared..compared + got],
-                ],
-            );
-            compared += got;
-        }
+        compare_block(
+            &mut self.reference,
+            &mut self.reference_block,
+            &mut self.damage,
+            [&out[0][..n], &out[1][..n]],
+        )?;
         Ok(n)
     }
 
@@ -259,6 +226,13 @@ impl MasterStream<'_> {
     /// The limiter's work over what was read so far (the whole master once read to its end).
     pub fn limiter_gain_reduction(&self) -> GainReductionStats {
         lock(&self.gain_reduction).stats()
+    }
+
+    /// The clipper's peak reduction over what was read so far (`None` with the clipper off).
+    pub fn clipper_peak_reduction(&self) -> Option<GainReductionStats> {
+        self.plan
+            .clipper_enabled
+            .then(|| lock(&self.clipper_reduction).stats())
     }
 }
 
@@ -463,35 +437,25 @@ fn master<'a>(
             d.name
         )));
     }
-    // First guess: the drive that would land the target if the limiter stayed idle.
-    let first = d.target_lufs - pre_lufs - d.master.output_gain_db as f64;
-    let mut failed = None;
-    let solution = solve_drive(d.target_lufs, first, |g| {
-        let runner = limiter_stage(&d.master, sample_rate_hz, g);
-        match integrated_through(&spools.pre, runner, sample_rate_hz) {
-            Ok(lufs) => lufs,
-            Err(e) => {
-                failed.get_or_insert(e);
-                f64::NAN
-            }
-        }
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let (settings, solution, plan) =
+        loudness_plan::choose(d, &spools.pre, pre_lufs, sample_rate_hz)?;
     let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
+    let clipper_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     Ok(MasterStream {
         reader: spools.sum.reader()?,
         reference: spools.pre.reader()?,
         reference_block: [Vec::new(), Vec::new()],
         damage: LoudnessDamage::new(),
         runner: full_master(
-            &d.master,
+            &settings,
             sample_rate_hz,
             solution.drive_db,
             gain_reduction.clone(),
+            clipper_reduction.clone(),
         ),
         gain_reduction,
+        clipper_reduction,
+        plan,
         input: [Vec::new(), Vec::new()],
         done: false,
         frames,

@@ -30,6 +30,9 @@ pub struct Delivery {
     /// One per stem: the preset sets its `dc_filter_enabled`, so the render leaves it alone.
     pub dc_filter_pinned: Vec<bool>,
     pub master: MasterSettings,
+    /// The preset sets the master's `clipper_enabled`: the render's loudness plan leaves the
+    /// clipper as set instead of choosing.
+    pub clipper_pinned: bool,
 }
 
 /// The preset keys a stem answers to: its file name without extension, then its role.
@@ -99,8 +102,12 @@ pub fn plan(
         }
         let mut master = settle(&MasterSettings::default(), &layers)
             .map_err(|m| Error::usage(format!("preset: {m}")))?;
+        let clipper_pinned = layers
+            .iter()
+            .any(|(v, _)| v.get("clipper_enabled").is_some());
         master.limiter_enabled = true;
         master.limiter.ceiling_dbtp = ceiling_dbtp as f32;
+
         out.push(Delivery {
             name: name.clone(),
             target_lufs,
@@ -109,6 +116,7 @@ pub fn plan(
             stem_settings,
             dc_filter_pinned,
             master,
+            clipper_pinned,
         });
     }
     Ok(out)

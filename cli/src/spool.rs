@@ -6,7 +6,7 @@
 //! the process's resident memory.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use crate::atomic::Temporary;
@@ -62,15 +62,11 @@ impl Spool {
         Ok(())
     }
 
-    /// A reader from the first frame (after [`Spool::finish`]).
+    /// A reader from the first frame (after [`Spool::finish`]). Each reader opens the file
+    /// anew, so readers of one spool keep their own positions (a cloned handle would share
+    /// one offset) and can run side by side.
     pub fn reader(&self) -> Result<SpoolReader<'_>> {
-        let mut file = self
-            .tmp
-            .file()
-            .try_clone()
-            .map_err(|e| io_error(&self.tmp, e))?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| io_error(&self.tmp, e))?;
+        let file = File::open(self.tmp.path()).map_err(|e| io_error(&self.tmp, e))?;
         Ok(SpoolReader {
             spool: self,
             reader: BufReader::with_capacity(IO_BUFFER_BYTES, file),

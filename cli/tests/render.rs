@@ -390,3 +390,73 @@ fn a_stem_with_dc_gets_its_dc_filter_and_the_master_stays_clean() {
     assert!(pinned_dc > -30.0, "{pinned_dc}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The loudness plan: where the limiter alone costs loudness (club), both the limiter alone and
+/// the clipper before it are rendered and the cleaner is kept, and the master's own `D` (from
+/// the whole chain) is the one the plan measured on the peak stage alone; where the limiter is
+/// idle (streaming) nothing is tried; a preset that sets `clipper_enabled` is obeyed either
+/// way; every master holds its ceiling by an independent 16x check.
+#[test]
+fn the_loudness_plan_keeps_the_clipper_only_where_it_measures_cleaner() {
+    let dir = temp_dir("render_plan");
+    let stems = stem_set(&dir);
+    let out = dir.join("auto");
+    let (_code, auto) = run_render(&stems, &out, &[]);
+    let plan =
+        |v: &serde_json::Value, name: &str| master(v, name)["report"]["loudness_plan"].clone();
+    let damage = |v: &serde_json::Value, name: &str| {
+        master(v, name)["report"]["loudness_damage_db"]
+            .as_f64()
+            .unwrap()
+    };
+    let club = plan(&auto, "club");
+    println!("club plan: {club:#}");
+    assert_eq!(club["clipper_choice"], "measured");
+    assert_eq!(club["clipper_enabled"], true);
+    let alone = club["damage_limiter_only_db"].as_f64().unwrap();
+    let clipped = club["damage_with_clipper_db"].as_f64().unwrap();
+    assert!(clipped < alone - 0.5, "{clipped} vs {alone}");
+    assert!((damage(&auto, "club") - clipped).abs() < 0.01);
+    assert!(club["peak_control_cost_db"].as_f64().unwrap() > 0.3);
+    let streaming = plan(&auto, "streaming");
+    assert_eq!(streaming["clipper_choice"], "limiter_idle");
+    assert_eq!(streaming["clipper_enabled"], false);
+    let md = std::fs::read_to_string(out.join("club.md")).unwrap();
+    assert!(md.contains("## Loudness plan") && md.contains("## Clipper peak reduction"));
+
+    // Pinned: the clipper off for club, on for streaming.
+    let preset = dir.join("pinned.toml");
+    std::fs::write(
+        &preset,
+        "[deliveries.club.master]\nclipper_enabled = false\n\
+         [deliveries.streaming.master]\nclipper_enabled = true\n",
+    )
+    .unwrap();
+    let out_pinned = dir.join("pinned");
+    let (_code, pinned) = run_render(&stems, &out_pinned, &["--preset", s(&preset)]);
+    let club_off = plan(&pinned, "club");
+    assert_eq!(club_off["clipper_choice"], "pinned");
+    assert_eq!(club_off["clipper_enabled"], false);
+    assert!(master(&pinned, "club")["report"]["clipper_peak_reduction"].is_null());
+    assert!(
+        (damage(&pinned, "club") - alone).abs() < 0.01,
+        "the limiter alone, rendered whole: {} vs the plan's {alone}",
+        damage(&pinned, "club")
+    );
+    let streaming_on = plan(&pinned, "streaming");
+    assert_eq!(streaming_on["clipper_choice"], "pinned");
+    assert_eq!(streaming_on["clipper_enabled"], true);
+    for (dir, v) in [(&out, &auto), (&out_pinned, &pinned)] {
+        for (name, ceiling) in [("streaming", -1.0), ("club", -1.0), ("vinyl", -3.0)] {
+            let (ch, sr, _) = read(&dir.join(format!("{name}.wav")));
+            let tp = true_peak_16x_dbtp(&ch);
+            let i = ebu_integrated(&ch, sr);
+            println!("{}: {name} {i:.2} LUFS, {tp:.2} dBTP", dir.display());
+            assert!(tp <= ceiling, "{name}: {tp} dBTP");
+            let target = &master(v, name)["report"]["target"];
+            assert_eq!(target["loudness_ok"], true, "{name}");
+            assert_eq!(target["ceiling_ok"], true, "{name}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

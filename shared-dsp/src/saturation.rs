@@ -22,7 +22,9 @@
 //!   Drive pushes into it and is divided out afterwards.
 //!
 //! The asymmetric curve produces DC, removed after downsampling by a one-pole DC blocker at
-//! `DC_BLOCK_HZ` (-0.04 dB at 20 Hz). The dry path of the mix is delayed by the oversampler's
+//! `DC_BLOCK_HZ` (-0.04 dB at 20 Hz). An odd curve (the soft clipper, or tape with no bias)
+//! makes none, so it skips the blocker: its 6 degrees of phase shift at 20 Hz would otherwise
+//! be the largest difference between a lightly clipped signal and its input. The dry path of the mix is delayed by the oversampler's
 //! latency so a parallel blend does not comb-filter.
 
 use crate::delay::DelayLine;
@@ -171,6 +173,12 @@ impl Curve {
         // Two square roots (exact IEEE instructions, vectorised) give the fourth root.
         let root4 = (1.0 + u2 * u2).sqrt().sqrt();
         KNEE * u / root4 * self.compensation
+    }
+
+    /// Whether the curve can turn a signal without DC into one with DC: only an asymmetric
+    /// one (tape with a bias); an odd curve maps `-x` to `-f(x)`.
+    pub fn makes_dc(&self) -> bool {
+        self.mode == SaturationMode::Tape && self.bias != 0.0
     }
 
     /// Applies the curve to one sample.
@@ -387,6 +395,7 @@ impl Saturation {
         let factor = self.oversampler.factor();
         let curve = self.curve;
         let (mix, out_gain, dc_powers) = (self.mix, self.output_gain, self.dc_powers);
+        let makes_dc = curve.makes_dc();
         for (c, ch) in channels[..num_ch].iter_mut().enumerate() {
             sanitize(ch);
             for x in ch.chunks_mut(CHUNK) {
@@ -396,7 +405,9 @@ impl Saturation {
                 curve.apply_block(up);
                 let wet = &mut self.wet[..m];
                 self.oversampler.downsample(c, up, wet);
-                self.dc_state[c].process(&dc_powers, wet);
+                if makes_dc {
+                    self.dc_state[c].process(&dc_powers, wet);
+                }
                 self.dry_delay.process_block(c, x);
                 for (d, &w) in x.iter_mut().zip(wet.iter()) {
                     *d = (*d + mix * (w - *d)) * out_gain;

@@ -12,7 +12,11 @@
 //!   and two "learn" passes land the integrated loudness (measured by `ebur128`) within 0.5 LU
 //!   of the target;
 //! - loudness-matched compare: the compare output is the latency-aligned input at the
-//!   processed signal's loudness (by `ebur128`, within 0.2 LU).
+//!   processed signal's loudness (by `ebur128`, within 0.2 LU);
+//! - the clipper before the limiter: its peak reduction reading follows the curve's analytic
+//!   value, every target's ceiling holds with it (16x reference) while the limiter works less,
+//!   and switching it moves the latency by its own, click-free, settling on the switched
+//!   result; the DC filter removes an offset (-60 dBFS or better) with the ceiling held.
 
 use ebur128::{EbuR128, Mode};
 use shared_dsp::chain::master::{MasterChain, TargetLearn};
@@ -509,6 +513,9 @@ fn processing_and_every_setting_change_never_allocate() {
         s.eq_enabled = i % 23 < 15;
         s.width_enabled = i % 7 < 4;
         s.limiter_enabled = i % 29 < 20;
+        s.dc_filter_enabled = i % 13 < 6;
+        s.clipper_enabled = i % 31 < 16;
+        s.clipper_margin_db = 0.5 * (i % 4) as f32;
         s.limiter.input_gain_db = (i % 10) as f32;
         s.limiter.lookahead_ms = 1.0 + (i % 3) as f32;
         s.dither.mode = if i % 2 == 0 {
@@ -1083,5 +1090,193 @@ fn master_glides_are_block_size_independent() {
             y == one,
             "block size {block} differs from per-sample processing"
         );
+    }
+}
+
+/// A master with the clipper and the DC filter on, `drive_db` into the peak stage.
+fn clipped(drive_db: f32, clipper: bool) -> MasterSettings {
+    let mut s = MasterSettings {
+        clipper_enabled: clipper,
+        dc_filter_enabled: true,
+        ..MasterSettings::default()
+    };
+    s.limiter.input_gain_db = drive_db;
+    s
+}
+
+#[test]
+fn clipper_reading_is_the_curves_peak_reduction() {
+    // A 1 kHz sine at 48 kHz has a sample on each crest, so its sample peak is its amplitude;
+    // the soft clipper's curve u / (1 + u^4)^(1/4) reduces a peak u (in clip levels) by
+    // 5 log10(1 + u^4) dB.
+    for (amplitude_db, margin_db) in [(-3.0f32, 1.0f32), (0.0, 1.0), (3.0, 0.0), (6.0, 2.0)] {
+        let a = 10f32.powf(amplitude_db / 20.0);
+        let tone: Vec<f32> = (0..4800)
+            .map(|i| a * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / FS as f32).sin())
+            .collect();
+        let mut s = clipped(0.0, true);
+        s.dc_filter_enabled = false;
+        s.clipper_margin_db = margin_db;
+        let mut chain = MasterChain::new(512, FS);
+        chain.set_settings(&s);
+        chain.reset();
+        let (mut l, mut r) = (tone.clone(), tone);
+        chain.process_block(&mut l[..2400], &mut r[..2400]);
+        chain.process_block(&mut l[2400..], &mut r[2400..]);
+        let level = 10f64.powf((s.limiter.ceiling_dbtp + margin_db) as f64 / 20.0);
+        let u = a as f64 / level;
+        let expected = 5.0 * (1.0 + u.powi(4)).log10();
+        let read = chain.clipper_block_max_reduction_db() as f64;
+        assert!(
+            (read - expected).abs() < 0.01,
+            "{amplitude_db} dBFS, margin {margin_db} dB: read {read:.4} dB, curve {expected:.4} dB"
+        );
+    }
+}
+
+#[test]
+fn with_the_clipper_every_target_holds_its_ceiling_and_the_limiter_works_less() {
+    let x = music(FS, 6.0);
+    let mut failures = Vec::new();
+    for target in LOUDNESS_TARGETS {
+        let mut mean_gr = [0.0f64; 2];
+        for (k, clipper) in [false, true].into_iter().enumerate() {
+            let mut s = clipped(12.0, clipper);
+            s.apply_target(target);
+            let mut chain = MasterChain::new(512, FS);
+            chain.set_settings(&s);
+            chain.reset();
+            let pad = (0.05 * FS) as usize;
+            let [mut yl, mut yr] = padded(&x, pad, pad + chain.latency_samples());
+            let mut blocks = 0;
+            for (a, b) in yl.chunks_mut(512).zip(yr.chunks_mut(512)) {
+                chain.process_block(a, b);
+                mean_gr[k] += chain.limiter_block_max_gain_reduction_db() as f64;
+                blocks += 1;
+            }
+            mean_gr[k] /= blocks as f64;
+            let tp = to_db(reference_true_peak_16x(&yl).max(reference_true_peak_16x(&yr)));
+            println!(
+                "{:>18} clipper {clipper}: true peak {tp:+.3} dBTP (ceiling {:+.1}), limiter mean \
+                 block reduction {:.2} dB",
+                target.name, target.ceiling_dbtp, mean_gr[k]
+            );
+            if tp > target.ceiling_dbtp as f64 {
+                failures.push(format!("{} clipper {clipper}: {tp:.3} dBTP", target.name));
+            }
+        }
+        // The clip level is 1 dB above the ceiling: the limiter is left with about that much
+        // on the transients instead of the whole 12 dB drive's overs.
+        if mean_gr[1] > 0.5 * mean_gr[0] {
+            failures.push(format!(
+                "{}: limiter {:.2} dB with the clipper vs {:.2} dB without",
+                target.name, mean_gr[1], mean_gr[0]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn clipper_switch_moves_the_latency_click_free_and_settles_on_the_switched_result() {
+    let n = (FS * 4.0) as usize;
+    // Below the clip level's knee the clipper is within 0.14 dB of the line: a switch is a
+    // latency move, which must not click.
+    let tone: Vec<f32> = (0..n)
+        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / FS).sin() as f32)
+        .collect();
+    let off = MasterSettings::default();
+    let on = MasterSettings {
+        clipper_enabled: true,
+        ..off.clone()
+    };
+    let (lat_off, lat_on) = (latency_of(&off), latency_of(&on));
+    let mut limiter = Limiter::new(2, FS as f32);
+    limiter.set_sample_rate(FS);
+    limiter.set_settings(LimiterSettings {
+        input_gain_db: 0.0,
+        ..off.limiter
+    });
+    assert_eq!(
+        lat_off,
+        limiter.latency_samples(),
+        "clipper off: limiter alone"
+    );
+    assert!(lat_on > lat_off, "the clipper's oversampler adds latency");
+    let (t_on, t_off) = (48_000, 144_000);
+    let (toggled, latency) = render_tone(&tone, &[(0, &off), (t_on, &on), (t_off, &off)]);
+    assert_eq!(latency, lat_off);
+    let worst_step = max_step(&toggled);
+    assert!(
+        worst_step < 0.5 * MAX_TONE_SLOPE * 1.01,
+        "click: {worst_step}"
+    );
+    // Settled after the tap move (a fade), the warm-up (latency + fade), the fade in and the
+    // clipper's 2 Hz DC blocker's start-up transient (time constant 80 ms; one second is 12.5
+    // of them): the always-on output; then switched off: the always-off output, bit for bit.
+    let fade = (FS * 1e-2) as usize;
+    let (always_on, _) = render_tone(&tone, &[(0, &on)]);
+    let settled_on = t_on + 48_000;
+    let worst = toggled[settled_on..t_off]
+        .iter()
+        .zip(&always_on[settled_on..t_off])
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(worst < 1e-5, "after switching on: {worst}");
+    let (always_off, _) = render_tone(&tone, &[(0, &off)]);
+    let settled_off = t_off + 3 * fade + 2 * lat_on;
+    assert!(toggled[settled_off..]
+        .iter()
+        .zip(&always_off[settled_off..])
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+#[test]
+fn dc_filter_removes_an_offset_and_the_ceiling_holds() {
+    let mut music = music(FS, 6.0);
+    for v in music.iter_mut().flatten() {
+        *v *= 0.8;
+    }
+    let mut offset = music.clone();
+    for v in offset.iter_mut().flatten() {
+        *v += 0.1; // -20 dBFS of DC
+    }
+    // Mean of each channel over the last 4 s (the 10 Hz filter settles in well under a second)
+    // and the true peak, through a master driven 6 dB into the limiter.
+    let run = |x: &[Vec<f32>; 2], dc_filter: bool| {
+        // The clipper's own DC blocker would remove the offset too: clipper off.
+        let mut s = clipped(6.0, false);
+        s.dc_filter_enabled = dc_filter;
+        let mut chain = MasterChain::new(512, FS);
+        chain.set_settings(&s);
+        chain.reset();
+        let (mut l, mut r) = (x[0].clone(), x[1].clone());
+        for (a, b) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+            chain.process_block(a, b);
+        }
+        let tail = (2.0 * FS) as usize;
+        let mean =
+            |y: &[f32]| y[tail..].iter().map(|&v| v as f64).sum::<f64>() / (y.len() - tail) as f64;
+        let tp = to_db(reference_true_peak_16x(&l).max(reference_true_peak_16x(&r)));
+        assert!(
+            tp <= s.limiter.ceiling_dbtp as f64,
+            "DC filter {dc_filter}: {tp}"
+        );
+        [mean(&l), mean(&r)]
+    };
+    // What the offset leaves is the difference from the same music without it (limiting an
+    // asymmetric waveform makes a little DC of its own, which is not the filter's to remove).
+    let own = run(&music, true);
+    for dc_filter in [false, true] {
+        let with = run(&offset, dc_filter);
+        let left_db = to_db((with[0] - own[0]).abs().max((with[1] - own[1]).abs()));
+        println!("DC filter {dc_filter}: the offset leaves {left_db:.1} dBFS of DC");
+        if dc_filter {
+            assert!(left_db < -60.0, "{left_db}");
+        } else {
+            assert!(
+                left_db > -30.0,
+                "the offset passes without the filter: {left_db}"
+            );
+        }
     }
 }

@@ -418,6 +418,8 @@ impl MasterEditor {
                         .label("Ceiling from target"),
                 );
                 ui.add(ParamToggle::for_param(&l.auto_release, setter).label("Auto release"));
+                ui.add(ParamToggle::for_param(&l.clipper, setter).label("Clipper"));
+                ui.add(ParamToggle::for_param(&params.dc_filter, setter).label("DC filter"));
             });
             knobs_beside_reduction(
                 ui,
@@ -428,7 +430,11 @@ impl MasterEditor {
                         (&l.ceiling_dbtp, "Ceiling"),
                         (&l.release_ms, "Release"),
                     ],
-                    &[(&l.lookahead_ms, "Lookahead"), (&l.link_percent, "Link")],
+                    &[
+                        (&l.lookahead_ms, "Lookahead"),
+                        (&l.link_percent, "Link"),
+                        (&l.clipper_margin_db, "Clip level"),
+                    ],
                 ],
                 &self.limiter_history,
                 &LIMITER_TRACE,

@@ -14,9 +14,9 @@
 
 use nice_plug::prelude::*;
 use shared_dsp::chain::ranges::{
-    GLUE_MAKEUP_DB, GLUE_SIDECHAIN_HPF_HZ, GLUE_THRESHOLD_DB, LIMITER_CEILING_DBTP,
-    LIMITER_DRIVE_DB, LIMITER_LOOKAHEAD_MS, LIMITER_RELEASE_MS, MIX_PERCENT, MONO_BASS_HZ,
-    WIDTH_PERCENT,
+    CLIPPER_MARGIN_DB, GLUE_MAKEUP_DB, GLUE_SIDECHAIN_HPF_HZ, GLUE_THRESHOLD_DB,
+    LIMITER_CEILING_DBTP, LIMITER_DRIVE_DB, LIMITER_LOOKAHEAD_MS, LIMITER_RELEASE_MS, MIX_PERCENT,
+    MONO_BASS_HZ, WIDTH_PERCENT,
 };
 use shared_dsp::chain::settings::{LoudnessTarget, MasterEqMode, MasterSettings, LOUDNESS_TARGETS};
 use shared_dsp::dither::{DitherMode, DitherSettings};
@@ -40,6 +40,10 @@ pub struct StemMasterParams {
 
     #[nested(group = "Input")]
     pub input: InputParams,
+
+    /// The 10 Hz DC/subsonic filter after the input trim.
+    #[id = "dc_on"]
+    pub dc_filter: BoolParam,
 
     #[nested(group = "Glue")]
     pub glue: GlueParams,
@@ -80,6 +84,7 @@ impl Default for StemMasterParams {
         StemMasterParams {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             input: InputParams::default(),
+            dc_filter: BoolParam::new("DC Filter", MasterSettings::default().dc_filter_enabled),
             glue: GlueParams::default(),
             eq: MasterEqParams::default(),
             eq_bands: EqParams::new(&master_eq_defaults()),
@@ -363,11 +368,18 @@ pub struct LimiterParams {
     pub lookahead_ms: FloatParam,
     #[id = "l_link"]
     pub link_percent: FloatParam,
+    /// The soft clipper between the drive and the limiter.
+    #[id = "clip_on"]
+    pub clipper: BoolParam,
+    /// The clipper's level above the ceiling.
+    #[id = "clip_lvl"]
+    pub clipper_margin_db: FloatParam,
 }
 
 impl Default for LimiterParams {
     fn default() -> Self {
-        let d = MasterSettings::default().limiter;
+        let master = MasterSettings::default();
+        let d = master.limiter;
         Self {
             enabled: BoolParam::new("Limiter", true),
             gain_db: linear_param(
@@ -407,6 +419,13 @@ impl Default for LimiterParams {
                 d.stereo_link_percent,
                 MIX_PERCENT.bounds(),
                 " %",
+            ),
+            clipper: BoolParam::new("Clipper", master.clipper_enabled),
+            clipper_margin_db: linear_param(
+                "Clip Level",
+                master.clipper_margin_db,
+                CLIPPER_MARGIN_DB.bounds(),
+                " dB",
             ),
         }
     }
@@ -575,6 +594,9 @@ impl StemMasterParams {
             auto_release: l.auto_release.value(),
             stereo_link_percent: l.link_percent.value(),
         };
+        settings.clipper_enabled = l.clipper.value();
+        settings.clipper_margin_db = l.clipper_margin_db.value();
+        settings.dc_filter_enabled = self.dc_filter.value();
         settings.dither = self.dither.settings();
         settings.output_gain_db = self.output.gain.value();
     }
@@ -619,6 +641,9 @@ mod tests {
         params.settings(&mut s);
         let d = MasterSettings::default();
         assert_eq!(s.limiter, d.limiter);
+        assert_eq!(s.clipper_enabled, d.clipper_enabled);
+        assert_eq!(s.clipper_margin_db, d.clipper_margin_db);
+        assert_eq!(s.dc_filter_enabled, d.dc_filter_enabled);
         assert_eq!(s.glue_enabled, d.glue_enabled);
         assert_eq!(s.eq_mode, d.eq_mode);
         assert_eq!(s.dither, d.dither);

@@ -1,6 +1,10 @@
-//! The Stem Master chain: input gain, glue compressor, EQ (minimum phase with no latency, or
-//! linear phase), width, true-peak limiter, output gain and dither, with a programme meter on
-//! the output and a loudness-matched compare path.
+//! The Stem Master chain: input gain, DC filter, glue compressor, EQ (minimum phase with no
+//! latency, or linear phase), width, limiter drive, clipper, true-peak limiter, output gain and
+//! dither, with a programme meter on the output and a loudness-matched compare path.
+//!
+//! The DC filter ([`crate::filter::DcFilter`], off by default) comes first so neither the glue
+//! nor the limiter's drive works on an offset. The clipper ([`super::peak_stage`], off by
+//! default) sits between the drive and the limiter, its level tied to the ceiling.
 //!
 //! Order and defaults follow the guide's master chain (`stem-mastering-guide.txt`, "Master bus
 //! processing": glue with 1-2 dB of reduction, a transparent linear-phase EQ with small moves,
@@ -20,8 +24,10 @@
 //! samples, or the word length it was made for no longer holds.
 //!
 //! Latency is the sum of the glue lookahead, the EQ mode's latency (0, or the linear-phase FIR
-//! delay) and the limiter's lookahead + detector delay. A bypassed section is replaced by a
-//! delay of exactly its latency, so [`MasterChain::latency_samples`] never changes with bypass.
+//! delay), the clipper's oversampler while it is on, and the limiter's lookahead + detector
+//! delay. A bypassed section is replaced by a delay of exactly its latency, so
+//! [`MasterChain::latency_samples`] never changes with bypass (the clipper's latency moves with
+//! its switch, through its bypass like an EQ mode change).
 //! Switching a section is click-free: the path being switched to first runs in the background
 //! until its delay lines hold real audio (a section being switched on warms up; its bypass
 //! delay, being switched to, fills for one latency), then both paths are cross-faded over
@@ -52,14 +58,16 @@
 //! integrated loudnesses, so processed and unprocessed are heard at equal loudness.
 
 use super::learn::streaming_turn_down_db;
+use super::master_eq::MasterEq;
+use super::peak_stage::PeakStage;
 use super::ramp::{gain_ramp_samples, AlignedGain, GainRamp, RampLaw};
 use super::section::SectionSwitch;
 use super::settings::{MasterEqMode, MasterSettings};
-use super::smoothing::{Glide, StepSmoother};
+use super::smoothing::{lin, Glide, StepSmoother};
 use crate::delay::DelayLine;
 use crate::dither::Dither;
-use crate::dynamics::{Compressor, CompressorSettings, CompressorStyle, Limiter, LimiterSettings};
-use crate::eq::{BandSettings, DynamicSettings, LinearPhaseEq, LinearPhaseQuality, ParametricEq};
+use crate::dynamics::{Compressor, CompressorSettings, CompressorStyle};
+use crate::filter::DcFilter;
 use crate::meter::loudness::LoudnessMeter;
 use crate::meter::programme::ProgrammeMeter;
 use crate::stereo::StereoTool;
@@ -97,6 +105,8 @@ pub struct MasterReadings {
     /// Limiter gain reduction now / largest in the last block, dB (>= 0).
     pub limiter_gain_reduction_db: f32,
     pub limiter_block_max_gain_reduction_db: f32,
+    /// Largest clipper peak reduction in the last block, dB (>= 0).
+    pub clipper_block_max_reduction_db: f32,
     /// Integrated loudness of the latency-aligned unprocessed input, LUFS.
     pub unprocessed_integrated_lufs: f64,
     /// Gain the compare path gives the unprocessed signal to match the processed one, dB.
@@ -117,21 +127,17 @@ pub struct MasterChain {
     smoother: StepSmoother,
 
     input_gain: GainRamp,
+    dc_filter: DcFilter,
+    dc_filter_switch: SectionSwitch,
     glue: Compressor,
     glue_switch: SectionSwitch,
-    /// The EQ's engines: minimum phase for [`MasterEqMode::ZeroLatency`], linear phase (at the
-    /// FIR length of [`Self::eq_mode`]) for the others. Only the one in use runs.
-    eq_minimum: ParametricEq,
-    eq_linear: LinearPhaseEq,
-    /// The EQ mode in use: the settings' mode once a mode change has gone through the bypass.
-    eq_mode: MasterEqMode,
-    /// Keeps its history, so a mode change can move its latency.
-    eq_switch: SectionSwitch,
+    eq: MasterEq,
     width: StereoTool,
     width_switch: SectionSwitch,
     /// Drive into the limiter, aligned with the input by the glue and EQ latency.
     limiter_drive: AlignedGain,
-    limiter: Limiter,
+    /// The clipper (optional) and the limiter.
+    peak: PeakStage,
     limiter_switch: SectionSwitch,
     /// Output gain, aligned with the input by the whole latency.
     output_gain: AlignedGain,
@@ -163,21 +169,18 @@ impl MasterChain {
         let glue_max =
             (crate::dynamics::compressor::MAX_LOOKAHEAD_MS as f64 * 1e-3 * fs).ceil() as usize + 1;
 
-        let mut eq_linear = LinearPhaseEq::new(fs, fs);
-        eq_linear.set_quality(LinearPhaseQuality::High);
-        let eq_max = eq_linear.latency_samples();
-        // The cheapest design until a linear-phase mode asks for its own FIR length.
-        eq_linear.set_quality(LinearPhaseQuality::Low);
-
-        let mut limiter = Limiter::new(2, fs as f32);
-        limiter.set_sample_rate(fs);
-        limiter.set_settings(LimiterSettings {
-            lookahead_ms: crate::dynamics::limiter::MAX_LOOKAHEAD_MS,
-            ..LimiterSettings::default()
-        });
-        let limiter_max = limiter.latency_samples();
-
         let fade = (SECTION_FADE_MS * 1e-3 * fs).round() as usize;
+        let peak = PeakStage::new(max_block, fs, fade, settings.clipper_enabled);
+        let limiter_max = peak.max_latency_samples();
+        let eq = MasterEq::new(
+            fs,
+            fade,
+            (SECTION_FADE_MS * 1e-3 * fs) as usize,
+            (MINIMUM_PHASE_WARM_UP_MS * 1e-3 * fs) as usize,
+            settings.eq_mode,
+            settings.eq_enabled,
+        );
+        let eq_max = eq.max_latency_samples();
         let ramp = gain_ramp_samples(fs);
         // Gains in dB are clamped to +-60 dB, the compare match to its own limit.
         let gain = || GainRamp::new(RampLaw::Amplitude, ramp, MAX_GAIN_DB);
@@ -194,16 +197,15 @@ impl MasterChain {
             current: settings.clone(),
             smoother: StepSmoother::default(),
             input_gain: gain(),
+            dc_filter: DcFilter::new(fs),
+            dc_filter_switch: SectionSwitch::new(0, fade, settings.dc_filter_enabled),
             glue,
             glue_switch: SectionSwitch::new(glue_max, fade, settings.glue_enabled),
-            eq_minimum: ParametricEq::new(fs),
-            eq_linear,
-            eq_mode: settings.eq_mode,
-            eq_switch: SectionSwitch::new(eq_max, fade, settings.eq_enabled).keeping_history(),
+            eq,
             width,
             width_switch: SectionSwitch::new(0, fade, settings.width_enabled),
             limiter_drive: AlignedGain::new(gain(), glue_max + eq_max, max_block),
-            limiter,
+            peak,
             limiter_switch: SectionSwitch::new(limiter_max, fade, settings.limiter_enabled),
             output_gain: AlignedGain::new(gain(), glue_max + eq_max + limiter_max, max_block),
             dither: Dither::new(2),
@@ -265,10 +267,7 @@ impl MasterChain {
     fn apply_settings(&mut self, s: &MasterSettings, immediate: bool) {
         let fs = self.sample_rate_hz;
         if s.eq_bands != self.settings.eq_bands || immediate {
-            self.eq_linear.set_bands(&s.eq_bands);
-            for (i, b) in s.eq_bands.iter().enumerate() {
-                self.eq_minimum.set_band(i, static_band(b));
-            }
+            self.eq.set_bands(&s.eq_bands);
         }
         if immediate {
             self.current.clone_from(s);
@@ -300,20 +299,29 @@ impl MasterChain {
 
         self.settings = s.clone();
         let fade_guard = (SECTION_FADE_MS * 1e-3 * fs) as usize;
-        let (lg, ll) = (self.glue.latency_samples(), self.limiter.latency_samples());
+        let (lg, ll) = (self.glue.latency_samples(), self.peak.latency_samples());
         if immediate {
+            self.dc_filter_switch.reset(s.dc_filter_enabled);
+            self.peak.jump_clipper(s.clipper_enabled);
             self.glue_switch.reset(s.glue_enabled);
-            self.jump_eq();
+            self.eq.jump(s);
             self.width_switch.reset(s.width_enabled);
             self.limiter_switch.reset(s.limiter_enabled);
         } else {
+            if self
+                .dc_filter_switch
+                .set_enabled(s.dc_filter_enabled, fade_guard)
+            {
+                self.dc_filter.reset();
+            }
+            self.peak.update_clipper(s.clipper_enabled);
             if self
                 .glue_switch
                 .set_enabled(s.glue_enabled, lg + fade_guard)
             {
                 self.glue.reset();
             }
-            self.update_eq();
+            self.eq.update(s);
             if self.width_switch.set_enabled(s.width_enabled, fade_guard) {
                 self.width.reset();
             }
@@ -321,7 +329,7 @@ impl MasterChain {
                 .limiter_switch
                 .set_enabled(s.limiter_enabled, ll + fade_guard)
             {
-                self.limiter.reset();
+                self.peak.reset();
             }
         }
         self.align_latencies();
@@ -336,10 +344,7 @@ impl MasterChain {
             ..c.glue
         });
         self.width.set_settings(c.stereo);
-        self.limiter.set_settings(LimiterSettings {
-            input_gain_db: 0.0,
-            ..c.limiter
-        });
+        self.peak.set_settings(c.limiter, c.clipper_margin_db);
     }
 
     /// One smoothing step of the glue, width and limiter settings toward the targets (the
@@ -351,8 +356,10 @@ impl MasterChain {
         let glue = c.glue.glide(&t.glue, a, &mut m);
         let stereo = c.stereo.glide(&t.stereo, a, &mut m);
         let limiter = c.limiter.glide(&t.limiter, a, &mut m);
+        let margin = lin(c.clipper_margin_db, t.clipper_margin_db, a, 0.001, &mut m);
         c.clone_from(t);
         (c.glue, c.stereo, c.limiter) = (glue, stereo, limiter);
+        c.clipper_margin_db = margin;
         m
     }
 
@@ -366,71 +373,11 @@ impl MasterChain {
         self.output_gain.set_delay_samples(lg + le + ll);
     }
 
-    /// Latency of an EQ mode at this rate (the linear engine's FIR length must be the mode's).
-    fn eq_mode_latency(&self, mode: MasterEqMode) -> usize {
-        match mode.linear_phase() {
-            Some(_) => self.eq_linear.latency_samples(),
-            None => 0,
-        }
-    }
-
-    /// Puts the EQ section straight into the settings' mode and on/off state, no fades.
-    fn jump_eq(&mut self) {
-        let mode = self.settings.eq_mode;
-        self.eq_mode = mode;
-        if let Some(q) = mode.linear_phase() {
-            self.eq_linear.set_quality(q);
-        }
-        self.eq_switch.set_latency(self.eq_mode_latency(mode));
-        self.eq_switch.reset(self.settings.eq_enabled);
-        self.reset_eq_engine();
-    }
-
-    /// Clears the engine of the mode in use; the minimum-phase one also jumps to its bands
-    /// (it may have been idle while they moved).
-    fn reset_eq_engine(&mut self) {
-        match self.eq_mode.linear_phase() {
-            Some(_) => self.eq_linear.reset(),
-            None => {
-                for (i, b) in self.settings.eq_bands.iter().enumerate() {
-                    self.eq_minimum.set_band_immediately(i, static_band(b));
-                }
-                self.eq_minimum.reset();
-            }
-        }
-    }
-
-    /// Moves the EQ section towards the settings: a mode change first switches the EQ off in
-    /// the old mode, then retaps its bypass delay to the new mode's latency, then lets it
-    /// switch on again. Called on every settings change and at every step of a switch (the
-    /// chain's runs end there), so each step starts on the same sample whatever the blocks.
-    fn update_eq(&mut self) {
-        let want = self.settings.eq_mode;
-        if want != self.eq_mode && self.eq_switch.is_off() {
-            self.eq_mode = want;
-            if let Some(q) = want.linear_phase() {
-                self.eq_linear.set_quality(q);
-            }
-            self.eq_switch.retap(self.eq_mode_latency(want));
-        }
-        let on = self.settings.eq_enabled && want == self.eq_mode;
-        let latency = self.eq_switch.latency_samples();
-        let warm_up = match self.eq_mode.linear_phase() {
-            // The FIR spans twice its delay: wait until the whole kernel sees real audio (and
-            // a pending redesign has had time to land).
-            Some(_) => 2 * latency + (SECTION_FADE_MS * 1e-3 * self.sample_rate_hz) as usize,
-            None => (MINIMUM_PHASE_WARM_UP_MS * 1e-3 * self.sample_rate_hz) as usize,
-        };
-        if self.eq_switch.set_enabled(on, warm_up) {
-            self.reset_eq_engine();
-        }
-    }
-
     fn section_latencies(&self) -> (usize, usize, usize) {
         (
             self.glue.latency_samples(),
-            self.eq_switch.latency_samples(),
-            self.limiter.latency_samples(),
+            self.eq.latency_samples(),
+            self.peak.latency_samples(),
         )
     }
 
@@ -449,26 +396,22 @@ impl MasterChain {
 
     /// The EQ mode in use: the settings' mode once a mode change has gone through.
     pub fn eq_mode(&self) -> MasterEqMode {
-        self.eq_mode
+        self.eq.mode()
     }
 
     /// Latency of the EQ section in samples (0 in zero-latency mode), the same whether the EQ
     /// is on or bypassed.
     pub fn eq_latency_samples(&self) -> usize {
-        self.eq_switch.latency_samples()
+        self.eq.latency_samples()
     }
 
     /// Offline use: applies the requested EQ mode (without the bypass round a live mode
     /// change takes) and any pending FIR redesign now, so the first sample already goes
     /// through the final EQ.
     pub fn finish_design_now(&mut self) {
-        if self.eq_mode != self.settings.eq_mode {
-            self.jump_eq();
+        if self.eq.finish_design_now(&self.settings) {
             self.align_latencies();
         }
-        // A zero-length block applies a pending FIR length (which restarts the design).
-        self.eq_linear.process_block(&mut [], &mut []);
-        self.eq_linear.finish_design_now();
     }
 
     /// Clears all audio state and every meter, without allocating; sections jump to their set
@@ -478,10 +421,13 @@ impl MasterChain {
         self.smoother.jump();
         self.apply_current();
         self.glue.reset();
-        self.jump_eq();
+        self.eq.jump(&self.settings);
         self.align_latencies();
         self.width.reset();
-        self.limiter.reset();
+        self.peak.reset();
+        self.peak.jump_clipper(self.settings.clipper_enabled);
+        self.dc_filter.reset();
+        self.dc_filter_switch.reset(self.settings.dc_filter_enabled);
         self.dither.reset();
         self.meter.reset();
         self.dry.reset();
@@ -542,7 +488,7 @@ impl MasterChain {
     /// Limiter gain reduction now, dB (0 while bypassed).
     pub fn limiter_gain_reduction_db(&self) -> f32 {
         if self.limiter_switch.is_active() {
-            self.limiter.gain_reduction_db()
+            self.peak.limiter().gain_reduction_db()
         } else {
             0.0
         }
@@ -560,7 +506,17 @@ impl MasterChain {
     /// Largest limiter gain reduction in the last processed block, dB (0 while bypassed).
     pub fn limiter_block_max_gain_reduction_db(&self) -> f32 {
         if self.limiter_switch.is_active() {
-            self.limiter.block_max_gain_reduction_db()
+            self.peak.limiter().block_max_gain_reduction_db()
+        } else {
+            0.0
+        }
+    }
+
+    /// Largest peak reduction of the clipper in the last processed block, dB (0 while it or
+    /// the limiter section is bypassed).
+    pub fn clipper_block_max_reduction_db(&self) -> f32 {
+        if self.limiter_switch.is_active() {
+            self.peak.clipper_block_max_reduction_db()
         } else {
             0.0
         }
@@ -609,6 +565,7 @@ impl MasterChain {
             glue_block_max_gain_reduction_db: self.glue_block_max_gain_reduction_db(),
             limiter_gain_reduction_db: self.limiter_gain_reduction_db(),
             limiter_block_max_gain_reduction_db: self.limiter_block_max_gain_reduction_db(),
+            clipper_block_max_reduction_db: self.clipper_block_max_reduction_db(),
             unprocessed_integrated_lufs: self.dry_meter.running_integrated_lufs(),
             match_gain_db: self.match_gain_db(),
             streaming_turn_down_db: streaming_turn_down_db(integrated),
@@ -623,7 +580,8 @@ impl MasterChain {
         while start < len {
             // Runs end where an EQ switch step ends, so the next step (a mode change waits for
             // the EQ to be off) starts on the same sample whatever the host's blocks.
-            self.update_eq();
+            self.eq.update(&self.settings);
+            self.peak.update_clipper(self.settings.clipper_enabled);
             self.align_latencies();
             if let Some(a) = self.smoother.step_due() {
                 let moving = self.glide_current(a);
@@ -633,12 +591,23 @@ impl MasterChain {
             // Runs also end at smoothing steps while settings glide.
             let run = self
                 .max_block
-                .min(self.eq_switch.samples_to_next_step().unwrap_or(len))
+                .min(self.eq.samples_to_next_step().unwrap_or(len))
+                .min(self.peak_steps().unwrap_or(len))
                 .min(self.smoother.run_samples(len - start));
             let end = (start + run).min(len);
             self.process_run(&mut left[start..end], &mut right[start..end]);
             self.smoother.advance(end - start);
             start = end;
+        }
+    }
+
+    /// Samples to the clipper switch's next step while the limiter section runs (a bypassed
+    /// section does not advance it, so its steps must not cut the runs short).
+    fn peak_steps(&self) -> Option<usize> {
+        if self.limiter_switch.is_off() {
+            None
+        } else {
+            self.peak.samples_to_next_step()
         }
     }
 
@@ -660,31 +629,28 @@ impl MasterChain {
         self.limiter_drive.advance(n);
         self.output_gain.advance(n);
 
+        let dc_filter = &mut self.dc_filter;
+        self.dc_filter_switch
+            .process(left, right, &mut self.scratch, |_, l, r| {
+                dc_filter.process_block(l, r)
+            });
+
         let glue = &mut self.glue;
         self.glue_switch
             .process(left, right, &mut self.scratch, |_, l, r| {
                 glue.process_block(&mut [l, r]);
             });
-        let (minimum, linear) = (&mut self.eq_minimum, &mut self.eq_linear);
-        let linear_phase = self.eq_mode.linear_phase().is_some();
-        self.eq_switch
-            .process(left, right, &mut self.scratch, |_, l, r| {
-                if linear_phase {
-                    linear.process_block(l, r)
-                } else {
-                    minimum.process_block(l, r)
-                }
-            });
+        self.eq.process(left, right, &mut self.scratch);
         let width = &mut self.width;
         self.width_switch
             .process(left, right, &mut self.scratch, |_, l, r| {
                 width.process_block(l, r)
             });
-        let (limiter, drive) = (&mut self.limiter, &self.limiter_drive);
+        let (peak, drive) = (&mut self.peak, &self.limiter_drive);
         self.limiter_switch
             .process(left, right, &mut self.scratch, |start, l, r| {
                 drive.apply(start, l, r);
-                limiter.process_block(&mut [l, r]);
+                peak.process_block(l, r);
             });
         self.output_gain.apply(0, left, right);
         self.dither.process_block(&mut [left, right]);
@@ -714,18 +680,6 @@ impl MasterChain {
                 right[i] += w * (dr[i] - right[i]);
             }
         }
-    }
-}
-
-/// A band as the master EQ runs it: its dynamic controls off (the linear-phase FIR follows a
-/// fixed curve, and both modes must give the same one).
-fn static_band(band: &BandSettings) -> BandSettings {
-    BandSettings {
-        dynamic: DynamicSettings {
-            enabled: false,
-            ..band.dynamic
-        },
-        ..*band
     }
 }
 

@@ -17,6 +17,8 @@ pub mod channel;
 pub mod gain_match;
 pub mod learn;
 pub mod master;
+mod master_eq;
+pub mod peak_stage;
 pub mod ramp;
 pub mod ranges;
 mod section;

@@ -143,6 +143,8 @@ pub const LIMITER_DRIVE_DB: Range = Range::new(-12.0, 24.0, "dB");
 pub const LIMITER_CEILING_DBTP: Range = Range::new(-12.0, 0.0, "dBTP");
 /// Limiter release.
 pub const LIMITER_RELEASE_MS: Range = Range::new(1.0, 1_000.0, "ms");
+/// The master clipper's level above the limiter's ceiling.
+pub const CLIPPER_MARGIN_DB: Range = Range::new(0.0, 6.0, "dB");
 /// Limiter lookahead (sets the latency).
 pub const LIMITER_LOOKAHEAD_MS: Range = Range::new(MIN_LOOKAHEAD_MS, MAX_LOOKAHEAD_MS, "ms");
 /// Dither word length (the ditherer's limits).
@@ -339,6 +341,7 @@ pub const MASTER_FIELDS: &[Field] = &[
     ),
     span("limiter.release_ms", LIMITER_RELEASE_MS),
     span("limiter.stereo_link_percent", MIX_PERCENT),
+    span("clipper_margin_db", CLIPPER_MARGIN_DB),
     f(
         "dither.bits",
         Rule::Whole(DITHER_BITS),
