@@ -17,6 +17,7 @@
 //! Audio is `f32` at the unit boundary; recursive state and coefficient design use `f64` where
 //! precision matters (K-weighting, low corners at high sample rates).
 
+pub mod adaa;
 pub mod chain;
 pub mod delay;
 pub mod dither;

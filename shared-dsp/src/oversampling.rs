@@ -12,7 +12,11 @@
 //! Linear phase, so the round trip is a pure delay: a stage of `N = 4k + 3` taps delays by
 //! `2k + 1` samples at the higher rate on each side. For 4x the inner stage's round trip is an
 //! odd number of 2x samples, so one extra 2x-rate sample of delay makes the total a whole number
-//! of base-rate samples, reported by [`Oversampler::latency_samples`].
+//! of base-rate samples, reported by [`Oversampler::latency_samples`]. A caller whose processing
+//! between the two directions delays by a known number of oversampled samples declares it with
+//! [`Oversampler::set_inner_delay`]; the padding then covers only what is still missing (for
+//! 4x, an inner delay of two samples makes the round trip whole by itself) and the latency
+//! includes it.
 //!
 //! Design targets: the first stage passes up to 0.43 of the base rate (20.6 kHz at 48 kHz) and
 //! rejects images from 0.57 of the base rate with 100 dB, the second stage (which only has to
@@ -308,11 +312,25 @@ impl Stage {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+unsafe fn stage_up_avx_fma(stage: &mut Stage, input: &[f32], output: &mut [f32]) {
+    stage.upsample::<true>(input, output);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+unsafe fn stage_down_avx_fma(stage: &mut Stage, input: &[f32], output: &mut [f32]) {
+    stage.downsample::<true>(input, output);
+}
+
 /// Per-channel state of an oversampler.
 #[derive(Clone, Debug)]
 struct Channel {
     first: Stage,
     second: Stage,
+    /// The optional third stage on the 4x stream ([`Oversampler::upsample_extra`]).
+    third: Stage,
     /// The one 2x-rate sample that makes the 4x round trip a whole number of base samples.
     align: f32,
 }
@@ -328,6 +346,10 @@ pub struct Oversampler {
     scratch: Vec<f32>,
     first_taps: Vec<f64>,
     second_taps: Vec<f64>,
+    third_taps: Vec<f64>,
+    /// Delay in oversampled samples that the caller's processing adds between `upsample` and
+    /// `downsample` (even).
+    inner_delay: usize,
 }
 
 impl Oversampler {
@@ -336,9 +358,11 @@ impl Oversampler {
     pub fn new(num_channels: usize, max_block: usize, factor: usize) -> Self {
         let first_taps = design_halfband(PASSBAND_OF_BASE_RATE / 2.0, STOPBAND_DB);
         let second_taps = design_halfband(PASSBAND_OF_BASE_RATE / 4.0, STOPBAND_DB);
+        let third_taps = design_halfband(PASSBAND_OF_BASE_RATE / 8.0, STOPBAND_DB);
         let ch = Channel {
             first: Stage::new(&first_taps, max_block.max(1)),
             second: Stage::new(&second_taps, 2 * max_block.max(1)),
+            third: Stage::new(&third_taps, 4 * max_block.max(1)),
             align: 0.0,
         };
         Self {
@@ -347,7 +371,25 @@ impl Oversampler {
             scratch: vec![0.0; 2 * max_block.max(1)],
             first_taps,
             second_taps,
+            third_taps,
+            inner_delay: 0,
         }
+    }
+
+    /// Declares that the caller's processing between [`Self::upsample`] and
+    /// [`Self::downsample`] delays by `samples` oversampled samples (rounded up to even), so
+    /// [`Self::latency_samples`] includes it and the 4x padding sample is used only where the
+    /// total is not yet a whole number of base samples. Resets.
+    pub fn set_inner_delay(&mut self, samples: usize) {
+        self.inner_delay = samples.next_multiple_of(2);
+        self.reset();
+    }
+
+    /// Whether the 4x round trip needs the one padding sample at 2x (see the module docs).
+    fn pads(&self) -> bool {
+        let c = &self.channels[0];
+        let total = 2 * c.first.round_trip() + c.second.round_trip() + self.inner_delay;
+        total % 4 != 0
     }
 
     /// The factor actually used for a requested one (1, 2 or 4).
@@ -380,6 +422,7 @@ impl Oversampler {
         for c in &mut self.channels {
             c.first.reset();
             c.second.reset();
+            c.third.reset();
             c.align = 0.0;
         }
     }
@@ -394,13 +437,55 @@ impl Oversampler {
         &self.second_taps
     }
 
-    /// Round-trip latency (upsample then downsample) in base-rate samples.
+    /// Taps of the optional third (4x to 8x) stage.
+    pub fn third_stage_taps(&self) -> &[f64] {
+        &self.third_taps
+    }
+
+    /// Round-trip delay of the third stage ([`Self::upsample_extra`] then
+    /// [`Self::downsample_extra`]) in samples of the 8x stream.
+    pub fn extra_round_trip(&self) -> usize {
+        self.channels[0].third.round_trip()
+    }
+
+    /// Clears the third stage's state of `channel`.
+    pub fn reset_extra(&mut self, channel: usize) {
+        self.channels[channel].third.reset();
+    }
+
+    /// One more half-band 2x stage on a 4x stream (8x), for processing that needs it only
+    /// some of the time: `output.len() == 2 * input.len()`, `input.len()` at most four times
+    /// [`Self::max_block`]. Its round trip ([`Self::extra_round_trip`]) is the caller's to
+    /// declare with [`Self::set_inner_delay`]. Its passband is the first stage's, so the
+    /// whole chain's response is unchanged; only its stopband (100 dB) matters.
+    pub fn upsample_extra(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
+        let third = &mut self.channels[channel].third;
+        crate::simd::dispatch! {
+            avx_fma => stage_up_avx_fma(third, input, output),
+            _ => third.upsample::<false>(input, output),
+        }
+    }
+
+    /// The way back of [`Self::upsample_extra`]: `input.len() == 2 * output.len()`.
+    pub fn downsample_extra(&mut self, channel: usize, input: &[f32], output: &mut [f32]) {
+        let third = &mut self.channels[channel].third;
+        crate::simd::dispatch! {
+            avx_fma => stage_down_avx_fma(third, input, output),
+            _ => third.downsample::<false>(input, output),
+        }
+    }
+
+    /// Round-trip latency (upsample then downsample, plus the declared inner delay) in
+    /// base-rate samples.
     pub fn latency_samples(&self) -> usize {
         let c = &self.channels[0];
         match self.factor {
             1 => 0,
-            2 => c.first.round_trip() / 2,
-            _ => (c.first.round_trip() + c.second.round_trip() / 2 + 1).div_ceil(2),
+            2 => (c.first.round_trip() + self.inner_delay).div_ceil(2),
+            _ => {
+                let pad = if self.pads() { 2 } else { 0 };
+                (2 * c.first.round_trip() + c.second.round_trip() + self.inner_delay + pad) / 4
+            }
         }
     }
 
@@ -463,6 +548,7 @@ impl Oversampler {
         output: &mut [f32],
     ) {
         let n = output.len();
+        let pads = self.factor == 4 && self.pads();
         let ch = &mut self.channels[channel];
         match self.factor {
             1 => output.copy_from_slice(&input[..n]),
@@ -472,7 +558,7 @@ impl Oversampler {
                 ch.second.downsample::<FMA>(&input[..4 * n], mid);
                 // Delay the 2x stream by one sample (see the module docs); a block move, not a
                 // chain of swaps through `align`.
-                if let Some(&last) = mid.last() {
+                if let (true, Some(&last)) = (pads, mid.last()) {
                     mid.copy_within(..2 * n - 1, 1);
                     mid[0] = ch.align;
                     ch.align = last;
@@ -554,6 +640,44 @@ mod tests {
                 assert!(
                     (y[peak - d] - y[peak + d]).abs() < 1e-6,
                     "factor {factor} d {d}"
+                );
+            }
+        }
+    }
+
+    /// A declared inner delay (here the stream delayed by 2 or 4 samples at the oversampled
+    /// rate) is part of the reported latency, and the impulse still lands on it exactly.
+    #[test]
+    fn inner_delay_is_part_of_the_latency() {
+        // 2x: one more base sample; 4x: two inner samples replace the padding (the latency
+        // stays), four need it again (one more base sample).
+        for (factor, inner, extra) in [(2, 2, 1), (4, 2, 0), (4, 4, 1)] {
+            let mut os = Oversampler::new(1, 64, factor);
+            let plain = os.latency_samples();
+            os.set_inner_delay(inner);
+            let lat = os.latency_samples();
+            assert_eq!(lat, plain + extra, "factor {factor} inner {inner}");
+            let n = 512;
+            let mut x = vec![0.0f32; n];
+            x[10] = 1.0;
+            let mut hist = vec![0.0f32; inner];
+            let mut y = vec![0.0f32; n];
+            for (xi, yi) in x.chunks(64).zip(y.chunks_mut(64)) {
+                let mut up = vec![0.0f32; inner + 64 * factor];
+                up[..inner].copy_from_slice(&hist);
+                os.upsample(0, xi, &mut up[inner..]);
+                hist.copy_from_slice(&up[64 * factor..]);
+                os.downsample(0, &up[..64 * factor], yi);
+            }
+            let peak = (0..n)
+                .max_by(|&a, &b| y[a].abs().total_cmp(&y[b].abs()))
+                .unwrap();
+            assert_eq!(peak, 10 + lat, "factor {factor} inner {inner}");
+            // Linear phase about the peak: the delay is whole.
+            for d in 1..20 {
+                assert!(
+                    (y[peak - d] - y[peak + d]).abs() < 1e-6,
+                    "{factor} {inner} d {d}"
                 );
             }
         }

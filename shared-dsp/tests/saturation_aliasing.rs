@@ -8,18 +8,24 @@ use shared_dsp::saturation::{Saturation, SaturationMode, SaturationSettings};
 
 const FS: f32 = 48_000.0;
 
-fn run(settings: SaturationSettings, input: &[f32]) -> Vec<f32> {
+fn run_at(settings: SaturationSettings, input: &[f32], rate_hz: f32) -> Vec<f32> {
     let mut sat = Saturation::new(1, settings);
-    sat.set_sample_rate(f64::from(FS));
+    sat.set_sample_rate(f64::from(rate_hz));
     let mut x = input.to_vec();
-    let mut chans: [&mut [f32]; 1] = [&mut x];
-    sat.process_block(&mut chans);
+    // Blocks of 512, as a host would send them.
+    for block in x.chunks_mut(512) {
+        let mut chans: [&mut [f32]; 1] = [block];
+        sat.process_block(&mut chans);
+    }
     x
 }
 
-/// Amplitude spectrum (peak amplitude per 1 Hz bin) of exactly 48 000 samples.
+fn run(settings: SaturationSettings, input: &[f32]) -> Vec<f32> {
+    run_at(settings, input, FS)
+}
+
+/// Amplitude spectrum (peak amplitude per 1 Hz bin) of exactly one second.
 fn spectrum(x: &[f32]) -> Vec<f64> {
-    assert_eq!(x.len(), 48_000);
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(x.len());
     let mut t: Vec<f64> = x.iter().map(|&v| v as f64).collect();
@@ -29,13 +35,19 @@ fn spectrum(x: &[f32]) -> Vec<f64> {
 }
 
 /// Largest component in 20 Hz..20 kHz that is not the 10 kHz fundamental or its 20 kHz
-/// harmonic, in dBFS (a full-scale sine is 0 dBFS).
-fn worst_alias_dbfs(settings: SaturationSettings) -> (f64, f64) {
-    let settle = 24_000;
-    let input: Vec<f32> = (0..settle + 48_000)
-        .map(|i| (2.0 * std::f64::consts::PI * 10_000.0 * i as f64 / FS as f64).sin() as f32)
+/// harmonic, in dBFS (a full-scale sine is 0 dBFS), for a 10 kHz sine of `level_dbfs` at
+/// `rate_hz` (one second, so every harmonic and every alias of the integer-Hz tone falls on
+/// an integer bin and needs no window), and the frequency where it lies.
+fn worst_alias_at(settings: SaturationSettings, level_dbfs: f64, rate_hz: f32) -> (f64, f64) {
+    let n = rate_hz as usize;
+    let settle = n / 2;
+    let amp = 10f64.powf(level_dbfs / 20.0);
+    let input: Vec<f32> = (0..settle + n)
+        .map(|i| {
+            (amp * (2.0 * std::f64::consts::PI * 10_000.0 * i as f64 / rate_hz as f64).sin()) as f32
+        })
         .collect();
-    let y = run(settings, &input);
+    let y = run_at(settings, &input, rate_hz);
     let spec = spectrum(&y[settle..]);
     let mut worst = 0.0f64;
     let mut worst_hz = 0;
@@ -49,6 +61,10 @@ fn worst_alias_dbfs(settings: SaturationSettings) -> (f64, f64) {
         }
     }
     (20.0 * worst.max(1e-12).log10(), worst_hz as f64)
+}
+
+fn worst_alias_dbfs(settings: SaturationSettings) -> (f64, f64) {
+    worst_alias_at(settings, 0.0, FS)
 }
 
 #[test]
@@ -171,4 +187,36 @@ fn parallel_mix_is_aligned() {
     for i in 2000..4800 {
         assert!((x[i] - input[i - lat]).abs() < 2e-6, "sample {i}");
     }
+}
+
+/// The issue's requirement: every drive from 0 to the maximum 36 dB (every 3 dB), both curves,
+/// a 10 kHz sine at -6 dBFS and at 0 dBFS, at 44.1, 48 and 96 kHz, default 4x oversampling:
+/// every alias below -80 dBFS.
+#[test]
+fn every_drive_keeps_aliases_below_minus_80_dbfs_at_4x() {
+    let mut worst = Vec::new();
+    for mode in [SaturationMode::Tape, SaturationMode::SoftClip] {
+        for rate_hz in [44_100.0f32, 48_000.0, 96_000.0] {
+            for level_dbfs in [-6.0, 0.0] {
+                for step in 0..=12 {
+                    let drive_db = 3.0 * step as f32;
+                    let settings = SaturationSettings {
+                        mode,
+                        drive_db,
+                        bias: 0.2,
+                        oversampling: 4,
+                        ..SaturationSettings::default()
+                    };
+                    let (db, hz) = worst_alias_at(settings, level_dbfs, rate_hz);
+                    println!(
+                        "{mode:?} {rate_hz} Hz {level_dbfs} dBFS drive {drive_db} dB: \
+                         {db:.1} dBFS at {hz} Hz"
+                    );
+                    worst.push((db, format!("{mode:?} {rate_hz} {level_dbfs} {drive_db}")));
+                }
+            }
+        }
+    }
+    let failing: Vec<_> = worst.iter().filter(|(db, _)| *db >= -80.0).collect();
+    assert!(failing.is_empty(), "{failing:?}");
 }

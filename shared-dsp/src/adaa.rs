@@ -1,0 +1,232 @@
+//! First-order antiderivative anti-aliasing (ADAA) of memoryless curves, and the base-rate
+//! filter that undoes its linear side effects.
+//!
+//! A waveshaper `y = f(v)` applied sample by sample aliases every harmonic it creates above
+//! Nyquist. First-order ADAA (J. D. Parker, V. Zavalishin, E. Le Bivic, "Reducing the aliasing
+//! of nonlinear waveshaping using continuous-time convolution", DAFx-16, eq. 12; S. Bilbao,
+//! F. Esqueda, J. D. Parker, V. Välimäki, "Antiderivative antialiasing for memoryless
+//! nonlinearities", IEEE SPL 24(7), 2017, eq. 7) instead outputs the mean of `f` over the
+//! straight line from the previous input to the current one,
+//!
+//! `y[n] = (F(v[n]) - F(v[n-1])) / (v[n] - v[n-1])`, with `F' = f`,
+//!
+//! i.e. the continuous-time output of a linearly interpolated input convolved with a one-sample
+//! rectangle. The rectangle's response `sinc(f / fs)` has zeros at every multiple of the sample
+//! rate, which is exactly where the harmonics that fold back to low frequencies sit, so those
+//! aliases drop by tens of decibels for the price of one antiderivative per sample. Where
+//! `v[n] ~ v[n-1]` the quotient is ill-conditioned; there, as both papers do, the output is
+//! `f` at the midpoint `(v[n] + v[n-1]) / 2` (the limit of the quotient, exact to
+//! `f'' (v[n] - v[n-1])^2 / 24`).
+//!
+//! Precision in `f32`: a saturating curve's antiderivative grows like `|v|`, and the difference
+//! of two large values loses the digits the quotient needs. Every curve here therefore splits
+//! `F(v) = |v| + G(v)` with a bounded remainder `G` ([`Antiderivative::remainder`]); `|v[n]| -
+//! |v[n-1]|` is computed exactly (Sterbenz) when the two have the same sign, so only `G`'s
+//! rounding (about `1e-7`) is divided by the step.
+//!
+//! Linear side effects: on a linear curve the quotient is the two-sample mean
+//! `(v[n] + v[n-1]) / 2`, a half-sample delay and a droop of `cos(pi f / fs)` at the rate it
+//! runs at (at 4x oversampling of 48 kHz, -0.47 dB at 20 kHz). [`COMPENSATION_TAPS`], a
+//! four-tap FIR run just before it, makes the pair a delay of exactly two samples (a whole
+//! number, so the unit's latency stays an integer and a dry path stays aligned) and lifts the
+//! droop, so quiet material passes as it did without ADAA.
+
+/// Below this step `|v[n] - v[n-1]|` (in curve-input units) the midpoint value replaces the
+/// quotient. The quotient's rounding error is about `2e-7 / step` and the midpoint's
+/// truncation error `max|f''| step^2 / 24` (0.77 for `tanh`, 1.9 for the soft clipper), so
+/// `1/64` keeps both near `1e-5` of the curve's unit scale, which the saturator then divides by
+/// its drive.
+pub const ILL_CONDITIONED_STEP: f32 = 1.0 / 64.0;
+
+/// A curve with the antiderivative ADAA needs, split as `F(v) = |v| + G(v)` (up to a constant)
+/// so that differences keep their precision in `f32` (see the module docs).
+pub trait Antiderivative {
+    /// The curve `f(v)`.
+    fn curve(&self, v: f32) -> f32;
+    /// `G(v) = F(v) - |v|` for an antiderivative `F` of [`Self::curve`]; bounded for a
+    /// saturating curve.
+    fn remainder(&self, v: f32) -> f32;
+}
+
+/// Applies first-order ADAA to `v` (curve inputs), writing `out` (`out.len() == v.len()`).
+/// `prev` is the curve input before `v[0]` and is updated to the last one; `g` is scratch of
+/// at least `v.len()` samples. Branch-free, so the loops vectorise.
+#[inline(always)]
+pub fn process_block<A: Antiderivative>(
+    a: &A,
+    prev: &mut f32,
+    v: &[f32],
+    g: &mut [f32],
+    out: &mut [f32],
+) {
+    let n = v.len();
+    let Some(&last) = v.last() else {
+        return;
+    };
+    let g = &mut g[..n];
+    for (gi, &vi) in g.iter_mut().zip(v) {
+        *gi = a.remainder(vi);
+    }
+    let (v0, g0) = (*prev, a.remainder(*prev));
+    out[0] = quotient(a, v0, v[0], g0, g[0]);
+    for i in 1..n {
+        out[i] = quotient(a, v[i - 1], v[i], g[i - 1], g[i]);
+    }
+    *prev = last;
+}
+
+/// The midpoint value `f((v[n] + v[n-1]) / 2)` alone: the same half-sample delay and droop as
+/// [`process_block`] but no anti-aliasing, for settings whose aliases are already below the
+/// target without it (about a third of the cost).
+#[inline(always)]
+pub fn process_block_midpoint<A: Antiderivative>(
+    a: &A,
+    prev: &mut f32,
+    v: &[f32],
+    out: &mut [f32],
+) {
+    let n = v.len();
+    let Some(&last) = v.last() else {
+        return;
+    };
+    out[0] = a.curve(0.5 * (*prev + v[0]));
+    for i in 1..n {
+        out[i] = a.curve(0.5 * (v[i - 1] + v[i]));
+    }
+    *prev = last;
+}
+
+#[inline(always)]
+fn quotient<A: Antiderivative>(a: &A, v0: f32, v1: f32, g0: f32, g1: f32) -> f32 {
+    let step = v1 - v0;
+    let well = step.abs() >= ILL_CONDITIONED_STEP;
+    // A harmless divisor where the midpoint is used, so no lane divides by zero.
+    let divisor = if well { step } else { 1.0 };
+    let q = ((v1.abs() - v0.abs()) + (g1 - g0)) / divisor;
+    let mid = a.curve(0.5 * (v0 + v1));
+    if well {
+        q
+    } else {
+        mid
+    }
+}
+
+/// Taps (oldest first, symmetric, so linear phase with a delay of 1.5 samples) of the FIR that,
+/// run at the ADAA's rate just before it, makes "filter, then ADAA" a delay of exactly two
+/// samples with a flat response at low frequencies: the maximally flat fit of the inverse of the
+/// two-sample mean. With taps `[a, b, b, a]` the cascade's response is
+/// `e^(-2 i w) (b + (a + b) cos w + a cos 2w)`; unity at `w = 0` and a zero second derivative
+/// give `a = -1/8`, `b = 5/8`, and the remaining error is `-w^4 / 16 + O(w^6)`: 7e-4
+/// (-0.006 dB) at 10 kHz and 1.3 % (-0.11 dB) at 20.6 kHz (0.43 of 48 kHz) behind 4x
+/// oversampling.
+pub const COMPENSATION_TAPS: [f32; 4] = [-0.125, 0.625, 0.625, -0.125];
+
+/// Delay of [`COMPENSATION_TAPS`] followed by [`process_block`], in samples at their rate.
+pub const COMPENSATED_DELAY_SAMPLES: usize = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `f(v) = 3v` with `F = 3v^2/2 = |v| + G`: the quotient is exactly the mean of the two
+    /// values, `3 (v[n] + v[n-1]) / 2`, whatever the step.
+    struct Linear;
+    impl Antiderivative for Linear {
+        fn curve(&self, v: f32) -> f32 {
+            3.0 * v
+        }
+        fn remainder(&self, v: f32) -> f32 {
+            1.5 * v * v - v.abs()
+        }
+    }
+
+    #[test]
+    fn adaa_of_a_linear_curve_is_the_two_sample_mean() {
+        let v: Vec<f32> = (0..100)
+            .map(|i| ((i * 37) % 23) as f32 * 0.125 - 1.0)
+            .collect();
+        let mut g = vec![0.0; v.len()];
+        let mut out = vec![0.0; v.len()];
+        let mut prev = 0.5;
+        process_block(&Linear, &mut prev, &v, &mut g, &mut out);
+        assert_eq!(prev, *v.last().unwrap());
+        for i in 0..v.len() {
+            let before = if i == 0 { 0.5 } else { v[i - 1] };
+            let mean = 1.5 * (before + v[i]);
+            assert!((out[i] - mean).abs() < 2e-5, "{i}: {} vs {mean}", out[i]);
+        }
+    }
+
+    /// `f(v) = v^2` (`F = v^3/3`): the quotient is `(v0^2 + v0 v1 + v1^2) / 3`; below the
+    /// ill-conditioned step the midpoint `((v0 + v1)/2)^2` is within `step^2 / 12`.
+    struct Square;
+    impl Antiderivative for Square {
+        fn curve(&self, v: f32) -> f32 {
+            v * v
+        }
+        fn remainder(&self, v: f32) -> f32 {
+            v * v * v / 3.0 - v.abs()
+        }
+    }
+
+    #[test]
+    fn adaa_matches_the_exact_mean_of_a_quadratic() {
+        for &(v0, v1) in &[
+            (0.0f32, 1.0f32),
+            (-0.5, 0.75),
+            (0.3, 0.3 + 1e-3),
+            (0.2, 0.2),
+        ] {
+            let mut prev = v0;
+            let mut g = [0.0];
+            let mut out = [0.0];
+            process_block(&Square, &mut prev, &[v1], &mut g, &mut out);
+            let exact = (v0 * v0 + v0 * v1 + v1 * v1) / 3.0;
+            let tol = if (v1 - v0).abs() < ILL_CONDITIONED_STEP {
+                (v1 - v0).powi(2) / 12.0 + 1e-7
+            } else {
+                1e-6
+            };
+            assert!((out[0] - exact).abs() <= tol, "{v0} {v1}: {}", out[0]);
+        }
+    }
+
+    /// The compensation followed by the two-sample mean of ADAA on a linear curve is a delay of
+    /// two samples: an impulse comes out as the analytic five-tap response
+    /// `[-1/16, 1/4, 5/8, 1/4, -1/16]` (peak at 2), whose spectrum is `-w^4/16` from flat.
+    #[test]
+    fn compensation_and_adaa_are_a_two_sample_delay() {
+        let mut x = [0.0f32; 16];
+        x[3] = 1.0;
+        let mut v = [0.0f32; 13];
+        crate::oversampling::fir_block(&x, &COMPENSATION_TAPS, &mut v);
+        let mut g = [0.0f32; 13];
+        let mut y = [0.0f32; 13];
+        let mut prev = 0.0;
+        struct Unit;
+        impl Antiderivative for Unit {
+            fn curve(&self, v: f32) -> f32 {
+                v
+            }
+            fn remainder(&self, v: f32) -> f32 {
+                0.5 * v * v - v.abs()
+            }
+        }
+        process_block(&Unit, &mut prev, &v, &mut g, &mut y);
+        // The input sits at index 3 of x; fir_block's output i reads x[i..i + 4].
+        let expected = [-1.0 / 16.0, 0.25, 0.625, 0.25, -1.0 / 16.0];
+        for (i, &e) in expected.iter().enumerate() {
+            assert!((y[i] - e).abs() < 1e-6, "{i}: {}", y[i]);
+        }
+        assert!(y[5..].iter().all(|&s| s.abs() < 1e-6));
+        // Spectrum: 5/8 + cos(w)/2 - cos(2w)/8 = 1 - w^4/16 + ...
+        for hz in [1_000.0f64, 10_000.0, 20_640.0] {
+            let w = 2.0 * std::f64::consts::PI * hz / 192_000.0;
+            let h = 0.625 + 0.5 * w.cos() - 0.125 * (2.0 * w).cos();
+            assert!(
+                (h - 1.0 + w.powi(4) / 16.0).abs() < w.powi(6) / 20.0,
+                "{hz}: {h}"
+            );
+        }
+    }
+}
