@@ -31,7 +31,7 @@ fn sine(num_samples: usize) -> [Vec<f32>; 2] {
     [x.clone(), x]
 }
 
-/// The Stem Channel's wire value that selects 4x oversampling (its latency: 53 samples).
+/// The Stem Channel's wire value that selects 4x oversampling (its latency: 55 samples).
 fn oversampling_4x(host: &dyn PluginHost) -> (u32, f64) {
     let p = param(host, "Sat Oversampling");
     (p.id, host.text_to_value(p.id, "4x").unwrap())
@@ -68,7 +68,7 @@ fn clap_reports_latency_changes_only_inside_activate() {
             inside >= 1,
             "hold {hold}: the new latency was never reported"
         );
-        assert_eq!(host.latency_samples().unwrap(), 53, "hold {hold}");
+        assert_eq!(host.latency_samples().unwrap(), 55, "hold {hold}");
         // Nothing more to report: another activation stays quiet.
         host.activate(SR, 512).unwrap();
         assert_eq!(host.latency_change_reports(), (inside, 0), "hold {hold}");

@@ -79,6 +79,15 @@ fn bench(c: &mut Criterion) {
     tape2.set_sample_rate(f64::from(SAMPLE_RATE));
     let mut clip4 = Saturation::new(2, sat_settings(SaturationMode::SoftClip, 4));
     clip4.set_sample_rate(f64::from(SAMPLE_RATE));
+    // Above 6 dB of drive the 4x path runs its 8x anti-aliased (ADAA) curve.
+    let driven = |mode| SaturationSettings {
+        drive_db: 24.0,
+        ..sat_settings(mode, 4)
+    };
+    let mut tape4_driven = Saturation::new(2, driven(SaturationMode::Tape));
+    tape4_driven.set_sample_rate(f64::from(SAMPLE_RATE));
+    let mut clip4_driven = Saturation::new(2, driven(SaturationMode::SoftClip));
+    clip4_driven.set_sample_rate(f64::from(SAMPLE_RATE));
     let mut stereo = StereoTool::new();
     stereo.set_sample_rate(f64::from(SAMPLE_RATE));
     stereo.set_settings(StereoSettings {
@@ -138,6 +147,12 @@ fn bench(c: &mut Criterion) {
     });
     bench_unit("saturation_softclip_4x", &mut |a, b| {
         clip4.process_block(&mut [a, b])
+    });
+    bench_unit("saturation_tape_4x_drive24", &mut |a, b| {
+        tape4_driven.process_block(&mut [a, b])
+    });
+    bench_unit("saturation_softclip_4x_drive24", &mut |a, b| {
+        clip4_driven.process_block(&mut [a, b])
     });
     bench_unit("stereo_width_mono_below", &mut |a, b| {
         stereo.process_block(a, b)

@@ -18,23 +18,29 @@
 //!   segment joined to a curve (a jump in some derivative at the join, so harmonics fall off
 //!   only polynomially) it is analytic on the real line; its nearest complex singularities at
 //!   `|u| = KNEE`, 45 degrees off the axis, make the harmonics of a driven sine fall off
-//!   exponentially, which keeps the aliases of a +6 dB driven 10 kHz sine below -80 dBFS at 4x.
+//!   exponentially, which keeps the aliases of a +6 dB driven 10 kHz sine below -80 dBFS at 4x
+//!   (and the ADAA path below takes over above that).
 //!   Drive pushes into it and is divided out afterwards.
 //!
 //! **Anti-aliasing at high drive.** Oversampling alone is not enough once the drive pushes a
 //! loud signal deep into either curve: the harmonics of a nearly square wave fall off slowly,
 //! and at 4x a 10 kHz sine at -6 dBFS aliased up to -58 dBFS at 30 dB of drive (-49 dBFS at
-//! 0 dBFS and 44.1 kHz). Above [`ADAA_ABOVE_DRIVE_DB`] the 4x path therefore replaces the plain
-//! curve by its first-order antiderivative anti-aliased form ([`crate::adaa`], with the
-//! antiderivatives in [`antiderivative`]), whose one-sample averaging kernel has zeros exactly
-//! where the folding harmonics sit, behind the four-tap FIR that keeps its linear response flat
-//! and its delay at two oversampled samples. Those two samples replace the 4x oversampler's own
-//! padding sample, so the latency is the same on both paths and the path can change with the
-//! drive without moving the dry signal. At or below the threshold (the default drive among
-//! them) the plain curve runs on the stream delayed by the same two samples: the same bits as
-//! before ADAA existed, and no extra cost. Measured alternative: 16x plain oversampling (two more
-//! half-band stages) would be needed for the same figures at 36 dB and costs about four times
-//! the curve evaluations; ADAA at 4x costs about two.
+//! 0 dBFS and 44.1 kHz). Above [`ADAA_ABOVE_DRIVE_DB`] the 4x setting therefore runs the curve
+//! at 8x (a third half-band stage, [`Oversampler::upsample_extra`]) in its first-order
+//! antiderivative anti-aliased form ([`crate::adaa`], antiderivatives in [`antiderivative`]),
+//! whose one-sample averaging kernel has zeros exactly where the folding harmonics sit, behind
+//! the four-tap FIR that keeps its linear response flat and its delay whole. Measured on the
+//! grid of `tests/saturation_aliasing.rs` (10 kHz sine, -6 and 0 dBFS, 44.1/48/96 kHz, drive
+//! 0-36 dB in 3 dB steps), worst alias: plain 4x -48.8 dBFS; ADAA at 4x -72.7 dBFS (its kernel
+//! still passes the harmonics just above the 4x rate that fold to 14-18 kHz); plain 8x (the
+//! 96 kHz column of plain 4x) -62.3 dBFS; ADAA at 8x -88.6 dBFS (-86.1 dBFS overall, which is
+//! the plain path at 6 dB). Both paths delay the 4x stream by the same `inner_delay_4x`
+//! samples (the plain one by a plain delay), which also makes the round trip whole without the
+//! oversampler's padding sample, so the latency is the same on both (2 base samples more than
+//! before ADAA) and the drive can move between them between blocks: the ADAA path rebuilds
+//! its state from the kept 4x history when it starts, so the switch adds no transient. At or
+//! below the threshold (the default drive among them) the plain path computes the same bits
+//! as before, two samples later, at the same cost.
 //!
 //! The asymmetric curve produces DC, removed after downsampling by a one-pole DC blocker at
 //! `DC_BLOCK_HZ` (-0.04 dB at 20 Hz). An odd curve (the soft clipper, or tape with no bias)
@@ -62,9 +68,9 @@ pub const KNEE: f32 = 1.0;
 const SOFT_CLIP_CLAMP: f32 = 1.0e4;
 /// Internal base-rate sub-block.
 const CHUNK: usize = 64;
-/// Above this drive (dB) the 4x path uses ADAA (see the module docs). At it, the plain 4x curve
-/// keeps a 10 kHz sine's aliases at or below -86 dBFS even at 0 dBFS input and 44.1 kHz
-/// (tests/saturation_aliasing.rs).
+/// Above this drive (dB) the 4x setting runs the 8x ADAA path (see the module docs). At it, the
+/// plain 4x curve keeps a 10 kHz sine's aliases at or below -86 dBFS even at 0 dBFS input and
+/// 44.1 kHz (tests/saturation_aliasing.rs); at 9 dB the soft clipper would reach -63 dBFS.
 pub const ADAA_ABOVE_DRIVE_DB: f32 = 6.0;
 /// 4x samples kept from the previous block: more than the ADAA path's whole memory (third
 /// stage both ways, compensation FIR, ADAA), so running that path over them rebuilds its state

@@ -4,7 +4,7 @@
 //! equal to the shift of an impulse, and no DC with an asymmetric curve.
 
 use realfft::RealFftPlanner;
-use shared_dsp::saturation::{Saturation, SaturationMode, SaturationSettings};
+use shared_dsp::saturation::{Saturation, SaturationMode, SaturationSettings, ADAA_ABOVE_DRIVE_DB};
 
 const FS: f32 = 48_000.0;
 
@@ -219,4 +219,169 @@ fn every_drive_keeps_aliases_below_minus_80_dbfs_at_4x() {
     }
     let failing: Vec<_> = worst.iter().filter(|(db, _)| *db >= -80.0).collect();
     assert!(failing.is_empty(), "{failing:?}");
+}
+
+/// What the user accepts at 2x and 1x (48 kHz, every drive, -6 and 0 dBFS): printed for the
+/// record, and the default 4x must beat both at every setting where either aliases audibly.
+#[test]
+fn lower_factors_alias_more_than_the_default() {
+    for mode in [SaturationMode::Tape, SaturationMode::SoftClip] {
+        for level_dbfs in [-6.0, 0.0] {
+            let mut worst = [(f64::MIN, 0.0f32); 3];
+            for step in 0..=12 {
+                let drive_db = 3.0 * step as f32;
+                let at = |oversampling| {
+                    let settings = SaturationSettings {
+                        mode,
+                        drive_db,
+                        bias: 0.2,
+                        oversampling,
+                        ..SaturationSettings::default()
+                    };
+                    worst_alias_at(settings, level_dbfs, FS).0
+                };
+                let figures = [at(1), at(2), at(4)];
+                for (w, &db) in worst.iter_mut().zip(&figures) {
+                    if db > w.0 {
+                        *w = (db, drive_db);
+                    }
+                }
+                for db in &figures[..2] {
+                    if *db > -80.0 {
+                        assert!(figures[2] < *db, "{mode:?} {drive_db} dB: {figures:?}");
+                    }
+                }
+            }
+            println!(
+                "{mode:?} {level_dbfs} dBFS, worst alias over drive 0-36 dB: 1x {:.1} dBFS \
+                 (at {} dB), 2x {:.1} dBFS (at {} dB), 4x {:.1} dBFS (at {} dB)",
+                worst[0].0, worst[0].1, worst[1].0, worst[1].1, worst[2].0, worst[2].1
+            );
+        }
+    }
+}
+
+/// Runs `input` in 512-sample blocks with `drive_db(block_start)` set before each block.
+fn run_with_drive(
+    settings: SaturationSettings,
+    input: &[f32],
+    drive_db: impl Fn(usize) -> f32,
+) -> Vec<f32> {
+    let mut sat = Saturation::new(1, settings);
+    sat.set_sample_rate(f64::from(FS));
+    let mut x = input.to_vec();
+    for (b, block) in x.chunks_mut(512).enumerate() {
+        sat.set_settings(SaturationSettings {
+            drive_db: drive_db(b * 512),
+            ..settings
+        });
+        let mut chans: [&mut [f32]; 1] = [block];
+        sat.process_block(&mut chans);
+    }
+    x
+}
+
+/// Moving the drive across the ADAA threshold (either way) switches paths without a transient:
+/// after the switch the output is never further from the run that used the new drive all
+/// along than that run is from the one that kept the old drive (the steady-state difference
+/// the drive change itself makes). A path that started from stale or empty state would differ
+/// by the signal's own size for its filters' length.
+#[test]
+fn crossing_the_adaa_threshold_adds_no_transient() {
+    let low = ADAA_ABOVE_DRIVE_DB;
+    let high = ADAA_ABOVE_DRIVE_DB + 0.01;
+    let switch = 512 * 47;
+    let input: Vec<f32> = (0..48_000)
+        .map(|i| (0.5 * (2.0 * std::f64::consts::PI * 1_000.0 * i as f64 / 48_000.0).sin()) as f32)
+        .collect();
+    for mode in [SaturationMode::Tape, SaturationMode::SoftClip] {
+        let settings = SaturationSettings {
+            mode,
+            oversampling: 4,
+            ..SaturationSettings::default()
+        };
+        let all_low = run_with_drive(settings, &input, |_| low);
+        let all_high = run_with_drive(settings, &input, |_| high);
+        let steady: f32 = all_low[switch..]
+            .iter()
+            .zip(&all_high[switch..])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(steady > 1e-4, "{mode:?}: the two drives should differ");
+        for (from, to, target) in [(low, high, &all_high), (high, low, &all_low)] {
+            let y = run_with_drive(settings, &input, |i| if i < switch { from } else { to });
+            assert_eq!(
+                &y[..switch],
+                if from == low {
+                    &all_low[..switch]
+                } else {
+                    &all_high[..switch]
+                }
+            );
+            let worst = y[switch..]
+                .iter()
+                .zip(&target[switch..])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            println!("{mode:?} {from} -> {to} dB: worst {worst:.2e}, steady {steady:.2e}");
+            assert!(
+                worst <= steady + 1e-4,
+                "{mode:?} {from} -> {to}: {worst} vs {steady}"
+            );
+        }
+    }
+}
+
+/// On the ADAA path too the reported latency is the shift of an impulse, and a parallel blend
+/// of a quiet signal is the delayed input (both paths have the same latency).
+#[test]
+fn adaa_path_is_aligned_with_the_dry_path() {
+    for mode in [SaturationMode::Tape, SaturationMode::SoftClip] {
+        let settings = SaturationSettings {
+            mode,
+            drive_db: 24.0,
+            bias: 0.0,
+            mix_percent: 50.0,
+            oversampling: 4,
+            ..SaturationSettings::default()
+        };
+        let mut sat = Saturation::new(1, settings);
+        sat.set_sample_rate(f64::from(FS));
+        let lat = sat.latency_samples();
+        let plain = Saturation::new(
+            1,
+            SaturationSettings {
+                drive_db: 0.0,
+                ..settings
+            },
+        );
+        assert_eq!(lat, plain.latency_samples(), "{mode:?}");
+        let input: Vec<f32> = (0..4800)
+            .map(|i| {
+                (1e-4 * (2.0 * std::f64::consts::PI * 3000.0 * i as f64 / 48_000.0).sin()) as f32
+            })
+            .collect();
+        let mut x = input.clone();
+        let mut chans: [&mut [f32]; 1] = [&mut x];
+        sat.process_block(&mut chans);
+        for i in 2000..4800 {
+            assert!((x[i] - input[i - lat]).abs() < 2e-7, "{mode:?} sample {i}");
+        }
+        let y = run_at(
+            SaturationSettings {
+                mix_percent: 100.0,
+                ..settings
+            },
+            &{
+                let mut imp = vec![0.0f32; 1024];
+                imp[100] = 1e-4;
+                imp
+            },
+            FS,
+        );
+        let peak = (0..y.len())
+            .max_by(|&a, &b| y[a].abs().total_cmp(&y[b].abs()))
+            .unwrap();
+        assert_eq!(peak - 100, lat, "{mode:?}");
+    }
 }
