@@ -389,7 +389,7 @@ impl Oversampler {
     fn pads(&self) -> bool {
         let c = &self.channels[0];
         let total = 2 * c.first.round_trip() + c.second.round_trip() + self.inner_delay;
-        total % 4 != 0
+        !total.is_multiple_of(4)
     }
 
     /// The factor actually used for a requested one (1, 2 or 4).
