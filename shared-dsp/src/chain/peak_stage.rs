@@ -15,7 +15,7 @@
 //! order-4 algebraic sigmoid, 4x oversampled with its aliasing kept below -80 dBFS) scaled so
 //! its asymptote is the clip level: the ceiling plus [`MasterSettings::clipper_margin_db`].
 //!
-//! The clipper's latency (its oversampler's, 53 samples at 48 kHz) counts only while it is on,
+//! The clipper's latency (its oversampler's, 55 samples at 48 kHz) counts only while it is on,
 //! so a master with the clipper off keeps the limiter's latency alone. Switching it works like
 //! the master EQ's mode change ([`super::master_eq`]): its bypass delay always records, so
 //! switching on first moves the bypass tap from 0 to the clipper's latency by cross-fading the
