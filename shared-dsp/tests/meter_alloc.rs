@@ -1,7 +1,9 @@
-//! Real-time safety of the meters: after construction, processing (any block size, bad samples
+//! Real-time safety of the meters (and of the gain-reduction attribution's recording, within the
+//! frames it was built for): after construction, processing (any block size, bad samples
 //! included), reading every value, changing settings, pausing and resetting never allocate.
 //! Proven with a counting global allocator.
 
+use shared_dsp::meter::attribution::{peak_shares, AttributionRecorder, ShareAccumulator};
 use shared_dsp::meter::correlation::Correlation;
 use shared_dsp::meter::level::{Rms, SamplePeak};
 use shared_dsp::meter::loudness::{LoudnessMeter, WEIGHTS_5_1};
@@ -33,6 +35,9 @@ fn meters_never_allocate_after_construction() {
         })
         .collect();
     let silent = vec![0.0f32; x.len()];
+    let mut attribution = AttributionRecorder::new(3, sr, 217, x.len());
+    let mut accumulator = ShareAccumulator::new(3);
+    let (mut window_shares, mut percent) = ([0.0f32; 3], [0.0f64; 3]);
 
     let before = thread_allocations();
     let mut sink = 0.0f64;
@@ -52,6 +57,14 @@ fn meters_never_allocate_after_construction() {
         rms.process_block(&[chunk, chunk]);
         corr.process_block(chunk, chunk);
         spec.process_block(chunk);
+        attribution.record([chunk, chunk], &[[chunk, s], [s, chunk], [s, s]]);
+        peak_shares(
+            &chunk[..3],
+            chunk[0] + chunk[1] + chunk[2],
+            &mut window_shares,
+        );
+        accumulator.add(&window_shares, 1.5);
+        accumulator.percent_into(&mut percent);
         sink += programme.plr_db() + programme.psr_db() + programme.max_true_peak_dbtp();
         let l = programme.loudness();
         sink += l.momentary_lufs() + l.short_term_lufs() + l.integrated_lufs();
@@ -71,6 +84,7 @@ fn meters_never_allocate_after_construction() {
     spec.reset();
     programme.set_sample_rate(96_000.0);
     programme.process_block(&[&x[..4096]]);
+    attribution.finish();
     let after = thread_allocations();
     assert!(!sink.is_nan());
     assert_eq!(

@@ -9,12 +9,15 @@
 //! - [`programme::ProgrammeMeter`]: loudness and true peak together, with PLR and PSR;
 //! - [`level::SamplePeak`], [`level::Rms`], [`correlation::Correlation`],
 //!   [`spectrum::SpectrumAnalyser`];
-//! - [`damage::LoudnessDamage`]: what reaching a loudness cost a master (offline reports).
+//! - [`damage::LoudnessDamage`]: what reaching a loudness cost a master (offline reports);
+//! - [`attribution`]: each stem's share of the master limiter's gain reduction and of the mix's
+//!   peaks, and its loudness against the mix.
 //!
 //! Every meter is built for the worst case at construction and never allocates afterwards
 //! (`tests/meter_alloc.rs`). Loudness readings are LUFS (`f64`), levels dBFS/dBTP (`f64`);
 //! silence reads `f64::NEG_INFINITY`.
 
+pub mod attribution;
 pub mod correlation;
 pub mod damage;
 mod histogram;
