@@ -25,6 +25,7 @@ use crate::mastering::MasterStream;
 use crate::plan::Delivery;
 use crate::resample::StreamResampler;
 use crate::spool::Spool;
+use crate::stem_attribution;
 
 /// A master passes when within this of its target, LU.
 pub const ACCEPT_TOLERANCE_LU: f64 = 0.5;
@@ -44,6 +45,8 @@ pub struct Outputs<'a> {
     pub source_hz: u32,
     /// The inputs of the run, never written over.
     pub protected: &'a [PathBuf],
+    /// Each stem's (file name, role), in stem order, for the reports' attribution tables.
+    pub stem_labels: &'a [(String, String)],
 }
 
 impl Outputs<'_> {
@@ -186,6 +189,7 @@ pub fn deliver(
     let limiter = m.limiter_gain_reduction();
     let damage_db = m.loudness_damage_db();
     let clipper = m.clipper_peak_reduction();
+    let attribution = stem_attribution::rows(out.stem_labels, &m.stem_attribution());
     let mut written = Vec::new();
     let mut files = Vec::new();
     for w in writers.0 {
@@ -201,6 +205,7 @@ pub fn deliver(
         rep.loudness_damage_db = Some(damage_db);
         rep.clipper_peak_reduction = clipper.clone();
         rep.loudness_plan = Some(m.plan.clone());
+        rep.stem_attribution = Some(attribution.clone());
         rep.target = Some(target_check(d, &rep));
         files.extend(write_files(
             out.dir,

@@ -18,6 +18,7 @@ use crate::gain_reduction::GainReductionStats;
 use crate::loudness_plan::{ClipperChoice, LoudnessPlan};
 use crate::plots;
 use crate::spectrum::SpectrumMeter;
+use crate::stem_attribution::{self, StemAttributionRow};
 
 /// A delivery target a master is judged against.
 #[derive(Clone, Debug, Serialize)]
@@ -67,6 +68,10 @@ pub struct FileReport {
     /// Where the loudness came from ([`crate::loudness_plan`]); masters only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loudness_plan: Option<LoudnessPlan>,
+    /// Each stem's share of the limiter's work and of the peaks, and its loudness against the
+    /// mix ([`crate::stem_attribution`]); masters only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stem_attribution: Option<Vec<StemAttributionRow>>,
 }
 
 impl FileReport {
@@ -93,6 +98,7 @@ impl FileReport {
             loudness_damage_db: None,
             clipper_peak_reduction: None,
             loudness_plan: None,
+            stem_attribution: None,
         }
     }
 }
@@ -305,6 +311,9 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
     }
     if let Some(p) = &r.loudness_plan {
         s += &plan_markdown(p);
+    }
+    if let Some(rows) = &r.stem_attribution {
+        s += &stem_attribution::markdown(rows);
     }
     s += &format!(
         "\n![loudness over time]({})\n\n![average spectrum]({})\n\n\

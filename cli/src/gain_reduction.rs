@@ -3,13 +3,14 @@
 //! of time beyond 3 and 6 dB. A "pass" on loudness alone hides a master that reached its target
 //! by limiting 10 dB all the time; these figures show it.
 //!
-//! Memory is a fixed histogram (0.05 dB bins up to 60 dB), whatever the programme's length; the
-//! mean, maximum and shares are exact, the percentile is the upper edge of its bin.
+//! Memory is a fixed histogram (0.05 dB bins up to 60 dB); the mean, maximum and shares are
+//! exact, the percentile is the upper edge of its bin. Each window's reading is also kept
+//! (4 bytes per 10 ms), for the stem attribution ([`crate::stem_attribution`]).
 
 use serde::Serialize;
 
-/// Window whose largest reduction is one reading, seconds.
-pub const WINDOW_S: f64 = 0.010;
+/// Window whose largest reduction is one reading, seconds (the attribution's window).
+pub const WINDOW_S: f64 = shared_dsp::meter::attribution::WINDOW_S;
 const BIN_DB: f64 = 0.05;
 const BINS: usize = 1200;
 
@@ -25,6 +26,8 @@ pub struct GainReductionHistogram {
     max_db: f64,
     over_3_db: u64,
     over_6_db: u64,
+    /// Every closed window's reading, dB.
+    window_log_db: Vec<f32>,
 }
 
 /// The summary a master's report shows.
@@ -41,7 +44,7 @@ pub struct GainReductionStats {
 impl GainReductionHistogram {
     pub fn new(sample_rate_hz: f64) -> Self {
         Self {
-            window_samples: (WINDOW_S * sample_rate_hz).round().max(1.0) as usize,
+            window_samples: shared_dsp::meter::attribution::window_samples(sample_rate_hz),
             in_window: 0,
             window_max_db: 0.0,
             bins: vec![0; BINS],
@@ -50,7 +53,13 @@ impl GainReductionHistogram {
             max_db: 0.0,
             over_3_db: 0,
             over_6_db: 0,
+            window_log_db: Vec::new(),
         }
+    }
+
+    /// Every closed window's largest reduction so far, dB, in order.
+    pub fn window_log_db(&self) -> &[f32] {
+        &self.window_log_db
     }
 
     /// Samples left in the current window: the most the next processed block may span.
@@ -72,6 +81,7 @@ impl GainReductionHistogram {
 
     fn add_window(&mut self, db: f64) {
         let db = if db.is_finite() { db.max(0.0) } else { 0.0 };
+        self.window_log_db.push(db as f32);
         self.bins[((db / BIN_DB) as usize).min(BINS - 1)] += 1;
         self.windows += 1;
         self.sum_db += db;
@@ -153,6 +163,7 @@ mod tests {
         h.record(100, 2.0);
         h.record(380, 0.5);
         assert_eq!(h.stats().max_db, 2.0);
+        assert_eq!(h.window_log_db(), &[2.0]);
         assert_eq!(GainReductionHistogram::new(48_000.0).stats().mean_db, 0.0);
     }
 }

@@ -57,6 +57,7 @@ pub mod role;
 pub mod spectrum;
 pub mod spool;
 pub mod start_time;
+pub mod stem_attribution;
 pub mod stem_dc;
 pub mod stream;
 

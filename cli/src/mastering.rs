@@ -22,7 +22,12 @@
 //!    Master plugin produces with those settings, and handed block by block to the caller
 //!    ([`MasterStream`]), which writes the delivery files.
 //!
-//! Memory: per chain a few blocks; per delivery two spool writers. Disk: two stereo float
+//! As the stems are summed, each delivery records which stem makes the sum's peaks and how loud
+//! each stem is against the sum ([`crate::stem_attribution`]); the limiter's gain reduction per
+//! window, known once the master runs, then shares out among the stems.
+//!
+//! Memory: per chain a few blocks; per delivery two spool writers and the attribution's record
+//! (4 (1 + stems) bytes per 10 ms). Disk: two stereo float
 //! copies of the programme per delivery (1.4 GB each for an hour at 48 kHz), removed when the
 //! render ends, fails or is interrupted.
 //!
@@ -48,6 +53,7 @@ use crate::par;
 use crate::plan::Delivery;
 use crate::progress::{Progress, Timing};
 use crate::spool::{Spool, SpoolReader};
+use crate::stem_attribution::{AttributionRecording, RecordedAttribution, StemFigures};
 use crate::stream::{Aligned, StemBlocks, StemSource, PROCESS_BLOCK};
 
 /// Frames the stems advance together per step, and the block size of every streamed pass.
@@ -95,14 +101,19 @@ fn pre_limiter(settings: &MasterSettings, sample_rate_hz: f64) -> Runner {
 }
 
 /// The whole master chain with the limiter drive `drive_db`, recording its limiter's gain
-/// reduction window by window into `gain_reduction` (the chain's output does not depend on how
-/// its input is split, so the windows cost nothing in bits).
+/// reduction and its clipper's peak reduction window by window into `reduction` (the chain's
+/// output does not depend on how its input is split, so the windows cost nothing in bits).
+///
+/// The windows line up with the stem attribution's, recorded for a chain of
+/// `attributed_latency` samples: the pre-limiter chain with the preset's peak stage. When the
+/// loudness plan turned the clipper on, the chain is later by the clipper's latency, so its
+/// first windows start that many samples late (the chain's own start-up, silent at first).
 fn full_master(
     settings: &MasterSettings,
     sample_rate_hz: f64,
     drive_db: f64,
-    gain_reduction: Arc<Mutex<GainReductionHistogram>>,
-    clipper_reduction: Arc<Mutex<GainReductionHistogram>>,
+    attributed_latency: usize,
+    reduction: [Arc<Mutex<GainReductionHistogram>>; 2],
 ) -> Runner {
     let mut s = settings.clone();
     s.limiter_enabled = true;
@@ -110,6 +121,8 @@ fn full_master(
     s.dither = DitherSettings::default();
     let mut chain = master_chain(&s, sample_rate_hz);
     let latency = chain.latency_samples();
+    let mut unlogged = latency.saturating_sub(attributed_latency);
+    let [gain_reduction, clipper_reduction] = reduction;
     Aligned::new(
         latency,
         Box::new(move |l, r| {
@@ -117,10 +130,19 @@ fn full_master(
             let mut clipper = lock(&clipper_reduction);
             let mut at = 0;
             while at < l.len() {
-                let n = histogram.samples_to_window_end().min(l.len() - at);
+                let n = if unlogged > 0 {
+                    unlogged
+                } else {
+                    histogram.samples_to_window_end()
+                }
+                .min(l.len() - at);
                 chain.process_block(&mut l[at..at + n], &mut r[at..at + n]);
-                histogram.record(n, chain.limiter_block_max_gain_reduction_db());
-                clipper.record(n, chain.clipper_block_max_reduction_db());
+                if unlogged > 0 {
+                    unlogged -= n;
+                } else {
+                    histogram.record(n, chain.limiter_block_max_gain_reduction_db());
+                    clipper.record(n, chain.clipper_block_max_reduction_db());
+                }
                 at += n;
             }
         }),
@@ -189,6 +211,7 @@ pub struct MasterStream<'a> {
     pub plan: LoudnessPlan,
     gain_reduction: Arc<Mutex<GainReductionHistogram>>,
     clipper_reduction: Arc<Mutex<GainReductionHistogram>>,
+    attribution: &'a RecordedAttribution,
 }
 
 impl MasterStream<'_> {
@@ -234,6 +257,12 @@ impl MasterStream<'_> {
             .clipper_enabled
             .then(|| lock(&self.clipper_reduction).stats())
     }
+
+    /// Each stem's attribution figures, in stem order (the limiter's share over what was read
+    /// so far: the whole master once read to its end).
+    pub fn stem_attribution(&self) -> Vec<StemFigures> {
+        StemFigures::of(self.attribution, lock(&self.gain_reduction).window_log_db())
+    }
 }
 
 /// One delivery's spools: the summed stems and the chain's output up to the limiter.
@@ -242,6 +271,7 @@ struct DeliverySpools {
     pre: Spool,
     pre_runner: Runner,
     pre_meter: LoudnessMeter,
+    attribution: AttributionRecording,
 }
 
 impl DeliverySpools {
@@ -268,6 +298,7 @@ struct Spooled {
     sum: Spool,
     pre: Spool,
     pre_lufs: f64,
+    attribution: RecordedAttribution,
 }
 
 /// One (stem, Channel settings) pair being rendered.
@@ -277,6 +308,8 @@ struct Job {
     input: [Vec<f32>; 2],
     /// The output of the current step.
     out: [Vec<f32>; 2],
+    /// The processed stem's loudness (for its loudness against the mix).
+    meter: LoudnessMeter,
 }
 
 impl Job {
@@ -296,6 +329,7 @@ impl Job {
         for o in &mut self.out {
             o.resize(n, 0.0);
         }
+        self.meter.process_block(&[&self.out[0], &self.out[1]]);
         Ok(())
     }
 }
@@ -340,17 +374,24 @@ pub fn render_masters<R: Send>(
                 runner: channel_runner(sr, settings),
                 input: [Vec::new(), Vec::new()],
                 out: [Vec::new(), Vec::new()],
+                meter: LoudnessMeter::new(2, sr),
             }))
         })
         .collect::<Result<_>>()?;
     let spools: Vec<Mutex<DeliverySpools>> = deliveries
         .iter()
         .map(|d| {
+            let pre_runner = pre_limiter(&d.master, sr);
+            // The master chain's latency is its pre-limiter part's (a bypassed section keeps its
+            // latency), so the attribution's windows line up with the limiter's.
+            let attribution =
+                AttributionRecording::new(stems.len(), sr, pre_runner.latency(), frames);
             Ok(Mutex::new(DeliverySpools {
                 sum: Spool::create(spool_dir)?,
                 pre: Spool::create(spool_dir)?,
-                pre_runner: pre_limiter(&d.master, sr),
+                pre_runner,
                 pre_meter: LoudnessMeter::new(2, sr),
+                attribution,
             }))
         })
         .collect::<Result<_>>()?;
@@ -363,23 +404,31 @@ pub fn render_masters<R: Send>(
             .into_iter()
             .collect::<Result<Vec<()>>>()?;
         let indexed: Vec<usize> = (0..deliveries.len()).collect();
+        // The jobs' outputs stay put until the next step: every delivery reads them at once.
+        let jobs: Vec<MutexGuard<Job>> = running.iter().map(lock).collect();
+        let outs: Vec<&[Vec<f32>; 2]> = jobs.iter().map(|j| &j.out).collect();
         par::map(&indexed, |&di| {
+            let stems: Vec<[&[f32]; 2]> = job_of[di]
+                .iter()
+                .map(|&j| [&outs[j][0][..], &outs[j][1][..]])
+                .collect();
             let mut sum = [vec![0.0f32; n], vec![0.0f32; n]];
-            for &j in &job_of[di] {
-                let job = lock(&running[j]);
-                for (sum_channel, out_channel) in sum.iter_mut().zip(&job.out) {
-                    for (acc, &x) in sum_channel.iter_mut().zip(out_channel) {
+            for stem in &stems {
+                for (sum_channel, out_channel) in sum.iter_mut().zip(stem) {
+                    for (acc, &x) in sum_channel.iter_mut().zip(*out_channel) {
                         *acc += x;
                     }
                 }
             }
             let mut d = lock(&spools[di]);
+            d.attribution.record([&sum[0], &sum[1]], &stems);
             d.sum.write(&sum[0], &sum[1])?;
             d.pre_runner.push(&sum[0], &sum[1]);
             d.pre_output(&mut sum)
         })
         .into_iter()
         .collect::<Result<Vec<()>>>()?;
+        drop(jobs);
         at += n;
         bar.inc(n as u64);
     }
@@ -390,10 +439,15 @@ pub fn render_masters<R: Send>(
             warn_non_finite(p, lock(&running[j]).blocks.non_finite_samples());
         }
     }
+    let job_lufs: Vec<f64> = running
+        .iter()
+        .map(|j| lock(j).meter.integrated_lufs())
+        .collect();
     drop(running);
     let spools: Vec<Spooled> = spools
         .into_iter()
-        .map(|m| {
+        .zip(&job_of)
+        .map(|(m, job_of_stem)| {
             let mut d = m.into_inner().unwrap_or_else(|e| e.into_inner());
             d.pre_runner.finish();
             let mut rest = [Vec::new(), Vec::new()];
@@ -404,6 +458,9 @@ pub fn render_masters<R: Send>(
                 pre_lufs: d.pre_meter.integrated_lufs(),
                 sum: d.sum,
                 pre: d.pre,
+                attribution: d
+                    .attribution
+                    .finish(job_of_stem.iter().map(|&j| job_lufs[j]).collect()),
             })
         })
         .collect::<Result<_>>()?;
@@ -441,21 +498,23 @@ fn master<'a>(
         loudness_plan::choose(d, &spools.pre, pre_lufs, sample_rate_hz)?;
     let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     let clipper_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
+    let runner = full_master(
+        &settings,
+        sample_rate_hz,
+        solution.drive_db,
+        spools.attribution.latency_samples,
+        [gain_reduction.clone(), clipper_reduction.clone()],
+    );
     Ok(MasterStream {
         reader: spools.sum.reader()?,
         reference: spools.pre.reader()?,
         reference_block: [Vec::new(), Vec::new()],
         damage: LoudnessDamage::new(),
-        runner: full_master(
-            &settings,
-            sample_rate_hz,
-            solution.drive_db,
-            gain_reduction.clone(),
-            clipper_reduction.clone(),
-        ),
+        runner,
         gain_reduction,
         clipper_reduction,
         plan,
+        attribution: &spools.attribution,
         input: [Vec::new(), Vec::new()],
         done: false,
         frames,

@@ -118,6 +118,10 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         .map(|s| (s.path.clone(), opts.roles.role_of(&s.path)))
         .collect();
     let mut deliveries = plan(&preset, &roles, &opts.deliveries)?;
+    let stem_labels: Vec<(String, String)> = roles
+        .iter()
+        .map(|(p, r)| (display_name(p), r.name().to_string()))
+        .collect();
     let mut protected: Vec<PathBuf> = opts.stems.clone();
     protected.extend(opts.preset.iter().cloned());
     let outputs = Outputs {
@@ -126,6 +130,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         resample_hz: opts.sample_rate_hz,
         source_hz: sr,
         protected: &protected,
+        stem_labels: &stem_labels,
     };
     outputs.check(&deliveries)?;
     let _lock = lock_output_dir(&opts.out)?;
@@ -172,7 +177,22 @@ pub fn format_human(s: &RenderSummary) -> String {
         "master", "target", "I LUFS", "ceiling", "TP dBTP", "LRA", "DR", "drive", "GR"
     );
     let mut warnings = String::new();
+    let mut attribution = String::new();
     for w in &s.masters {
+        let rows = w.report.stem_attribution.as_deref().unwrap_or_default();
+        if let Some((top, share)) = crate::stem_attribution::top_limited(rows) {
+            attribution += &format!(
+                "{}: the limiter works most for {} ({}): {share:.0} % of its {:.2} dB mean gain \
+                 reduction\n",
+                display_name(&w.path),
+                top.stem,
+                top.role,
+                w.report
+                    .limiter_gain_reduction
+                    .as_ref()
+                    .map_or(f64::NAN, |g| g.mean_db),
+            );
+        }
         let t = w.report.target.as_ref();
         let f = &w.report.figures;
         for warning in t.map_or(&[][..], |t| &t.warnings[..]) {
@@ -211,5 +231,5 @@ pub fn format_human(s: &RenderSummary) -> String {
             }
         );
     }
-    out + &crate::stem_dc::format_human(&s.stems) + &warnings
+    out + &attribution + &crate::stem_dc::format_human(&s.stems) + &warnings
 }

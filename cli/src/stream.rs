@@ -45,6 +45,11 @@ impl<P: FnMut(&mut [f32], &mut [f32])> Aligned<P> {
         }
     }
 
+    /// The processor's latency, samples.
+    pub fn latency(&self) -> usize {
+        self.latency
+    }
+
     /// Feeds the next input samples (left and right of equal length).
     pub fn push(&mut self, left: &[f32], right: &[f32]) {
         debug_assert!(!self.finished);

@@ -46,7 +46,7 @@
 //! record per window (the sum's peak and each stem's share there: `4 (1 + stems)` bytes per
 //! 10 ms, no audio), so a render records during its summing pass and weights by the limiter's
 //! gain reduction once the limiter has run. Per sample it costs two absolute values and two
-//! comparisons. [`peak_shares`] and [`ShareAccumulator`] are the same arithmetic for callers
+//! maxima. [`peak_shares`] and [`ShareAccumulator`] are the same arithmetic for callers
 //! whose stems arrive as per-window envelopes.
 
 /// Analysis window, seconds: the window of the render's limiter statistics.
@@ -251,20 +251,17 @@ impl AttributionRecorder {
         let mut at = 0;
         while at < frames {
             let n = (self.window_samples - self.in_window).min(frames - at);
-            // The segment's largest |sum| over both channels (first one wins on ties).
-            let (mut best, mut best_ch, mut best_at) = (self.best_abs, usize::MAX, 0);
-            for (ch, x) in sum.iter().enumerate() {
-                for (k, &v) in x[at..at + n].iter().enumerate() {
-                    if v.abs() > best {
-                        (best, best_ch, best_at) = (v.abs(), ch, at + k);
-                    }
-                }
-            }
-            if best_ch != usize::MAX {
-                self.best_abs = best;
-                self.best_sum = sum[best_ch][best_at];
+            // The segment's largest |sum| over both channels: a max fold, then,
+            // only when it beats the window's best so far, where it is (left first on ties).
+            let seg = [&sum[0][at..at + n], &sum[1][at..at + n]];
+            let max = seg.map(|x| x.iter().fold(0.0f32, |m, v| m.max(v.abs())));
+            let ch = usize::from(max[1] > max[0]);
+            if max[ch] > self.best_abs {
+                let k = seg[ch].iter().position(|v| v.abs() == max[ch]).unwrap_or(0);
+                self.best_abs = max[ch];
+                self.best_sum = seg[ch][k];
                 for (b, s) in self.best_stems.iter_mut().zip(stems) {
-                    *b = s[best_ch][best_at];
+                    *b = s[ch][at + k];
                 }
             }
             self.in_window += n;
