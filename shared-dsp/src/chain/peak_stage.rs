@@ -12,7 +12,8 @@
 //! club"), and the usual order of loudness maximisers.
 //!
 //! The clipper is the soft clipper of [`crate::saturation`] ([`SaturationMode::SoftClip`], the
-//! order-4 algebraic sigmoid, 4x oversampled with its aliasing kept below -80 dBFS) scaled so
+//! order-4 algebraic sigmoid, run at 8x with antiderivative anti-aliasing, its aliases below
+//! -80 dBFS however far the programme goes over the clip level) scaled so
 //! its asymptote is the clip level: the ceiling plus [`MasterSettings::clipper_margin_db`].
 //!
 //! The clipper's latency (its oversampler's, 55 samples at 48 kHz) counts only while it is on,
@@ -31,18 +32,29 @@
 
 use super::section::SectionSwitch;
 use crate::dynamics::{Limiter, LimiterSettings};
-use crate::saturation::{Saturation, SaturationMode, SaturationSettings};
+use crate::saturation::{Saturation, SaturationMode, SaturationSettings, ADAA_ABOVE_DRIVE_DB};
+
+// The clipper must run on the anti-aliased path (see `CLIPPER_INNER_DRIVE_DB`).
+const _: () = assert!(CLIPPER_INNER_DRIVE_DB > ADAA_ABOVE_DRIVE_DB);
 use crate::util::db_to_gain;
 
 /// Oversampling factor of the clipper.
 pub const CLIPPER_OVERSAMPLING: usize = 4;
 
-/// The clipper's saturation settings: a plain soft clip at full scale (the stage scales the
-/// signal to its clip level around it).
+/// Drive the clipper's saturation runs at, dB: above the saturation's
+/// [`ADAA_ABOVE_DRIVE_DB`], so the curve always runs on its anti-aliased path (8x, first-order
+/// antiderivative anti-aliasing). A clipper's real drive is how far the programme goes over
+/// the clip level, which no setting knows; the plain 4x path aliases at -63 dBFS 9 dB over it.
+/// The stage divides this drive out before the saturation (which multiplies it back in), so
+/// the curve sees the signal in clip levels either way.
+pub const CLIPPER_INNER_DRIVE_DB: f32 = 12.0;
+
+/// The clipper's saturation settings: a soft clip whose asymptote is `1 / drive` (the stage
+/// scales the signal to its clip level around it).
 fn clipper_settings() -> SaturationSettings {
     SaturationSettings {
         mode: SaturationMode::SoftClip,
-        drive_db: 0.0,
+        drive_db: CLIPPER_INNER_DRIVE_DB,
         bias: 0.0,
         mix_percent: 100.0,
         output_db: 0.0,
@@ -212,7 +224,10 @@ impl PeakStage {
                         .chain(r.iter())
                         .fold(0.0f32, |p, &x| p.max(x.abs()));
                     *reduction = reduction.max(clipper_peak_reduction_db(peak / level));
-                    let (to_unit, from_unit) = (1.0 / level, level);
+                    // The saturation multiplies by its drive, clips at 1 and divides the drive
+                    // out again: in clip levels over the drive, out times both.
+                    let outer = level * db_to_gain(CLIPPER_INNER_DRIVE_DB);
+                    let (to_unit, from_unit) = (1.0 / outer, outer);
                     for x in l.iter_mut().chain(r.iter_mut()) {
                         *x *= to_unit;
                     }
