@@ -86,6 +86,10 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Fail (exit status 1) when a master carries a warning (its limiter or clipper over
+        /// its 3 dB budget, DC in the master), not only when it misses its target.
+        #[arg(long)]
+        strict: bool,
     },
     /// Synthesise a short stem set and its mix, check it, render three masters, write reports.
     Demo {
@@ -171,6 +175,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
             sample_rate,
             roles,
             json,
+            strict,
         } => {
             let summary = render::run_render(&render::RenderOptions {
                 stems,
@@ -181,6 +186,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 sample_rate_hz: sample_rate,
                 roles: RoleOverrides::parse(&roles)?,
                 show_progress: !json,
+                strict,
             })?;
             if json {
                 println!("{}", to_json(&summary)?);
@@ -232,6 +238,7 @@ fn run_demo(seconds: f64, out: &Path, force: bool, show_progress: bool) -> Resul
         sample_rate_hz: None,
         roles: RoleOverrides::default(),
         show_progress,
+        strict: false,
     })?;
     print!("{}", render::format_human(&summary));
 

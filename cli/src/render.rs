@@ -46,6 +46,8 @@ pub struct RenderOptions {
     /// Roles given on the command line, over the file names' guesses.
     pub roles: RoleOverrides,
     pub show_progress: bool,
+    /// A master with a warning fails the render (`--strict`).
+    pub strict: bool,
 }
 
 /// Reads the stems, plans, renders, writes masters and reports.
@@ -157,9 +159,12 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         written.extend(w);
         files.extend(f);
     }
-    let passed = written
-        .iter()
-        .all(|w| w.report.target.as_ref().is_some_and(|t| t.passed));
+    let passed = written.iter().all(|w| {
+        w.report
+            .target
+            .as_ref()
+            .is_some_and(|t| t.passed && !(opts.strict && !t.warnings.is_empty()))
+    });
     let mut summary = RenderSummary {
         passed,
         masters: written,

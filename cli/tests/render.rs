@@ -388,6 +388,31 @@ fn a_stem_with_dc_gets_its_dc_filter_and_the_master_stays_clean() {
     println!("master DC: filtered {filtered_dc:.1} dBFS, pinned off {pinned_dc:.1} dBFS");
     assert!(filtered_dc < -60.0, "{filtered_dc}");
     assert!(pinned_dc > -30.0, "{pinned_dc}");
+    // The pinned master meets its target but carries the DC warning: `--strict` fails it.
+    for strict in [false, true] {
+        let out = dir.join(format!("strict-{strict}"));
+        let mut args = vec!["render", "--json"];
+        args.extend(stems.iter().map(|p| s(p)));
+        let preset = dir.join("pinned.toml");
+        args.extend([
+            "--preset",
+            s(&preset),
+            "--deliver",
+            "club",
+            "--out",
+            s(&out),
+        ]);
+        if strict {
+            args.push("--strict");
+        }
+        let o = stem(&args);
+        let v = json(&o);
+        let target = &master(&v, "club")["report"]["target"];
+        assert_eq!(target["passed"], true);
+        assert!(!target["warnings"].as_array().unwrap().is_empty());
+        assert_eq!(v["passed"], !strict);
+        assert_eq!(o.status.code(), Some(if strict { 1 } else { 0 }));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

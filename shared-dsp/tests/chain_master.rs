@@ -571,9 +571,7 @@ fn every_rate_and_bad_input_are_handled() {
 #[test]
 fn section_switches_are_click_free_and_settle_on_the_switched_result() {
     let n = (FS * 3.0) as usize;
-    let tone: Vec<f32> = (0..n)
-        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / FS).sin() as f32)
-        .collect();
+    let tone = tone_440(n);
     for mode in [MasterEqMode::LinearLow, MasterEqMode::ZeroLatency] {
         let mut on = MasterSettings {
             limiter_enabled: false,
@@ -630,6 +628,13 @@ fn section_switches_are_click_free_and_settle_on_the_switched_result() {
     }
 }
 
+/// `n` samples of a 440 Hz sine at half full scale.
+fn tone_440(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / FS).sin() as f32)
+        .collect()
+}
+
 /// Steepest slope of the 440 Hz tone boosted to 1.0 peak, per sample (with 5 % to spare).
 const MAX_TONE_SLOPE: f32 = 2.0 * std::f32::consts::PI * 440.0 / FS as f32 * 1.0 * 1.05;
 
@@ -665,9 +670,7 @@ fn render_tone(tone: &[f32], switches: &[(usize, &MasterSettings)]) -> (Vec<f32>
 #[test]
 fn eq_mode_changes_move_the_latency_click_free_and_settle_on_the_new_mode() {
     let n = (FS * 4.0) as usize;
-    let tone: Vec<f32> = (0..n)
-        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / FS).sin() as f32)
-        .collect();
+    let tone = tone_440(n);
     let fade = (FS * 1e-2) as usize;
     let (t_change, t_back) = (48_000, 120_000);
     for eq_enabled in [false, true] {
@@ -1182,9 +1185,7 @@ fn clipper_switch_moves_the_latency_click_free_and_settles_on_the_switched_resul
     let n = (FS * 4.0) as usize;
     // Below the clip level's knee the clipper is within 0.14 dB of the line: a switch is a
     // latency move, which must not click.
-    let tone: Vec<f32> = (0..n)
-        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / FS).sin() as f32)
-        .collect();
+    let tone = tone_440(n);
     let off = MasterSettings::default();
     let on = MasterSettings {
         clipper_enabled: true,
