@@ -1107,6 +1107,18 @@ fn clipped(drive_db: f32, clipper: bool) -> MasterSettings {
     s
 }
 
+/// A fresh master with the clipper at `margin_db` over the ceiling, `drive_db` into it, and
+/// nothing else but the limiter; and its settings.
+fn clipper_only(drive_db: f32, margin_db: f32) -> (MasterSettings, MasterChain) {
+    let mut s = clipped(drive_db, true);
+    s.dc_filter_enabled = false;
+    s.clipper_margin_db = margin_db;
+    let mut chain = MasterChain::new(512, FS);
+    chain.set_settings(&s);
+    chain.reset();
+    (s, chain)
+}
+
 #[test]
 fn clipper_reading_is_the_curves_peak_reduction() {
     // A 1 kHz sine at 48 kHz has a sample on each crest, so its sample peak is its amplitude;
@@ -1117,12 +1129,7 @@ fn clipper_reading_is_the_curves_peak_reduction() {
         let tone: Vec<f32> = (0..4800)
             .map(|i| a * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / FS as f32).sin())
             .collect();
-        let mut s = clipped(0.0, true);
-        s.dc_filter_enabled = false;
-        s.clipper_margin_db = margin_db;
-        let mut chain = MasterChain::new(512, FS);
-        chain.set_settings(&s);
-        chain.reset();
+        let (s, mut chain) = clipper_only(0.0, margin_db);
         let (mut l, mut r) = (tone.clone(), tone);
         chain.process_block(&mut l[..2400], &mut r[..2400]);
         chain.process_block(&mut l[2400..], &mut r[2400..]);
@@ -1300,12 +1307,7 @@ fn clipper_aliases_stay_below_minus_80_dbfs_however_hard_it_is_driven() {
                     (amp * (2.0 * std::f64::consts::PI * 10_000.0 * i as f64 / FS).sin()) as f32
                 })
                 .collect();
-            let mut s = clipped(drive_db, true);
-            s.dc_filter_enabled = false;
-            s.clipper_margin_db = margin_db;
-            let mut chain = MasterChain::new(512, FS);
-            chain.set_settings(&s);
-            chain.reset();
+            let (_, mut chain) = clipper_only(drive_db, margin_db);
             let (mut l, mut r) = (tone.clone(), tone);
             for (a, b) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
                 chain.process_block(a, b);
