@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::gain_reduction::GainReductionStats;
-use crate::loudness_plan::{ClipperChoice, LoudnessPlan};
+use crate::loudness_plan::{ClipperChoice, LoudnessPlan, MasterDcFilterChoice};
 use crate::plots;
 use crate::spectrum::SpectrumMeter;
 use crate::stem_attribution::{self, StemAttributionRow};
@@ -351,11 +351,25 @@ fn plan_markdown(p: &LoudnessPlan) -> String {
                 .map_or("n/a".into(), |d| fmt_db(d, "dB")),
         ),
     };
+    let dc = &p.master_dc_filter;
+    let dc_filter = match dc.choice {
+        MasterDcFilterChoice::Pinned => format!("{} (set by the preset)", on_off(dc.enabled)),
+        MasterDcFilterChoice::NotNeeded => format!(
+            "{} (the pre-limiter signal's DC, {}, stays at or below -60 dBFS after the drive)",
+            on_off(dc.enabled),
+            fmt_db(dc.pre_limiter_dc_dbfs, "dBFS")
+        ),
+        MasterDcFilterChoice::ForDc => format!(
+            "on (the drive would have lifted the pre-limiter signal's DC, {}, above -60 dBFS)",
+            fmt_db(dc.pre_limiter_dc_dbfs, "dBFS")
+        ),
+    };
     format!(
         "\n## Loudness plan\n\n\
          | Pre-limiter loudness | Plain gain to target | Drive | Cost of peak control | Clipper |\n\
          | --- | --- | --- | --- | --- |\n\
-         | {} | {:+.2} dB | {:+.2} dB | {:.2} dB | {clipper} |\n",
+         | {} | {:+.2} dB | {:+.2} dB | {:.2} dB | {clipper} |\n\n\
+         Master DC filter: {dc_filter}.\n",
         fmt_db(p.pre_limiter_lufs, "LUFS"),
         p.plain_gain_db,
         p.drive_db,

@@ -48,6 +48,30 @@ pub enum ClipperChoice {
     Measured,
 }
 
+/// How the master's DC filter came to be on or off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MasterDcFilterChoice {
+    /// The preset sets the master's `dc_filter_enabled`.
+    Pinned,
+    /// The preset's setting stands: the filter is on already, or the master's DC from the
+    /// pre-limiter signal stays at or below -60 dBFS.
+    #[default]
+    NotNeeded,
+    /// Turned on: the drive would have lifted the pre-limiter signal's DC above -60 dBFS.
+    ForDc,
+}
+
+/// The master's DC filter in the plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct MasterDcFilter {
+    pub enabled: bool,
+    pub choice: MasterDcFilterChoice,
+    /// DC offset of the pre-limiter signal (larger channel) before any master DC filter, dBFS;
+    /// the master's DC from it is this plus the drive.
+    pub pre_limiter_dc_dbfs: f64,
+}
+
 /// Where a master's loudness came from and what it cost.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LoudnessPlan {
@@ -68,6 +92,8 @@ pub struct LoudnessPlan {
     /// `D` with the clipper at its drive for the target, dB (when it was rendered).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub damage_with_clipper_db: Option<f64>,
+    /// The master's DC filter (set by the render after the plan, see [`crate::mastering`]).
+    pub master_dc_filter: MasterDcFilter,
 }
 
 /// The peak stage alone, as the master chain runs it (drive, clipper when on, limiter, output
@@ -178,6 +204,7 @@ pub fn choose(
         clipper_choice: ClipperChoice::LimiterIdle,
         damage_limiter_only_db: None,
         damage_with_clipper_db: None,
+        master_dc_filter: MasterDcFilter::default(),
     };
     if d.clipper_pinned {
         plan.clipper_choice = ClipperChoice::Pinned;

@@ -36,7 +36,7 @@
 //! limiter and a loudness measurement, not the glue, EQ and width again.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use shared_dsp::chain::channel::ChannelChain;
 use shared_dsp::chain::master::MasterChain;
@@ -48,12 +48,15 @@ use shared_dsp::meter::loudness::LoudnessMeter;
 use crate::audio::warn_non_finite;
 use crate::error::{Error, Result};
 use crate::gain_reduction::{GainReductionHistogram, GainReductionStats};
-use crate::loudness_plan::{self, compare_block, LoudnessPlan};
+use crate::loudness_plan::{
+    self, compare_block, LoudnessPlan, MasterDcFilter, MasterDcFilterChoice,
+};
 use crate::par;
 use crate::plan::Delivery;
 use crate::progress::{Progress, Timing};
 use crate::spool::{Spool, SpoolReader};
 use crate::stem_attribution::{AttributionRecording, RecordedAttribution, StemFigures};
+use crate::stem_dc::needs_dc_filter;
 use crate::stream::{Aligned, StemBlocks, StemSource, PROCESS_BLOCK};
 
 /// Frames the stems advance together per step, and the block size of every streamed pass.
@@ -271,6 +274,7 @@ struct DeliverySpools {
     pre: Spool,
     pre_runner: Runner,
     pre_meter: LoudnessMeter,
+    pre_dc: DcMeter,
     attribution: AttributionRecording,
 }
 
@@ -281,6 +285,7 @@ impl DeliverySpools {
         self.pre_runner.take(out, usize::MAX);
         if !out[0].is_empty() {
             self.pre_meter.process_block(&[&out[0], &out[1]]);
+            self.pre_dc.process(&out[0], &out[1]);
             self.pre.write(&out[0], &out[1])?;
         }
         Ok(())
@@ -293,12 +298,69 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Each channel's mean (its DC offset), accumulated block by block.
+#[derive(Default)]
+struct DcMeter {
+    sums: [f64; 2],
+    frames: usize,
+}
+
+impl DcMeter {
+    fn process(&mut self, left: &[f32], right: &[f32]) {
+        for (sum, x) in self.sums.iter_mut().zip([left, right]) {
+            *sum += x.iter().map(|&v| v as f64).sum::<f64>();
+        }
+        self.frames += left.len();
+    }
+
+    /// The larger channel's DC offset, dBFS (-inf for none).
+    fn dbfs(&self) -> f64 {
+        let largest = self
+            .sums
+            .iter()
+            .map(|s| (s / self.frames.max(1) as f64).abs())
+            .fold(0.0f64, f64::max);
+        20.0 * largest.log10()
+    }
+}
+
 /// A delivery's finished spools and the pre-limiter loudness.
 struct Spooled {
     sum: Spool,
     pre: Spool,
     pre_lufs: f64,
+    /// The pre-limiter signal's DC offset (larger channel), dBFS.
+    pre_dc_dbfs: f64,
+    /// The pre-limiter signal again with the master's DC filter on, when the render turned it
+    /// on ([`master`]).
+    dc_filtered: OnceLock<PreLimiter>,
     attribution: RecordedAttribution,
+}
+
+/// A pre-limiter spool and its integrated loudness.
+struct PreLimiter {
+    spool: Spool,
+    lufs: f64,
+}
+
+/// The sum's spool through the master chain up to the limiter (`settings`), spooled anew.
+fn respool_pre_limiter(
+    sum: &Spool,
+    settings: &MasterSettings,
+    sample_rate_hz: f64,
+    spool_dir: &Path,
+) -> Result<PreLimiter> {
+    let mut spool = Spool::create(spool_dir)?;
+    let mut meter = LoudnessMeter::new(2, sample_rate_hz);
+    run_spool(sum, pre_limiter(settings, sample_rate_hz), |l, r| {
+        meter.process_block(&[l, r]);
+        spool.write(l, r)
+    })?;
+    spool.finish()?;
+    Ok(PreLimiter {
+        spool,
+        lufs: meter.integrated_lufs(),
+    })
 }
 
 /// One (stem, Channel settings) pair being rendered.
@@ -391,6 +453,7 @@ pub fn render_masters<R: Send>(
                 pre: Spool::create(spool_dir)?,
                 pre_runner,
                 pre_meter: LoudnessMeter::new(2, sr),
+                pre_dc: DcMeter::default(),
                 attribution,
             }))
         })
@@ -456,6 +519,8 @@ pub fn render_masters<R: Send>(
             d.pre.finish()?;
             Ok(Spooled {
                 pre_lufs: d.pre_meter.integrated_lufs(),
+                pre_dc_dbfs: d.pre_dc.dbfs(),
+                dc_filtered: OnceLock::new(),
                 sum: d.sum,
                 pre: d.pre,
                 attribution: d
@@ -471,7 +536,7 @@ pub fn render_masters<R: Send>(
     let bar = progress.bar(deliveries.len() as u64, "masters");
     let items: Vec<(&Delivery, &Spooled)> = deliveries.iter().zip(&spools).collect();
     let masters = par::map(&items, |(d, s)| {
-        let r = master(d, s, sr, frames).and_then(|m| finish(d, m));
+        let r = master(d, s, sr, frames, spool_dir).and_then(|m| finish(d, m));
         bar.inc(1);
         r
     });
@@ -481,21 +546,51 @@ pub fn render_masters<R: Send>(
 
 /// Masters one delivery from its spools: the drive search on the limiter stage over the
 /// pre-limiter spool, then the whole chain with the drive found, streamed from the sum's spool.
+///
+/// When the drive would lift the pre-limiter signal's DC above
+/// [`crate::stem_dc::DC_FILTER_ABOVE_DBFS`] in the master and the preset leaves the master's DC
+/// filter unset, the filter is turned on (issue 16, "DC and subsonics"), the pre-limiter
+/// signal spooled again through it, and the plan searched again. Stems each just under the
+/// stems' threshold can add up, and a club drive of 15-20 dB lifts the sum's DC with the music:
+/// three songs rendered from tracker modules reached -44 to -55 dBFS of DC in the master with
+/// only the stems' rule.
 fn master<'a>(
     d: &Delivery,
     spools: &'a Spooled,
     sample_rate_hz: f64,
     frames: usize,
+    spool_dir: &Path,
 ) -> Result<MasterStream<'a>> {
-    let pre_lufs = spools.pre_lufs;
-    if !pre_lufs.is_finite() {
+    if !spools.pre_lufs.is_finite() {
         return Err(Error::usage(format!(
             "{}: the stems are silent (below the -70 LUFS gate) after processing: nothing to master",
             d.name
         )));
     }
-    let (settings, solution, plan) =
-        loudness_plan::choose(d, &spools.pre, pre_lufs, sample_rate_hz)?;
+    let (mut settings, mut solution, mut plan) =
+        loudness_plan::choose(d, &spools.pre, spools.pre_lufs, sample_rate_hz)?;
+    let master_dc_dbfs = spools.pre_dc_dbfs + solution.drive_db + d.master.output_gain_db as f64;
+    let mut pre = &spools.pre;
+    let dc_choice = if d.master_dc_filter_pinned {
+        MasterDcFilterChoice::Pinned
+    } else if d.master.dc_filter_enabled || !needs_dc_filter(master_dc_dbfs) {
+        MasterDcFilterChoice::NotNeeded
+    } else {
+        let mut filtered = d.clone();
+        filtered.master.dc_filter_enabled = true;
+        let respooled =
+            respool_pre_limiter(&spools.sum, &filtered.master, sample_rate_hz, spool_dir)?;
+        let respooled = spools.dc_filtered.get_or_init(|| respooled);
+        (settings, solution, plan) =
+            loudness_plan::choose(&filtered, &respooled.spool, respooled.lufs, sample_rate_hz)?;
+        pre = &respooled.spool;
+        MasterDcFilterChoice::ForDc
+    };
+    plan.master_dc_filter = MasterDcFilter {
+        enabled: settings.dc_filter_enabled,
+        choice: dc_choice,
+        pre_limiter_dc_dbfs: spools.pre_dc_dbfs,
+    };
     let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     let clipper_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     let runner = full_master(
@@ -507,7 +602,7 @@ fn master<'a>(
     );
     Ok(MasterStream {
         reader: spools.sum.reader()?,
-        reference: spools.pre.reader()?,
+        reference: pre.reader()?,
         reference_block: [Vec::new(), Vec::new()],
         damage: LoudnessDamage::new(),
         runner,

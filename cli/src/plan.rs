@@ -33,6 +33,9 @@ pub struct Delivery {
     /// The preset sets the master's `clipper_enabled`: the render's loudness plan leaves the
     /// clipper as set instead of choosing.
     pub clipper_pinned: bool,
+    /// The preset sets the master's `dc_filter_enabled`: the render leaves it as set instead of
+    /// turning it on for a master that would carry DC ([`crate::stem_dc::needs_dc_filter`]).
+    pub master_dc_filter_pinned: bool,
 }
 
 /// The preset keys a stem answers to: its file name without extension, then its role.
@@ -102,9 +105,9 @@ pub fn plan(
         }
         let mut master = settle(&MasterSettings::default(), &layers)
             .map_err(|m| Error::usage(format!("preset: {m}")))?;
-        let clipper_pinned = layers
-            .iter()
-            .any(|(v, _)| v.get("clipper_enabled").is_some());
+        let pinned = |key: &str| layers.iter().any(|(v, _)| v.get(key).is_some());
+        let clipper_pinned = pinned("clipper_enabled");
+        let master_dc_filter_pinned = pinned("dc_filter_enabled");
         master.limiter_enabled = true;
         master.limiter.ceiling_dbtp = ceiling_dbtp as f32;
 
@@ -117,6 +120,7 @@ pub fn plan(
             dc_filter_pinned,
             master,
             clipper_pinned,
+            master_dc_filter_pinned,
         });
     }
     Ok(out)

@@ -383,10 +383,41 @@ fn a_stem_with_dc_gets_its_dc_filter_and_the_master_stays_clean() {
         );
         assert_eq!(other["dc_filter_deliveries"], serde_json::json!([]));
     }
-    let (v, pinned_dc) = render("pinned", "[stems.synths]\ndc_filter_enabled = false\n");
+    let master_dc_filter = |v: &serde_json::Value| {
+        master(v, "club")["report"]["loudness_plan"]["master_dc_filter"].clone()
+    };
+    assert_eq!(master_dc_filter(&v)["choice"], "not_needed");
+    assert_eq!(master_dc_filter(&v)["enabled"], false);
+    // The stem's filter pinned off: the sum carries the offset, and the drive would lift it
+    // further, so the render turns the master's DC filter on instead.
+    let (v, master_filtered_dc) =
+        render("stem_pinned", "[stems.synths]\ndc_filter_enabled = false\n");
     assert_eq!(v["stems"][2]["dc_filter_deliveries"], serde_json::json!([]));
-    println!("master DC: filtered {filtered_dc:.1} dBFS, pinned off {pinned_dc:.1} dBFS");
+    assert_eq!(master_dc_filter(&v)["choice"], "for_dc");
+    assert_eq!(master_dc_filter(&v)["enabled"], true);
+    let pre_dc = master_dc_filter(&v)["pre_limiter_dc_dbfs"]
+        .as_f64()
+        .unwrap();
+    assert!(pre_dc > -30.0, "{pre_dc}");
+    assert!(
+        (master(&v, "club")["report"]["integrated_lufs"]
+            .as_f64()
+            .unwrap()
+            + 8.0)
+            .abs()
+            < 0.5
+    );
+    // Both pinned off: the DC goes through, as asked.
+    let pinned_preset = "[stems.synths]\ndc_filter_enabled = false\n\
+                         [master]\ndc_filter_enabled = false\n";
+    let (v, pinned_dc) = render("pinned", pinned_preset);
+    assert_eq!(master_dc_filter(&v)["choice"], "pinned");
+    println!(
+        "master DC: stem filtered {filtered_dc:.1} dBFS, master filtered \
+         {master_filtered_dc:.1} dBFS, both pinned off {pinned_dc:.1} dBFS"
+    );
     assert!(filtered_dc < -60.0, "{filtered_dc}");
+    assert!(master_filtered_dc < -60.0, "{master_filtered_dc}");
     assert!(pinned_dc > -30.0, "{pinned_dc}");
     // The pinned master meets its target but carries the DC warning: `--strict` fails it.
     for strict in [false, true] {
