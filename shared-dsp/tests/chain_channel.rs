@@ -12,7 +12,9 @@ use shared_dsp::saturation::SaturationMode;
 use std::f64::consts::PI;
 use test_signals::Xorshift64Star;
 
+mod alias_support;
 mod alloc_support;
+use alias_support::{alias_test_tone, worst_alias, ALIAS_FS};
 use alloc_support::allocations;
 
 const SR: f64 = 48_000.0;
@@ -118,6 +120,8 @@ fn heavy() -> ChannelSettings {
     s.saturation.drive_db = 12.0;
     s.saturation.mix_percent = 100.0;
     s.saturation.oversampling = 4;
+    s.peak_control_enabled = true;
+    s.peak_control_level_dbfs = -12.0;
     s.gain_match = true;
     s
 }
@@ -619,4 +623,100 @@ fn loudness_readout_never_changes_the_audio() {
         chain.net_loudness_change_lu() < -2.0,
         "heavy chain, measured afresh"
     );
+}
+
+/// Peak control on a 1 kHz sine: at 0 dBFS (6 dB over a -6 dBFS clip level) the output stays
+/// below the level (the curve's asymptote) and the meter reads the curve's reduction
+/// `5 log10(1 + 2^4)` = 6.15 dB; at -36 dBFS the output is the input delayed by the reported
+/// latency (the section's oversampler), within 0.001 dB (the curve's series starts at the fifth
+/// power: 30 dB under the level it is 1e-7 of the line).
+#[test]
+fn peak_control_holds_peaks_to_its_level_and_leaves_quiet_audio_alone() {
+    let base = ChannelChain::new(512, SR).latency_samples();
+    let s = ChannelSettings {
+        peak_control_enabled: true,
+        peak_control_level_dbfs: -6.0,
+        ..ChannelSettings::default()
+    };
+    let n = SR as usize;
+    for amp_dbfs in [0.0f64, -36.0] {
+        let amp = 10f64.powf(amp_dbfs / 20.0);
+        let tone = test_signals::sine(n, 1000.0, SR, amp);
+        let mut chain = ChannelChain::new(512, SR);
+        chain.set_settings(&s);
+        let latency = chain.latency_samples();
+        assert!(latency > base, "the section's oversampler counts while on");
+        let (mut l, mut r) = (tone.clone(), tone.clone());
+        for (a, b) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+            chain.process_block(a, b);
+        }
+        let meters = chain.take_meters();
+        let steady = &l[n / 2..];
+        let peak_dbfs = 20.0 * (steady.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64).log10();
+        println!(
+            "{amp_dbfs} dBFS in: peak {peak_dbfs:.3} dBFS out, meter {:.3} dB, latency {latency}",
+            meters.peak_control_reduction_db
+        );
+        if amp_dbfs == 0.0 {
+            assert!(peak_dbfs < -6.0, "{peak_dbfs}");
+            assert!(peak_dbfs > -6.0 - 6.2 - 0.2, "{peak_dbfs}");
+            let expected = 5.0 * (1.0f64 + 16.0).log10();
+            assert!(
+                (meters.peak_control_reduction_db as f64 - expected).abs() < 0.05,
+                "{} vs {expected}",
+                meters.peak_control_reduction_db
+            );
+        } else {
+            let worst = l[n / 2..]
+                .iter()
+                .zip(&tone[n / 2 - latency..])
+                .map(|(o, i)| (o - i).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < (amp * 1.2e-4) as f32, "{worst}");
+        }
+    }
+}
+
+/// Issue 16's aliasing rule for the peak control: a 10 kHz sine at -6 dBFS through the section
+/// at every clip level down to the range's bottom (-24 dBFS: 18 dB over it), every component
+/// that is not the tone below -80 dBFS.
+#[test]
+fn peak_control_aliases_stay_below_minus_80_dbfs_at_every_level() {
+    assert_eq!(SR, ALIAS_FS);
+    for level_dbfs in [-6.0f32, -12.0, -18.0, -24.0] {
+        let s = ChannelSettings {
+            peak_control_enabled: true,
+            peak_control_level_dbfs: level_dbfs,
+            ..ChannelSettings::default()
+        };
+        let tone = alias_test_tone();
+        let mut chain = ChannelChain::new(512, SR);
+        chain.set_settings(&s);
+        let (mut l, mut r) = (tone.clone(), tone);
+        for (a, b) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+            chain.process_block(a, b);
+        }
+        let (hz, db) = worst_alias(&l);
+        println!("level {level_dbfs} dBFS: worst {db:.1} dBFS at {hz} Hz");
+        assert!(db < -80.0, "level {level_dbfs}: {db} dBFS at {hz} Hz");
+    }
+}
+
+/// Switching the peak control on adds its latency, and the impulse moves by exactly that.
+#[test]
+fn peak_control_latency_is_the_impulse_shift() {
+    for factor in [1usize, 4] {
+        let mut s = ChannelSettings::default();
+        s.saturation.oversampling = factor;
+        let (pos_off, off) = impulse_peak(&s, 2048);
+        s.peak_control_enabled = true;
+        let (pos_on, on) = impulse_peak(&s, 2048);
+        println!("{factor}x: latency {off} off, {on} on");
+        assert_eq!(pos_off, off);
+        assert_eq!(pos_on, on);
+        assert!(on > off);
+        let mut chain = ChannelChain::new(64, SR);
+        chain.set_settings(&s);
+        assert!(chain.max_latency_samples() >= on);
+    }
 }

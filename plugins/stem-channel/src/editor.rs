@@ -37,6 +37,8 @@ pub struct ChannelEditor {
     output_bar: MeterHold,
     output_hold: MeterHold,
     gr_bar: MeterHold,
+    /// The peak control's reduction readout, held so it can be read.
+    peak_reduction: MeterHold,
     /// Scratch buffers the meters are read into (no allocation per frame once grown).
     pre_spectrum: Vec<[f32; 2]>,
     post_spectrum: Vec<[f32; 2]>,
@@ -61,6 +63,7 @@ pub fn create(
             output_bar: MeterHold::bar(),
             output_hold: MeterHold::default(),
             gr_bar: MeterHold::bar(),
+            peak_reduction: MeterHold::default(),
             pre_spectrum: Vec::new(),
             post_spectrum: Vec::new(),
             gr_history: Vec::new(),
@@ -114,12 +117,16 @@ impl EditorLayout for ChannelEditor {
             ui.set_height(bottom_h);
             let compressor_w = (total_w * 0.43).max(380.0);
             let output_w = 124.0;
-            let rest = (total_w - compressor_w - output_w - 3.0 * gap) / 2.0;
+            let peak_w = 112.0;
+            let rest = (total_w - compressor_w - output_w - peak_w - 4.0 * gap) / 2.0;
             column(ui, compressor_w, bottom_h, |ui| {
                 self.compressor_panel(ui, setter, &levels)
             });
             column(ui, rest, bottom_h, |ui| self.stereo_panel(ui, setter));
             column(ui, rest, bottom_h, |ui| self.saturation_panel(ui, setter));
+            column(ui, peak_w, bottom_h, |ui| {
+                self.peak_control_panel(ui, setter)
+            });
             column(ui, output_w, bottom_h, |ui| self.output_panel(ui, setter));
         });
     }
@@ -446,6 +453,37 @@ impl ChannelEditor {
                 setter,
                 &[(&s.mix_percent, "Mix"), (&s.output_db, "Output")],
             );
+        });
+    }
+
+    fn peak_control_panel(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let params = self.params.clone();
+        let p = &params.peak_control;
+        let reduction_db = self.meters.peak_control_reduction_db.take(0.0);
+        let shown_db = self
+            .peak_reduction
+            .update(reduction_db, ui.input(|i| i.time));
+        switched_section(ui, "Peak", &p.enabled, setter, |ui| {
+            ui.vertical_centered(|ui| {
+                knob_over_caption(ui, setter, (&p.level_dbfs, "Level"), "Peak cut");
+                let (text, colour) = if p.enabled.value() {
+                    (
+                        format!("{:.1} dB", finite_or_zero(shown_db).max(0.0)),
+                        theme::ACCENT,
+                    )
+                } else {
+                    ("off".to_owned(), theme::TEXT_DIM)
+                };
+                ui.label(
+                    RichText::new(text)
+                        .font(theme::value_font(13.0))
+                        .color(colour),
+                )
+                .on_hover_text(
+                    "How far the soft clipper takes the stem's peaks down (oversampled, adds \
+                     latency while on)",
+                );
+            });
         });
     }
 

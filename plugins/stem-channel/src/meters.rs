@@ -39,6 +39,8 @@ pub struct StemChannelMeters {
     pub output_short_term_lufs: MeterValue,
     /// Compressor gain reduction (>= 0), held.
     pub compressor_gr_db: MeterValue,
+    /// The peak control's largest peak reduction (>= 0), held.
+    pub peak_control_reduction_db: MeterValue,
     /// Gain reduction per multiband band (>= 0), latest.
     pub multiband_gr_db: [MeterValue; MB_BANDS],
     /// Momentary gain change of each dynamic EQ band (negative = cut), latest.
@@ -66,6 +68,7 @@ impl Default for StemChannelMeters {
             input_short_term_lufs: MeterValue::default(),
             output_short_term_lufs: MeterValue::default(),
             compressor_gr_db: MeterValue::new(0.0),
+            peak_control_reduction_db: MeterValue::new(0.0),
             multiband_gr_db: std::array::from_fn(|_| MeterValue::new(0.0)),
             eq_dynamic_gain_db: std::array::from_fn(|_| MeterValue::new(0.0)),
             correlation: MeterValue::new(1.0),
@@ -158,6 +161,9 @@ impl MeterTaps {
         meters.input_peak_dbfs.store_max(m.input_peak_dbfs);
         meters.output_peak_dbfs.store_max(m.output_peak_dbfs);
         meters.compressor_gr_db.store_max(m.compressor_gr_db);
+        meters
+            .peak_control_reduction_db
+            .store_max(m.peak_control_reduction_db);
         for (v, &gr) in meters.multiband_gr_db.iter().zip(&m.multiband_gr_db) {
             v.store(gr);
         }

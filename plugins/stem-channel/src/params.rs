@@ -17,8 +17,8 @@ use nice_plug::prelude::*;
 use shared_dsp::chain::ranges::{
     BALANCE_PERCENT, COMP_ATTACK_MS, COMP_KNEE_DB, COMP_MAKEUP_DB, COMP_RATIO, COMP_RELEASE_MS,
     COMP_SIDECHAIN_HPF_HZ, COMP_THRESHOLD_DB, MB_THRESHOLD_DB, MIX_PERCENT, MONO_BELOW_HZ,
-    OUTPUT_GAIN_DB, SAT_COLOR, SAT_DRIVE_DB, SAT_OUTPUT_DB, TRIM_DB, WIDTH_PERCENT, XOVER_HIGH_HZ,
-    XOVER_LOW_HZ,
+    OUTPUT_GAIN_DB, PEAK_CONTROL_LEVEL_DBFS, SAT_COLOR, SAT_DRIVE_DB, SAT_OUTPUT_DB, TRIM_DB,
+    WIDTH_PERCENT, XOVER_HIGH_HZ, XOVER_LOW_HZ,
 };
 use shared_dsp::chain::settings::{ChannelSettings, DynamicsMode, StemType};
 use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, Detection, MultibandSettings};
@@ -567,6 +567,16 @@ impl SaturationParams {
     }
 }
 
+/// The peak control: a soft clipper after the saturation that shaves the stem's transients.
+#[derive(Params)]
+pub struct PeakControlParams {
+    #[id = "pk_on"]
+    pub enabled: BoolParam,
+    /// The clip level (the curve's asymptote).
+    #[id = "pk_lvl"]
+    pub level_dbfs: FloatParam,
+}
+
 /// Every Stem Channel parameter.
 #[derive(Params)]
 pub struct StemChannelParams {
@@ -598,6 +608,9 @@ pub struct StemChannelParams {
 
     #[nested(group = "Saturation")]
     pub saturation: SaturationParams,
+
+    #[nested(group = "Peak Control")]
+    pub peak_control: PeakControlParams,
 
     #[nested(group = "Output")]
     pub output: OutputParams,
@@ -645,6 +658,15 @@ impl StemChannelParams {
             multiband: MultibandParams::new(&s.multiband),
             stereo: StereoParams::new(s.stereo_enabled, &s.stereo),
             saturation: SaturationParams::new(s.saturation_enabled, &s.saturation),
+            peak_control: PeakControlParams {
+                enabled: BoolParam::new("Peak Control", s.peak_control_enabled),
+                level_dbfs: linear_param(
+                    "Peak Level",
+                    s.peak_control_level_dbfs,
+                    PEAK_CONTROL_LEVEL_DBFS.bounds(),
+                    " dBFS",
+                ),
+            },
             output: OutputParams {
                 gain: stem_plugin_common::gain_db_param(
                     "Output Gain",
@@ -680,6 +702,8 @@ impl StemChannelParams {
             stereo: self.stereo.settings(),
             saturation_enabled: self.saturation.enabled.value(),
             saturation: self.saturation.settings(),
+            peak_control_enabled: self.peak_control.enabled.value(),
+            peak_control_level_dbfs: self.peak_control.level_dbfs.value(),
             output_gain_db: self.output.gain.value(),
             gain_match: self.gain_match.value(),
         }
@@ -738,6 +762,12 @@ impl StemChannelParams {
         set_param(setter, &sat.mix_percent, new_sat.mix_percent.value());
         set_param(setter, &sat.output_db, new_sat.output_db.value());
         set_param(setter, &sat.oversampling, new_sat.oversampling.value());
+        set_param(setter, &self.peak_control.enabled, s.peak_control_enabled);
+        set_param(
+            setter,
+            &self.peak_control.level_dbfs,
+            fresh.peak_control.level_dbfs.value(),
+        );
         set_param(setter, &self.output.gain, s.output_gain_db);
         set_param(setter, &self.gain_match, s.gain_match);
     }

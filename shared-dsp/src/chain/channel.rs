@@ -1,25 +1,28 @@
-//! The Stem Channel chain: input trim, DC filter, EQ, dynamics, mid/side, saturation, output gain and
-//! gain match, in that order, with the starting points of the stem-mastering guide
+//! The Stem Channel chain: input trim, DC filter, EQ, dynamics, mid/side, saturation, peak
+//! control, gain match and output gain, in that order, with the starting points of the stem-mastering guide
 //! (`shared/reference/stem-mastering-guide.txt`, "Drums/Bass/Synth/Vocal/FX Stem Processing")
 //! for each stem type.
 //!
 //! Units: [`DcFilter`] (10 Hz Butterworth high-pass), [`ParametricEq`] (Vicanek-matched Simper SVFs), [`Compressor`] /
 //! [`MultibandCompressor`] (Giannoulis, Massberg & Reiss, JAES 2012), [`StereoTool`] (Blumlein
-//! M/S), [`Saturation`] (oversampled), [`GainMatch`] (ITU-R BS.1770-5 K-weighting).
+//! M/S), [`Saturation`] (oversampled), [`Clipper`] (peak control: the soft clipper the Stem
+//! Master's clipper uses), [`GainMatch`] (ITU-R BS.1770-5 K-weighting).
 //!
 //! Latency is constant: each section with latency has a bypass path that is a delay of the
 //! section's latency, always fed so a toggle can cross-fade ([`SECTION_FADE_MS`]) between two
 //! aligned signals. The saturation section has the latency of its chosen oversampling factor
 //! whether it is on or off, and the dynamics section the larger lookahead of its two modes, so
-//! neither bypass nor the dynamics mode moves the output in time. Only the oversampling factor
-//! and the lookahead change [`ChannelChain::latency_samples`] (so a chain that does not
-//! oversample has no latency at all); a plugin reports such a change to the host. Changes that
+//! neither bypass nor the dynamics mode moves the output in time. Only the oversampling factor,
+//! the lookahead and the peak control's switch change [`ChannelChain::latency_samples`] (so a
+//! chain that does not oversample has no latency at all; the peak control's oversampler counts
+//! only while it is on, so the transparent chain keeps none); a plugin reports such a change to
+//! the host. Changes that
 //! swap a unit (dynamics mode, oversampling factor) fade the section out, switch, and fade it
 //! back in. Every section switches through the kit's one section switch
 //! ([`section`](super::section), its fade-swap law); this file only says the order of the
 //! sections and what swapping or waking each unit means.
 //!
-//! Gain match compensates everything from the input trim to the saturation; the output gain
+//! Gain match compensates everything from the input trim to the peak control; the output gain
 //! comes after it, so it stays the user's deliberate level change.
 //!
 //! Settings apply from the next sample and are smoothed here, so the plugin hands over plain
@@ -39,11 +42,11 @@ use super::ramp::{gain_ramp_samples, GainRamp, RampLaw};
 use super::section::{RunStart, SectionSwitch};
 use super::settings::{ChannelSettings, DynamicsMode, CHANNEL_EQ_BANDS};
 pub use super::smoothing::SETTINGS_SMOOTHING_MS;
-use super::smoothing::{geo, Glide, StepSmoother};
+use super::smoothing::{geo, lin, Glide, StepSmoother};
 use crate::delay::DelayLine;
 use crate::dynamics::compressor::MAX_LOOKAHEAD_MS;
 use crate::dynamics::multiband::MAX_BANDS as MULTIBAND_MAX_BANDS;
-use crate::dynamics::{Compressor, MultibandCompressor};
+use crate::dynamics::{Clipper, Compressor, MultibandCompressor};
 use crate::eq::ParametricEq;
 use crate::filter::DcFilter;
 use crate::oversampling::Oversampler;
@@ -71,6 +74,9 @@ pub struct ChannelMeters {
     pub multiband_gr_db: [f32; MULTIBAND_MAX_BANDS],
     /// Momentary gain change of each dynamic EQ band, in dB.
     pub eq_dynamic_gain_db: [f32; CHANNEL_EQ_BANDS],
+    /// Largest peak reduction of the peak control during the period, in dB (>= 0; 0 while it
+    /// is off).
+    pub peak_control_reduction_db: f32,
     /// Gain the gain match applies, in dB.
     pub gain_match_db: f32,
     /// Loudness change from input to output, in LU (see [`ChannelChain::net_loudness_change_lu`]).
@@ -98,6 +104,13 @@ fn approach_settings(c: &mut ChannelSettings, t: &ChannelSettings, a: f32) -> bo
     }
     next.stereo = c.stereo.glide(&t.stereo, a, &mut m);
     next.saturation = c.saturation.glide(&t.saturation, a, &mut m);
+    next.peak_control_level_dbfs = lin(
+        c.peak_control_level_dbfs,
+        t.peak_control_level_dbfs,
+        a,
+        1e-3,
+        &mut m,
+    );
     *c = next;
     m
 }
@@ -144,6 +157,11 @@ pub struct ChannelChain {
     /// Latency of the saturation at 1x, 2x, 4x.
     saturation_latencies: [usize; 3],
 
+    peak_control: Clipper,
+    peak_control_switch: SectionSwitch,
+    /// The peak control's latency while it is on.
+    peak_control_latency: usize,
+
     gain_match: GainMatch,
 
     chunk: usize,
@@ -155,6 +173,8 @@ pub struct ChannelChain {
     input_peak: f32,
     output_peak: f32,
     compressor_gr_db: f32,
+    /// The peak control's largest peak reduction since the meters were last taken, dB.
+    peak_control_reduction_db: f32,
 }
 
 /// Lookahead in samples exactly as [`Compressor`] rounds it.
@@ -185,6 +205,8 @@ impl ChannelChain {
             .latency_samples()
         });
         let sat_max = saturation_latencies[2];
+        let peak_control = Clipper::new(sample_rate_hz);
+        let peak_control_latency = peak_control.latency_samples();
         let mut chain = Self {
             sample_rate_hz,
             fresh: true,
@@ -210,6 +232,11 @@ impl ChannelChain {
             saturation_pad: DelayLine::new(2, sat_max),
             saturation_latency: 0,
             saturation_latencies,
+            peak_control,
+            // Its delay always records, so switching on moves the dry path to the new latency
+            // on real history (a jump in time the host answers by realigning) instead of silence.
+            peak_control_switch: SectionSwitch::fade_swap(peak_control_latency).keeping_history(),
+            peak_control_latency,
             gain_match: GainMatch::new(sample_rate_hz),
             chunk,
             scratch: [vec![0.0; chunk], vec![0.0; chunk]],
@@ -217,6 +244,7 @@ impl ChannelChain {
             input_peak: 0.0,
             output_peak: 0.0,
             compressor_gr_db: 0.0,
+            peak_control_reduction_db: 0.0,
             settings,
         };
         chain.set_sample_rate(sample_rate_hz);
@@ -238,6 +266,7 @@ impl ChannelChain {
         self.multiband.set_sample_rate(sr);
         self.stereo.set_sample_rate(sr);
         self.saturation.set_sample_rate(sr);
+        self.peak_control.set_sample_rate(sr);
         self.gain_match.set_sample_rate(sr);
         let ramp = gain_ramp_samples(sr);
         self.trim.set_ramp_samples(ramp);
@@ -288,9 +317,20 @@ impl ChannelChain {
         self.dynamics_latency = latency;
         self.dynamics_switch.set_latency(latency);
         self.update_dynamics_pad();
-        self.saturation_latency = self.latency_samples_for(s) - latency;
+        let peak_latency = self.peak_control_latency_for(s);
+        self.saturation_latency = self.latency_samples_for(s) - latency - peak_latency;
         self.saturation_switch.set_latency(self.saturation_latency);
         self.update_saturation_pad();
+        self.peak_control_switch.set_latency(peak_latency);
+    }
+
+    /// The peak control's share of the latency under `settings`.
+    fn peak_control_latency_for(&self, settings: &ChannelSettings) -> usize {
+        if settings.peak_control_enabled {
+            self.peak_control_latency
+        } else {
+            0
+        }
     }
 
     /// Hands the smoothed settings to the units (they ignore unchanged settings).
@@ -304,6 +344,7 @@ impl ChannelChain {
             oversampling: self.saturation_factor,
             ..c.saturation
         });
+        self.peak_control.set_level_db(c.peak_control_level_dbfs);
     }
 
     fn update_dynamics_pad(&mut self) {
@@ -340,6 +381,7 @@ impl ChannelChain {
             s.compressor_enabled,
             s.stereo_enabled,
             s.saturation_enabled,
+            s.peak_control_enabled,
         ];
         for (switch, on) in self.switches().into_iter().zip(on) {
             switch.jump(on);
@@ -354,9 +396,10 @@ impl ChannelChain {
     }
 
     /// Total latency in samples: dynamics lookahead plus the latency of the saturation's
-    /// oversampling factor; the same whichever sections are on.
+    /// oversampling factor (the same whether those sections are on or off), plus the peak
+    /// control's while it is on.
     pub fn latency_samples(&self) -> usize {
-        self.dynamics_latency + self.saturation_latency
+        self.dynamics_latency + self.saturation_latency + self.peak_control_switch.latency_samples()
     }
 
     /// The latency `settings` would give at the current sample rate.
@@ -369,14 +412,15 @@ impl ChannelChain {
             2 => self.saturation_latencies[1],
             _ => self.saturation_latencies[2],
         };
-        dynamics + saturation
+        dynamics + saturation + self.peak_control_latency_for(settings)
     }
 
-    /// The most latency any settings can give at the current sample rate (largest lookahead
-    /// plus 4x oversampling), for sizing a host's or plugin's dry-path delay.
+    /// The most latency any settings can give at the current sample rate (largest lookahead,
+    /// 4x oversampling and the peak control), for sizing a host's or plugin's dry-path delay.
     pub fn max_latency_samples(&self) -> usize {
         lookahead_samples(MAX_LOOKAHEAD_MS, self.sample_rate_hz as f32)
             + self.saturation_latencies[2]
+            + self.peak_control_latency
     }
 
     /// Clears all state (never allocates); the next [`Self::set_settings`] applies at once.
@@ -387,6 +431,7 @@ impl ChannelChain {
         self.multiband.reset();
         self.stereo.reset();
         self.saturation.reset();
+        self.peak_control.reset();
         self.gain_match.reset();
         self.dynamics_pad.reset();
         self.saturation_pad.reset();
@@ -397,6 +442,7 @@ impl ChannelChain {
         self.input_peak = 0.0;
         self.output_peak = 0.0;
         self.compressor_gr_db = 0.0;
+        self.peak_control_reduction_db = 0.0;
         self.fresh = true;
         self.jump_to_settings();
         // Stay fresh: settings given right after a reset still jump.
@@ -441,6 +487,7 @@ impl ChannelChain {
             self.run_section(Section::Dynamics, l, r);
             self.run_section(Section::Stereo, l, r);
             self.run_section(Section::Saturation, l, r);
+            self.run_section(Section::PeakControl, l, r);
             self.smoother.advance(run);
             pos += run;
         }
@@ -464,17 +511,19 @@ impl ChannelChain {
                 s.saturation_enabled,
                 Oversampler::valid_factor(s.saturation.oversampling) != self.saturation_factor,
             ),
+            Section::PeakControl => (s.peak_control_enabled, false),
         }
     }
 
     /// The section switches in chain order.
-    fn switches(&mut self) -> [&mut SectionSwitch; 5] {
+    fn switches(&mut self) -> [&mut SectionSwitch; 6] {
         [
             &mut self.dc_filter_switch,
             &mut self.eq_switch,
             &mut self.dynamics_switch,
             &mut self.stereo_switch,
             &mut self.saturation_switch,
+            &mut self.peak_control_switch,
         ]
     }
 
@@ -485,6 +534,7 @@ impl ChannelChain {
             Section::Dynamics => &mut self.dynamics_switch,
             Section::Stereo => &mut self.stereo_switch,
             Section::Saturation => &mut self.saturation_switch,
+            Section::PeakControl => &mut self.peak_control_switch,
         }
     }
 
@@ -501,7 +551,7 @@ impl ChannelChain {
                 self.saturation.set_oversampling(f);
                 self.update_saturation_pad();
             }
-            Section::DcFilter | Section::Eq | Section::Stereo => {}
+            Section::DcFilter | Section::Eq | Section::Stereo | Section::PeakControl => {}
         }
     }
 
@@ -520,6 +570,7 @@ impl ChannelChain {
                 self.saturation.reset();
                 self.saturation_pad.reset();
             }
+            Section::PeakControl => self.peak_control.reset(),
         }
     }
 
@@ -584,6 +635,15 @@ impl ChannelChain {
                         pad_run(pad, l, r);
                     });
             }
+            Section::PeakControl => {
+                let (clipper, reduction) =
+                    (&mut self.peak_control, &mut self.peak_control_reduction_db);
+                self.peak_control_switch
+                    .process(left, right, scratch, |_, l, r| {
+                        clipper.process_block(l, r);
+                        *reduction = reduction.max(clipper.block_max_reduction_db());
+                    });
+            }
         }
     }
 
@@ -609,9 +669,13 @@ impl ChannelChain {
             compressor_gr_db: 0.0,
             multiband_gr_db: [0.0; MULTIBAND_MAX_BANDS],
             eq_dynamic_gain_db: [0.0; CHANNEL_EQ_BANDS],
+            peak_control_reduction_db: 0.0,
             gain_match_db: self.gain_match.gain_db(),
             net_loudness_change_lu: self.net_loudness_change_lu(),
         };
+        if self.peak_control_switch.is_heard() {
+            m.peak_control_reduction_db = self.peak_control_reduction_db;
+        }
         if self.dynamics_switch.is_heard() {
             match self.dynamics_mode {
                 DynamicsMode::Single => m.compressor_gr_db = self.compressor_gr_db,
@@ -637,6 +701,7 @@ impl ChannelChain {
         self.input_peak = 0.0;
         self.output_peak = 0.0;
         self.compressor_gr_db = 0.0;
+        self.peak_control_reduction_db = 0.0;
         m
     }
 
@@ -662,6 +727,7 @@ enum Section {
     Dynamics,
     Stereo,
     Saturation,
+    PeakControl,
 }
 
 /// Runs a pad delay that tops a unit's latency up to its section's (none when zero).

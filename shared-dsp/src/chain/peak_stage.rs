@@ -11,10 +11,8 @@
 //! the guide's club chain ("a clipper before the limiter to shave transients", "Loudness for
 //! club"), and the usual order of loudness maximisers.
 //!
-//! The clipper is the soft clipper of [`crate::saturation`] ([`SaturationMode::SoftClip`], the
-//! order-4 algebraic sigmoid, run at 8x with antiderivative anti-aliasing, its aliases below
-//! -80 dBFS however far the programme goes over the clip level) scaled so
-//! its asymptote is the clip level: the ceiling plus [`MasterSettings::clipper_margin_db`].
+//! The clipper is [`Clipper`] (the saturation's soft clip scaled to a clip level, on its
+//! anti-aliased path) at the ceiling plus [`MasterSettings::clipper_margin_db`].
 //!
 //! The clipper's latency (its oversampler's, 55 samples at 48 kHz) counts only while it is on,
 //! so a master with the clipper off keeps the limiter's latency alone. Switching it works like
@@ -24,61 +22,19 @@
 //! bypass and then moves its tap back to 0. The stage's latency changes where the taps start
 //! to cross-fade.
 //!
-//! The clipper's work per block is read from the curve itself: a sample peak `p` at the clip
-//! level `T` comes out at `p / (1 + (p/T)^4)^(1/4)`, a reduction of `5 log10(1 + (p/T)^4)` dB,
-//! which is exact for the curve and needs no alignment of input and output.
-//!
 //! [`MasterSettings::clipper_margin_db`]: super::settings::MasterSettings::clipper_margin_db
 
 use super::section::SectionSwitch;
-use crate::dynamics::{Limiter, LimiterSettings};
-use crate::saturation::{Saturation, SaturationMode, SaturationSettings, ADAA_ABOVE_DRIVE_DB};
-
-// The clipper must run on the anti-aliased path (see `CLIPPER_INNER_DRIVE_DB`).
-const _: () = assert!(CLIPPER_INNER_DRIVE_DB > ADAA_ABOVE_DRIVE_DB);
-use crate::util::db_to_gain;
-
-/// Oversampling factor of the clipper.
-pub const CLIPPER_OVERSAMPLING: usize = 4;
-
-/// Drive the clipper's saturation runs at, dB: above the saturation's
-/// [`ADAA_ABOVE_DRIVE_DB`], so the curve always runs on its anti-aliased path (8x, first-order
-/// antiderivative anti-aliasing). A clipper's real drive is how far the programme goes over
-/// the clip level, which no setting knows; the plain 4x path aliases at -63 dBFS 9 dB over it.
-/// The stage divides this drive out before the saturation (which multiplies it back in), so
-/// the curve sees the signal in clip levels either way.
-pub const CLIPPER_INNER_DRIVE_DB: f32 = 12.0;
-
-/// The clipper's saturation settings: a soft clip whose asymptote is `1 / drive` (the stage
-/// scales the signal to its clip level around it).
-fn clipper_settings() -> SaturationSettings {
-    SaturationSettings {
-        mode: SaturationMode::SoftClip,
-        drive_db: CLIPPER_INNER_DRIVE_DB,
-        bias: 0.0,
-        mix_percent: 100.0,
-        output_db: 0.0,
-        oversampling: CLIPPER_OVERSAMPLING,
-    }
-}
-
-/// Peak reduction of the soft clipper for a sample peak `peak_over_level` times its clip level,
-/// dB (see the module notes).
-pub fn clipper_peak_reduction_db(peak_over_level: f32) -> f32 {
-    let u2 = peak_over_level * peak_over_level;
-    5.0 * (1.0 + u2 * u2).log10()
-}
+use crate::dynamics::{Clipper, Limiter, LimiterSettings};
 
 /// Clipper (optional) then limiter, stereo. Allocates in [`PeakStage::new`] only.
 pub struct PeakStage {
-    clipper: Saturation,
+    clipper: Clipper,
     clipper_switch: SectionSwitch,
     /// The switch's cross-fade scratch.
     scratch: [Vec<f32>; 2],
     /// Largest block `process_block` takes.
     max_block: usize,
-    /// Clip level (the clipper's asymptote), linear.
-    clip_level: f32,
     clipper_block_max_reduction_db: f32,
     limiter: Limiter,
     /// Samples a switched-on clipper runs unheard before its fade, beyond its latency.
@@ -97,8 +53,7 @@ impl PeakStage {
         fade_samples: usize,
         clipper_on: bool,
     ) -> Self {
-        let mut clipper = Saturation::new(2, clipper_settings());
-        clipper.set_sample_rate(sample_rate_hz);
+        let clipper = Clipper::new(sample_rate_hz);
         let mut limiter = Limiter::new(2, sample_rate_hz as f32);
         limiter.set_sample_rate(sample_rate_hz);
         limiter.set_settings(LimiterSettings {
@@ -121,7 +76,6 @@ impl PeakStage {
             clipper,
             scratch: [vec![0.0; max_block], vec![0.0; max_block]],
             max_block,
-            clip_level: 1.0,
             clipper_block_max_reduction_db: 0.0,
             limiter,
             fade_guard_samples: fade_samples,
@@ -136,7 +90,8 @@ impl PeakStage {
             input_gain_db: 0.0,
             ..limiter
         });
-        self.clip_level = db_to_gain(limiter.ceiling_dbtp + clipper_margin_db);
+        self.clipper
+            .set_level_db(limiter.ceiling_dbtp + clipper_margin_db);
     }
 
     /// Puts the clipper straight into `on` or off, no fades (its latency with it).
@@ -214,27 +169,12 @@ impl PeakStage {
         while at < len {
             let end = (at + self.max_block).min(len);
             let (l, r) = (&mut left[at..end], &mut right[at..end]);
-            let level = self.clip_level;
             let (clipper, reduction) =
                 (&mut self.clipper, &mut self.clipper_block_max_reduction_db);
             self.clipper_switch
                 .process(l, r, &mut self.scratch, |_, l, r| {
-                    let peak = l
-                        .iter()
-                        .chain(r.iter())
-                        .fold(0.0f32, |p, &x| p.max(x.abs()));
-                    *reduction = reduction.max(clipper_peak_reduction_db(peak / level));
-                    // The saturation multiplies by its drive, clips at 1 and divides the drive
-                    // out again: in clip levels over the drive, out times both.
-                    let outer = level * db_to_gain(CLIPPER_INNER_DRIVE_DB);
-                    let (to_unit, from_unit) = (1.0 / outer, outer);
-                    for x in l.iter_mut().chain(r.iter_mut()) {
-                        *x *= to_unit;
-                    }
-                    clipper.process_block(&mut [&mut *l, &mut *r]);
-                    for x in l.iter_mut().chain(r.iter_mut()) {
-                        *x *= from_unit;
-                    }
+                    clipper.process_block(l, r);
+                    *reduction = reduction.max(clipper.block_max_reduction_db());
                 });
             self.limiter.process_block(&mut [l, r]);
             at = end;

@@ -145,6 +145,8 @@ pub const LIMITER_CEILING_DBTP: Range = Range::new(-12.0, 0.0, "dBTP");
 pub const LIMITER_RELEASE_MS: Range = Range::new(1.0, 1_000.0, "ms");
 /// The master clipper's level above the limiter's ceiling.
 pub const CLIPPER_MARGIN_DB: Range = Range::new(0.0, 6.0, "dB");
+/// The Stem Channel's peak control clip level.
+pub const PEAK_CONTROL_LEVEL_DBFS: Range = Range::new(-24.0, 0.0, "dBFS");
 /// Limiter lookahead (sets the latency).
 pub const LIMITER_LOOKAHEAD_MS: Range = Range::new(MIN_LOOKAHEAD_MS, MAX_LOOKAHEAD_MS, "ms");
 /// Dither word length (the ditherer's limits).
@@ -278,6 +280,7 @@ pub const CHANNEL_FIELDS: &[Field] = &[
         Rule::OneOf(SAT_OVERSAMPLING),
         "changes the latency",
     ),
+    span("peak_control_level_dbfs", PEAK_CONTROL_LEVEL_DBFS),
     span("output_gain_db", OUTPUT_GAIN_DB),
 ];
 

@@ -106,6 +106,10 @@ pub enum DynamicsMode {
     Multiband,
 }
 
+/// The peak control's clip level until set, dBFS: the top of the range the guide wants stems to
+/// peak in before processing ("between -6 dBFS and -12 dBFS").
+pub const DEFAULT_PEAK_CONTROL_LEVEL_DBFS: f32 = -6.0;
+
 /// All channel settings in physical units.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -128,6 +132,12 @@ pub struct ChannelSettings {
     pub stereo: StereoSettings,
     pub saturation_enabled: bool,
     pub saturation: SaturationSettings,
+    /// Peak control ([`crate::dynamics::Clipper`]): a soft clipper after the saturation that
+    /// shaves the stem's transients before the stems are summed, so the master's peak stage
+    /// has less to do. Off by default; its latency (55 samples at 48 kHz) counts while it is on.
+    pub peak_control_enabled: bool,
+    /// The peak control's clip level (the curve's asymptote), dBFS.
+    pub peak_control_level_dbfs: f32,
     /// Gain after gain match, in dB.
     pub output_gain_db: f32,
     /// Keep the output as loud (K-weighted) as the input.
@@ -179,6 +189,8 @@ impl Default for ChannelSettings {
                 oversampling: 1,
                 ..SaturationSettings::default()
             },
+            peak_control_enabled: false,
+            peak_control_level_dbfs: DEFAULT_PEAK_CONTROL_LEVEL_DBFS,
             output_gain_db: 0.0,
             gain_match: false,
         }

@@ -22,6 +22,8 @@
 //!   (`ceiling_dbtp`, `input_gain_db`, `lookahead_ms`, `release_ms`, `auto_release`,
 //!   `stereo_link_percent`); `latency_samples()` is exact (detector delay + attack ramp +
 //!   guard), below the ceiling the output is the input delayed bit-exactly.
+//! - [`clipper`]: [`Clipper`] (stereo soft clipper at a clip level, 8x anti-aliased;
+//!   `set_level_db`, `block_max_reduction_db()`), the one unit of both peak-control stages.
 //! - [`gain_computer`]: [`GainComputer`] (`output_db`, `reduction_db`, `auto_makeup_db`) for
 //!   editor curves; [`envelope`]: [`BranchingSmoother`], [`DualRelease`], [`MeanSquare`],
 //!   `one_pole_coef`.
@@ -29,6 +31,7 @@
 //! All units sanitise their input (NaN/Inf become silence), never allocate after construction
 //! and give identical output for any block partition.
 
+pub mod clipper;
 pub mod compressor;
 pub mod envelope;
 pub mod gain_computer;
@@ -36,6 +39,7 @@ pub mod limiter;
 pub mod multiband;
 mod reading;
 
+pub use clipper::Clipper;
 pub use compressor::{Compressor, CompressorSettings, CompressorStyle, Detection};
 pub use envelope::{BranchingSmoother, DualRelease, MeanSquare};
 pub use gain_computer::GainComputer;
