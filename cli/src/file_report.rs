@@ -364,12 +364,34 @@ fn plan_markdown(p: &LoudnessPlan) -> String {
             fmt_db(dc.pre_limiter_dc_dbfs, "dBFS")
         ),
     };
+    let stem_peaks = p.stem_peak_control.as_ref().map_or(String::new(), |c| {
+        let stems: Vec<String> = c
+            .stems
+            .iter()
+            .map(|l| {
+                format!(
+                    "stem {} (peak {}, {:.0} % of the loudest peaks) at {}",
+                    l.stem + 1,
+                    fmt_db(l.peak_dbfs, "dBFS"),
+                    l.peak_share_percent,
+                    fmt_db(l.level_dbfs, "dBFS")
+                )
+            })
+            .collect();
+        format!(
+            "Stem peak control: tried on {}; D {} without, {} with: {}.\n",
+            stems.join(", "),
+            fmt_db(c.damage_without_db, "dB"),
+            fmt_db(c.damage_with_db, "dB"),
+            if c.kept { "kept" } else { "not kept" }
+        )
+    });
     format!(
         "\n## Loudness plan\n\n\
          | Pre-limiter loudness | Plain gain to target | Drive | Cost of peak control | Clipper |\n\
          | --- | --- | --- | --- | --- |\n\
          | {} | {:+.2} dB | {:+.2} dB | {:.2} dB | {clipper} |\n\n\
-         Master DC filter: {dc_filter}.\n",
+         Master DC filter: {dc_filter}.\n{stem_peaks}",
         fmt_db(p.pre_limiter_lufs, "LUFS"),
         p.plain_gain_db,
         p.drive_db,

@@ -59,6 +59,7 @@ pub mod spool;
 pub mod start_time;
 pub mod stem_attribution;
 pub mod stem_dc;
+pub mod stem_peak_plan;
 pub mod stream;
 
 pub use error::{Error, Result};

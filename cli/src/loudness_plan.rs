@@ -26,6 +26,7 @@ use crate::error::Result;
 use crate::mastering::{integrated_through, run_spool, Runner};
 use crate::plan::Delivery;
 use crate::spool::{Spool, SpoolReader};
+use crate::stem_peak_plan::StemPeakControlPlan;
 use crate::stream::{Aligned, PROCESS_BLOCK};
 
 /// The clipper is tried when the limiter alone needs this much more drive than a plain gain to
@@ -94,6 +95,20 @@ pub struct LoudnessPlan {
     pub damage_with_clipper_db: Option<f64>,
     /// The master's DC filter (set by the render after the plan, see [`crate::mastering`]).
     pub master_dc_filter: MasterDcFilter,
+    /// The stems' peak control, when the render tried it ([`crate::stem_peak_plan`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stem_peak_control: Option<StemPeakControlPlan>,
+}
+
+impl LoudnessPlan {
+    /// `D` of the peak stage the plan chose, when the plan measured it.
+    pub fn chosen_damage_db(&self) -> Option<f64> {
+        if self.clipper_enabled {
+            self.damage_with_clipper_db
+        } else {
+            self.damage_limiter_only_db
+        }
+    }
 }
 
 /// The peak stage alone, as the master chain runs it (drive, clipper when on, limiter, output
@@ -149,15 +164,32 @@ pub fn compare_block(
     Ok(())
 }
 
-/// `D` of the pre-limiter spool through `runner`.
-fn damage_through(pre: &Spool, runner: Runner) -> Result<f64> {
-    let mut reference = pre.reader()?;
+/// `D` of the spool `input` through `runner` against the spool `reference` (the same stems with
+/// every loudness stage idle, aligned with `input`).
+fn damage_through(input: &Spool, reference: &Spool, runner: Runner) -> Result<f64> {
+    let mut reference = reference.reader()?;
     let mut scratch = [Vec::new(), Vec::new()];
     let mut damage = LoudnessDamage::new();
-    run_spool(pre, runner, |l, r| {
+    run_spool(input, runner, |l, r| {
         compare_block(&mut reference, &mut scratch, &mut damage, [l, r])
     })?;
     Ok(damage.damage_db())
+}
+
+/// `D` of the pre-limiter spool `input` through the peak stage of `settings` at `drive_db`,
+/// against `reference`.
+pub fn damage_of(
+    input: &Spool,
+    reference: &Spool,
+    settings: &MasterSettings,
+    drive_db: f64,
+    sample_rate_hz: f64,
+) -> Result<f64> {
+    damage_through(
+        input,
+        reference,
+        peak_stage(settings, sample_rate_hz, drive_db),
+    )
 }
 
 /// The drive search for `settings` over the pre-limiter spool.
@@ -205,6 +237,7 @@ pub fn choose(
         damage_limiter_only_db: None,
         damage_with_clipper_db: None,
         master_dc_filter: MasterDcFilter::default(),
+        stem_peak_control: None,
     };
     if d.clipper_pinned {
         plan.clipper_choice = ClipperChoice::Pinned;
@@ -212,9 +245,9 @@ pub fn choose(
         let mut clipped = settings.clone();
         clipped.clipper_enabled = true;
         let with = search(d, &clipped, pre, plain_gain_db, sample_rate_hz)?;
-        let stage = |s: &MasterSettings, drive| peak_stage(s, sample_rate_hz, drive);
-        let damage_alone = damage_through(pre, stage(&settings, solution.drive_db))?;
-        let damage_clipped = damage_through(pre, stage(&clipped, with.drive_db))?;
+        let damage = |s: &MasterSettings, drive| damage_of(pre, pre, s, drive, sample_rate_hz);
+        let damage_alone = damage(&settings, solution.drive_db)?;
+        let damage_clipped = damage(&clipped, with.drive_db)?;
         plan.clipper_choice = ClipperChoice::Measured;
         plan.damage_limiter_only_db = Some(damage_alone);
         plan.damage_with_clipper_db = Some(damage_clipped);

@@ -57,7 +57,9 @@ use crate::progress::{Progress, Timing};
 use crate::spool::{Spool, SpoolReader};
 use crate::stem_attribution::{AttributionRecording, RecordedAttribution, StemFigures};
 use crate::stem_dc::needs_dc_filter;
+use crate::stem_peak_plan::{self, StemPeakLevel};
 use crate::stream::{Aligned, StemBlocks, StemSource, PROCESS_BLOCK};
+use shared_dsp::chain::learn::DriveSolution;
 
 /// Frames the stems advance together per step, and the block size of every streamed pass.
 pub const STREAM_BLOCK: usize = 1 << 16;
@@ -298,11 +300,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Each channel's mean (its DC offset), accumulated block by block.
+/// Each channel's mean (its DC offset) and the sample peak, accumulated block by block.
 #[derive(Default)]
 struct DcMeter {
     sums: [f64; 2],
     frames: usize,
+    peak: f32,
 }
 
 impl DcMeter {
@@ -310,7 +313,16 @@ impl DcMeter {
         for (sum, x) in self.sums.iter_mut().zip([left, right]) {
             *sum += x.iter().map(|&v| v as f64).sum::<f64>();
         }
+        self.peak = left
+            .iter()
+            .chain(right)
+            .fold(self.peak, |p, &v| p.max(v.abs()));
         self.frames += left.len();
+    }
+
+    /// The sample peak, dBFS.
+    fn peak_dbfs(&self) -> f64 {
+        20.0 * (self.peak as f64).log10()
     }
 
     /// The larger channel's DC offset, dBFS (-inf for none).
@@ -331,10 +343,23 @@ struct Spooled {
     pre_lufs: f64,
     /// The pre-limiter signal's DC offset (larger channel), dBFS.
     pre_dc_dbfs: f64,
+    /// The pre-limiter signal's sample peak, dBFS.
+    pre_peak_dbfs: f64,
+    /// Each processed stem's sample peak, dBFS, in stem order.
+    stem_peaks_dbfs: Vec<f64>,
     /// The pre-limiter signal again with the master's DC filter on, when the render turned it
-    /// on ([`master`]).
+    /// on ([`plan_master`]).
     dc_filtered: OnceLock<PreLimiter>,
     attribution: RecordedAttribution,
+    sample_rate_hz: f64,
+}
+
+impl Spooled {
+    /// The pre-limiter signal the loudness plan searched: the DC-filtered one when the plan
+    /// turned the master's DC filter on.
+    fn searched_pre(&self) -> &Spool {
+        self.dc_filtered.get().map_or(&self.pre, |p| &p.spool)
+    }
 }
 
 /// A pre-limiter spool and its integrated loudness.
@@ -372,6 +397,8 @@ struct Job {
     out: [Vec<f32>; 2],
     /// The processed stem's loudness (for its loudness against the mix).
     meter: LoudnessMeter,
+    /// The processed stem's sample peak.
+    peak: f32,
 }
 
 impl Job {
@@ -392,6 +419,10 @@ impl Job {
             o.resize(n, 0.0);
         }
         self.meter.process_block(&[&self.out[0], &self.out[1]]);
+        self.peak = self.out[0]
+            .iter()
+            .chain(&self.out[1])
+            .fold(self.peak, |p, &v| p.max(v.abs()));
         Ok(())
     }
 }
@@ -399,6 +430,11 @@ impl Job {
 /// Renders every delivery from `stems` (all at `sample_rate_hz`, stereo or mono, any lengths:
 /// shorter ones are padded with silence to `frames`, the longest's), spooling to `spool_dir`,
 /// and hands each master to `finish` (on every core, one delivery per call).
+///
+/// Each delivery's loudness plan ([`crate::loudness_plan`]) is chosen on its spools; where the
+/// master's peak stage works, a second pass renders the stems that make the peaks through
+/// their peak control ([`crate::stem_peak_plan`]) and the master keeps whichever reaches the
+/// target cleaner.
 pub fn render_masters<R: Send>(
     stems: &[StemSource],
     frames: usize,
@@ -412,6 +448,107 @@ pub fn render_masters<R: Send>(
         return Err(Error::usage("no stems given"));
     }
     let sr = sample_rate_hz as f64;
+    let spools = spool_deliveries(stems, frames, sr, deliveries, spool_dir, progress, "stems")?;
+    let mut timing = Timing::start();
+    let items: Vec<(&Delivery, &Spooled)> = deliveries.iter().zip(&spools).collect();
+    let mut planned = par::map(&items, |(d, s)| plan_master(d, s, sr, spool_dir))
+        .into_iter()
+        .collect::<Result<Vec<Planned>>>()?;
+    timing.mark("loudness plans");
+    // Stem peak control: the candidates of every delivery in one more pass over the stems.
+    let candidates: Vec<(usize, Delivery, Vec<StemPeakLevel>)> = planned
+        .iter()
+        .zip(&spools)
+        .enumerate()
+        .filter_map(|(di, (p, s))| {
+            let shares = s.attribution.peak_shares_percent()?;
+            stem_peak_plan::candidate(
+                &p.delivery,
+                &p.plan,
+                s.pre_peak_dbfs,
+                &s.stem_peaks_dbfs,
+                &shares,
+            )
+            .map(|(d, levels)| (di, d, levels))
+        })
+        .collect();
+    let candidate_spools = if candidates.is_empty() {
+        Vec::new()
+    } else {
+        let candidate_deliveries: Vec<Delivery> =
+            candidates.iter().map(|(_, d, _)| d.clone()).collect();
+        spool_deliveries(
+            stems,
+            frames,
+            sr,
+            &candidate_deliveries,
+            spool_dir,
+            progress,
+            "stem peak control",
+        )?
+    };
+    let mut sum_of: Vec<&Spooled> = spools.iter().collect();
+    let tries: Vec<(usize, &Delivery, &Spooled)> = candidates
+        .iter()
+        .zip(&candidate_spools)
+        .map(|((di, d, _), s)| (*di, d, s))
+        .collect();
+    let tried = par::map(&tries, |(di, d, s)| {
+        try_stem_peak_control(d, s, &spools[*di], sr)
+    });
+    for (((di, _, levels), (_, _, s)), tried) in candidates.iter().zip(&tries).zip(tried) {
+        let (candidate, damage_db) = tried?;
+        let report = stem_peak_plan::report(levels, planned[*di].damage_db, damage_db);
+        planned[*di].plan.stem_peak_control = Some(report.clone());
+        if report.kept {
+            let mut candidate = candidate;
+            candidate.plan.master_dc_filter = planned[*di].plan.master_dc_filter;
+            candidate.plan.stem_peak_control = Some(report);
+            planned[*di] = candidate;
+            sum_of[*di] = s;
+        }
+    }
+    timing.mark("stem peak control");
+    let items: Vec<(&Delivery, &Planned, &Spooled, &Spooled)> = deliveries
+        .iter()
+        .zip(&planned)
+        .zip(sum_of.iter().zip(&spools))
+        .map(|((d, p), (sum, first))| (d, p, *sum, first))
+        .collect();
+    let bar = progress.bar(deliveries.len() as u64, "masters");
+    let masters = par::map(&items, |(d, planned, sum, first)| {
+        let r = master(planned, sum, first, frames).and_then(|m| finish(d, m));
+        bar.inc(1);
+        r
+    });
+    bar.finish_and_clear();
+    masters.into_iter().collect()
+}
+
+/// A delivery's loudness plan, chosen on its spools, before its master is streamed.
+struct Planned {
+    /// The delivery as rendered: the master's DC filter on when the plan turned it on, the
+    /// stems' peak control on when the stem plan kept it.
+    delivery: Delivery,
+    /// The master settings to render (the plan's clipper choice).
+    settings: MasterSettings,
+    solution: DriveSolution,
+    plan: LoudnessPlan,
+    /// `D` of the peak stage as planned, against the stems without peak control, dB.
+    damage_db: f64,
+}
+
+/// Streams every stem through its channel chains (each unique (stem, settings) pair once), sums
+/// them per delivery and spools the sum and the pre-limiter signal (see the module notes).
+fn spool_deliveries(
+    stems: &[StemSource],
+    frames: usize,
+    sr: f64,
+    deliveries: &[Delivery],
+    spool_dir: &Path,
+    progress: &Progress,
+    label: &'static str,
+) -> Result<Vec<Spooled>> {
     // Unique (stem, settings) jobs, in a fixed order.
     let mut jobs: Vec<(usize, ChannelSettings)> = Vec::new();
     let mut job_of = vec![vec![0usize; stems.len()]; deliveries.len()];
@@ -437,6 +574,7 @@ pub fn render_masters<R: Send>(
                 input: [Vec::new(), Vec::new()],
                 out: [Vec::new(), Vec::new()],
                 meter: LoudnessMeter::new(2, sr),
+                peak: 0.0,
             }))
         })
         .collect::<Result<_>>()?;
@@ -459,7 +597,7 @@ pub fn render_masters<R: Send>(
         })
         .collect::<Result<_>>()?;
 
-    let bar = progress.bar(frames as u64, "stems");
+    let bar = progress.bar(frames as u64, label);
     let mut at = 0;
     while at < frames {
         let n = STREAM_BLOCK.min(frames - at);
@@ -506,6 +644,10 @@ pub fn render_masters<R: Send>(
         .iter()
         .map(|j| lock(j).meter.integrated_lufs())
         .collect();
+    let job_peaks: Vec<f64> = running
+        .iter()
+        .map(|j| 20.0 * (lock(j).peak as f64).log10())
+        .collect();
     drop(running);
     let spools: Vec<Spooled> = spools
         .into_iter()
@@ -520,7 +662,10 @@ pub fn render_masters<R: Send>(
             Ok(Spooled {
                 pre_lufs: d.pre_meter.integrated_lufs(),
                 pre_dc_dbfs: d.pre_dc.dbfs(),
+                pre_peak_dbfs: d.pre_dc.peak_dbfs(),
+                stem_peaks_dbfs: job_of_stem.iter().map(|&j| job_peaks[j]).collect(),
                 dc_filtered: OnceLock::new(),
+                sample_rate_hz: sr,
                 sum: d.sum,
                 pre: d.pre,
                 attribution: d
@@ -530,37 +675,25 @@ pub fn render_masters<R: Send>(
         })
         .collect::<Result<_>>()?;
     timing.mark(&format!(
-        "{} channel-chain renders, sums and pre-limiter passes",
+        "{} channel-chain renders, sums and pre-limiter passes ({label})",
         jobs.len()
     ));
-    let bar = progress.bar(deliveries.len() as u64, "masters");
-    let items: Vec<(&Delivery, &Spooled)> = deliveries.iter().zip(&spools).collect();
-    let masters = par::map(&items, |(d, s)| {
-        let r = master(d, s, sr, frames, spool_dir).and_then(|m| finish(d, m));
-        bar.inc(1);
-        r
-    });
-    bar.finish_and_clear();
-    masters.into_iter().collect()
+    Ok(spools)
 }
 
-/// Masters one delivery from its spools: the drive search on the limiter stage over the
-/// pre-limiter spool, then the whole chain with the drive found, streamed from the sum's spool.
-///
-/// When the drive would lift the pre-limiter signal's DC above
-/// [`crate::stem_dc::DC_FILTER_ABOVE_DBFS`] in the master and the preset leaves the master's DC
-/// filter unset, the filter is turned on (issue 16, "DC and subsonics"), the pre-limiter
-/// signal spooled again through it, and the plan searched again. Stems each just under the
-/// stems' threshold can add up, and a club drive of 15-20 dB lifts the sum's DC with the music:
-/// three songs rendered from tracker modules reached -44 to -55 dBFS of DC in the master with
-/// only the stems' rule.
-fn master<'a>(
+/// The loudness plan of one delivery on its spools ([`loudness_plan::choose`]), with the
+/// master's DC filter turned on where the drive would lift the pre-limiter signal's DC above
+/// [`crate::stem_dc::DC_FILTER_ABOVE_DBFS`] and the preset leaves it unset (issue 16, "DC and
+/// subsonics"): the pre-limiter signal is then spooled again through the filter and the plan
+/// searched again. Stems each just under the stems' threshold can add up, and a club drive of
+/// 15-20 dB lifts the sum's DC with the music: three songs rendered from tracker modules
+/// reached -44 to -55 dBFS of DC in the master with only the stems' rule.
+fn plan_master(
     d: &Delivery,
-    spools: &'a Spooled,
+    spools: &Spooled,
     sample_rate_hz: f64,
-    frames: usize,
     spool_dir: &Path,
-) -> Result<MasterStream<'a>> {
+) -> Result<Planned> {
     if !spools.pre_lufs.is_finite() {
         return Err(Error::usage(format!(
             "{}: the stems are silent (below the -70 LUFS gate) after processing: nothing to master",
@@ -570,20 +703,18 @@ fn master<'a>(
     let (mut settings, mut solution, mut plan) =
         loudness_plan::choose(d, &spools.pre, spools.pre_lufs, sample_rate_hz)?;
     let master_dc_dbfs = spools.pre_dc_dbfs + solution.drive_db + d.master.output_gain_db as f64;
-    let mut pre = &spools.pre;
+    let mut delivery = d.clone();
     let dc_choice = if d.master_dc_filter_pinned {
         MasterDcFilterChoice::Pinned
     } else if d.master.dc_filter_enabled || !needs_dc_filter(master_dc_dbfs) {
         MasterDcFilterChoice::NotNeeded
     } else {
-        let mut filtered = d.clone();
-        filtered.master.dc_filter_enabled = true;
+        delivery.master.dc_filter_enabled = true;
         let respooled =
-            respool_pre_limiter(&spools.sum, &filtered.master, sample_rate_hz, spool_dir)?;
+            respool_pre_limiter(&spools.sum, &delivery.master, sample_rate_hz, spool_dir)?;
         let respooled = spools.dc_filtered.get_or_init(|| respooled);
         (settings, solution, plan) =
-            loudness_plan::choose(&filtered, &respooled.spool, respooled.lufs, sample_rate_hz)?;
-        pre = &respooled.spool;
+            loudness_plan::choose(&delivery, &respooled.spool, respooled.lufs, sample_rate_hz)?;
         MasterDcFilterChoice::ForDc
     };
     plan.master_dc_filter = MasterDcFilter {
@@ -591,29 +722,86 @@ fn master<'a>(
         choice: dc_choice,
         pre_limiter_dc_dbfs: spools.pre_dc_dbfs,
     };
+    let damage_db = match plan.chosen_damage_db() {
+        Some(db) => db,
+        None => loudness_plan::damage_of(
+            spools.searched_pre(),
+            spools.searched_pre(),
+            &settings,
+            solution.drive_db,
+            sample_rate_hz,
+        )?,
+    };
+    Ok(Planned {
+        delivery,
+        settings,
+        solution,
+        plan,
+        damage_db,
+    })
+}
+
+/// The stem peak-control candidate `d` (spooled in `s`) planned, and its `D` against the
+/// stems without peak control (`first`'s pre-limiter signal, as its plan searched it).
+fn try_stem_peak_control(
+    d: &Delivery,
+    s: &Spooled,
+    first: &Spooled,
+    sample_rate_hz: f64,
+) -> Result<(Planned, f64)> {
+    let (settings, solution, plan) = loudness_plan::choose(d, &s.pre, s.pre_lufs, sample_rate_hz)?;
+    let damage_db = loudness_plan::damage_of(
+        &s.pre,
+        first.searched_pre(),
+        &settings,
+        solution.drive_db,
+        sample_rate_hz,
+    )?;
+    Ok((
+        Planned {
+            delivery: d.clone(),
+            settings,
+            solution,
+            plan,
+            damage_db,
+        },
+        damage_db,
+    ))
+}
+
+/// Streams one delivery's master from the sum in `sum` through the whole chain with the
+/// planned drive; `D` is measured against `first`'s pre-limiter signal (the stems without peak
+/// control, through the master chain as planned up to the limiter).
+fn master<'a>(
+    planned: &Planned,
+    sum: &'a Spooled,
+    first: &'a Spooled,
+    frames: usize,
+) -> Result<MasterStream<'a>> {
+    let sample_rate_hz = sum.sample_rate_hz;
     let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     let clipper_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
     let runner = full_master(
-        &settings,
+        &planned.settings,
         sample_rate_hz,
-        solution.drive_db,
-        spools.attribution.latency_samples,
+        planned.solution.drive_db,
+        sum.attribution.latency_samples,
         [gain_reduction.clone(), clipper_reduction.clone()],
     );
     Ok(MasterStream {
-        reader: spools.sum.reader()?,
-        reference: pre.reader()?,
+        reader: sum.sum.reader()?,
+        reference: first.searched_pre().reader()?,
         reference_block: [Vec::new(), Vec::new()],
         damage: LoudnessDamage::new(),
         runner,
         gain_reduction,
         clipper_reduction,
-        plan,
-        attribution: &spools.attribution,
+        plan: planned.plan.clone(),
+        attribution: &sum.attribution,
         input: [Vec::new(), Vec::new()],
         done: false,
         frames,
-        drive_db: solution.drive_db,
-        passes: solution.passes,
+        drive_db: planned.solution.drive_db,
+        passes: planned.solution.passes,
     })
 }

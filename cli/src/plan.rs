@@ -29,6 +29,9 @@ pub struct Delivery {
     pub stem_settings: Vec<ChannelSettings>,
     /// One per stem: the preset sets its `dc_filter_enabled`, so the render leaves it alone.
     pub dc_filter_pinned: Vec<bool>,
+    /// One per stem: the preset sets its `peak_control_enabled`, so the render's stem peak
+    /// plan ([`crate::stem_peak_plan`]) leaves it alone.
+    pub peak_control_pinned: Vec<bool>,
     pub master: MasterSettings,
     /// The preset sets the master's `clipper_enabled`: the render's loudness plan leaves the
     /// clipper as set instead of choosing.
@@ -70,6 +73,7 @@ pub fn plan(
         let d_stems = table(d, "stems");
         let mut stem_settings = Vec::new();
         let mut dc_filter_pinned = Vec::new();
+        let mut peak_control_pinned = Vec::new();
         for ((path, role), ks) in stems.iter().zip(&keys) {
             // Role first, then the file's own name, so the more specific key wins.
             let mut layers: Vec<(&Value, String)> = Vec::new();
@@ -93,11 +97,9 @@ pub fn plan(
             let s = settle(&ChannelSettings::for_stem(ty), &layers)
                 .map_err(|m| Error::usage(format!("preset ({}): {m}", display_name(path))))?;
             stem_settings.push(s);
-            dc_filter_pinned.push(
-                layers
-                    .iter()
-                    .any(|(v, _)| v.get("dc_filter_enabled").is_some()),
-            );
+            let stem_pins = |key: &str| layers.iter().any(|(v, _)| v.get(key).is_some());
+            dc_filter_pinned.push(stem_pins("dc_filter_enabled"));
+            peak_control_pinned.push(stem_pins("peak_control_enabled"));
         }
         let mut layers = vec![(&preset.master, "master".to_string())];
         if let Some(m) = d.get("master") {
@@ -118,6 +120,7 @@ pub fn plan(
             dr_above,
             stem_settings,
             dc_filter_pinned,
+            peak_control_pinned,
             master,
             clipper_pinned,
             master_dc_filter_pinned,

@@ -65,6 +65,14 @@ pub struct RecordedAttribution {
     stem_lufs: Vec<f64>,
 }
 
+impl RecordedAttribution {
+    /// Each stem's share of the programme's loudest peaks, percent, in stem order
+    /// ([`StemFigures::peak_share_percent`]); `None` for a silent sum.
+    pub fn peak_shares_percent(&self) -> Option<Vec<f64>> {
+        self.recorder.peak_shares()
+    }
+}
+
 /// One stem's figures, in stem order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StemFigures {

@@ -9,14 +9,15 @@ use common::*;
 
 use std::path::PathBuf;
 
-/// Six seconds: a 300 Hz pad at -21 dBFS and 60 Hz drum hits (4 ms decay) peaking at
-/// -0.9 dBFS twice a second, on the 24-bit grid; returns the paths and each stem's energy.
-fn pad_and_drums(dir: &std::path::Path) -> (Vec<PathBuf>, [f64; 2]) {
+/// Six seconds: a 300 Hz pad peaking at `pad_dbfs` and 60 Hz drum hits (4 ms decay) peaking
+/// at -0.9 dBFS twice a second, on the 24-bit grid; returns the paths and each stem's energy.
+fn pad_and_drums(dir: &std::path::Path, pad_dbfs: f64) -> (Vec<PathBuf>, [f64; 2]) {
+    let pad_amp = 10f64.powf(pad_dbfs / 20.0);
     let n = 6 * SR as usize;
     let sr = SR as f64;
     let tau = std::f64::consts::TAU;
     let mut pad: Vec<f32> = (0..n)
-        .map(|i| (0.09 * (tau * 300.0 * i as f64 / sr).sin()) as f32)
+        .map(|i| (pad_amp * (tau * 300.0 * i as f64 / sr).sin()) as f32)
         .collect();
     let mut drums: Vec<f32> = (0..n)
         .map(|i| {
@@ -37,16 +38,21 @@ fn pad_and_drums(dir: &std::path::Path) -> (Vec<PathBuf>, [f64; 2]) {
 #[test]
 fn the_stem_whose_transients_drive_the_limiter_is_named() {
     let dir = temp_dir("render_attribution");
-    let (stems, energy) = pad_and_drums(&dir);
+    let (stems, energy) = pad_and_drums(&dir, -20.9);
     assert!(
         energy[0] > energy[1],
         "the pad carries most energy: {energy:?}"
     );
     let out = dir.join("masters");
-    let mut args = vec!["render", "--json"];
+    // The drums' peak control pinned off, so the limiter does the work the table shares out
+    // (the render's stem peak plan would otherwise take it off the drums first: tested below).
+    let preset = dir.join("limiter.toml");
+    std::fs::write(&preset, "[stems.drums]\npeak_control_enabled = false\n").unwrap();
+    let mut args = vec!["render", "--json", "--preset", s(&preset)];
     args.extend(stems.iter().map(|p| s(p)));
     args.extend(["--deliver", "club", "--out", s(&out)]);
     let v = json(&stem(&args));
+    assert!(v["masters"][0]["report"]["loudness_plan"]["stem_peak_control"].is_null());
     let report = &v["masters"][0]["report"];
     assert!(
         report["limiter_gain_reduction"]["mean_db"]
@@ -86,7 +92,7 @@ fn the_stem_whose_transients_drive_the_limiter_is_named() {
         md.contains(&format!("| drums.wav | drums | {:.1} % |", gr(drums))),
         "{md}"
     );
-    let mut args = vec!["render"];
+    let mut args = vec!["render", "--preset", s(&preset)];
     args.extend(stems.iter().map(|p| s(p)));
     args.extend(["--deliver", "club", "--out", s(&out)]);
     let o = stem(&args);
@@ -96,4 +102,53 @@ fn the_stem_whose_transients_drive_the_limiter_is_named() {
         "{text}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The render's stem peak plan: at club loudness the drum hits alone go over the ceiling, so
+/// the drums (and only they: the pad has no share of the peaks) get their peak control at their
+/// peak minus how far the driven sum went over, the delivery is rendered again and planned
+/// again, and the master keeps whichever is cleaner. Under a -15 dBFS pad the drums' own peak
+/// control is cleaner than the master's clipper working over the pad too (`D` against the stems
+/// without it lower by more than 0.5 dB): kept, and the master still meets its target and
+/// ceiling by independent measures. Under the -21 dBFS pad the drum hits must come down 16 dB,
+/// which costs as much on the stem as on the sum: measured, not kept, the master as without.
+#[test]
+fn the_stem_that_makes_the_peaks_gets_its_peak_control_where_that_is_cleaner() {
+    for (pad_dbfs, keeps) in [(-15.0, true), (-20.9, false)] {
+        let dir = temp_dir(&format!("render_stem_peaks{pad_dbfs}"));
+        let (stems, _) = pad_and_drums(&dir, pad_dbfs);
+        let out = dir.join("masters");
+        let mut args = vec!["render", "--json"];
+        args.extend(stems.iter().map(|p| s(p)));
+        args.extend(["--deliver", "club", "--out", s(&out)]);
+        let v = json(&stem(&args));
+        let club = &v["masters"][0]["report"];
+        let plan = &club["loudness_plan"]["stem_peak_control"];
+        println!("pad {pad_dbfs} dBFS: {plan:#}");
+        let tried = plan["stems"].as_array().expect("tried");
+        assert_eq!(tried.len(), 1, "{plan}");
+        assert_eq!(tried[0]["stem"], 1);
+        let level = tried[0]["level_dbfs"].as_f64().unwrap();
+        assert!(level < tried[0]["peak_dbfs"].as_f64().unwrap() - 1.0);
+        let (without, with) = (
+            plan["damage_without_db"].as_f64().unwrap(),
+            plan["damage_with_db"].as_f64().unwrap(),
+        );
+        assert_eq!(plan["kept"], keeps, "D {with} with vs {without} without");
+        assert_eq!(keeps, with < without - 0.5);
+        // The master's own D (from the whole chain, against the stems without peak control) is
+        // the one the plan measured on the peak stage it kept.
+        let d = club["loudness_damage_db"].as_f64().unwrap();
+        let kept_d = if keeps { with } else { without };
+        assert!((d - kept_d).abs() < 0.05, "{d} vs {kept_d}");
+        let (ch, sr, _) = read(&out.join("club.wav"));
+        let lufs = ebu_integrated(&ch, sr);
+        let tp = true_peak_16x_dbtp(&ch);
+        println!("club: {lufs:.2} LUFS, {tp:.2} dBTP (16x), D {d:.1} dB (without {without:.1}, with {with:.1})");
+        assert!((lufs + 8.0).abs() < 0.5, "{lufs}");
+        assert!(tp <= -1.0, "{tp}");
+        let md = std::fs::read_to_string(out.join("club.md")).unwrap();
+        assert!(md.contains("Stem peak control: tried on stem 2"), "{md}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

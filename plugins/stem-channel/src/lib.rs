@@ -233,6 +233,13 @@ impl ClapPlugin for StemChannel {
                 page.add_param(&sat.output_db);
             });
         });
+        context.add_section("Peak Control", |section| {
+            let pk = &p.peak_control;
+            section.add_page("Peak Control", |page| {
+                page.add_param(&pk.enabled);
+                page.add_param(&pk.level_dbfs);
+            });
+        });
     }
 }
 
