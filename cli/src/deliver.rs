@@ -189,6 +189,14 @@ pub fn deliver(
     let limiter = m.limiter_gain_reduction();
     let damage_db = m.loudness_damage_db();
     let clipper = m.clipper_peak_reduction();
+    let stage_work_db = clipper
+        .as_ref()
+        .map_or(limiter.mean_db, |c| c.mean_db.max(limiter.mean_db));
+    let loudest_within_budget_lufs = if stage_work_db > PEAK_STAGE_WORK_BUDGET_DB {
+        m.loudest_within_budget_lufs(PEAK_STAGE_WORK_BUDGET_DB)?
+    } else {
+        None
+    };
     let attribution = stem_attribution::rows(out.stem_labels, &m.stem_attribution());
     let mut written = Vec::new();
     let mut files = Vec::new();
@@ -203,6 +211,7 @@ pub fn deliver(
         files.push(path.clone());
         rep.limiter_gain_reduction = Some(limiter.clone());
         rep.loudness_damage_db = Some(damage_db);
+        rep.loudest_within_budget_lufs = loudest_within_budget_lufs;
         rep.clipper_peak_reduction = clipper.clone();
         rep.loudness_plan = Some(m.plan.clone());
         rep.stem_attribution = Some(attribution.clone());
@@ -390,27 +399,36 @@ pub fn target_check(d: &Delivery, rep: &FileReport) -> TargetCheck {
     }
 }
 
-/// Mean limiter gain reduction above which a master is said to be reached by limiting. The
-/// guide: stems get "2-3 dB of compression" and "the final limiter does minimal work"; a limiter
-/// holding more than 3 dB on average is doing the stems' job.
-pub const LIMITER_WORK_WARN_MEAN_DB: f64 = 3.0;
+/// The peak stage's work budget: mean reduction (10 ms windows) above which a master is said to
+/// be reached by limiting or clipping. The guide: stems get "2-3 dB of compression" and "the
+/// final limiter does minimal work"; a limiter holding more than 3 dB on average is doing the
+/// stems' job. The clipper has the same budget (on the demo and three songs at -8 LUFS the
+/// plan's clipper took 0.8-1.3 dB on average).
+pub const PEAK_STAGE_WORK_BUDGET_DB: f64 = 3.0;
 
-/// Mean clipper peak reduction above which a master is said to be reached by clipping: the
-/// same budget as the limiter's (on the demo and three songs at -8 LUFS the plan's clipper
-/// took 0.9-1.2 dB on average).
-pub const CLIPPER_WORK_WARN_MEAN_DB: f64 = 3.0;
+/// Mean limiter gain reduction above which a master warns.
+pub const LIMITER_WORK_WARN_MEAN_DB: f64 = PEAK_STAGE_WORK_BUDGET_DB;
+
+/// Mean clipper peak reduction above which a master warns.
+pub const CLIPPER_WORK_WARN_MEAN_DB: f64 = PEAK_STAGE_WORK_BUDGET_DB;
 
 /// DC in a master above this is reported (the level `stem check` warns about in stems).
 pub const MASTER_DC_WARN_DBFS: f64 = crate::analysis::DC_WARN_DBFS;
 
 fn master_warnings(rep: &FileReport) -> Vec<String> {
     let mut warnings = Vec::new();
+    let reachable = match rep.loudest_within_budget_lufs {
+        Some(lufs) => format!(
+            "; the loudest within the {PEAK_STAGE_WORK_BUDGET_DB:.0} dB budget is {lufs:.1} LUFS"
+        ),
+        None => String::new(),
+    };
     if let Some(g) = &rep.limiter_gain_reduction {
         if g.mean_db > LIMITER_WORK_WARN_MEAN_DB {
             warnings.push(format!(
                 "the limiter reached the target by reducing {:.1} dB on average ({:.0} % of the \
                  time beyond 6 dB, loudness damage {}): expect lost transients and pumping; \
-                 lower the target or control the stems' peaks before the master",
+                 lower the target or control the stems' peaks before the master{reachable}",
                 g.mean_db,
                 g.percent_over_6_db,
                 rep.loudness_damage_db
@@ -423,7 +441,7 @@ fn master_warnings(rep: &FileReport) -> Vec<String> {
             warnings.push(format!(
                 "the clipper shaved {:.1} dB off the peaks on average ({:.0} % of the time beyond \
                  6 dB): expect audible distortion; lower the target or control the stems' peaks \
-                 before the master",
+                 before the master{reachable}",
                 g.mean_db, g.percent_over_6_db,
             ));
         }

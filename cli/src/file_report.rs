@@ -61,6 +61,10 @@ pub struct FileReport {
     /// What reaching the loudness cost (`shared_dsp::meter::damage`), dB; masters only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loudness_damage_db: Option<f64>,
+    /// The loudest the master could be with its peak stage within the 3 dB work budget, LUFS
+    /// (masters over that budget only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loudest_within_budget_lufs: Option<f64>,
     /// The clipper's peak reduction, per 10 ms window like the limiter's (masters whose plan
     /// ran the clipper).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,6 +100,7 @@ impl FileReport {
             target: None,
             limiter_gain_reduction: None,
             loudness_damage_db: None,
+            loudest_within_budget_lufs: None,
             clipper_peak_reduction: None,
             loudness_plan: None,
             stem_attribution: None,

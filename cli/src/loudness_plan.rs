@@ -22,7 +22,10 @@ use shared_dsp::chain::settings::MasterSettings;
 use shared_dsp::meter::damage::LoudnessDamage;
 use shared_dsp::util::db_to_gain;
 
+use std::sync::{Arc, Mutex};
+
 use crate::error::Result;
+use crate::gain_reduction::GainReductionHistogram;
 use crate::mastering::{integrated_through, run_spool, Runner};
 use crate::plan::Delivery;
 use crate::spool::{Spool, SpoolReader};
@@ -111,10 +114,18 @@ impl LoudnessPlan {
     }
 }
 
+/// The limiter's and the clipper's reduction, 10 ms window by window.
+pub type StageWork = Arc<Mutex<[GainReductionHistogram; 2]>>;
+
 /// The peak stage alone, as the master chain runs it (drive, clipper when on, limiter, output
-/// gain), on the pre-limiter signal: what the drive search measures. The final master always
-/// comes from the whole chain.
-fn peak_stage(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) -> Runner {
+/// gain), on the pre-limiter signal: what the drive search measures, logging the stage's work
+/// into `work` when given. The final master always comes from the whole chain.
+fn peak_stage(
+    settings: &MasterSettings,
+    sample_rate_hz: f64,
+    drive_db: f64,
+    work: Option<StageWork>,
+) -> Runner {
     let mut stage = PeakStage::new(PROCESS_BLOCK, sample_rate_hz, 0, settings.clipper_enabled);
     stage.set_settings(settings.limiter, settings.clipper_margin_db);
     stage.reset();
@@ -127,7 +138,20 @@ fn peak_stage(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) -> 
             for x in l.iter_mut().chain(r.iter_mut()) {
                 *x *= drive;
             }
-            stage.process_block(l, r);
+            match &work {
+                None => stage.process_block(l, r),
+                Some(work) => {
+                    let mut logs = work.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut at = 0;
+                    while at < l.len() {
+                        let n = logs[0].samples_to_window_end().min(l.len() - at);
+                        stage.process_block(&mut l[at..at + n], &mut r[at..at + n]);
+                        logs[0].record(n, stage.limiter().block_max_gain_reduction_db());
+                        logs[1].record(n, stage.clipper_block_max_reduction_db());
+                        at += n;
+                    }
+                }
+            }
             if out_gain != 1.0 {
                 for x in l.iter_mut().chain(r.iter_mut()) {
                     *x *= out_gain;
@@ -188,8 +212,46 @@ pub fn damage_of(
     damage_through(
         input,
         reference,
-        peak_stage(settings, sample_rate_hz, drive_db),
+        peak_stage(settings, sample_rate_hz, drive_db, None),
     )
+}
+
+/// The loudest master reachable with the peak stage within `budget_db` of mean reduction (the
+/// larger of the limiter's and the clipper's, 10 ms windows), LUFS: the drive is bisected (eight
+/// steps, to 0.1 dB) between `drive_db`, where the stage works beyond the budget, and 24 dB
+/// below it. `None` when even that lower drive works beyond the budget.
+pub fn loudest_within_budget_lufs(
+    pre: &Spool,
+    settings: &MasterSettings,
+    drive_db: f64,
+    budget_db: f64,
+    sample_rate_hz: f64,
+) -> Result<Option<f64>> {
+    let measure = |g: f64| -> Result<(f64, f64)> {
+        let work: StageWork = Arc::new(Mutex::new([
+            GainReductionHistogram::new(sample_rate_hz),
+            GainReductionHistogram::new(sample_rate_hz),
+        ]));
+        let runner = peak_stage(settings, sample_rate_hz, g, Some(work.clone()));
+        let lufs = integrated_through(pre, runner, sample_rate_hz)?;
+        let logs = work.lock().unwrap_or_else(|e| e.into_inner());
+        Ok((lufs, logs[0].stats().mean_db.max(logs[1].stats().mean_db)))
+    };
+    let (mut low, mut high) = (drive_db - 24.0, drive_db);
+    let (mut low_lufs, low_work) = measure(low)?;
+    if low_work > budget_db {
+        return Ok(None);
+    }
+    for _ in 0..8 {
+        let mid = 0.5 * (low + high);
+        let (lufs, work) = measure(mid)?;
+        if work <= budget_db {
+            (low, low_lufs) = (mid, lufs);
+        } else {
+            high = mid;
+        }
+    }
+    Ok(Some(low_lufs))
 }
 
 /// The drive search for `settings` over the pre-limiter spool.
@@ -202,7 +264,11 @@ fn search(
 ) -> Result<DriveSolution> {
     let mut failed = None;
     let solution = solve_drive(d.target_lufs, plain_gain_db, |g| {
-        match integrated_through(pre, peak_stage(settings, sample_rate_hz, g), sample_rate_hz) {
+        match integrated_through(
+            pre,
+            peak_stage(settings, sample_rate_hz, g, None),
+            sample_rate_hz,
+        ) {
             Ok(lufs) => lufs,
             Err(e) => {
                 failed.get_or_insert(e);
@@ -217,10 +283,13 @@ fn search(
 }
 
 /// Chooses the peak stage and its drive for delivery `d` (see the module notes): the master
-/// settings to render, the drive solution and the plan to report.
+/// settings to render, the drive solution and the plan to report. `D` is measured against
+/// `reference`: `pre` itself, or the same stems without their peak control when the stem peak
+/// plan tries it ([`crate::stem_peak_plan`]).
 pub fn choose(
     d: &Delivery,
     pre: &Spool,
+    reference: &Spool,
     pre_limiter_lufs: f64,
     sample_rate_hz: f64,
 ) -> Result<(MasterSettings, DriveSolution, LoudnessPlan)> {
@@ -245,7 +314,8 @@ pub fn choose(
         let mut clipped = settings.clone();
         clipped.clipper_enabled = true;
         let with = search(d, &clipped, pre, plain_gain_db, sample_rate_hz)?;
-        let damage = |s: &MasterSettings, drive| damage_of(pre, pre, s, drive, sample_rate_hz);
+        let damage =
+            |s: &MasterSettings, drive| damage_of(pre, reference, s, drive, sample_rate_hz);
         let damage_alone = damage(&settings, solution.drive_db)?;
         let damage_clipped = damage(&clipped, with.drive_db)?;
         plan.clipper_choice = ClipperChoice::Measured;

@@ -217,6 +217,10 @@ pub struct MasterStream<'a> {
     gain_reduction: Arc<Mutex<GainReductionHistogram>>,
     clipper_reduction: Arc<Mutex<GainReductionHistogram>>,
     attribution: &'a RecordedAttribution,
+    /// The pre-limiter signal the master's drive was searched on, and its settings.
+    searched: &'a Spool,
+    settings: MasterSettings,
+    sample_rate_hz: f64,
 }
 
 impl MasterStream<'_> {
@@ -261,6 +265,19 @@ impl MasterStream<'_> {
         self.plan
             .clipper_enabled
             .then(|| lock(&self.clipper_reduction).stats())
+    }
+
+    /// The loudest this master could be with its peak stage within `budget_db` of mean
+    /// reduction, LUFS ([`loudness_plan::loudest_within_budget_lufs`]); several passes of the
+    /// peak stage, so only worth asking when the master is over its budget.
+    pub fn loudest_within_budget_lufs(&self, budget_db: f64) -> Result<Option<f64>> {
+        loudness_plan::loudest_within_budget_lufs(
+            self.searched,
+            &self.settings,
+            self.drive_db,
+            budget_db,
+            self.sample_rate_hz,
+        )
     }
 
     /// Each stem's attribution figures, in stem order (the limiter's share over what was read
@@ -701,7 +718,7 @@ fn plan_master(
         )));
     }
     let (mut settings, mut solution, mut plan) =
-        loudness_plan::choose(d, &spools.pre, spools.pre_lufs, sample_rate_hz)?;
+        loudness_plan::choose(d, &spools.pre, &spools.pre, spools.pre_lufs, sample_rate_hz)?;
     let master_dc_dbfs = spools.pre_dc_dbfs + solution.drive_db + d.master.output_gain_db as f64;
     let mut delivery = d.clone();
     let dc_choice = if d.master_dc_filter_pinned {
@@ -713,8 +730,13 @@ fn plan_master(
         let respooled =
             respool_pre_limiter(&spools.sum, &delivery.master, sample_rate_hz, spool_dir)?;
         let respooled = spools.dc_filtered.get_or_init(|| respooled);
-        (settings, solution, plan) =
-            loudness_plan::choose(&delivery, &respooled.spool, respooled.lufs, sample_rate_hz)?;
+        (settings, solution, plan) = loudness_plan::choose(
+            &delivery,
+            &respooled.spool,
+            &respooled.spool,
+            respooled.lufs,
+            sample_rate_hz,
+        )?;
         MasterDcFilterChoice::ForDc
     };
     plan.master_dc_filter = MasterDcFilter {
@@ -749,14 +771,19 @@ fn try_stem_peak_control(
     first: &Spooled,
     sample_rate_hz: f64,
 ) -> Result<(Planned, f64)> {
-    let (settings, solution, plan) = loudness_plan::choose(d, &s.pre, s.pre_lufs, sample_rate_hz)?;
-    let damage_db = loudness_plan::damage_of(
-        &s.pre,
-        first.searched_pre(),
-        &settings,
-        solution.drive_db,
-        sample_rate_hz,
-    )?;
+    let reference = first.searched_pre();
+    let (settings, solution, plan) =
+        loudness_plan::choose(d, &s.pre, reference, s.pre_lufs, sample_rate_hz)?;
+    let damage_db = match plan.chosen_damage_db() {
+        Some(db) => db,
+        None => loudness_plan::damage_of(
+            &s.pre,
+            reference,
+            &settings,
+            solution.drive_db,
+            sample_rate_hz,
+        )?,
+    };
     Ok((
         Planned {
             delivery: d.clone(),
@@ -798,6 +825,9 @@ fn master<'a>(
         clipper_reduction,
         plan: planned.plan.clone(),
         attribution: &sum.attribution,
+        searched: sum.searched_pre(),
+        settings: planned.settings.clone(),
+        sample_rate_hz,
         input: [Vec::new(), Vec::new()],
         done: false,
         frames,
