@@ -1,8 +1,11 @@
-//! `stem render`'s stem attribution: a stem set where one stem's transients alone drive the
-//! master limiter (a quiet sustained pad carrying most of the energy, and sparse drum hits far
-//! above it) is rendered to club; every master's report names the drum stem with at least 90 %
-//! of the limiter's gain reduction (an energy share would give it under half), in its JSON,
-//! its Markdown and the terminal.
+//! `stem render` on a stem set where one stem's transients alone drive the master's peak stage (a
+//! sustained pad carrying most of the energy, and sparse drum hits far above it):
+//! - attribution: rendered to club, every master's report names the drum stem with at least
+//!   90 % of the limiter's gain reduction (an energy share would give it under half), in its
+//!   JSON, its Markdown and the terminal;
+//! - the stem peak plan tries the drums' peak control and keeps it where it is cleaner;
+//! - a master over the peak stage's work budget names the loudest level within it, and a master
+//!   rendered to that level stays within the budget.
 
 mod common;
 use common::*;
@@ -151,4 +154,47 @@ fn the_stem_that_makes_the_peaks_gets_its_peak_control_where_that_is_cleaner() {
         assert!(md.contains("Stem peak control: tried on stem 2"), "{md}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// The limiter alone (clipper and the drums' peak control pinned off) reaches club loudness on
+/// the pad and drums only by holding far more than 3 dB on average: the warning names the
+/// loudest level within the budget, and the same stems rendered to that level (a custom
+/// delivery) come out within 0.1 LU of it with the limiter's mean reduction at most 3.1 dB.
+#[test]
+fn a_master_over_its_budget_names_the_loudest_level_within_it() {
+    let dir = temp_dir("render_budget");
+    let (stems, _) = pad_and_drums(&dir, -20.9);
+    let render = |name: &str, preset: &str, deliver: &str| {
+        let p = dir.join(format!("{name}.toml"));
+        std::fs::write(&p, preset).unwrap();
+        let out = dir.join(name);
+        let mut args = vec!["render", "--json", "--preset", s(&p)];
+        args.extend(stems.iter().map(|p| s(p)));
+        args.extend(["--deliver", deliver, "--out", s(&out)]);
+        json(&stem(&args))["masters"][0]["report"].clone()
+    };
+    let pins = "[master]\nclipper_enabled = false\n[stems.drums]\npeak_control_enabled = false\n";
+    let club = render("club", pins, "club");
+    let mean = club["limiter_gain_reduction"]["mean_db"].as_f64().unwrap();
+    let reachable = club["loudest_within_budget_lufs"].as_f64().expect("named");
+    let warnings = club["target"]["warnings"].to_string();
+    println!("club: limiter {mean:.2} dB on average, loudest within budget {reachable:.2} LUFS; {warnings}");
+    assert!(mean > 3.0, "{mean}");
+    assert!(reachable < -8.5, "{reachable}");
+    assert!(
+        warnings.contains(&format!("the loudest within the 3 dB budget is {reachable:.1} LUFS")),
+        "{warnings}"
+    );
+    let budget = render(
+        "budget",
+        &format!("{pins}[deliveries.budget]\ntarget_lufs = {reachable}\nceiling_dbtp = -1.0\n"),
+        "budget",
+    );
+    let mean = budget["limiter_gain_reduction"]["mean_db"].as_f64().unwrap();
+    let lufs = budget["integrated_lufs"].as_f64().unwrap();
+    println!("at {reachable:.2} LUFS: {lufs:.2} LUFS, limiter {mean:.2} dB on average");
+    assert!((lufs - reachable).abs() < 0.1, "{lufs}");
+    assert!(mean <= 3.1, "{mean}");
+    assert!(budget["loudest_within_budget_lufs"].is_null());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
