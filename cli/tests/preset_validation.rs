@@ -146,7 +146,7 @@ fn unknown_settings_wrong_types_and_names_are_named() {
             "stems.bass.gain_match = \"yes\": must be true or false",
             "stems.bass.input_trim_dbb: unknown setting (valid here: compressor, \
              compressor_enabled, dc_filter_enabled, dynamics_mode, eq_bands, eq_enabled, gain_match, input_trim_db, \
-             multiband, output_gain_db, saturation, saturation_enabled, stem_type, stereo, \
+             multiband, output_gain_db, peak_control_enabled, peak_control_level_dbfs, saturation, saturation_enabled, stem_type, stereo, \
              stereo_enabled)",
             "stems.drums.compressor.ratio = \"3\": must be a number",
             "stems.vocals.eq_bands[0].kind = \"Belll\": unknown variant `Belll`, expected one of \

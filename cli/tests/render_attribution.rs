@@ -13,8 +13,13 @@ use common::*;
 use std::path::PathBuf;
 
 /// Six seconds: a 300 Hz pad peaking at `pad_dbfs` and 60 Hz drum hits (4 ms decay) peaking
-/// at -0.9 dBFS twice a second, on the 24-bit grid; returns the paths and each stem's energy.
-fn pad_and_drums(dir: &std::path::Path, pad_dbfs: f64) -> (Vec<PathBuf>, [f64; 2]) {
+/// at -0.9 dBFS `hits_per_second` times a second, on the 24-bit grid; returns the paths and each
+/// stem's energy.
+fn pad_and_drums(
+    dir: &std::path::Path,
+    pad_dbfs: f64,
+    hits_per_second: usize,
+) -> (Vec<PathBuf>, [f64; 2]) {
     let pad_amp = 10f64.powf(pad_dbfs / 20.0);
     let n = 6 * SR as usize;
     let sr = SR as f64;
@@ -24,7 +29,7 @@ fn pad_and_drums(dir: &std::path::Path, pad_dbfs: f64) -> (Vec<PathBuf>, [f64; 2
         .collect();
     let mut drums: Vec<f32> = (0..n)
         .map(|i| {
-            let t = (i % (SR as usize / 2)) as f64 / sr;
+            let t = (i % (SR as usize / hits_per_second)) as f64 / sr;
             (0.9 * (-t / 0.004).exp() * (tau * 60.0 * t).cos()) as f32
         })
         .collect();
@@ -41,7 +46,7 @@ fn pad_and_drums(dir: &std::path::Path, pad_dbfs: f64) -> (Vec<PathBuf>, [f64; 2
 #[test]
 fn the_stem_whose_transients_drive_the_limiter_is_named() {
     let dir = temp_dir("render_attribution");
-    let (stems, energy) = pad_and_drums(&dir, -20.9);
+    let (stems, energy) = pad_and_drums(&dir, -20.9, 2);
     assert!(
         energy[0] > energy[1],
         "the pad carries most energy: {energy:?}"
@@ -119,7 +124,7 @@ fn the_stem_whose_transients_drive_the_limiter_is_named() {
 fn the_stem_that_makes_the_peaks_gets_its_peak_control_where_that_is_cleaner() {
     for (pad_dbfs, keeps) in [(-15.0, true), (-20.9, false)] {
         let dir = temp_dir(&format!("render_stem_peaks{pad_dbfs}"));
-        let (stems, _) = pad_and_drums(&dir, pad_dbfs);
+        let (stems, _) = pad_and_drums(&dir, pad_dbfs, 2);
         let out = dir.join("masters");
         let mut args = vec!["render", "--json"];
         args.extend(stems.iter().map(|p| s(p)));
@@ -157,13 +162,14 @@ fn the_stem_that_makes_the_peaks_gets_its_peak_control_where_that_is_cleaner() {
 }
 
 /// The limiter alone (clipper and the drums' peak control pinned off) reaches club loudness on
-/// the pad and drums only by holding far more than 3 dB on average: the warning names the
+/// the pad and dense drum hits only by holding more than 3 dB on average: the warning names the
 /// loudest level within the budget, and the same stems rendered to that level (a custom
 /// delivery) come out within 0.1 LU of it with the limiter's mean reduction at most 3.1 dB.
 #[test]
 fn a_master_over_its_budget_names_the_loudest_level_within_it() {
     let dir = temp_dir("render_budget");
-    let (stems, _) = pad_and_drums(&dir, -20.9);
+    // Twelve hits a second: dense enough that the limiter holds the gain down most of the time.
+    let (stems, _) = pad_and_drums(&dir, -20.9, 12);
     let render = |name: &str, preset: &str, deliver: &str| {
         let p = dir.join(format!("{name}.toml"));
         std::fs::write(&p, preset).unwrap();
@@ -176,13 +182,16 @@ fn a_master_over_its_budget_names_the_loudest_level_within_it() {
     let pins = "[master]\nclipper_enabled = false\n[stems.drums]\npeak_control_enabled = false\n";
     let club = render("club", pins, "club");
     let mean = club["limiter_gain_reduction"]["mean_db"].as_f64().unwrap();
-    let reachable = club["loudest_within_budget_lufs"].as_f64().expect("named");
     let warnings = club["target"]["warnings"].to_string();
-    println!("club: limiter {mean:.2} dB on average, loudest within budget {reachable:.2} LUFS; {warnings}");
+    println!("club: limiter {mean:.2} dB on average; {warnings}");
     assert!(mean > 3.0, "{mean}");
+    let reachable = club["loudest_within_budget_lufs"].as_f64().expect("named");
+    println!("loudest within budget {reachable:.2} LUFS");
     assert!(reachable < -8.5, "{reachable}");
     assert!(
-        warnings.contains(&format!("the loudest within the 3 dB budget is {reachable:.1} LUFS")),
+        warnings.contains(&format!(
+            "the loudest within the 3 dB budget is {reachable:.1} LUFS"
+        )),
         "{warnings}"
     );
     let budget = render(
@@ -190,7 +199,9 @@ fn a_master_over_its_budget_names_the_loudest_level_within_it() {
         &format!("{pins}[deliveries.budget]\ntarget_lufs = {reachable}\nceiling_dbtp = -1.0\n"),
         "budget",
     );
-    let mean = budget["limiter_gain_reduction"]["mean_db"].as_f64().unwrap();
+    let mean = budget["limiter_gain_reduction"]["mean_db"]
+        .as_f64()
+        .unwrap();
     let lufs = budget["integrated_lufs"].as_f64().unwrap();
     println!("at {reachable:.2} LUFS: {lufs:.2} LUFS, limiter {mean:.2} dB on average");
     assert!((lufs - reachable).abs() < 0.1, "{lufs}");
