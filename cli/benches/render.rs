@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
                     &plan,
                     spool_dir.path(),
                     &progress,
+                    false,
                     drain,
                 )
                 .unwrap(),

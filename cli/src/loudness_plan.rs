@@ -20,6 +20,7 @@ use shared_dsp::chain::learn::{solve_drive, DriveSolution};
 use shared_dsp::chain::peak_stage::PeakStage;
 use shared_dsp::chain::settings::MasterSettings;
 use shared_dsp::meter::damage::LoudnessDamage;
+use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::util::db_to_gain;
 
 use std::sync::{Arc, Mutex};
@@ -101,17 +102,6 @@ pub struct LoudnessPlan {
     /// The stems' peak control, when the render tried it ([`crate::stem_peak_plan`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stem_peak_control: Option<StemPeakControlPlan>,
-}
-
-impl LoudnessPlan {
-    /// `D` of the peak stage the plan chose, when the plan measured it.
-    pub fn chosen_damage_db(&self) -> Option<f64> {
-        if self.clipper_enabled {
-            self.damage_with_clipper_db
-        } else {
-            self.damage_limiter_only_db
-        }
-    }
 }
 
 /// The limiter's and the clipper's reduction, 10 ms window by window.
@@ -254,36 +244,62 @@ pub fn loudest_within_budget_lufs(
     Ok(Some(low_lufs))
 }
 
-/// The drive search for `settings` over the pre-limiter spool.
+/// The integrated loudness of the spool `input` through `runner` and its `D` against
+/// `reference`, in one pass.
+fn loudness_and_damage(
+    input: &Spool,
+    reference: &Spool,
+    runner: Runner,
+    sample_rate_hz: f64,
+) -> Result<(f64, f64)> {
+    let mut meter = LoudnessMeter::new(2, sample_rate_hz);
+    let mut reference = reference.reader()?;
+    let mut scratch = [Vec::new(), Vec::new()];
+    let mut damage = LoudnessDamage::new();
+    run_spool(input, runner, |l, r| {
+        meter.process_block(&[l, r]);
+        compare_block(&mut reference, &mut scratch, &mut damage, [l, r])
+    })?;
+    Ok((meter.integrated_lufs(), damage.damage_db()))
+}
+
+/// The drive search for `settings` over the pre-limiter spool, and `D` against `reference` at
+/// the drive found (measured in the search's own passes, so it costs no pass of its own).
 fn search(
     d: &Delivery,
     settings: &MasterSettings,
     pre: &Spool,
+    reference: &Spool,
     plain_gain_db: f64,
     sample_rate_hz: f64,
-) -> Result<DriveSolution> {
+) -> Result<(DriveSolution, f64)> {
     let mut failed = None;
+    let mut damages: Vec<(f64, f64)> = Vec::new();
     let solution = solve_drive(d.target_lufs, plain_gain_db, |g| {
-        match integrated_through(
-            pre,
-            peak_stage(settings, sample_rate_hz, g, None),
-            sample_rate_hz,
-        ) {
-            Ok(lufs) => lufs,
+        let runner = peak_stage(settings, sample_rate_hz, g, None);
+        match loudness_and_damage(pre, reference, runner, sample_rate_hz) {
+            Ok((lufs, damage)) => {
+                damages.push((g, damage));
+                lufs
+            }
             Err(e) => {
                 failed.get_or_insert(e);
                 f64::NAN
             }
         }
     });
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(solution),
+    if let Some(e) = failed {
+        return Err(e);
     }
+    let damage = match damages.iter().find(|(g, _)| *g == solution.drive_db) {
+        Some(&(_, damage)) => damage,
+        None => damage_of(pre, reference, settings, solution.drive_db, sample_rate_hz)?,
+    };
+    Ok((solution, damage))
 }
 
 /// Chooses the peak stage and its drive for delivery `d` (see the module notes): the master
-/// settings to render, the drive solution and the plan to report. `D` is measured against
+/// settings to render, the drive solution, the plan to report and the chosen stage's `D`. `D` is measured against
 /// `reference`: `pre` itself, or the same stems without their peak control when the stem peak
 /// plan tries it ([`crate::stem_peak_plan`]).
 pub fn choose(
@@ -292,10 +308,11 @@ pub fn choose(
     reference: &Spool,
     pre_limiter_lufs: f64,
     sample_rate_hz: f64,
-) -> Result<(MasterSettings, DriveSolution, LoudnessPlan)> {
+) -> Result<(MasterSettings, DriveSolution, LoudnessPlan, f64)> {
     let plain_gain_db = d.target_lufs - pre_limiter_lufs - d.master.output_gain_db as f64;
     let mut settings = d.master.clone();
-    let mut solution = search(d, &settings, pre, plain_gain_db, sample_rate_hz)?;
+    let (mut solution, mut damage_db) =
+        search(d, &settings, pre, reference, plain_gain_db, sample_rate_hz)?;
     let mut plan = LoudnessPlan {
         pre_limiter_lufs,
         plain_gain_db,
@@ -313,21 +330,20 @@ pub fn choose(
     } else if plan.peak_control_cost_db > PEAK_CONTROL_TRY_DB {
         let mut clipped = settings.clone();
         clipped.clipper_enabled = true;
-        let with = search(d, &clipped, pre, plain_gain_db, sample_rate_hz)?;
-        let damage =
-            |s: &MasterSettings, drive| damage_of(pre, reference, s, drive, sample_rate_hz);
-        let damage_alone = damage(&settings, solution.drive_db)?;
-        let damage_clipped = damage(&clipped, with.drive_db)?;
+        let (with, damage_clipped) =
+            search(d, &clipped, pre, reference, plain_gain_db, sample_rate_hz)?;
+        let damage_alone = damage_db;
         plan.clipper_choice = ClipperChoice::Measured;
         plan.damage_limiter_only_db = Some(damage_alone);
         plan.damage_with_clipper_db = Some(damage_clipped);
         if damage_clipped < damage_alone - CLIPPER_MIN_GAIN_DB {
             settings = clipped;
             solution = with;
+            damage_db = damage_clipped;
         }
     }
     plan.clipper_enabled = settings.clipper_enabled;
     plan.drive_db = solution.drive_db;
     plan.peak_control_cost_db = solution.drive_db - plain_gain_db;
-    Ok((settings, solution, plan))
+    Ok((settings, solution, plan, damage_db))
 }

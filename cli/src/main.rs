@@ -90,6 +90,11 @@ enum Command {
         /// its 3 dB budget, DC in the master), not only when it misses its target.
         #[arg(long)]
         strict: bool,
+        /// Where the master's peak stage works, also try shaving the peaks on the stems that
+        /// make them (their Stem Channel peak control), rendering those deliveries again, and
+        /// keep it where it measures cleaner (slower; see README).
+        #[arg(long)]
+        stem_peak_plan: bool,
     },
     /// Synthesise a short stem set and its mix, check it, render three masters, write reports.
     Demo {
@@ -176,6 +181,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
             roles,
             json,
             strict,
+            stem_peak_plan,
         } => {
             let summary = render::run_render(&render::RenderOptions {
                 stems,
@@ -187,6 +193,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 roles: RoleOverrides::parse(&roles)?,
                 show_progress: !json,
                 strict,
+                stem_peak_plan,
             })?;
             if json {
                 println!("{}", to_json(&summary)?);
@@ -239,6 +246,7 @@ fn run_demo(seconds: f64, out: &Path, force: bool, show_progress: bool) -> Resul
         roles: RoleOverrides::default(),
         show_progress,
         strict: false,
+        stem_peak_plan: false,
     })?;
     print!("{}", render::format_human(&summary));
 

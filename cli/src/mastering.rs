@@ -448,10 +448,11 @@ impl Job {
 /// shorter ones are padded with silence to `frames`, the longest's), spooling to `spool_dir`,
 /// and hands each master to `finish` (on every core, one delivery per call).
 ///
-/// Each delivery's loudness plan ([`crate::loudness_plan`]) is chosen on its spools; where the
-/// master's peak stage works, a second pass renders the stems that make the peaks through
-/// their peak control ([`crate::stem_peak_plan`]) and the master keeps whichever reaches the
-/// target cleaner.
+/// Each delivery's loudness plan ([`crate::loudness_plan`]) is chosen on its spools; with
+/// `stem_peak_plan`, where the master's peak stage works, a second pass renders the stems that
+/// make the peaks through their peak control ([`crate::stem_peak_plan`]) and the master keeps
+/// whichever reaches the target cleaner.
+#[allow(clippy::too_many_arguments)]
 pub fn render_masters<R: Send>(
     stems: &[StemSource],
     frames: usize,
@@ -459,6 +460,7 @@ pub fn render_masters<R: Send>(
     deliveries: &[Delivery],
     spool_dir: &Path,
     progress: &Progress,
+    stem_peak_plan: bool,
     finish: impl Fn(&Delivery, MasterStream) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
     if stems.is_empty() {
@@ -477,6 +479,7 @@ pub fn render_masters<R: Send>(
         .iter()
         .zip(&spools)
         .enumerate()
+        .filter(|_| stem_peak_plan)
         .filter_map(|(di, (p, s))| {
             let shares = s.attribution.peak_shares_percent()?;
             stem_peak_plan::candidate(
@@ -717,7 +720,7 @@ fn plan_master(
             d.name
         )));
     }
-    let (mut settings, mut solution, mut plan) =
+    let (mut settings, mut solution, mut plan, mut damage_db) =
         loudness_plan::choose(d, &spools.pre, &spools.pre, spools.pre_lufs, sample_rate_hz)?;
     let master_dc_dbfs = spools.pre_dc_dbfs + solution.drive_db + d.master.output_gain_db as f64;
     let mut delivery = d.clone();
@@ -730,7 +733,7 @@ fn plan_master(
         let respooled =
             respool_pre_limiter(&spools.sum, &delivery.master, sample_rate_hz, spool_dir)?;
         let respooled = spools.dc_filtered.get_or_init(|| respooled);
-        (settings, solution, plan) = loudness_plan::choose(
+        (settings, solution, plan, damage_db) = loudness_plan::choose(
             &delivery,
             &respooled.spool,
             &respooled.spool,
@@ -743,16 +746,6 @@ fn plan_master(
         enabled: settings.dc_filter_enabled,
         choice: dc_choice,
         pre_limiter_dc_dbfs: spools.pre_dc_dbfs,
-    };
-    let damage_db = match plan.chosen_damage_db() {
-        Some(db) => db,
-        None => loudness_plan::damage_of(
-            spools.searched_pre(),
-            spools.searched_pre(),
-            &settings,
-            solution.drive_db,
-            sample_rate_hz,
-        )?,
     };
     Ok(Planned {
         delivery,
@@ -771,19 +764,8 @@ fn try_stem_peak_control(
     first: &Spooled,
     sample_rate_hz: f64,
 ) -> Result<(Planned, f64)> {
-    let reference = first.searched_pre();
-    let (settings, solution, plan) =
-        loudness_plan::choose(d, &s.pre, reference, s.pre_lufs, sample_rate_hz)?;
-    let damage_db = match plan.chosen_damage_db() {
-        Some(db) => db,
-        None => loudness_plan::damage_of(
-            &s.pre,
-            reference,
-            &settings,
-            solution.drive_db,
-            sample_rate_hz,
-        )?,
-    };
+    let (settings, solution, plan, damage_db) =
+        loudness_plan::choose(d, &s.pre, first.searched_pre(), s.pre_lufs, sample_rate_hz)?;
     Ok((
         Planned {
             delivery: d.clone(),

@@ -48,6 +48,9 @@ pub struct RenderOptions {
     pub show_progress: bool,
     /// A master with a warning fails the render (`--strict`).
     pub strict: bool,
+    /// Try the stems' peak control where the master's peak stage works (`--stem-peak-plan`,
+    /// [`crate::stem_peak_plan`]).
+    pub stem_peak_plan: bool,
 }
 
 /// Reads the stems, plans, renders, writes masters and reports.
@@ -150,6 +153,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         &deliveries,
         &opts.out,
         &progress,
+        opts.stem_peak_plan,
         |d, master| deliver(master, d, &outputs),
     )?;
     timing.mark("render and write masters and reports");

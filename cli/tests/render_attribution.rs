@@ -52,8 +52,8 @@ fn the_stem_whose_transients_drive_the_limiter_is_named() {
         "the pad carries most energy: {energy:?}"
     );
     let out = dir.join("masters");
-    // The drums' peak control pinned off, so the limiter does the work the table shares out
-    // (the render's stem peak plan would otherwise take it off the drums first: tested below).
+    // The drums' peak control pinned off (as a preset would), so the limiter does the work the
+    // table shares out whatever the render's options.
     let preset = dir.join("limiter.toml");
     std::fs::write(&preset, "[stems.drums]\npeak_control_enabled = false\n").unwrap();
     let mut args = vec!["render", "--json", "--preset", s(&preset)];
@@ -126,7 +126,7 @@ fn the_stem_that_makes_the_peaks_gets_its_peak_control_where_that_is_cleaner() {
         let dir = temp_dir(&format!("render_stem_peaks{pad_dbfs}"));
         let (stems, _) = pad_and_drums(&dir, pad_dbfs, 2);
         let out = dir.join("masters");
-        let mut args = vec!["render", "--json"];
+        let mut args = vec!["render", "--json", "--stem-peak-plan"];
         args.extend(stems.iter().map(|p| s(p)));
         args.extend(["--deliver", "club", "--out", s(&out)]);
         let v = json(&stem(&args));
