@@ -17,7 +17,9 @@ use crate::atomic::{write_text_atomic, Temporary};
 use crate::audio::{to_code, OutputFormat, WavStream};
 use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
-use crate::file_report::{report_paths, write_files, FileReport, TargetCheck};
+use crate::file_report::{
+    gain_reduction_plot_path, report_paths, write_files, FileReport, GainReductionLogs, TargetCheck,
+};
 use crate::files::{
     check_distinct_outputs, check_output_name, create_dir, display_name, ensure_not_input,
 };
@@ -89,7 +91,10 @@ impl Outputs<'_> {
                 let master = self.master_path(&d.name, b);
                 let name = display_name(&master);
                 outputs.push((who.clone(), master));
-                for p in report_paths(self.dir, &name) {
+                for p in report_paths(self.dir, &name)
+                    .into_iter()
+                    .chain([gain_reduction_plot_path(self.dir, &name)])
+                {
                     outputs.push((format!("the report of {who}"), p));
                 }
             }
@@ -189,6 +194,7 @@ pub fn deliver(
     let limiter = m.limiter_gain_reduction();
     let damage_db = m.loudness_damage_db();
     let clipper = m.clipper_peak_reduction();
+    let (limiter_log_db, clipper_log_db, log_window_s) = m.peak_stage_log();
     let stage_work_db = clipper
         .as_ref()
         .map_or(limiter.mean_db, |c| c.mean_db.max(limiter.mean_db));
@@ -221,6 +227,11 @@ pub fn deliver(
             &rep,
             &history,
             &spectrum,
+            Some(GainReductionLogs {
+                limiter_db: &limiter_log_db,
+                clipper_db: clipper_log_db.as_deref(),
+                window_s: log_window_s,
+            }),
             out.protected,
         )?);
         written.push(WrittenMaster {

@@ -182,19 +182,53 @@ pub fn report_paths(dir: &Path, file_name: &str) -> [PathBuf; 4] {
     ]
 }
 
+/// The gain-reduction plot of a master's report in `dir`: `<stem>-gain-reduction.png`.
+pub fn gain_reduction_plot_path(dir: &Path, file_name: &str) -> PathBuf {
+    let [md, ..] = report_paths(dir, file_name);
+    let base = md.file_stem().map(|s| s.to_string_lossy().into_owned());
+    dir.join(format!("{}-gain-reduction.png", base.unwrap_or_default()))
+}
+
+/// A master's peak-stage work over time, for its report's plot.
+pub struct GainReductionLogs<'a> {
+    /// The limiter's largest gain reduction per window, dB.
+    pub limiter_db: &'a [f32],
+    /// The clipper's peak reduction per window, dB (when it ran).
+    pub clipper_db: Option<&'a [f32]>,
+    /// The window length, s.
+    pub window_s: f64,
+}
+
 /// Writes `<base>.json`, `<base>.md`, `<base>-loudness.png` and `<base>-spectrum.png` into
-/// `dir`; returns the paths written. Never writes over a file in `protected`.
+/// `dir` (and a master's `<base>-gain-reduction.png` with `gain_reduction`); returns the paths
+/// written. Never writes over a file in `protected`.
 pub fn write_files(
     dir: &Path,
     report: &FileReport,
     history: &LoudnessHistory,
     spectrum: &[(f64, f64)],
+    gain_reduction: Option<GainReductionLogs>,
     protected: &[PathBuf],
 ) -> Result<Vec<PathBuf>> {
     create_dir(dir)?;
     let [md_path, json_path, loud_png, spec_png] = report_paths(dir, &report.file);
-    for p in [&json_path, &md_path, &loud_png, &spec_png] {
+    let gr_png = gain_reduction
+        .as_ref()
+        .map(|_| gain_reduction_plot_path(dir, &report.file));
+    for p in [&json_path, &md_path, &loud_png, &spec_png]
+        .into_iter()
+        .chain(gr_png.as_ref())
+    {
         ensure_not_input(p, protected)?;
+    }
+    if let (Some(logs), Some(png)) = (&gain_reduction, &gr_png) {
+        plots::gain_reduction_plot(
+            png,
+            &format!("{}: peak stage gain reduction", report.file),
+            logs.limiter_db,
+            logs.clipper_db,
+            logs.window_s,
+        )?;
     }
     plots::loudness_plot(
         &loud_png,
@@ -211,8 +245,13 @@ pub fn write_files(
     )?;
     let json = serde_json::to_string_pretty(report).map_err(|e| Error::usage(e.to_string()))?;
     write_text_atomic(&json_path, &(json + "\n"))?;
-    write_text_atomic(&md_path, &markdown(report, &loud_png, &spec_png))?;
-    Ok(vec![md_path, json_path, loud_png, spec_png])
+    write_text_atomic(
+        &md_path,
+        &markdown(report, &loud_png, &spec_png, gr_png.as_deref()),
+    )?;
+    let mut written = vec![md_path, json_path, loud_png, spec_png];
+    written.extend(gr_png);
+    Ok(written)
 }
 
 fn opt_dr(f: &LoudnessFigures) -> String {
@@ -223,7 +262,7 @@ fn opt_dr(f: &LoudnessFigures) -> String {
 }
 
 /// The Markdown report of one file.
-pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
+pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path, gr_png: Option<&Path>) -> String {
     let f = &r.figures;
     let mut s = format!(
         "# Loudness report: {}\n\n{} Hz, {} channel{} ({}), {:.2} s\n\n\
@@ -319,6 +358,12 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path) -> String {
     }
     if let Some(rows) = &r.stem_attribution {
         s += &stem_attribution::markdown(rows);
+    }
+    if let Some(png) = gr_png {
+        s += &format!(
+            "\n![peak stage gain reduction over time]({})\n",
+            display_name(png)
+        );
     }
     s += &format!(
         "\n![loudness over time]({})\n\n![average spectrum]({})\n\n\

@@ -267,6 +267,22 @@ impl MasterStream<'_> {
             .then(|| lock(&self.clipper_reduction).stats())
     }
 
+    /// The limiter's and (when it ran) the clipper's reduction per 10 ms window over what was
+    /// read so far, dB, and the window length, s: the report's plot of the peak stage's work.
+    pub fn peak_stage_log(&self) -> (Vec<f32>, Option<Vec<f32>>, f64) {
+        let window_s = shared_dsp::meter::attribution::window_samples(self.sample_rate_hz) as f64
+            / self.sample_rate_hz;
+        let clipper = self
+            .plan
+            .clipper_enabled
+            .then(|| lock(&self.clipper_reduction).window_log_db().to_vec());
+        (
+            lock(&self.gain_reduction).window_log_db().to_vec(),
+            clipper,
+            window_s,
+        )
+    }
+
     /// The loudest this master could be with its peak stage within `budget_db` of mean
     /// reduction, LUFS ([`loudness_plan::loudest_within_budget_lufs`]); several passes of the
     /// peak stage, so only worth asking when the master is over its budget.

@@ -1,4 +1,5 @@
-//! PNG plots with `plotters`: loudness over time and the long-term average spectrum.
+//! PNG plots with `plotters`: loudness over time, the long-term average spectrum, and a
+//! master's peak-stage gain reduction over time.
 //!
 //! Text is drawn with plotters' pure-Rust `ab_glyph` renderer and the Ubuntu Light font that
 //! `epaint_default_fonts` embeds, so no system font library or fontconfig is needed.
@@ -147,6 +148,94 @@ pub fn loudness_plot(
                 .label(format!("target {t:.1} LUFS"))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
         }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    })
+}
+
+/// Points across the gain-reduction plot.
+const GAIN_REDUCTION_POINTS: usize = 900;
+
+/// A master's peak stage over time: the limiter's largest gain reduction per window (and the
+/// clipper's peak reduction, when it ran) drawn downwards from 0 dB, each point the largest of
+/// the windows it spans, so a master reached by
+/// limiting shows as a deep, wide shape and one whose limiter idles as a line at 0. The scale
+/// is at least 3 dB (the work budget), else the largest reduction rounded up to 1 dB.
+pub fn gain_reduction_plot(
+    path: &Path,
+    title: &str,
+    limiter_db: &[f32],
+    clipper_db: Option<&[f32]>,
+    window_s: f64,
+) -> Result<()> {
+    let t_max = (limiter_db.len() as f64 * window_s).max(1.0);
+    let deepest = limiter_db
+        .iter()
+        .chain(clipper_db.unwrap_or(&[]))
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, f32::max) as f64;
+    let bottom = -(deepest.ceil().max(3.0));
+    // One point per horizontal pixel or so: each the largest reduction of the windows it spans
+    // (a line through tens of thousands of windows is a solid block).
+    let per_point = limiter_db.len().div_ceil(GAIN_REDUCTION_POINTS).max(1);
+    let series = |log: &[f32]| -> Vec<(f64, f64)> {
+        log.chunks(per_point)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let v = chunk
+                    .iter()
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .fold(0.0f32, f32::max);
+                ((i * per_point) as f64 * window_s, -(v as f64))
+            })
+            .collect()
+    };
+    draw_atomic(path, |root| {
+        let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0f64..t_max, bottom..0.5)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("largest reduction (dB)")
+            .label_style((FONT, 13))
+            .draw()
+            .map_err(e)?;
+        if let Some(clipper) = clipper_db {
+            chart
+                .draw_series(LineSeries::new(series(clipper), BLUE.mix(0.6)))
+                .map_err(e)?
+                .label("clipper: peak reduction")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.mix(0.6)));
+        }
+        chart
+            .draw_series(LineSeries::new(series(limiter_db), RED.stroke_width(2)))
+            .map_err(e)?
+            .label("limiter: gain reduction")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, -3.0), (t_max, -3.0)],
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(e)?
+            .label("3 dB budget (mean)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
         chart
             .configure_series_labels()
             .label_font((FONT, 13))

@@ -79,7 +79,7 @@ pub fn run_report(
     if let Some(dir) = out {
         let _lock = lock_output_dir(dir)?;
         for (report, history, spectrum) in &measured {
-            written.extend(write_files(dir, report, history, spectrum, files)?);
+            written.extend(write_files(dir, report, history, spectrum, None, files)?);
         }
     }
     Ok((measured.into_iter().map(|m| m.0).collect(), written))

@@ -185,6 +185,10 @@ fn a_master_over_its_budget_names_the_loudest_level_within_it() {
     let warnings = club["target"]["warnings"].to_string();
     println!("club: limiter {mean:.2} dB on average; {warnings}");
     assert!(mean > 3.0, "{mean}");
+    // Its report plots the limiter's work over time.
+    let md = std::fs::read_to_string(dir.join("club").join("club.md")).unwrap();
+    assert!(md.contains("![peak stage gain reduction over time](club-gain-reduction.png)"));
+    assert!(dir.join("club").join("club-gain-reduction.png").exists());
     let reachable = club["loudest_within_budget_lufs"].as_f64().expect("named");
     println!("loudest within budget {reachable:.2} LUFS");
     assert!(reachable < -8.5, "{reachable}");

@@ -464,26 +464,17 @@ impl ChannelEditor {
             .peak_reduction
             .update(reduction_db, ui.input(|i| i.time));
         switched_section(ui, "Peak", &p.enabled, setter, |ui| {
-            ui.vertical_centered(|ui| {
-                knob_over_caption(ui, setter, (&p.level_dbfs, "Level"), "Peak cut");
-                let (text, colour) = if p.enabled.value() {
-                    (
-                        format!("{:.1} dB", finite_or_zero(shown_db).max(0.0)),
-                        theme::ACCENT,
-                    )
-                } else {
-                    ("off".to_owned(), theme::TEXT_DIM)
-                };
-                ui.label(
-                    RichText::new(text)
-                        .font(theme::value_font(13.0))
-                        .color(colour),
-                )
-                .on_hover_text(
-                    "How far the soft clipper takes the stem's peaks down (oversampled, adds \
-                     latency while on)",
-                );
-            });
+            knob_with_readout(
+                ui,
+                setter,
+                (&p.level_dbfs, "Level"),
+                "Peak cut",
+                p.enabled
+                    .value()
+                    .then(|| format!("{:.1} dB", finite_or_zero(shown_db).max(0.0))),
+                "How far the soft clipper takes the stem's peaks down (oversampled, adds latency \
+                 while on)",
+            );
         });
     }
 
@@ -495,26 +486,44 @@ impl ChannelEditor {
             "Output",
             |_| {},
             |ui| {
-                ui.vertical_centered(|ui| {
-                    knob_over_caption(ui, setter, (&params.output.gain, "Gain"), "Gain match");
-                    let (text, colour) = if params.gain_match.value() {
-                        (
-                            format!("{:+.1} dB", finite_or_zero(gain_match_db)),
-                            theme::ACCENT,
-                        )
-                    } else {
-                        ("off".to_owned(), theme::TEXT_DIM)
-                    };
-                    ui.label(
-                        RichText::new(text)
-                            .font(theme::value_font(13.0))
-                            .color(colour),
-                    )
-                    .on_hover_text("Gain the loudness match applies to hold the stem's loudness");
-                });
+                knob_with_readout(
+                    ui,
+                    setter,
+                    (&params.output.gain, "Gain"),
+                    "Gain match",
+                    params
+                        .gain_match
+                        .value()
+                        .then(|| format!("{:+.1} dB", finite_or_zero(gain_match_db))),
+                    "Gain the loudness match applies to hold the stem's loudness",
+                );
             },
         );
     }
+}
+
+/// A knob over a caption and a value readout under it (`None`: the readout's section is off).
+fn knob_with_readout(
+    ui: &mut Ui,
+    setter: &ParamSetter,
+    knob: (&FloatParam, &str),
+    caption: &str,
+    readout: Option<String>,
+    hover: &str,
+) {
+    ui.vertical_centered(|ui| {
+        knob_over_caption(ui, setter, knob, caption);
+        let (text, colour) = match readout {
+            Some(text) => (text, theme::ACCENT),
+            None => ("off".to_owned(), theme::TEXT_DIM),
+        };
+        ui.label(
+            RichText::new(text)
+                .font(theme::value_font(13.0))
+                .color(colour),
+        )
+        .on_hover_text(hover);
+    });
 }
 
 fn finite_or_zero(value: f32) -> f32 {
