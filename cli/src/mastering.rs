@@ -483,10 +483,42 @@ pub fn render_masters<R: Send>(
         return Err(Error::usage("no stems given"));
     }
     let sr = sample_rate_hz as f64;
-    let spools = spool_deliveries(stems, frames, sr, deliveries, spool_dir, progress, "stems")?;
+    // `D` counts from the stems with every loudness stage idle: a delivery whose preset turns a
+    // stem's peak control on is measured against a twin without it, spooled in the same pass.
+    let mut spooled_deliveries = deliveries.to_vec();
+    let mut twin_of = vec![None; deliveries.len()];
+    for (di, d) in deliveries.iter().enumerate() {
+        if d.stem_settings.iter().any(|s| s.peak_control_enabled) {
+            let mut twin = d.clone();
+            for s in &mut twin.stem_settings {
+                s.peak_control_enabled = false;
+            }
+            twin_of[di] = Some(spooled_deliveries.len());
+            spooled_deliveries.push(twin);
+        }
+    }
+    let spools = spool_deliveries(
+        stems,
+        frames,
+        sr,
+        &spooled_deliveries,
+        spool_dir,
+        progress,
+        "stems",
+    )?;
+    let reference_of: Vec<&Spooled> = twin_of
+        .iter()
+        .enumerate()
+        .map(|(di, twin)| &spools[twin.unwrap_or(di)])
+        .collect();
     let mut timing = Timing::start();
-    let items: Vec<(&Delivery, &Spooled)> = deliveries.iter().zip(&spools).collect();
-    let mut planned = par::map(&items, |(d, s)| plan_master(d, s, sr, spool_dir))
+    let items: Vec<(&Delivery, &Spooled, &Spooled)> = deliveries
+        .iter()
+        .zip(&spools)
+        .zip(&reference_of)
+        .map(|((d, s), r)| (d, s, *r))
+        .collect();
+    let mut planned = par::map(&items, |(d, s, r)| plan_master(d, s, r, sr, spool_dir))
         .into_iter()
         .collect::<Result<Vec<Planned>>>()?;
     timing.mark("loudness plans");
@@ -530,7 +562,7 @@ pub fn render_masters<R: Send>(
         .map(|((di, d, _), s)| (*di, d, s))
         .collect();
     let tried = par::map(&tries, |(di, d, s)| {
-        try_stem_peak_control(d, s, &spools[*di], sr)
+        try_stem_peak_control(d, s, reference_of[*di], sr)
     });
     for (((di, _, levels), (_, _, s)), tried) in candidates.iter().zip(&tries).zip(tried) {
         let (candidate, damage_db) = tried?;
@@ -548,8 +580,8 @@ pub fn render_masters<R: Send>(
     let items: Vec<(&Delivery, &Planned, &Spooled, &Spooled)> = deliveries
         .iter()
         .zip(&planned)
-        .zip(sum_of.iter().zip(&spools))
-        .map(|((d, p), (sum, first))| (d, p, *sum, first))
+        .zip(sum_of.iter().zip(&reference_of))
+        .map(|((d, p), (sum, reference))| (d, p, *sum, *reference))
         .collect();
     let bar = progress.bar(deliveries.len() as u64, "masters");
     let masters = par::map(&items, |(d, planned, sum, first)| {
@@ -724,9 +756,13 @@ fn spool_deliveries(
 /// searched again. Stems each just under the stems' threshold can add up, and a club drive of
 /// 15-20 dB lifts the sum's DC with the music: three songs rendered from tracker modules
 /// reached -44 to -55 dBFS of DC in the master with only the stems' rule.
+///
+/// `reference` holds the same stems with every loudness stage idle (`spools` itself, or the
+/// twin without the stems' peak control), which `D` is measured against.
 fn plan_master(
     d: &Delivery,
     spools: &Spooled,
+    reference: &Spooled,
     sample_rate_hz: f64,
     spool_dir: &Path,
 ) -> Result<Planned> {
@@ -736,8 +772,13 @@ fn plan_master(
             d.name
         )));
     }
-    let (mut settings, mut solution, mut plan, mut damage_db) =
-        loudness_plan::choose(d, &spools.pre, &spools.pre, spools.pre_lufs, sample_rate_hz)?;
+    let (mut settings, mut solution, mut plan, mut damage_db) = loudness_plan::choose(
+        d,
+        &spools.pre,
+        &reference.pre,
+        spools.pre_lufs,
+        sample_rate_hz,
+    )?;
     let master_dc_dbfs = spools.pre_dc_dbfs + solution.drive_db + d.master.output_gain_db as f64;
     let mut delivery = d.clone();
     let dc_choice = if d.master_dc_filter_pinned {
@@ -749,10 +790,15 @@ fn plan_master(
         let respooled =
             respool_pre_limiter(&spools.sum, &delivery.master, sample_rate_hz, spool_dir)?;
         let respooled = spools.dc_filtered.get_or_init(|| respooled);
+        if !std::ptr::eq(spools, reference) {
+            let twin =
+                respool_pre_limiter(&reference.sum, &delivery.master, sample_rate_hz, spool_dir)?;
+            reference.dc_filtered.get_or_init(|| twin);
+        }
         (settings, solution, plan, damage_db) = loudness_plan::choose(
             &delivery,
             &respooled.spool,
-            &respooled.spool,
+            reference.searched_pre(),
             respooled.lufs,
             sample_rate_hz,
         )?;

@@ -213,3 +213,35 @@ fn a_master_over_its_budget_names_the_loudest_level_within_it() {
     assert!(budget["loudest_within_budget_lufs"].is_null());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `D` counts from the stems with every loudness stage idle, so a preset that turns a stem's
+/// peak control on has its clipping counted. At -30 LUFS the master's limiter idles: without the
+/// drums' peak control `D` is the float floor, with it pinned 14 dB under the drums' peak it is
+/// the drums' clipping (were the reference the stems with it, both would read the floor).
+#[test]
+fn a_pinned_stem_peak_control_counts_in_the_loudness_damage() {
+    let dir = temp_dir("render_pinned_peak");
+    let (stems, _) = pad_and_drums(&dir, -20.9, 2);
+    let quiet = "[deliveries.quiet]\ntarget_lufs = -30.0\nceiling_dbtp = -1.0\n";
+    let damage = |name: &str, preset: &str| {
+        let p = dir.join(format!("{name}.toml"));
+        std::fs::write(&p, format!("{quiet}{preset}")).unwrap();
+        let out = dir.join(name);
+        let mut args = vec!["render", "--json", "--preset", s(&p)];
+        args.extend(stems.iter().map(|p| s(p)));
+        args.extend(["--deliver", "quiet", "--out", s(&out)]);
+        let v = json(&stem(&args));
+        let report = &v["masters"][0]["report"];
+        assert!(report["limiter_gain_reduction"]["max_db"].as_f64().unwrap() < 0.01);
+        report["loudness_damage_db"].as_f64().unwrap()
+    };
+    let without = damage("without", "");
+    let with = damage(
+        "with",
+        "[stems.drums]\npeak_control_enabled = true\npeak_control_level_dbfs = -12.0\n",
+    );
+    println!("D without the drums' peak control {without:.1} dB, with it {with:.1} dB");
+    assert!(without < -100.0, "{without}");
+    assert!(with > -40.0, "{with}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
