@@ -776,7 +776,7 @@ fn plan_master(
         d,
         &spools.pre,
         &reference.pre,
-        spools.pre_lufs,
+        (spools.pre_lufs, spools.pre_peak_dbfs),
         sample_rate_hz,
     )?;
     let master_dc_dbfs = spools.pre_dc_dbfs + solution.drive_db + d.master.output_gain_db as f64;
@@ -799,7 +799,7 @@ fn plan_master(
             &delivery,
             &respooled.spool,
             reference.searched_pre(),
-            respooled.lufs,
+            (respooled.lufs, spools.pre_peak_dbfs),
             sample_rate_hz,
         )?;
         MasterDcFilterChoice::ForDc
@@ -826,8 +826,13 @@ fn try_stem_peak_control(
     first: &Spooled,
     sample_rate_hz: f64,
 ) -> Result<(Planned, f64)> {
-    let (settings, solution, plan, damage_db) =
-        loudness_plan::choose(d, &s.pre, first.searched_pre(), s.pre_lufs, sample_rate_hz)?;
+    let (settings, solution, plan, damage_db) = loudness_plan::choose(
+        d,
+        &s.pre,
+        first.searched_pre(),
+        (s.pre_lufs, s.pre_peak_dbfs),
+        sample_rate_hz,
+    )?;
     Ok((
         Planned {
             delivery: d.clone(),
