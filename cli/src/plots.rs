@@ -48,6 +48,50 @@ fn draw_atomic(
     })
 }
 
+/// A chart over time (seconds from 0 to `t_max`) with its title, grid and axis labels.
+type TimeChart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+fn time_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    t_max: f64,
+    y: std::ops::Range<f64>,
+    y_desc: &str,
+) -> std::result::Result<TimeChart<'a, 'b>, String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0f64..t_max, y)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc(y_desc)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(e)?;
+    Ok(chart)
+}
+
+/// The series' legend, bottom right.
+fn legend<'b: 'a, 'a>(chart: &mut TimeChart<'a, 'b>) -> std::result::Result<(), String> {
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Momentary and short-term loudness over time with the integrated level and an optional
 /// target.
 /// The loudness axis starts where the music is, not at the meter's floor: 6 LU below the quietest
@@ -90,20 +134,7 @@ pub fn loudness_plot(
     draw_atomic(path, |root| {
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0f64..t_max, bottom..top)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("loudness (LUFS)")
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(e)?;
+        let mut chart = time_chart(root, title, t_max, bottom..top, "loudness (LUFS)")?;
         let series = |values: &[f64]| -> Vec<(f64, f64)> {
             history
                 .time_s
@@ -148,15 +179,7 @@ pub fn loudness_plot(
                 .label(format!("target {t:.1} LUFS"))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(e)?;
-        Ok(())
+        legend(&mut chart)
     })
 }
 
@@ -202,20 +225,7 @@ pub fn gain_reduction_plot(
     draw_atomic(path, |root| {
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0f64..t_max, bottom..0.5)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("largest reduction (dB)")
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(e)?;
+        let mut chart = time_chart(root, title, t_max, bottom..0.5, "largest reduction (dB)")?;
         if let Some(clipper) = clipper_db {
             chart
                 .draw_series(LineSeries::new(series(clipper), BLUE.mix(0.6)))
@@ -236,15 +246,7 @@ pub fn gain_reduction_plot(
             .map_err(e)?
             .label("3 dB budget (mean)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(e)?;
-        Ok(())
+        legend(&mut chart)
     })
 }
 
