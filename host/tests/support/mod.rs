@@ -104,3 +104,27 @@ pub fn apply_channel_settings(
     }
     expected
 }
+
+/// Runs `f` in the floating-point mode the plugins process in, so a chain rendered here as a
+/// plugin's expectation rounds exactly as the plugin does: nice-plug's `unsafe_flush_denormals`
+/// sets MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6) for each process call
+/// (`vendor/nice-plug/src/wrapper/util.rs`). Without them an oversampler's filters can leave a
+/// subnormal (e.g. -3e-45) where the plugin has 0.
+#[allow(deprecated)]
+pub fn as_the_plugin_processes<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+        // SAFETY: only the rounding of denormals changes, and the mode is restored before
+        // returning.
+        let saved = unsafe { _mm_getcsr() };
+        unsafe { _mm_setcsr(saved | (1 << 15) | (1 << 6)) };
+        let result = f();
+        unsafe { _mm_setcsr(saved) };
+        result
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        f()
+    }
+}
