@@ -555,7 +555,8 @@ pub fn render_masters<R: Send>(
             "stem peak control",
         )?
     };
-    let mut sum_of: Vec<&Spooled> = spools.iter().collect();
+    // The sum each master streams from: its own (the twins after them are references only).
+    let mut sum_of: Vec<&Spooled> = spools[..deliveries.len()].iter().collect();
     let tries: Vec<(usize, &Delivery, &Spooled)> = candidates
         .iter()
         .zip(&candidate_spools)
@@ -565,8 +566,8 @@ pub fn render_masters<R: Send>(
         try_stem_peak_control(d, s, reference_of[*di], sr)
     });
     for (((di, _, levels), (_, _, s)), tried) in candidates.iter().zip(&tries).zip(tried) {
-        let (candidate, damage_db) = tried?;
-        let report = stem_peak_plan::report(levels, planned[*di].damage_db, damage_db);
+        let candidate = tried?;
+        let report = stem_peak_plan::report(levels, planned[*di].damage_db, candidate.damage_db);
         planned[*di].plan.stem_peak_control = Some(report.clone());
         if report.kept {
             let mut candidate = candidate;
@@ -818,14 +819,14 @@ fn plan_master(
     })
 }
 
-/// The stem peak-control candidate `d` (spooled in `s`) planned, and its `D` against the
+/// The stem peak-control candidate `d` (spooled in `s`) planned, its `D` measured against the
 /// stems without peak control (`first`'s pre-limiter signal, as its plan searched it).
 fn try_stem_peak_control(
     d: &Delivery,
     s: &Spooled,
     first: &Spooled,
     sample_rate_hz: f64,
-) -> Result<(Planned, f64)> {
+) -> Result<Planned> {
     let (settings, solution, plan, damage_db) = loudness_plan::choose(
         d,
         &s.pre,
@@ -833,16 +834,13 @@ fn try_stem_peak_control(
         (s.pre_lufs, s.pre_peak_dbfs),
         sample_rate_hz,
     )?;
-    Ok((
-        Planned {
-            delivery: d.clone(),
-            settings,
-            solution,
-            plan,
-            damage_db,
-        },
+    Ok(Planned {
+        delivery: d.clone(),
+        settings,
+        solution,
+        plan,
         damage_db,
-    ))
+    })
 }
 
 /// Streams one delivery's master from the sum in `sum` through the whole chain with the
