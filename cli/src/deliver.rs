@@ -15,6 +15,8 @@ use shared_dsp::meter::true_peak::TruePeakMeter;
 use crate::analysis::LoudnessHistory;
 use crate::atomic::{write_text_atomic, Temporary};
 use crate::audio::{to_code, OutputFormat, WavStream};
+use crate::codec::{encode, encoded_path, Format};
+use crate::codec_preview::{self, CodecPreview};
 use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
 use crate::file_report::{
@@ -49,6 +51,8 @@ pub struct Outputs<'a> {
     pub protected: &'a [PathBuf],
     /// Each stem's (file name, role), in stem order, for the reports' attribution tables.
     pub stem_labels: &'a [(String, String)],
+    /// Encodings made from each master beside its WAVs ([`crate::codec`]).
+    pub formats: &'a [Format],
 }
 
 impl Outputs<'_> {
@@ -61,6 +65,12 @@ impl Outputs<'_> {
     pub fn master_path(&self, delivery: &str, bits: u16) -> PathBuf {
         self.dir
             .join(file_name(delivery, bits, self.resample_hz, self.source_hz))
+    }
+
+    /// The WAV the encodings of `delivery` are made from: its longest word length.
+    pub fn encoding_source(&self, delivery: &str) -> Option<PathBuf> {
+        let bits = self.bits.iter().copied().max()?;
+        Some(self.master_path(delivery, bits))
     }
 
     /// Fails before the long work if a delivery name would leave the output folder, if a
@@ -96,6 +106,12 @@ impl Outputs<'_> {
                     .chain([gain_reduction_plot_path(self.dir, &name)])
                 {
                     outputs.push((format!("the report of {who}"), p));
+                }
+            }
+            if let Some(wav) = self.encoding_source(&d.name) {
+                for f in self.formats {
+                    let who = format!("delivery '{}' as {}", d.name, f.codec.name());
+                    outputs.push((who, encoded_path(&wav, f)));
                 }
             }
         }
@@ -206,15 +222,26 @@ pub fn deliver(
     let attribution = stem_attribution::rows(out.stem_labels, &m.stem_attribution());
     let mut written = Vec::new();
     let mut files = Vec::new();
-    for w in writers.0 {
+    let finished = writers
+        .0
+        .into_iter()
+        .map(WordLength::finish)
+        .collect::<Result<Vec<_>>>()?;
+    let (codec_rows, encoded_files) = encodings(d, out, &finished);
+    files.extend(encoded_files);
+    for f in finished {
         let Finished {
             path,
             bits,
             report: mut rep,
             history,
             spectrum,
-        } = w.finish()?;
+        } = f;
         files.push(path.clone());
+        rep.codec_preview = codec_rows.clone();
+        let limiter_ceiling = d.master.limiter.ceiling_dbtp as f64;
+        rep.codec_safe_limiter_ceiling_dbtp =
+            (limiter_ceiling < d.ceiling_dbtp).then_some(limiter_ceiling);
         rep.limiter_gain_reduction = Some(limiter.clone());
         rep.loudness_damage_db = Some(damage_db);
         rep.loudest_within_budget_lufs = loudest_within_budget_lufs;
@@ -245,6 +272,38 @@ pub fn deliver(
         });
     }
     Ok((written, files))
+}
+
+/// Encodes the master of `d` to every format asked for, from its longest word length, and
+/// previews each encoding's decoded true peak and loudness ([`crate::codec_preview`]): the
+/// rows for its reports and the files written. A format that cannot be made is a row saying
+/// why, never a lost render.
+fn encodings(
+    d: &Delivery,
+    out: &Outputs,
+    finished: &[Finished],
+) -> (Vec<CodecPreview>, Vec<PathBuf>) {
+    let Some(source) = finished.iter().max_by_key(|f| f.bits) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut rows = Vec::new();
+    let mut files = Vec::new();
+    for format in out.formats {
+        let dest = encoded_path(&source.path, format);
+        let encoded = encode(&source.path, format, &dest);
+        files.extend(encoded.path.clone());
+        let row = codec_preview::preview(
+            &encoded,
+            &source.path,
+            &source.report.figures,
+            d.ceiling_dbtp,
+        );
+        if let Some(why) = &row.skipped {
+            eprintln!("warning: {} as {format}: {why}", display_name(&source.path));
+        }
+        rows.push(row);
+    }
+    (rows, files)
 }
 
 /// One master file being written at one word length: dithered (16-bit always gets dither: TPDF
@@ -454,6 +513,18 @@ fn master_warnings(rep: &FileReport) -> Vec<String> {
                  6 dB): expect audible distortion; lower the target or control the stems' peaks \
                  before the master{reachable}",
                 g.mean_db, g.percent_over_6_db,
+            ));
+        }
+    }
+    for c in &rep.codec_preview {
+        if let (Some(false), Some(tp), Some(rise)) =
+            (c.ceiling_ok, c.true_peak_dbtp, c.true_peak_rise_db)
+        {
+            warnings.push(format!(
+                "decoded from {} its true peak is {tp:.2} dBTP ({rise:+.2} dB): over the \
+                 delivery's ceiling after the listener's decoder; render with \
+                 --codec-safe-ceiling to lower the limiter's ceiling by what it measures",
+                c.format
             ));
         }
     }

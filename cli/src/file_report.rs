@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::analysis::{fmt_db, loudness_figures, LoudnessFigures, LoudnessHistory};
 use crate::atomic::write_text_atomic;
 use crate::audio::{warn_non_finite, Audio};
+use crate::codec_preview::{self, CodecPreview};
 use crate::decode::{frame_count, AudioReader};
 use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
@@ -17,6 +18,7 @@ use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::gain_reduction::GainReductionStats;
 use crate::loudness_plan::{ClipperChoice, LoudnessPlan, MasterDcFilterChoice};
 use crate::plots;
+use crate::service_preview::{self, ServicePreview};
 use crate::spectrum::SpectrumMeter;
 use crate::stem_attribution::{self, StemAttributionRow};
 
@@ -76,6 +78,18 @@ pub struct FileReport {
     /// mix ([`crate::stem_attribution`]); masters only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stem_attribution: Option<Vec<StemAttributionRow>>,
+    /// How each streaming service plays the file back ([`crate::service_preview`]); empty for
+    /// silence.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_preview: Vec<ServicePreview>,
+    /// The master's encodings decoded and measured ([`crate::codec_preview`]); masters made
+    /// with `--formats` only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub codec_preview: Vec<CodecPreview>,
+    /// The limiter's ceiling when `--codec-safe-ceiling` lowered it below the delivery's so
+    /// that every decoded encoding holds the delivery's ceiling, dBTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec_safe_limiter_ceiling_dbtp: Option<f64>,
 }
 
 impl FileReport {
@@ -96,6 +110,7 @@ impl FileReport {
             channel_layout: layout.to_string(),
             duration_s: frames as f64 / sample_rate_hz as f64,
             non_finite_samples,
+            service_preview: service_preview::preview(&figures),
             figures,
             target: None,
             limiter_gain_reduction: None,
@@ -104,6 +119,8 @@ impl FileReport {
             clipper_peak_reduction: None,
             loudness_plan: None,
             stem_attribution: None,
+            codec_preview: Vec::new(),
+            codec_safe_limiter_ceiling_dbtp: None,
         }
     }
 }
@@ -328,6 +345,21 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path, gr_png: Option
             s += &format!("\n**Warning:** {w}\n");
         }
     }
+    s += &codec_preview::markdown(&r.codec_preview, r.target.as_ref().map(|t| t.ceiling_dbtp));
+    if let Some(c) = r.codec_safe_limiter_ceiling_dbtp {
+        let still_over = r.codec_preview.iter().any(|p| p.ceiling_ok == Some(false));
+        s += &format!(
+            "\nThe limiter's ceiling was lowered to {c:.2} dBTP (`--codec-safe-ceiling`) by what \
+             the decoded encodings measured over the delivery's ceiling{}.\n",
+            if still_over {
+                "; the encodings still over it did not come under within what the option may \
+                 take (3 dB, or until lowering stopped helping)"
+            } else {
+                ""
+            }
+        );
+    }
+    s += &service_preview::markdown(&r.service_preview);
     if let Some(g) = &r.limiter_gain_reduction {
         s += &format!(
             "\n## Master limiter gain reduction\n\nLargest reduction per 10 ms window.\n\n\

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use stem_cli::atomic::{install_interrupt_cleanup, write_text_atomic};
 use stem_cli::role::RoleOverrides;
-use stem_cli::{check, demo, render, report, Error};
+use stem_cli::{check, codec, demo, render, report, Error};
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +76,16 @@ enum Command {
         /// Word lengths to write, comma-separated: 24 and/or 16 (16-bit is dithered).
         #[arg(long, value_delimiter = ',', default_value = "24")]
         bits: Vec<u16>,
+        /// Also encode every master, comma-separated: flac, mp3, aac, opus, vorbis, a lossy one
+        /// optionally with its bitrate in kbps (mp3:320, aac:256, opus:160, vorbis:160 are the
+        /// defaults); each is decoded again and its true peak checked against the ceiling
+        /// (AAC and Opus need ffmpeg on the PATH, else they are reported as skipped).
+        #[arg(long, value_delimiter = ',')]
+        formats: Vec<String>,
+        /// With --formats: where an encoding decodes above the delivery's true-peak ceiling,
+        /// lower that delivery's limiter ceiling by the excess measured and render it again.
+        #[arg(long)]
+        codec_safe_ceiling: bool,
         /// Resample the masters to this rate (e.g. 44100 for CD), with rubato.
         #[arg(long)]
         sample_rate: Option<u32>,
@@ -177,6 +187,8 @@ fn run(cli: Cli) -> Result<bool, Error> {
             deliver,
             out,
             bits,
+            formats,
+            codec_safe_ceiling,
             sample_rate,
             roles,
             json,
@@ -189,6 +201,8 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 deliveries: deliver,
                 out,
                 bits,
+                formats: codec::parse_formats(&formats)?,
+                codec_safe_ceiling,
                 sample_rate_hz: sample_rate,
                 roles: RoleOverrides::parse(&roles)?,
                 show_progress: !json,
@@ -242,6 +256,8 @@ fn run_demo(seconds: f64, out: &Path, force: bool, show_progress: bool) -> Resul
         deliveries: vec!["streaming".into(), "club".into(), "vinyl".into()],
         out: masters_dir.clone(),
         bits: vec![24],
+        formats: Vec::new(),
+        codec_safe_ceiling: false,
         sample_rate_hz: None,
         roles: RoleOverrides::default(),
         show_progress,

@@ -20,17 +20,20 @@ use std::path::PathBuf;
 use crate::atomic::lock_output_dir;
 use crate::audio::{MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use crate::decode::{frame_count, AudioReader, AudioSpec};
-use crate::deliver::{deliver, Outputs, RenderSummary};
+use crate::deliver::{deliver, Outputs, RenderSummary, WrittenMaster};
 use crate::error::{Error, Result};
 use crate::files::{display_name, distinct_stems};
 use crate::mastering::render_masters;
 use crate::par;
-use crate::plan::plan;
+use crate::plan::{plan, Delivery};
 use crate::preset::Preset;
 use crate::progress::{Progress, Timing};
 use crate::role::{Role, RoleOverrides};
 use crate::stem_dc::{apply_dc_filters, dc_offset_dbfs};
 use crate::stream::StemSource;
+
+/// One delivery's written masters and every file written for it.
+type Delivered = (Vec<WrittenMaster>, Vec<PathBuf>);
 
 /// What `stem render` was asked to do.
 #[derive(Clone, Debug)]
@@ -41,6 +44,11 @@ pub struct RenderOptions {
     pub out: PathBuf,
     /// Word lengths to write: 24 and/or 16.
     pub bits: Vec<u16>,
+    /// Encodings made from every master ([`crate::codec`]).
+    pub formats: Vec<crate::codec::Format>,
+    /// Lower a delivery's limiter ceiling until its decoded encodings hold its ceiling
+    /// (`--codec-safe-ceiling`, [`codec_safe_rounds`]).
+    pub codec_safe_ceiling: bool,
     /// Resample the masters to this rate (default: the stems' rate).
     pub sample_rate_hz: Option<u32>,
     /// Roles given on the command line, over the file names' guesses.
@@ -136,6 +144,7 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
         source_hz: sr,
         protected: &protected,
         stem_labels: &stem_labels,
+        formats: &opts.formats,
     };
     outputs.check(&deliveries)?;
     let _lock = lock_output_dir(&opts.out)?;
@@ -146,17 +155,24 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     let stem_dc = apply_dc_filters(&mut deliveries, &opts.stems, &dc);
     timing.mark("measure stem DC");
     let sources: Vec<StemSource> = opts.stems.iter().cloned().map(StemSource::File).collect();
-    let delivered = render_masters(
-        &sources,
-        frames,
-        sr,
-        &deliveries,
-        &opts.out,
-        &progress,
-        opts.stem_peak_plan,
-        |d, master| deliver(master, d, &outputs),
-    )?;
+    let render = |deliveries: &[Delivery]| {
+        render_masters(
+            &sources,
+            frames,
+            sr,
+            deliveries,
+            &opts.out,
+            &progress,
+            opts.stem_peak_plan,
+            |d, master| deliver(master, d, &outputs),
+        )
+    };
+    let mut delivered = render(&deliveries)?;
     timing.mark("render and write masters and reports");
+    if opts.codec_safe_ceiling {
+        codec_safe_rounds(&mut deliveries, &mut delivered, render)?;
+        timing.mark("codec-safe ceilings");
+    }
     let mut written = Vec::new();
     let mut files = Vec::new();
     for (w, f) in delivered {
@@ -177,6 +193,72 @@ pub fn run_render(opts: &RenderOptions) -> Result<RenderSummary> {
     };
     outputs.write_summary(&mut summary)?;
     Ok(summary)
+}
+
+/// Rounds of `--codec-safe-ceiling` at most: a codec's rise depends little on the ceiling at a
+/// modest target, so one round lands and a second mops up a few hundredths of a dB.
+pub const CODEC_SAFE_ROUNDS: usize = 3;
+
+/// Margin added to the measured excess when lowering a ceiling, dB: the coder's rise moves by a
+/// few hundredths of a dB from one ceiling to the next.
+pub const CODEC_SAFE_MARGIN_DB: f64 = 0.05;
+
+/// The most `--codec-safe-ceiling` lowers a limiter's ceiling below its delivery's, dB. The
+/// issue's measurements put the rise of every codec at 256 kbps and up, and of 128 kbps ones at
+/// streaming loudness, under it; beyond it the master is being squeezed for a coder that will
+/// not be satisfied: at -8 LUFS a lower ceiling means harder limiting, which makes the coder's
+/// rise larger again (Opus 64 kbps on the demo's club master: +3.3 dB at -1 dBTP, more at -4).
+pub const CODEC_SAFE_MAX_LOWERING_DB: f64 = 3.0;
+
+/// `--codec-safe-ceiling`: for every delivery one of whose encodings decodes above its ceiling,
+/// lowers its limiter's ceiling by the excess measured (plus [`CODEC_SAFE_MARGIN_DB`], at most
+/// [`CODEC_SAFE_MAX_LOWERING_DB`] in all) and renders that delivery again (masters, encodings
+/// and reports replaced), until every encoding holds, a round stops helping (the decoded peak
+/// came down by less than 0.1 dB) or [`CODEC_SAFE_ROUNDS`] have run. The delivery's own ceiling,
+/// which the reports judge, stays; what still goes over is a warning in its report.
+fn codec_safe_rounds(
+    deliveries: &mut [Delivery],
+    delivered: &mut [Delivered],
+    render: impl Fn(&[Delivery]) -> Result<Vec<Delivered>>,
+) -> Result<()> {
+    let worst_decoded = |written: &[WrittenMaster]| {
+        written
+            .iter()
+            .flat_map(|w| &w.report.codec_preview)
+            .filter_map(|c| c.true_peak_dbtp)
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let mut previous: Vec<f64> = vec![f64::INFINITY; deliveries.len()];
+    for _ in 0..CODEC_SAFE_ROUNDS {
+        let mut again = Vec::new();
+        for (i, (d, (written, _))) in deliveries.iter_mut().zip(delivered.iter()).enumerate() {
+            let worst = worst_decoded(written);
+            let excess = worst - d.ceiling_dbtp;
+            let helped = worst < previous[i] - 0.1;
+            previous[i] = worst;
+            let floor = d.ceiling_dbtp - CODEC_SAFE_MAX_LOWERING_DB;
+            // From the master's own true peak: where the limiter idles below its ceiling,
+            // lowering the ceiling by the excess alone would not move the peaks at all.
+            let master_tp = written
+                .iter()
+                .map(|w| w.report.figures.true_peak_dbtp)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let now = (d.master.limiter.ceiling_dbtp as f64).min(master_tp);
+            if excess > 0.0 && helped && now > floor + 1e-3 {
+                let lowered = (now - excess - CODEC_SAFE_MARGIN_DB).max(floor);
+                d.master.limiter.ceiling_dbtp = lowered as f32;
+                again.push(i);
+            }
+        }
+        if again.is_empty() {
+            break;
+        }
+        let redo: Vec<Delivery> = again.iter().map(|&i| deliveries[i].clone()).collect();
+        for (i, result) in again.into_iter().zip(render(&redo)?) {
+            delivered[i] = result;
+        }
+    }
+    Ok(())
 }
 
 /// One line per written master for the terminal.
