@@ -43,6 +43,7 @@ pub mod gain_reduction;
 pub mod layout;
 pub mod loudness_plan;
 pub mod mastering;
+pub mod mid_side_spectrum;
 pub mod par;
 pub mod plan;
 pub mod plots;
