@@ -292,10 +292,7 @@ pub fn master_vs_mix_loudness_plot(
     let bottom = loudness_axis_bottom(&both, master_integrated_lufs);
     let top = loudness_axis_top(&both);
     let mix_label = match mix_shift_lu {
-        Some(shift) => format!(
-            "{}: mix short-term at the master's loudness",
-            mix_shift_label(shift)
-        ),
+        Some(shift) => format!("mix short-term (3 s), {}", mix_shift_label(shift)),
         None => "mix short-term (silent: not matched)".to_string(),
     };
     draw_atomic(path, SIZE, |root| {
