@@ -28,8 +28,10 @@
 //! processed stem's loudness history and measures the mix, the stems summed as read, which every
 //! master's report compares it with ([`crate::mix_comparison`]).
 //!
-//! Memory: per chain a few blocks; per delivery two spool writers and the attribution's record
-//! (4 (1 + stems) bytes per 10 ms). Disk: two stereo float
+//! Memory: per chain a few blocks and its loudness history (three numbers per 100 ms); per
+//! delivery two spool writers and the attribution's record (4 (1 + stems) bytes per 10 ms); for
+//! the mix, its stems as read for a chain's latency, its loudness history and two spectrum
+//! accumulators. Disk: two stereo float
 //! copies of the programme per delivery (1.4 GB each for an hour at 48 kHz), removed when the
 //! render ends, fails or is interrupted.
 //!
