@@ -20,12 +20,15 @@ use crate::codec_preview::{self, CodecPreview};
 use crate::error::{Error, Result};
 use crate::figures::FiguresMeter;
 use crate::file_report::{
-    gain_reduction_plot_path, report_paths, write_files, FileReport, GainReductionLogs, TargetCheck,
+    master_plot_paths, report_paths, write_files, FileReport, GainReductionLogs, MasterPlots,
+    TargetCheck,
 };
 use crate::files::{
     check_distinct_outputs, check_output_name, create_dir, display_name, ensure_not_input,
 };
 use crate::mastering::MasterStream;
+use crate::mid_side_spectrum::MidSideSpectrum;
+use crate::mix_comparison::MixComparison;
 use crate::plan::Delivery;
 use crate::resample::StreamResampler;
 use crate::spool::Spool;
@@ -103,7 +106,7 @@ impl Outputs<'_> {
                 outputs.push((who.clone(), master));
                 for p in report_paths(self.dir, &name)
                     .into_iter()
-                    .chain([gain_reduction_plot_path(self.dir, &name)])
+                    .chain(master_plot_paths(self.dir, &name))
                 {
                     outputs.push((format!("the report of {who}"), p));
                 }
@@ -220,6 +223,12 @@ pub fn deliver(
         None
     };
     let attribution = stem_attribution::rows(out.stem_labels, &m.stem_attribution());
+    let stem_loudness: Vec<(&str, &LoudnessHistory)> = out
+        .stem_labels
+        .iter()
+        .zip(m.stem_loudness())
+        .map(|((name, _), history)| (name.as_str(), &**history))
+        .collect();
     let mut written = Vec::new();
     let mut files = Vec::new();
     let finished = writers
@@ -236,6 +245,7 @@ pub fn deliver(
             report: mut rep,
             history,
             spectrum,
+            mid_side,
         } = f;
         files.push(path.clone());
         rep.codec_preview = codec_rows.clone();
@@ -248,16 +258,25 @@ pub fn deliver(
         rep.clipper_peak_reduction = clipper.clone();
         rep.loudness_plan = Some(m.plan.clone());
         rep.stem_attribution = Some(attribution.clone());
+        rep.mix_comparison = Some(MixComparison::new(
+            rep.figures.integrated_lufs,
+            m.mix().integrated_lufs,
+        ));
         rep.target = Some(target_check(d, &rep));
         files.extend(write_files(
             out.dir,
             &rep,
             &history,
             &spectrum,
-            Some(GainReductionLogs {
-                limiter_db: &limiter_log_db,
-                clipper_db: clipper_log_db.as_deref(),
-                window_s: log_window_s,
+            Some(MasterPlots {
+                gain_reduction: GainReductionLogs {
+                    limiter_db: &limiter_log_db,
+                    clipper_db: clipper_log_db.as_deref(),
+                    window_s: log_window_s,
+                },
+                mix: m.mix(),
+                mid_side: &mid_side,
+                stems: stem_loudness.clone(),
             }),
             out.protected,
         )?);
@@ -356,7 +375,8 @@ impl WordLengths {
                 tmp,
                 wav,
                 dither,
-                meter: FiguresMeter::new(2, out.rate_hz(), frames),
+                // The side spectrum too, for the comparison with the mix.
+                meter: FiguresMeter::new(2, out.rate_hz(), frames).with_side_spectrum(),
                 rate_hz: out.rate_hz(),
                 frames: 0,
                 buf: [Vec::new(), Vec::new()],
@@ -397,6 +417,11 @@ impl WordLength {
         self.wav.finalize()?;
         self.tmp
             .persist(&self.path, "cannot move the finished file into place")?;
+        let mid_side = self
+            .meter
+            .mid_side_power()
+            .map(|p| MidSideSpectrum::of(&p))
+            .unwrap_or_default();
         let (figures, history, spectrum) = self.meter.finish();
         let report = FileReport::measured(
             display_name(&self.path),
@@ -412,6 +437,7 @@ impl WordLength {
             report,
             history,
             spectrum,
+            mid_side,
         })
     }
 }
@@ -424,6 +450,8 @@ struct Finished {
     history: LoudnessHistory,
     /// (frequency Hz, level dB) points of its long-term spectrum.
     spectrum: Vec<(f64, f64)>,
+    /// Its 1/3-octave mid and side spectra.
+    mid_side: MidSideSpectrum,
 }
 
 /// `streaming.wav`, `club-16bit.wav`, `vinyl-16bit-44k1.wav`.

@@ -13,18 +13,13 @@ use crate::analysis::{
 };
 use crate::decode::MAX_MEASURED_CHANNELS;
 use crate::layout::ChannelLayout;
-use crate::spectrum::SpectrumMeter;
+use crate::spectrum::{MidSidePower, SpectrumMeter};
 
 /// Measures a programme of `frames` frames (the spectrum's frame positions need the length up
 /// front) as it is fed.
 pub struct FiguresMeter {
     sample_rate_hz: u32,
-    loudness: LoudnessMeter,
-    /// History interval (100 ms), samples, and the samples since the last history point.
-    hop: usize,
-    since_hop: usize,
-    frames: usize,
-    history: LoudnessHistory,
+    loudness: LoudnessTrack,
     true_peak: TruePeakMeter,
     sample_peak: f32,
     dr: DrMeter,
@@ -65,14 +60,9 @@ impl FiguresMeter {
         let sr = sample_rate_hz as f64;
         let mut loudness = LoudnessMeter::new(weights.len(), sr);
         loudness.set_channel_weights(weights);
-        let hop = loudness.tick_len() * 10;
         Self {
             sample_rate_hz,
-            loudness,
-            hop,
-            since_hop: 0,
-            frames: 0,
-            history: LoudnessHistory::default(),
+            loudness: LoudnessTrack::new(loudness, sr),
             true_peak: TruePeakMeter::new(weights.len(), sr),
             sample_peak: 0.0,
             dr: DrMeter::new(num_channels, sample_rate_hz),
@@ -81,6 +71,20 @@ impl FiguresMeter {
             products: [0.0; 3],
             fold: (num_channels == 2).then(|| (LoudnessMeter::new(2, sr), Vec::new())),
         }
+    }
+
+    /// Also measures the side signal's spectrum ([`Self::mid_side_power`]), for a master's
+    /// comparison with its mix; call before feeding.
+    pub fn with_side_spectrum(mut self) -> Self {
+        self.spectrum =
+            SpectrumMeter::mid_side(self.spectrum.planned_frames(), self.sample_rate_hz);
+        self
+    }
+
+    /// The mid and side power per bin so far ([`SpectrumMeter::mid_side_power`]; `None` unless
+    /// made [`Self::with_side_spectrum`]).
+    pub fn mid_side_power(&self) -> Option<MidSidePower> {
+        self.spectrum.mid_side_power()
     }
 
     /// Feeds the next frames: one slice per channel of the programme, equal lengths.
@@ -94,23 +98,7 @@ impl FiguresMeter {
         } else {
             channels
         };
-        let n = l.len();
-        let sr = self.sample_rate_hz as f64;
-        let mut at = 0;
-        let mut part: [&[f32]; MAX_MEASURED_CHANNELS] = [&[]; MAX_MEASURED_CHANNELS];
-        while at < n {
-            let take = (self.hop - self.since_hop).min(n - at);
-            for (p, ch) in part.iter_mut().zip(measured) {
-                *p = &ch[at..at + take];
-            }
-            self.loudness.process_block(&part[..measured.len()]);
-            self.since_hop += take;
-            self.frames += take;
-            at += take;
-            if self.since_hop == self.hop {
-                self.history_point(sr);
-            }
-        }
+        self.loudness.process(measured);
         self.true_peak.process_block(measured);
         for ch in channels {
             self.sample_peak = ch.iter().fold(self.sample_peak, |m, &x| m.max(x.abs()));
@@ -133,20 +121,9 @@ impl FiguresMeter {
         }
     }
 
-    fn history_point(&mut self, sr: f64) {
-        self.since_hop = 0;
-        self.history.time_s.push(self.frames as f64 / sr);
-        self.history
-            .momentary_lufs
-            .push(self.loudness.momentary_lufs());
-        self.history
-            .short_term_lufs
-            .push(self.loudness.short_term_lufs());
-    }
-
     /// Frames fed so far.
     pub fn frames(&self) -> usize {
-        self.frames
+        self.loudness.frames
     }
 
     /// Whether the spectrum was planned for the length fed (a header that under-declares its
@@ -157,16 +134,14 @@ impl FiguresMeter {
 
     /// The figures, the loudness history and the average spectrum ((Hz, dB) points).
     pub fn finish(mut self) -> (LoudnessFigures, LoudnessHistory, Vec<(f64, f64)>) {
-        let sr = self.sample_rate_hz as f64;
-        if self.since_hop > 0 {
-            self.history_point(sr);
-        }
+        let frames = self.loudness.frames;
+        let (loudness, history) = self.loudness.finish();
         // The interpolator is flushed with silence so a peak in the last samples is seen.
         let tail = vec![0.0f32; self.true_peak.latency_samples() + 64];
         let tails = vec![tail.as_slice(); self.true_peak.num_channels()];
         self.true_peak.process_block(&tails);
         let true_peak_dbtp = self.true_peak.true_peak_dbtp();
-        let integrated = self.loudness.integrated_lufs();
+        let integrated = loudness.integrated_lufs();
         let plr = if true_peak_dbtp.is_finite() && integrated.is_finite() {
             true_peak_dbtp - integrated
         } else {
@@ -176,9 +151,9 @@ impl FiguresMeter {
         (
             LoudnessFigures {
                 integrated_lufs: integrated,
-                momentary_max_lufs: self.loudness.max_momentary_lufs(),
-                short_term_max_lufs: self.loudness.max_short_term_lufs(),
-                lra_lu: self.loudness.loudness_range_lu(),
+                momentary_max_lufs: loudness.max_momentary_lufs(),
+                short_term_max_lufs: loudness.max_short_term_lufs(),
+                lra_lu: loudness.loudness_range_lu(),
                 true_peak_dbtp,
                 sample_peak_dbfs: amp_db(self.sample_peak as f64),
                 plr_db: plr,
@@ -187,7 +162,7 @@ impl FiguresMeter {
                 dc_offset_dbfs: self
                     .channel_sums
                     .iter()
-                    .map(|&sum| amp_db((sum / self.frames.max(1) as f64).abs()))
+                    .map(|&sum| amp_db((sum / frames.max(1) as f64).abs()))
                     .collect(),
                 stereo_correlation: self.fold.as_ref().and_then(|_| {
                     correlation(self.products[0], self.products[1], self.products[2])
@@ -196,8 +171,89 @@ impl FiguresMeter {
                     mono_fold_change_lu(integrated, meter.integrated_lufs())
                 }),
             },
-            self.history,
+            history,
             self.spectrum.finish(),
         )
+    }
+}
+
+/// A loudness meter and its history: one point (momentary and short-term loudness) every
+/// 100 ms of programme and one at its end, so a plot over time costs three numbers per 100 ms
+/// whatever the programme's length.
+pub struct LoudnessTrack {
+    meter: LoudnessMeter,
+    sample_rate_hz: f64,
+    /// History interval (100 ms), samples, and the samples since the last history point.
+    hop: usize,
+    since_hop: usize,
+    frames: usize,
+    history: LoudnessHistory,
+}
+
+impl LoudnessTrack {
+    /// Tracks `meter` (its channel weights set), fed at `sample_rate_hz`.
+    pub fn new(meter: LoudnessMeter, sample_rate_hz: f64) -> Self {
+        let hop = meter.tick_len() * 10;
+        Self {
+            meter,
+            sample_rate_hz,
+            hop,
+            since_hop: 0,
+            frames: 0,
+            history: LoudnessHistory::default(),
+        }
+    }
+
+    /// A stereo track at `sample_rate_hz`.
+    pub fn stereo(sample_rate_hz: f64) -> Self {
+        Self::new(LoudnessMeter::new(2, sample_rate_hz), sample_rate_hz)
+    }
+
+    /// Feeds the next frames: one slice per channel the meter weighs, equal lengths (the meter's
+    /// result does not depend on how its input is split, so cutting at the history points
+    /// changes no figure).
+    pub fn process(&mut self, channels: &[&[f32]]) {
+        let n = channels.first().map_or(0, |c| c.len());
+        let mut at = 0;
+        let mut part: [&[f32]; MAX_MEASURED_CHANNELS] = [&[]; MAX_MEASURED_CHANNELS];
+        while at < n {
+            let take = (self.hop - self.since_hop).min(n - at);
+            for (p, ch) in part.iter_mut().zip(channels) {
+                *p = &ch[at..at + take];
+            }
+            self.meter.process_block(&part[..channels.len()]);
+            self.since_hop += take;
+            self.frames += take;
+            at += take;
+            if self.since_hop == self.hop {
+                self.history_point();
+            }
+        }
+    }
+
+    fn history_point(&mut self) {
+        self.since_hop = 0;
+        self.history
+            .time_s
+            .push(self.frames as f64 / self.sample_rate_hz);
+        self.history
+            .momentary_lufs
+            .push(self.meter.momentary_lufs());
+        self.history
+            .short_term_lufs
+            .push(self.meter.short_term_lufs());
+    }
+
+    /// The meter, for its figures so far.
+    pub fn meter(&self) -> &LoudnessMeter {
+        &self.meter
+    }
+
+    /// The meter and the history, its last point at the programme's end.
+    pub fn finish(mut self) -> (LoudnessMeter, LoudnessHistory) {
+        if self.since_hop > 0 {
+            self.history_point();
+        }
+        (self.meter, self.history)
     }
 }

@@ -1,7 +1,8 @@
 //! One file's loudness report, as `stem report` writes it for any file and `stem render` for
 //! each master: the figures (integrated, loudness range, maximum momentary and short-term
-//! loudness, true peak, PLR, TT DR), for a master the delivery target it is judged against, and
-//! the files: `<base>.json`, `<base>.md` and two PNG plots.
+//! loudness, true peak, PLR, TT DR), for a master the delivery target it is judged against and
+//! its comparison with the mix, and the files: `<base>.json`, `<base>.md` and two PNG plots (a
+//! master's four more: [`master_plot_paths`]).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,8 @@ use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::gain_reduction::GainReductionStats;
 use crate::loudness_plan::{ClipperChoice, LoudnessPlan, MasterDcFilterChoice};
+use crate::mid_side_spectrum::{master_vs_mix_spectrum_plot, MidSideSpectrum};
+use crate::mix_comparison::{MixComparison, MixMeasurement};
 use crate::plots;
 use crate::service_preview::{self, ServicePreview};
 use crate::spectrum::SpectrumMeter;
@@ -90,6 +93,9 @@ pub struct FileReport {
     /// that every decoded encoding holds the delivery's ceiling, dBTP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codec_safe_limiter_ceiling_dbtp: Option<f64>,
+    /// The mix (the input stems summed as read) against the master; masters only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mix_comparison: Option<MixComparison>,
 }
 
 impl FileReport {
@@ -121,6 +127,7 @@ impl FileReport {
             stem_attribution: None,
             codec_preview: Vec::new(),
             codec_safe_limiter_ceiling_dbtp: None,
+            mix_comparison: None,
         }
     }
 }
@@ -199,11 +206,21 @@ pub fn report_paths(dir: &Path, file_name: &str) -> [PathBuf; 4] {
     ]
 }
 
-/// The gain-reduction plot of a master's report in `dir`: `<stem>-gain-reduction.png`.
-pub fn gain_reduction_plot_path(dir: &Path, file_name: &str) -> PathBuf {
+/// The plots only a master's report has, in `dir`: `<stem>-gain-reduction.png`,
+/// `<stem>-vs-mix-loudness.png`, `<stem>-vs-mix-spectrum.png` and `<stem>-stems-loudness.png`.
+pub fn master_plot_paths(dir: &Path, file_name: &str) -> [PathBuf; 4] {
     let [md, ..] = report_paths(dir, file_name);
-    let base = md.file_stem().map(|s| s.to_string_lossy().into_owned());
-    dir.join(format!("{}-gain-reduction.png", base.unwrap_or_default()))
+    let base = md
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    [
+        "gain-reduction",
+        "vs-mix-loudness",
+        "vs-mix-spectrum",
+        "stems-loudness",
+    ]
+    .map(|plot| dir.join(format!("{base}-{plot}.png")))
 }
 
 /// A master's peak-stage work over time, for its report's plot.
@@ -216,36 +233,85 @@ pub struct GainReductionLogs<'a> {
     pub window_s: f64,
 }
 
+/// What a master's own plots ([`master_plot_paths`]) are drawn from.
+pub struct MasterPlots<'a> {
+    pub gain_reduction: GainReductionLogs<'a>,
+    /// The mix the master is compared with.
+    pub mix: &'a MixMeasurement,
+    /// The master's smoothed mid and side spectra (empty for a master shorter than one FFT).
+    pub mid_side: &'a MidSideSpectrum,
+    /// Each stem's name and loudness history through its channel chain, in stem order.
+    pub stems: Vec<(&'a str, &'a LoudnessHistory)>,
+}
+
+impl MasterPlots<'_> {
+    /// Draws the plots of `report`'s master (its loudness `history`) to `paths`
+    /// ([`master_plot_paths`]).
+    fn draw(
+        &self,
+        report: &FileReport,
+        history: &LoudnessHistory,
+        paths: &[PathBuf; 4],
+    ) -> Result<()> {
+        let [gr_png, vs_mix_loud_png, vs_mix_spec_png, stems_png] = paths;
+        let name = &report.file;
+        let logs = &self.gain_reduction;
+        plots::gain_reduction_plot(
+            gr_png,
+            &format!("{name}: peak stage gain reduction"),
+            logs.limiter_db,
+            logs.clipper_db,
+            logs.window_s,
+        )?;
+        let shift_lu = report.mix_comparison.as_ref().and_then(|c| c.mix_shift_lu);
+        plots::master_vs_mix_loudness_plot(
+            vs_mix_loud_png,
+            &format!("{name} against the mix (the stems summed as read) at matched loudness"),
+            history,
+            report.figures.integrated_lufs,
+            &self.mix.history,
+            shift_lu,
+        )?;
+        master_vs_mix_spectrum_plot(
+            vs_mix_spec_png,
+            &format!("{name} against the mix at matched loudness: 1/3-octave spectra"),
+            self.mid_side,
+            &self.mix.spectrum,
+            shift_lu,
+            report.sample_rate_hz,
+        )?;
+        plots::stems_loudness_plot(
+            stems_png,
+            &format!("{name}: each stem through its channel chain, short-term loudness"),
+            &self.stems,
+        )
+    }
+}
+
 /// Writes `<base>.json`, `<base>.md`, `<base>-loudness.png` and `<base>-spectrum.png` into
-/// `dir` (and a master's `<base>-gain-reduction.png` with `gain_reduction`); returns the paths
+/// `dir` (and a master's plots, [`master_plot_paths`], with `master`); returns the paths
 /// written. Never writes over a file in `protected`.
 pub fn write_files(
     dir: &Path,
     report: &FileReport,
     history: &LoudnessHistory,
     spectrum: &[(f64, f64)],
-    gain_reduction: Option<GainReductionLogs>,
+    master: Option<MasterPlots>,
     protected: &[PathBuf],
 ) -> Result<Vec<PathBuf>> {
     create_dir(dir)?;
     let [md_path, json_path, loud_png, spec_png] = report_paths(dir, &report.file);
-    let gr_png = gain_reduction
+    let master_pngs = master
         .as_ref()
-        .map(|_| gain_reduction_plot_path(dir, &report.file));
+        .map(|_| master_plot_paths(dir, &report.file));
     for p in [&json_path, &md_path, &loud_png, &spec_png]
         .into_iter()
-        .chain(gr_png.as_ref())
+        .chain(master_pngs.iter().flatten())
     {
         ensure_not_input(p, protected)?;
     }
-    if let (Some(logs), Some(png)) = (&gain_reduction, &gr_png) {
-        plots::gain_reduction_plot(
-            png,
-            &format!("{}: peak stage gain reduction", report.file),
-            logs.limiter_db,
-            logs.clipper_db,
-            logs.window_s,
-        )?;
+    if let (Some(plots), Some(pngs)) = (&master, &master_pngs) {
+        plots.draw(report, history, pngs)?;
     }
     plots::loudness_plot(
         &loud_png,
@@ -264,10 +330,10 @@ pub fn write_files(
     write_text_atomic(&json_path, &(json + "\n"))?;
     write_text_atomic(
         &md_path,
-        &markdown(report, &loud_png, &spec_png, gr_png.as_deref()),
+        &markdown(report, &loud_png, &spec_png, master_pngs.as_ref()),
     )?;
     let mut written = vec![md_path, json_path, loud_png, spec_png];
-    written.extend(gr_png);
+    written.extend(master_pngs.into_iter().flatten());
     Ok(written)
 }
 
@@ -278,8 +344,13 @@ fn opt_dr(f: &LoudnessFigures) -> String {
     }
 }
 
-/// The Markdown report of one file.
-pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path, gr_png: Option<&Path>) -> String {
+/// The Markdown report of one file (a master's with its own plots, [`master_plot_paths`]).
+pub fn markdown(
+    r: &FileReport,
+    loud_png: &Path,
+    spec_png: &Path,
+    master_pngs: Option<&[PathBuf; 4]>,
+) -> String {
     let f = &r.figures;
     let mut s = format!(
         "# Loudness report: {}\n\n{} Hz, {} channel{} ({}), {:.2} s\n\n\
@@ -391,10 +462,19 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path, gr_png: Option
     if let Some(rows) = &r.stem_attribution {
         s += &stem_attribution::markdown(rows);
     }
-    if let Some(png) = gr_png {
+    if let Some([gr_png, vs_mix_loud_png, vs_mix_spec_png, stems_png]) = master_pngs {
         s += &format!(
             "\n![peak stage gain reduction over time]({})\n",
-            display_name(png)
+            display_name(gr_png)
+        );
+        s += &mix_markdown(r.mix_comparison.as_ref());
+        s += &format!(
+            "\n![short-term loudness of the master and the mix at matched loudness]({})\n\n\
+             ![mid and side 1/3-octave spectra of the master and the mix at matched loudness]({})\n\n\
+             ![each stem's short-term loudness through its channel chain]({})\n",
+            display_name(vs_mix_loud_png),
+            display_name(vs_mix_spec_png),
+            display_name(stems_png),
         );
     }
     s += &format!(
@@ -407,6 +487,26 @@ pub fn markdown(r: &FileReport, loud_png: &Path, spec_png: &Path, gr_png: Option
         display_name(spec_png)
     );
     s
+}
+
+/// The master-against-mix section of a master's Markdown report.
+fn mix_markdown(c: Option<&MixComparison>) -> String {
+    let shift = match c.and_then(|c| c.mix_shift_lu) {
+        Some(shift) => format!(
+            "raised by the difference of their integrated loudness ({})",
+            plots::mix_shift_label(shift)
+        ),
+        None => "not matched (the master or the mix is silent)".to_string(),
+    };
+    format!(
+        "\n## Master against the mix\n\nThe mix is the input stems summed as read (no channel or \
+         master chain; {}), {shift}, so what differs is what mastering changed beyond level: \
+         the master's short-term loudness is flatter than the mix's where its dynamics were \
+         flattened, and its mid and side spectra lie above or below the mix's (the difference \
+         under each) where its tone changed. Spectra: 8192-point FFTs averaged over the \
+         programme, smoothed to 1/3 octave.\n",
+        fmt_db(c.map_or(f64::NAN, |c| c.mix_integrated_lufs), "LUFS")
+    )
 }
 
 fn pass(ok: bool) -> &'static str {

@@ -45,6 +45,8 @@ pub mod gain_reduction;
 pub mod layout;
 pub mod loudness_plan;
 pub mod mastering;
+pub mod mid_side_spectrum;
+pub mod mix_comparison;
 pub mod par;
 pub mod plan;
 pub mod plots;

@@ -24,10 +24,14 @@
 //!
 //! As the stems are summed, each delivery records which stem makes the sum's peaks and how loud
 //! each stem is against the sum ([`crate::stem_attribution`]); the limiter's gain reduction per
-//! window, known once the master runs, then shares out among the stems.
+//! window, known once the master runs, then shares out among the stems. The same pass keeps each
+//! processed stem's loudness history and measures the mix, the stems summed as read, which every
+//! master's report compares it with ([`crate::mix_comparison`]).
 //!
-//! Memory: per chain a few blocks; per delivery two spool writers and the attribution's record
-//! (4 (1 + stems) bytes per 10 ms). Disk: two stereo float
+//! Memory: per chain a few blocks and its loudness history (three numbers per 100 ms); per
+//! delivery two spool writers and the attribution's record (4 (1 + stems) bytes per 10 ms); for
+//! the mix, its stems as read for a chain's latency, its loudness history and two spectrum
+//! accumulators. Disk: two stereo float
 //! copies of the programme per delivery (1.4 GB each for an hour at 48 kHz), removed when the
 //! render ends, fails or is interrupted.
 //!
@@ -35,6 +39,7 @@
 //! delay of its latency (which the chain guarantees); each search step then costs only the
 //! limiter and a loudness measurement, not the glue, EQ and width again.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -45,12 +50,15 @@ use shared_dsp::dither::DitherSettings;
 use shared_dsp::meter::damage::LoudnessDamage;
 use shared_dsp::meter::loudness::LoudnessMeter;
 
+use crate::analysis::LoudnessHistory;
 use crate::audio::warn_non_finite;
 use crate::error::{Error, Result};
+use crate::figures::LoudnessTrack;
 use crate::gain_reduction::{GainReductionHistogram, GainReductionStats};
 use crate::loudness_plan::{
     self, compare_block, LoudnessPlan, MasterDcFilter, MasterDcFilterChoice,
 };
+use crate::mix_comparison::{MixMeasurement, MixMeter};
 use crate::par;
 use crate::plan::Delivery;
 use crate::progress::{Progress, Timing};
@@ -217,6 +225,10 @@ pub struct MasterStream<'a> {
     gain_reduction: Arc<Mutex<GainReductionHistogram>>,
     clipper_reduction: Arc<Mutex<GainReductionHistogram>>,
     attribution: &'a RecordedAttribution,
+    /// Each processed stem's loudness history, in stem order (the stems of this master's sum).
+    stem_loudness: &'a [Arc<LoudnessHistory>],
+    /// The mix (the stems summed as read).
+    mix: &'a MixMeasurement,
     /// The pre-limiter signal the master's drive was searched on, and its settings.
     searched: &'a Spool,
     settings: MasterSettings,
@@ -294,6 +306,17 @@ impl MasterStream<'_> {
             budget_db,
             self.sample_rate_hz,
         )
+    }
+
+    /// Each stem's loudness over time through its channel chain (as summed into this master),
+    /// in stem order.
+    pub fn stem_loudness(&self) -> &[Arc<LoudnessHistory>] {
+        self.stem_loudness
+    }
+
+    /// The mix the master is compared with: the stems summed as read.
+    pub fn mix(&self) -> &MixMeasurement {
+        self.mix
     }
 
     /// Each stem's attribution figures, in stem order (the limiter's share over what was read
@@ -380,6 +403,9 @@ struct Spooled {
     pre_peak_dbfs: f64,
     /// Each processed stem's sample peak, dBFS, in stem order.
     stem_peaks_dbfs: Vec<f64>,
+    /// Each processed stem's loudness history, in stem order (shared between deliveries that
+    /// render a stem alike).
+    stem_loudness: Vec<Arc<LoudnessHistory>>,
     /// The pre-limiter signal again with the master's DC filter on, when the render turned it
     /// on ([`plan_master`]).
     dc_filtered: OnceLock<PreLimiter>,
@@ -428,10 +454,40 @@ struct Job {
     input: [Vec<f32>; 2],
     /// The output of the current step.
     out: [Vec<f32>; 2],
-    /// The processed stem's loudness (for its loudness against the mix).
-    meter: LoudnessMeter,
+    /// The stem as read, lined up with `out`, for the job that gives its stem's share of the
+    /// mix (one job per stem, in the pass that measures the mix).
+    read: Option<ReadAlongside>,
+    /// The processed stem's loudness and its history (for its loudness against the mix and
+    /// the report's plot).
+    loudness: LoudnessTrack,
     /// The processed stem's sample peak.
     peak: f32,
+}
+
+/// A stem's samples as read, held until the chain's output of the same samples comes out
+/// (a chain's latency plus a read block at most).
+#[derive(Default)]
+struct ReadAlongside {
+    queue: [VecDeque<f32>; 2],
+    /// The samples of the current step.
+    out: [Vec<f32>; 2],
+}
+
+impl ReadAlongside {
+    fn push(&mut self, input: &[Vec<f32>; 2]) {
+        for (q, x) in self.queue.iter_mut().zip(input) {
+            q.extend(x);
+        }
+    }
+
+    /// The next `n` samples (silence once the stem has ended, as its chain's output is cut).
+    fn step(&mut self, n: usize) {
+        for (o, q) in self.out.iter_mut().zip(&mut self.queue) {
+            o.clear();
+            o.extend(q.drain(..n.min(q.len())));
+            o.resize(n, 0.0);
+        }
+    }
 }
 
 impl Job {
@@ -445,13 +501,19 @@ impl Job {
                 self.runner.finish();
             } else {
                 self.runner.push(&self.input[0], &self.input[1]);
+                if let Some(read) = &mut self.read {
+                    read.push(&self.input);
+                }
             }
         }
         self.runner.take(&mut self.out, n);
         for o in &mut self.out {
             o.resize(n, 0.0);
         }
-        self.meter.process_block(&[&self.out[0], &self.out[1]]);
+        if let Some(read) = &mut self.read {
+            read.step(n);
+        }
+        self.loudness.process(&[&self.out[0], &self.out[1]]);
         self.peak = self.out[0]
             .iter()
             .chain(&self.out[1])
@@ -497,6 +559,7 @@ pub fn render_masters<R: Send>(
             spooled_deliveries.push(twin);
         }
     }
+    let mut mix_meter = MixMeter::new(frames, sample_rate_hz);
     let spools = spool_deliveries(
         stems,
         frames,
@@ -505,7 +568,9 @@ pub fn render_masters<R: Send>(
         spool_dir,
         progress,
         "stems",
+        Some(&mut mix_meter),
     )?;
+    let mix = mix_meter.finish();
     let reference_of: Vec<&Spooled> = twin_of
         .iter()
         .enumerate()
@@ -553,6 +618,7 @@ pub fn render_masters<R: Send>(
             spool_dir,
             progress,
             "stem peak control",
+            None,
         )?
     };
     // The sum each master streams from: its own (the twins after them are references only).
@@ -586,7 +652,7 @@ pub fn render_masters<R: Send>(
         .collect();
     let bar = progress.bar(deliveries.len() as u64, "masters");
     let masters = par::map(&items, |(d, planned, sum, first)| {
-        let r = master(planned, sum, first, frames).and_then(|m| finish(d, m));
+        let r = master(planned, sum, first, frames, &mix).and_then(|m| finish(d, m));
         bar.inc(1);
         r
     });
@@ -607,8 +673,24 @@ struct Planned {
     damage_db: f64,
 }
 
+/// The sum of `stems` (left and right, `n` frames each), in stem order, so it never depends on
+/// thread timing.
+fn sum_stems(stems: &[[&[f32]; 2]], n: usize) -> [Vec<f32>; 2] {
+    let mut sum = [vec![0.0f32; n], vec![0.0f32; n]];
+    for stem in stems {
+        for (sum_channel, out_channel) in sum.iter_mut().zip(stem) {
+            for (acc, &x) in sum_channel.iter_mut().zip(*out_channel) {
+                *acc += x;
+            }
+        }
+    }
+    sum
+}
+
 /// Streams every stem through its channel chains (each unique (stem, settings) pair once), sums
-/// them per delivery and spools the sum and the pre-limiter signal (see the module notes).
+/// them per delivery and spools the sum and the pre-limiter signal (see the module notes); with
+/// `mix`, also sums the stems as read and measures that mix.
+#[allow(clippy::too_many_arguments)]
 fn spool_deliveries(
     stems: &[StemSource],
     frames: usize,
@@ -617,6 +699,7 @@ fn spool_deliveries(
     spool_dir: &Path,
     progress: &Progress,
     label: &'static str,
+    mix: Option<&mut MixMeter>,
 ) -> Result<Vec<Spooled>> {
     // Unique (stem, settings) jobs, in a fixed order.
     let mut jobs: Vec<(usize, ChannelSettings)> = Vec::new();
@@ -636,17 +719,22 @@ fn spool_deliveries(
     let mut timing = Timing::start();
     let running: Vec<Mutex<Job>> = jobs
         .iter()
-        .map(|(si, settings)| {
+        .enumerate()
+        .map(|(j, (si, settings))| {
+            // A stem's first job also hands on the stem as read, for the mix.
+            let gives_mix = mix.is_some() && jobs.iter().position(|(s, _)| s == si) == Some(j);
             Ok(Mutex::new(Job {
                 blocks: stems[*si].open()?,
                 runner: channel_runner(sr, settings),
                 input: [Vec::new(), Vec::new()],
                 out: [Vec::new(), Vec::new()],
-                meter: LoudnessMeter::new(2, sr),
+                read: gives_mix.then(ReadAlongside::default),
+                loudness: LoudnessTrack::stereo(sr),
                 peak: 0.0,
             }))
         })
         .collect::<Result<_>>()?;
+    let mix = mix.map(Mutex::new);
     let spools: Vec<Mutex<DeliverySpools>> = deliveries
         .iter()
         .map(|d| {
@@ -673,23 +761,28 @@ fn spool_deliveries(
         par::map(&running, |j| lock(j).step(n))
             .into_iter()
             .collect::<Result<Vec<()>>>()?;
-        let indexed: Vec<usize> = (0..deliveries.len()).collect();
+        // Every delivery's sum, and the mix (the last task) when it is measured.
+        let tasks: Vec<usize> = (0..deliveries.len() + usize::from(mix.is_some())).collect();
         // The jobs' outputs stay put until the next step: every delivery reads them at once.
         let jobs: Vec<MutexGuard<Job>> = running.iter().map(lock).collect();
         let outs: Vec<&[Vec<f32>; 2]> = jobs.iter().map(|j| &j.out).collect();
-        par::map(&indexed, |&di| {
+        // One job per stem, in stem order (a stem's first job comes before any later stem's).
+        let read: Vec<[&[f32]; 2]> = jobs
+            .iter()
+            .filter_map(|j| j.read.as_ref())
+            .map(|r| [&r.out[0][..], &r.out[1][..]])
+            .collect();
+        par::map(&tasks, |&di| {
+            if let (Some(mix), true) = (&mix, di == deliveries.len()) {
+                let sum = sum_stems(&read, n);
+                lock(mix).process(&sum[0], &sum[1]);
+                return Ok(());
+            }
             let stems: Vec<[&[f32]; 2]> = job_of[di]
                 .iter()
                 .map(|&j| [&outs[j][0][..], &outs[j][1][..]])
                 .collect();
-            let mut sum = [vec![0.0f32; n], vec![0.0f32; n]];
-            for stem in &stems {
-                for (sum_channel, out_channel) in sum.iter_mut().zip(stem) {
-                    for (acc, &x) in sum_channel.iter_mut().zip(*out_channel) {
-                        *acc += x;
-                    }
-                }
-            }
+            let mut sum = sum_stems(&stems, n);
             let mut d = lock(&spools[di]);
             d.attribution.record([&sum[0], &sum[1]], &stems);
             d.sum.write(&sum[0], &sum[1])?;
@@ -709,15 +802,16 @@ fn spool_deliveries(
             warn_non_finite(p, lock(&running[j]).blocks.non_finite_samples());
         }
     }
-    let job_lufs: Vec<f64> = running
-        .iter()
-        .map(|j| lock(j).meter.integrated_lufs())
-        .collect();
-    let job_peaks: Vec<f64> = running
-        .iter()
-        .map(|j| 20.0 * (lock(j).peak as f64).log10())
-        .collect();
-    drop(running);
+    let mut job_lufs = Vec::new();
+    let mut job_peaks = Vec::new();
+    let mut job_loudness = Vec::new();
+    for job in running {
+        let job = job.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (meter, history) = job.loudness.finish();
+        job_lufs.push(meter.integrated_lufs());
+        job_peaks.push(20.0 * (job.peak as f64).log10());
+        job_loudness.push(Arc::new(history));
+    }
     let spools: Vec<Spooled> = spools
         .into_iter()
         .zip(&job_of)
@@ -733,6 +827,10 @@ fn spool_deliveries(
                 pre_dc_dbfs: d.pre_dc.dbfs(),
                 pre_peak_dbfs: d.pre_dc.peak_dbfs(),
                 stem_peaks_dbfs: job_of_stem.iter().map(|&j| job_peaks[j]).collect(),
+                stem_loudness: job_of_stem
+                    .iter()
+                    .map(|&j| job_loudness[j].clone())
+                    .collect(),
                 dc_filtered: OnceLock::new(),
                 sample_rate_hz: sr,
                 sum: d.sum,
@@ -851,6 +949,7 @@ fn master<'a>(
     sum: &'a Spooled,
     first: &'a Spooled,
     frames: usize,
+    mix: &'a MixMeasurement,
 ) -> Result<MasterStream<'a>> {
     let sample_rate_hz = sum.sample_rate_hz;
     let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
@@ -872,6 +971,8 @@ fn master<'a>(
         clipper_reduction,
         plan: planned.plan.clone(),
         attribution: &sum.attribution,
+        stem_loudness: &sum.stem_loudness,
+        mix,
         searched: sum.searched_pre(),
         settings: planned.settings.clone(),
         sample_rate_hz,

@@ -1,5 +1,7 @@
-//! PNG plots with `plotters`: loudness over time, the long-term average spectrum, and a
-//! master's peak-stage gain reduction over time.
+//! PNG plots with `plotters`: loudness over time, the long-term average spectrum, a master's
+//! peak-stage gain reduction over time, its short-term loudness against its mix's at matched
+//! loudness, and the stems' short-term loudness. The chart builders here are shared with the
+//! mid/side spectra ([`crate::mid_side_spectrum`]).
 //!
 //! Text is drawn with plotters' pure-Rust `ab_glyph` renderer and the Ubuntu Light font that
 //! `epaint_default_fonts` embeds, so no system font library or fontconfig is needed.
@@ -7,6 +9,7 @@
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::coord::CoordTranslate;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -14,8 +17,9 @@ use crate::analysis::LoudnessHistory;
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 
-const FONT: &str = "sans-serif";
-const SIZE: (u32, u32) = (1000, 420);
+pub(crate) const FONT: &str = "sans-serif";
+/// Width and height of a plot, pixels.
+pub(crate) const SIZE: (u32, u32) = (1000, 420);
 /// Lowest level shown on the loudness plot, LUFS.
 const LOUDNESS_FLOOR_LUFS: f64 = -60.0;
 
@@ -31,17 +35,22 @@ fn register_font() {
     });
 }
 
-/// Renders to a temporary `.png` beside `path` (the encoder picks the format from the
-/// extension), then renames it into place.
-fn draw_atomic(
+/// What drawing returns: plotters' error as text.
+pub(crate) type Drawn = std::result::Result<(), String>;
+
+/// A drawing area on a PNG.
+pub(crate) type Area<'b> = DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>;
+
+/// Renders a plot of `size` pixels to a temporary `.png` beside `path` (the encoder picks the
+/// format from the extension), then renames it into place.
+pub(crate) fn draw_atomic(
     path: &Path,
-    draw: impl FnOnce(
-        &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    ) -> std::result::Result<(), String>,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area) -> Drawn,
 ) -> Result<()> {
     register_font();
     write_atomic(path, ".tmp.png", "cannot move the plot into place", |tmp| {
-        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
         draw(&root)
             .and_then(|_| root.present().map_err(|e| e.to_string()))
             .map_err(|e| Error::file(path, format!("cannot draw plot: {e}")))
@@ -56,7 +65,7 @@ type TimeChart<'a, 'b> = ChartContext<
 >;
 
 fn time_chart<'a, 'b>(
-    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    root: &'a Area<'b>,
     title: &str,
     t_max: f64,
     y: std::ops::Range<f64>,
@@ -80,8 +89,69 @@ fn time_chart<'a, 'b>(
     Ok(chart)
 }
 
+/// A chart over frequency (log scale) and level, dB.
+pub(crate) type SpectrumChart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<
+        plotters::coord::combinators::LogCoord<f64>,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// A chart from 20 Hz to `hz_max` on a log axis, with its title (if any), grid and labels.
+pub(crate) fn spectrum_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    title: Option<&str>,
+    hz_max: f64,
+    y: std::ops::Range<f64>,
+    y_desc: &str,
+) -> std::result::Result<SpectrumChart<'a, 'b>, String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let mut builder = ChartBuilder::on(area);
+    if let Some(title) = title {
+        builder.caption(title, (FONT, 20));
+    }
+    let mut chart = builder
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(52)
+        .build_cartesian_2d((20f64..hz_max).log_scale(), y)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("frequency (Hz)")
+        .y_desc(y_desc)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(e)?;
+    Ok(chart)
+}
+
+/// Draws `points` as a line in `style`, listed in the legend as `label`.
+pub(crate) fn labelled_line<CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<BitMapBackend, CT>,
+    points: Vec<(f64, f64)>,
+    style: ShapeStyle,
+    label: &str,
+) -> Drawn {
+    chart
+        .draw_series(LineSeries::new(points, style))
+        .map_err(|e| e.to_string())?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    Ok(())
+}
+
+/// A level held from 0 s to `t_max` s, as a line of two points.
+fn level_line(level: f64, t_max: f64) -> Vec<(f64, f64)> {
+    vec![(0.0, level), (t_max, level)]
+}
+
 /// The series' legend, bottom right.
-fn legend<'b: 'a, 'a>(chart: &mut TimeChart<'a, 'b>) -> std::result::Result<(), String> {
+pub(crate) fn legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, CT>,
+) -> Drawn {
     chart
         .configure_series_labels()
         .label_font((FONT, 13))
@@ -113,6 +183,40 @@ fn loudness_axis_bottom(short_term_lufs: &[f64], integrated_lufs: f64) -> f64 {
     ((bottom / 5.0).floor() * 5.0).max(LOUDNESS_FLOOR_LUFS)
 }
 
+/// The top of a loudness axis: 3 LU above the loudest of `values`, at least -7 LUFS.
+fn loudness_axis_top<'v>(values: impl IntoIterator<Item = &'v f64>) -> f64 {
+    values
+        .into_iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(-10.0f64, f64::max)
+        .ceil()
+        + 3.0
+}
+
+/// `values` over `history`'s times, `offset_lu` added, clamped to `bottom` (silence included).
+fn loudness_series(
+    history: &LoudnessHistory,
+    values: &[f64],
+    offset_lu: f64,
+    bottom: f64,
+) -> Vec<(f64, f64)> {
+    history
+        .time_s
+        .iter()
+        .zip(values)
+        .map(|(&t, &v)| {
+            let v = v + offset_lu;
+            (t, if v.is_finite() { v.max(bottom) } else { bottom })
+        })
+        .collect()
+}
+
+/// The end of a history, s (at least 1).
+fn history_end_s(history: &LoudnessHistory) -> f64 {
+    history.time_s.last().copied().unwrap_or(1.0).max(1.0)
+}
+
 pub fn loudness_plot(
     path: &Path,
     title: &str,
@@ -120,64 +224,150 @@ pub fn loudness_plot(
     integrated_lufs: f64,
     target_lufs: Option<f64>,
 ) -> Result<()> {
-    let t_max = history.time_s.last().copied().unwrap_or(1.0).max(1.0);
+    let t_max = history_end_s(history);
     let bottom = loudness_axis_bottom(&history.short_term_lufs, integrated_lufs);
-    let clamp = |v: f64| if v.is_finite() { v.max(bottom) } else { bottom };
-    let top = history
-        .momentary_lufs
+    let top = loudness_axis_top(&history.momentary_lufs);
+    draw_atomic(path, SIZE, |root| {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = time_chart(root, title, t_max, bottom..top, "loudness (LUFS)")?;
+        let series = |values: &[f64]| loudness_series(history, values, 0.0, bottom);
+        labelled_line(
+            &mut chart,
+            series(&history.momentary_lufs),
+            BLUE.mix(0.45).into(),
+            "momentary (400 ms)",
+        )?;
+        labelled_line(
+            &mut chart,
+            series(&history.short_term_lufs),
+            RED.stroke_width(2),
+            "short-term (3 s)",
+        )?;
+        if integrated_lufs.is_finite() {
+            labelled_line(
+                &mut chart,
+                level_line(integrated_lufs, t_max),
+                BLACK.stroke_width(2),
+                &format!("integrated {integrated_lufs:.1} LUFS"),
+            )?;
+        }
+        if let Some(t) = target_lufs {
+            labelled_line(
+                &mut chart,
+                level_line(t, t_max),
+                GREEN.stroke_width(1),
+                &format!("target {t:.1} LUFS"),
+            )?;
+        }
+        legend(&mut chart)
+    })
+}
+
+/// "mix +2.3 LU": the gain that brings the mix to the master's integrated loudness.
+pub fn mix_shift_label(shift_lu: f64) -> String {
+    format!("mix {shift_lu:+.1} LU")
+}
+
+/// The master's short-term loudness over time against its mix's, the mix raised by
+/// `mix_shift_lu` (the master's integrated loudness minus the mix's; `None` when either is
+/// silent, the mix then drawn as measured) so both sit at one integrated loudness: where the
+/// master's line is flatter than the mix's, its dynamics were flattened.
+pub fn master_vs_mix_loudness_plot(
+    path: &Path,
+    title: &str,
+    master: &LoudnessHistory,
+    master_integrated_lufs: f64,
+    mix: &LoudnessHistory,
+    mix_shift_lu: Option<f64>,
+) -> Result<()> {
+    let shift_lu = mix_shift_lu.unwrap_or(0.0);
+    let matched_mix: Vec<f64> = mix.short_term_lufs.iter().map(|v| v + shift_lu).collect();
+    let both: Vec<f64> = master
+        .short_term_lufs
+        .iter()
+        .chain(&matched_mix)
+        .copied()
+        .collect();
+    let t_max = history_end_s(master).max(history_end_s(mix));
+    let bottom = loudness_axis_bottom(&both, master_integrated_lufs);
+    let top = loudness_axis_top(&both);
+    let mix_label = match mix_shift_lu {
+        Some(shift) => format!("mix short-term (3 s), {}", mix_shift_label(shift)),
+        None => "mix short-term (silent: not matched)".to_string(),
+    };
+    draw_atomic(path, SIZE, |root| {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = time_chart(
+            root,
+            title,
+            t_max,
+            bottom..top,
+            "short-term loudness (LUFS)",
+        )?;
+        labelled_line(
+            &mut chart,
+            loudness_series(mix, &mix.short_term_lufs, shift_lu, bottom),
+            BLUE.mix(0.6).stroke_width(2),
+            &mix_label,
+        )?;
+        labelled_line(
+            &mut chart,
+            loudness_series(master, &master.short_term_lufs, 0.0, bottom),
+            RED.stroke_width(2),
+            "master short-term (3 s)",
+        )?;
+        if master_integrated_lufs.is_finite() {
+            labelled_line(
+                &mut chart,
+                level_line(master_integrated_lufs, t_max),
+                BLACK.mix(0.6).stroke_width(1),
+                &format!("integrated {master_integrated_lufs:.1} LUFS (both)"),
+            )?;
+        }
+        legend(&mut chart)
+    })
+}
+
+/// Each stem's short-term loudness over time, one colour per stem, named in the legend: which
+/// stem carries which part of the programme, and which one jumps out.
+/// The axis follows the music as [`loudness_axis_bottom`] does, the loudest short-term
+/// loudness of any stem standing for the integrated level.
+pub fn stems_loudness_plot(
+    path: &Path,
+    title: &str,
+    stems: &[(&str, &LoudnessHistory)],
+) -> Result<()> {
+    let all: Vec<f64> = stems
+        .iter()
+        .flat_map(|(_, h)| h.short_term_lufs.iter().copied())
+        .collect();
+    let loudest = all
         .iter()
         .copied()
         .filter(|v| v.is_finite())
-        .fold(-10.0f64, f64::max)
-        .ceil()
-        + 3.0;
-    draw_atomic(path, |root| {
-        let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(e)?;
-        let mut chart = time_chart(root, title, t_max, bottom..top, "loudness (LUFS)")?;
-        let series = |values: &[f64]| -> Vec<(f64, f64)> {
-            history
-                .time_s
-                .iter()
-                .zip(values)
-                .map(|(&t, &v)| (t, clamp(v)))
-                .collect()
-        };
-        chart
-            .draw_series(LineSeries::new(
-                series(&history.momentary_lufs),
-                BLUE.mix(0.45),
-            ))
-            .map_err(e)?
-            .label("momentary (400 ms)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.mix(0.45)));
-        chart
-            .draw_series(LineSeries::new(
-                series(&history.short_term_lufs),
-                RED.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label("short-term (3 s)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-        if integrated_lufs.is_finite() {
-            chart
-                .draw_series(LineSeries::new(
-                    vec![(0.0, integrated_lufs), (t_max, integrated_lufs)],
-                    BLACK.stroke_width(2),
-                ))
-                .map_err(e)?
-                .label(format!("integrated {integrated_lufs:.1} LUFS"))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-        }
-        if let Some(t) = target_lufs {
-            chart
-                .draw_series(LineSeries::new(
-                    vec![(0.0, t), (t_max, t)],
-                    GREEN.stroke_width(1),
-                ))
-                .map_err(e)?
-                .label(format!("target {t:.1} LUFS"))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
+        .fold(f64::NEG_INFINITY, f64::max);
+    let bottom = loudness_axis_bottom(&all, loudest);
+    let top = loudness_axis_top(&all);
+    let t_max = stems
+        .iter()
+        .map(|(_, h)| history_end_s(h))
+        .fold(1.0, f64::max);
+    draw_atomic(path, SIZE, |root| {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = time_chart(
+            root,
+            title,
+            t_max,
+            bottom..top,
+            "short-term loudness (LUFS)",
+        )?;
+        for (i, (name, history)) in stems.iter().enumerate() {
+            labelled_line(
+                &mut chart,
+                loudness_series(history, &history.short_term_lufs, 0.0, bottom),
+                Palette99::pick(i).stroke_width(2),
+                name,
+            )?;
         }
         legend(&mut chart)
     })
@@ -222,32 +412,36 @@ pub fn gain_reduction_plot(
             })
             .collect()
     };
-    draw_atomic(path, |root| {
-        let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(e)?;
+    draw_atomic(path, SIZE, |root| {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = time_chart(root, title, t_max, bottom..0.5, "largest reduction (dB)")?;
         if let Some(clipper) = clipper_db {
-            chart
-                .draw_series(LineSeries::new(series(clipper), BLUE.mix(0.6)))
-                .map_err(e)?
-                .label("clipper: peak reduction")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.mix(0.6)));
+            labelled_line(
+                &mut chart,
+                series(clipper),
+                BLUE.mix(0.6).into(),
+                "clipper: peak reduction",
+            )?;
         }
-        chart
-            .draw_series(LineSeries::new(series(limiter_db), RED.stroke_width(2)))
-            .map_err(e)?
-            .label("limiter: gain reduction")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-        chart
-            .draw_series(LineSeries::new(
-                vec![(0.0, -3.0), (t_max, -3.0)],
-                BLACK.mix(0.5).stroke_width(1),
-            ))
-            .map_err(e)?
-            .label("3 dB budget (mean)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
+        labelled_line(
+            &mut chart,
+            series(limiter_db),
+            RED.stroke_width(2),
+            "limiter: gain reduction",
+        )?;
+        labelled_line(
+            &mut chart,
+            level_line(-3.0, t_max),
+            BLACK.mix(0.5).stroke_width(1),
+            "3 dB budget (mean)",
+        )?;
         legend(&mut chart)
     })
+}
+
+/// The highest frequency the spectrum plots of a programme at `sample_rate_hz` show, Hz.
+pub(crate) fn spectrum_top_hz(sample_rate_hz: u32) -> f64 {
+    (sample_rate_hz as f64 / 2.0).min(24_000.0)
 }
 
 /// Draws an average spectrum ((Hz, dB) points, [`crate::spectrum::SpectrumMeter`]) of a
@@ -258,27 +452,19 @@ pub fn spectrum_plot(
     points: &[(f64, f64)],
     sample_rate_hz: u32,
 ) -> Result<()> {
-    let nyquist = sample_rate_hz as f64 / 2.0;
-    let hz_max = nyquist.min(24_000.0);
+    let hz_max = spectrum_top_hz(sample_rate_hz);
     let top = points.iter().map(|p| p.1).fold(-60.0f64, f64::max).ceil() + 6.0;
     let bottom = top - 100.0;
-    draw_atomic(path, |root| {
+    draw_atomic(path, SIZE, |root| {
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(52)
-            .build_cartesian_2d((20f64..hz_max).log_scale(), bottom..top)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("frequency (Hz)")
-            .y_desc("level (dB, full-scale sine = 0)")
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(e)?;
+        let mut chart = spectrum_chart(
+            root,
+            Some(title),
+            hz_max,
+            bottom..top,
+            "level (dB, full-scale sine = 0)",
+        )?;
         chart
             .draw_series(LineSeries::new(
                 points

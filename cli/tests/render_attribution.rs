@@ -165,6 +165,8 @@ fn the_stem_that_makes_the_peaks_gets_its_peak_control_where_that_is_cleaner() {
 /// the pad and dense drum hits only by holding more than 3 dB on average: the warning names the
 /// loudest level within the budget, and the same stems rendered to that level (a custom
 /// delivery) come out within 0.1 LU of it with the limiter's mean reduction at most 3.1 dB.
+/// The report plots that work, the master against the mix at matched loudness (the shift the
+/// difference of integrated loudness measured with `ebur128`) and the stems' loudness.
 #[test]
 fn a_master_over_its_budget_names_the_loudest_level_within_it() {
     let dir = temp_dir("render_budget");
@@ -177,18 +179,53 @@ fn a_master_over_its_budget_names_the_loudest_level_within_it() {
         let mut args = vec!["render", "--json", "--preset", s(&p)];
         args.extend(stems.iter().map(|p| s(p)));
         args.extend(["--deliver", deliver, "--out", s(&out)]);
-        json(&stem(&args))["masters"][0]["report"].clone()
+        json(&stem(&args))
     };
     let pins = "[master]\nclipper_enabled = false\n[stems.drums]\npeak_control_enabled = false\n";
-    let club = render("club", pins, "club");
+    let run = render("club", pins, "club");
+    let club = &run["masters"][0]["report"];
     let mean = club["limiter_gain_reduction"]["mean_db"].as_f64().unwrap();
     let warnings = club["target"]["warnings"].to_string();
     println!("club: limiter {mean:.2} dB on average; {warnings}");
     assert!(mean > 3.0, "{mean}");
-    // Its report plots the limiter's work over time.
+    // Its report plots the limiter's work over time, the master against the mix and the stems'
+    // loudness: each plot linked from the Markdown, written and listed with the files written.
     let md = std::fs::read_to_string(dir.join("club").join("club.md")).unwrap();
     assert!(md.contains("![peak stage gain reduction over time](club-gain-reduction.png)"));
-    assert!(dir.join("club").join("club-gain-reduction.png").exists());
+    let listed = run["files"].to_string();
+    for png in [
+        "club-gain-reduction.png",
+        "club-vs-mix-loudness.png",
+        "club-vs-mix-spectrum.png",
+        "club-stems-loudness.png",
+    ] {
+        assert!(md.contains(&format!("]({png})")), "{png} not linked:\n{md}");
+        assert!(dir.join("club").join(png).exists(), "{png} missing");
+        assert!(listed.contains(png), "{png} not listed: {listed}");
+    }
+    // The mix (the stems summed as read) is raised by the difference of integrated loudness.
+    let read_stems: Vec<Vec<Vec<f32>>> = stems.iter().map(|p| read(p).0).collect();
+    let mix: Vec<Vec<f32>> = (0..2)
+        .map(|c| {
+            (0..read_stems[0][c].len())
+                .map(|i| read_stems.iter().map(|s| s[c][i]).sum())
+                .collect()
+        })
+        .collect();
+    let mix_lufs = ebu_integrated(&mix, SR);
+    let (master, master_sr, _) = read(&dir.join("club").join("club.wav"));
+    let master_lufs = ebu_integrated(&master, master_sr);
+    let comparison = &club["mix_comparison"];
+    let shift = comparison["mix_shift_lu"].as_f64().expect("a shift");
+    println!(
+        "mix {mix_lufs:.3} LUFS, master {master_lufs:.3} LUFS (ebur128); report: mix {:.3} \
+         LUFS, shift {shift:+.3} LU",
+        comparison["mix_integrated_lufs"]
+    );
+    assert!((shift - (master_lufs - mix_lufs)).abs() < 0.05, "{shift}");
+    let reported_mix = comparison["mix_integrated_lufs"].as_f64().unwrap();
+    assert!((reported_mix - mix_lufs).abs() < 0.05, "{reported_mix}");
+    assert!(md.contains(&format!("mix {shift:+.1} LU")), "{md}");
     let reachable = club["loudest_within_budget_lufs"].as_f64().expect("named");
     println!("loudest within budget {reachable:.2} LUFS");
     assert!(reachable < -8.5, "{reachable}");
@@ -202,7 +239,8 @@ fn a_master_over_its_budget_names_the_loudest_level_within_it() {
         "budget",
         &format!("{pins}[deliveries.budget]\ntarget_lufs = {reachable}\nceiling_dbtp = -1.0\n"),
         "budget",
-    );
+    )["masters"][0]["report"]
+        .clone();
     let mean = budget["limiter_gain_reduction"]["mean_db"]
         .as_f64()
         .unwrap();
