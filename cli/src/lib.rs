@@ -26,6 +26,7 @@
 //! - plumbing: [`role`] (a stem's role from its name), [`par`] (work on every core),
 //!   [`progress`] (progress bars, phase timings), [`error`].
 
+pub mod album;
 pub mod align;
 pub mod analysis;
 pub mod atomic;

@@ -116,7 +116,7 @@ pub type StageWork = Arc<Mutex<[GainReductionHistogram; 2]>>;
 /// The peak stage alone, as the master chain runs it (drive, clipper when on, limiter, output
 /// gain), on the pre-limiter signal: what the drive search measures, logging the stage's work
 /// into `work` when given. The final master always comes from the whole chain.
-fn peak_stage(
+pub(crate) fn peak_stage(
     settings: &MasterSettings,
     sample_rate_hz: f64,
     drive_db: f64,

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use stem_cli::atomic::{install_interrupt_cleanup, write_text_atomic};
 use stem_cli::role::RoleOverrides;
-use stem_cli::{check, codec, demo, render, report, Error};
+use stem_cli::{album, check, codec, demo, render, report, Error};
 
 #[derive(Parser)]
 #[command(
@@ -105,6 +105,37 @@ enum Command {
         /// keep it where it measures cleaner (slower; see README).
         #[arg(long)]
         stem_peak_plan: bool,
+    },
+    /// Make an album from finished masters or stem sets: one album gain that puts the loudest
+    /// track on the delivery's target and keeps the others' loudness relative to it (as
+    /// streaming services play albums), or each track on the target; per-track files, a
+    /// sequenced album.wav with gaps, and one album report.
+    Album {
+        /// Tracks in album order: master files, or folders holding a stem set (rendered to the
+        /// delivery first, with the folder's preset.toml when there is one).
+        #[arg(required = true)]
+        tracks: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// The delivery whose target and ceiling the album takes: streaming, club or vinyl.
+        #[arg(long, default_value = "streaming")]
+        deliver: String,
+        /// Override the delivery's loudness target, LUFS.
+        #[arg(long, allow_hyphen_values = true)]
+        target_lufs: Option<f64>,
+        /// Override the delivery's true-peak ceiling, dBTP.
+        #[arg(long, allow_hyphen_values = true)]
+        ceiling_dbtp: Option<f64>,
+        /// Put every track on the target instead of one album gain.
+        #[arg(long)]
+        per_track: bool,
+        /// Silence between tracks in album.wav, seconds.
+        #[arg(long, default_value_t = 2.0)]
+        gap: f64,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Synthesise a short stem set and its mix, check it, render three masters, write reports.
     Demo {
@@ -213,6 +244,36 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 println!("{}", to_json(&summary)?);
             } else {
                 print!("{}", render::format_human(&summary));
+                for p in &summary.files {
+                    println!("wrote {}", p.display());
+                }
+            }
+            Ok(summary.passed)
+        }
+        Command::Album {
+            tracks,
+            out,
+            deliver,
+            target_lufs,
+            ceiling_dbtp,
+            per_track,
+            gap,
+            json,
+        } => {
+            let summary = album::run_album(&album::AlbumOptions {
+                tracks,
+                out,
+                delivery: deliver,
+                target_lufs,
+                ceiling_dbtp,
+                per_track,
+                gap_s: gap,
+                show_progress: !json,
+            })?;
+            if json {
+                println!("{}", to_json(&summary)?);
+            } else {
+                print!("{}", album::format_human(&summary));
                 for p in &summary.files {
                     println!("wrote {}", p.display());
                 }
