@@ -233,6 +233,23 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_carries_the_table() {
+        let readme = include_str!("../../README.md");
+        for service in services() {
+            let row = format!("| {} | {:.0} LUFS |", service.name, service.reference_lufs);
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&row))
+                .unwrap_or_else(|| panic!("README.md has no row '{row}'"));
+            assert!(
+                line.contains(&service.source) && line.contains(&service.read_on),
+                "README.md's row of {} differs from the data file",
+                service.name
+            );
+        }
+    }
+
+    #[test]
     fn spotifys_own_example_lifts_a_quiet_master_only_to_its_headroom() {
         // Spotify's page: "If a track loudness level is -20 dB LUFS, and its True Peak maximum
         // is -5 dB FS, we only lift the track up to -16 dB LUFS."
