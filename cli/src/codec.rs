@@ -4,8 +4,8 @@
 //!
 //! FLAC goes through libFLAC (`flac-bound`, the reference encoder built from its bundled source;
 //! lossless: the same integers as the WAV, checked by its verify mode and by decoding again),
-//! MP3 through LAME (`mp3lame-encoder`, constant bitrate, best quality), Ogg Vorbis through
-//! libvorbis/aoTuV (`vorbis_rs`, VBR at the bitrate asked), all built from source with the tool.
+//! MP3 and Ogg Vorbis through `stem_delivery::codec` (LAME, libvorbis/aoTuV), all built from
+//! source with the tool.
 //! AAC (MP4/M4A) and Opus go through an `ffmpeg` found on the PATH (no well-kept Rust binding
 //! covers AAC encoding; Opus in Ogg would need a hand-written container): without it they are
 //! reported as skipped, never a failed render. A format that cannot be made (ffmpeg without the
@@ -15,13 +15,13 @@
 //! Every file is written to a temporary beside its target and moved into place when complete.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
-use std::num::{NonZeroU32, NonZeroU8};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
 use serde::Serialize;
+use stem_delivery::codec::{Mp3Encoder, VorbisEncoder, MP3_KBPS};
 
 use crate::atomic::Temporary;
 use crate::error::{Error, Result};
@@ -94,11 +94,6 @@ impl Codec {
         self != Codec::Flac
     }
 }
-
-/// MP3 bitrates LAME encodes at constant bitrate (MPEG-1 layer III), kbps.
-const MP3_KBPS: [u32; 14] = [
-    32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
-];
 
 /// One entry of `--formats`: a codec and, for lossy ones, its bitrate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -302,116 +297,53 @@ fn encode_flac(wav: &Path, dest: &Path) -> std::result::Result<(), String> {
     })
 }
 
-/// MP3's output rate for a master at `rate_hz`: its own when MPEG-1 layer III has it, else
-/// 44.1 kHz for the 44.1 kHz family and 48 kHz for the rest (LAME resamples).
-fn mp3_rate_hz(rate_hz: u32) -> u32 {
-    match rate_hz {
-        32_000 | 44_100 | 48_000 => rate_hz,
-        r if r % 11_025 == 0 => 44_100,
-        _ => 48_000,
-    }
+/// The master's samples through a lossy encoder: `encoder` is made for the master's rate and
+/// the file, then fed every block (samples in [-1, 1]) and finished.
+fn encode_lossy<E>(
+    wav: &Path,
+    dest: &Path,
+    make: impl FnOnce(u32, BufWriter<File>) -> std::result::Result<E, String>,
+    feed: impl Fn(&mut E, &[f32], &[f32]) -> std::result::Result<(), String>,
+    finish: impl FnOnce(E) -> std::result::Result<(), String>,
+) -> std::result::Result<(), String> {
+    let mut master = MasterWav::open(wav)?;
+    let scale = master.scale();
+    let rate = master.spec.sample_rate;
+    write_beside(dest, |file, _| {
+        let file = file.try_clone().map_err(|e| e.to_string())?;
+        let mut encoder = make(rate, BufWriter::new(file))?;
+        let (mut samples, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
+        while master.read(BLOCK_FRAMES, &mut samples)? > 0 {
+            left.clear();
+            right.clear();
+            for pair in samples.chunks_exact(2) {
+                left.push(pair[0] as f32 / scale);
+                right.push(pair[1] as f32 / scale);
+            }
+            feed(&mut encoder, &left, &right)?;
+        }
+        finish(encoder)
+    })
 }
 
 fn encode_mp3(wav: &Path, kbps: u32, dest: &Path) -> std::result::Result<(), String> {
-    use mp3lame_encoder::{Bitrate, Builder, DualPcm, FlushNoGap, Quality};
-    let mut master = MasterWav::open(wav)?;
-    let rate = master.spec.sample_rate;
-    let bitrate = match kbps {
-        32 => Bitrate::Kbps32,
-        40 => Bitrate::Kbps40,
-        48 => Bitrate::Kbps48,
-        64 => Bitrate::Kbps64,
-        80 => Bitrate::Kbps80,
-        96 => Bitrate::Kbps96,
-        112 => Bitrate::Kbps112,
-        128 => Bitrate::Kbps128,
-        160 => Bitrate::Kbps160,
-        192 => Bitrate::Kbps192,
-        224 => Bitrate::Kbps224,
-        256 => Bitrate::Kbps256,
-        320 => Bitrate::Kbps320,
-        _ => return Err(format!("LAME has no constant bitrate of {kbps} kbps")),
-    };
-    let lame = |e: &dyn std::fmt::Debug| format!("LAME: {e:?}");
-    let mut builder = Builder::new().ok_or("LAME could not start")?;
-    builder.set_num_channels(2).map_err(|e| lame(&e))?;
-    builder.set_sample_rate(rate).map_err(|e| lame(&e))?;
-    builder
-        .set_output_sample_rate(NonZeroU32::new(mp3_rate_hz(rate)))
-        .map_err(|e| lame(&e))?;
-    builder.set_brate(bitrate).map_err(|e| lame(&e))?;
-    builder.set_quality(Quality::Best).map_err(|e| lame(&e))?;
-    let mut encoder = builder.build().map_err(|e| lame(&e))?;
-    let scale = master.scale();
-    write_beside(dest, |file, _| {
-        let mut out = BufWriter::new(file);
-        let (mut samples, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
-        let mut mp3 = Vec::new();
-        while master.read(BLOCK_FRAMES, &mut samples)? > 0 {
-            left.clear();
-            right.clear();
-            for pair in samples.chunks_exact(2) {
-                left.push(pair[0] as f32 / scale);
-                right.push(pair[1] as f32 / scale);
-            }
-            mp3.clear();
-            mp3.reserve(mp3lame_encoder::max_required_buffer_size(left.len()));
-            encoder
-                .encode_to_vec(
-                    DualPcm {
-                        left: &left,
-                        right: &right,
-                    },
-                    &mut mp3,
-                )
-                .map_err(|e| lame(&e))?;
-            out.write_all(&mp3).map_err(|e| e.to_string())?;
-        }
-        mp3.clear();
-        mp3.reserve(7200);
-        encoder
-            .flush_to_vec::<FlushNoGap>(&mut mp3)
-            .map_err(|e| lame(&e))?;
-        out.write_all(&mp3).map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())
-    })
+    encode_lossy(
+        wav,
+        dest,
+        |rate, sink| Mp3Encoder::new(rate, kbps, sink),
+        |e, l, r| e.encode(l, r),
+        |e| e.finish().map(drop),
+    )
 }
 
 fn encode_vorbis(wav: &Path, kbps: u32, dest: &Path) -> std::result::Result<(), String> {
-    use vorbis_rs::{VorbisBitrateManagementStrategy, VorbisEncoderBuilder};
-    let mut master = MasterWav::open(wav)?;
-    let rate = NonZeroU32::new(master.spec.sample_rate).ok_or("the master has no sample rate")?;
-    let target = NonZeroU32::new(kbps * 1000).ok_or("a bitrate of 0")?;
-    let scale = master.scale();
-    write_beside(dest, |file, _| {
-        let vorbis = |e: vorbis_rs::VorbisError| format!("libvorbis: {e}");
-        // A fixed stream serial: the same master makes the same file.
-        let mut encoder = VorbisEncoderBuilder::new_with_serial(
-            rate,
-            NonZeroU8::new(2).expect("2 channels"),
-            BufWriter::new(file),
-            0x5354_454d,
-        )
-        .bitrate_management_strategy(VorbisBitrateManagementStrategy::Vbr {
-            target_bitrate: target,
-        })
-        .build()
-        .map_err(vorbis)?;
-        let (mut samples, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
-        while master.read(BLOCK_FRAMES, &mut samples)? > 0 {
-            left.clear();
-            right.clear();
-            for pair in samples.chunks_exact(2) {
-                left.push(pair[0] as f32 / scale);
-                right.push(pair[1] as f32 / scale);
-            }
-            encoder
-                .encode_audio_block([&left[..], &right[..]])
-                .map_err(vorbis)?;
-        }
-        let mut out = encoder.finish().map_err(vorbis)?;
-        out.flush().map_err(|e| e.to_string())
-    })
+    encode_lossy(
+        wav,
+        dest,
+        |rate, sink| VorbisEncoder::new(rate, kbps, sink),
+        |e, l, r| e.encode(l, r),
+        |e| e.finish().map(drop),
+    )
 }
 
 /// `ffmpeg` on the PATH, if any.
@@ -499,14 +431,5 @@ mod tests {
         assert!(err(&["opus:9000"]).contains("6-510 kbps"));
         assert!(err(&["mp3:fast"]).contains("not a whole number"));
         assert!(err(&["mp3", "mp3:128"]).contains("asked for twice"));
-    }
-
-    #[test]
-    fn mp3_rates_follow_the_master_family() {
-        assert_eq!(mp3_rate_hz(44_100), 44_100);
-        assert_eq!(mp3_rate_hz(88_200), 44_100);
-        assert_eq!(mp3_rate_hz(22_050), 44_100);
-        assert_eq!(mp3_rate_hz(96_000), 48_000);
-        assert_eq!(mp3_rate_hz(384_000), 48_000);
     }
 }

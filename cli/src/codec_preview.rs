@@ -6,16 +6,15 @@
 //! against the master, and whether the decoded true peak still holds the delivery's ceiling.
 //! FLAC is decoded and compared sample for sample with the master (it must be identical).
 //!
-//! MP3, Ogg Vorbis and AAC are decoded by `symphonia` (the tool's input decoder); Opus by the
-//! `ffmpeg` that encoded it.
+//! MP3, Ogg Vorbis and AAC are decoded by `stem_delivery::decoded` (symphonia); Opus by the
+//! `ffmpeg` that encoded it. Both feed the same meters.
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde::Serialize;
-use shared_dsp::meter::loudness::LoudnessMeter;
-use shared_dsp::meter::true_peak::TruePeakMeter;
+use stem_delivery::decoded::{self, DecodedMeter};
 
 use crate::analysis::{fmt_db, LoudnessFigures};
 use crate::codec::{ffmpeg, Codec, Encoded, Format};
@@ -52,49 +51,12 @@ pub struct CodecPreview {
     pub lossless_identical: Option<bool>,
 }
 
-/// True peak (dBTP) and integrated loudness (LUFS) of a decoded programme, measured as it
-/// streams through `feed`.
-struct DecodedMeter {
-    loudness: LoudnessMeter,
-    true_peak: TruePeakMeter,
-}
-
-impl DecodedMeter {
-    fn new(sample_rate_hz: f64) -> Self {
-        Self {
-            loudness: LoudnessMeter::new(2, sample_rate_hz),
-            true_peak: TruePeakMeter::new(2, sample_rate_hz),
-        }
-    }
-
-    fn feed(&mut self, channels: &[&[f32]]) {
-        self.loudness.process_block(channels);
-        self.true_peak.process_block(channels);
-    }
-
-    fn finish(mut self) -> (f64, f64) {
-        // The true-peak interpolator's latency: the last samples' peaks come out of its tail.
-        let tail = vec![0.0f32; self.true_peak.latency_samples() + 64];
-        self.true_peak.process_block(&[&tail, &tail]);
-        (
-            self.true_peak.true_peak_dbtp(),
-            self.loudness.integrated_lufs(),
-        )
-    }
-}
-
-/// Measures a file `symphonia` decodes.
+/// Measures a file symphonia decodes (MP3, Ogg Vorbis, AAC in MP4).
 fn measure_decoded(path: &Path) -> Result<(f64, f64), String> {
-    let reader = AudioReader::open_for_measurement(path).map_err(|e| e.to_string())?;
-    let rate = reader.spec().sample_rate_hz as f64;
-    let mut meter = DecodedMeter::new(rate);
-    reader
-        .for_each_block(|block| {
-            let right = block.get(1).unwrap_or(&block[0]);
-            meter.feed(&[block[0], right]);
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(meter.finish())
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let d = decoded::measure(Box::new(file), ext)?;
+    Ok((d.true_peak_dbtp, d.integrated_lufs))
 }
 
 /// Measures a file through `ffmpeg`'s decoder (32-bit float, stereo, at 48 kHz).
@@ -132,7 +94,7 @@ fn measure_through_ffmpeg(path: &Path) -> Result<(f64, f64), String> {
             left.push(f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]));
             right.push(f32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]));
         }
-        meter.feed(&[&left, &right]);
+        meter.feed(&left, &right);
         bytes.copy_within(whole..have, 0);
         pending = have - whole;
     }
