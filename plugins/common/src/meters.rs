@@ -153,6 +153,18 @@ impl SharedHistory {
             .store(written.wrapping_add(1), Ordering::Release);
     }
 
+    /// Appends `values`, overwriting the oldest (audio thread; no allocation): one release
+    /// for the whole run instead of one per value.
+    pub fn push_slice(&self, values: &[f32]) {
+        let len = self.values.len();
+        let written = self.written.load(Ordering::Relaxed);
+        for (i, &v) in values.iter().enumerate() {
+            self.values[written.wrapping_add(i) % len].store(v, Ordering::Relaxed);
+        }
+        self.written
+            .store(written.wrapping_add(values.len()), Ordering::Release);
+    }
+
     /// Empties the ring (e.g. on a meter reset).
     pub fn clear(&self) {
         self.written.store(0, Ordering::Release);
@@ -188,6 +200,10 @@ mod tests {
         history.clear();
         history.snapshot(&mut out);
         assert!(out.is_empty());
+        history.push_slice(&[7.0, 8.0, 9.0, 10.0, 11.0]);
+        history.push(12.0);
+        history.snapshot(&mut out);
+        assert_eq!(out, [9.0, 10.0, 11.0, 12.0]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! lays them out and binds them to [`StemMasterParams`] and [`MasterMeters`].
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use egui::{vec2, RichText, Ui};
 use nice_plug::context::gui::GuiContext;
@@ -19,8 +19,10 @@ use stem_plugin_common::widgets::{
 };
 use stem_plugin_common::EditorOpen;
 
+use crate::codec_check::{self, CheckCodec, CheckState};
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
 use crate::params::StemMasterParams;
+use stem_delivery::services::{self, Playback, Programme};
 
 /// Distance to target (LU) within which the integrated loudness counts as on target.
 const ON_TARGET_LU: f32 = 0.5;
@@ -37,6 +39,10 @@ pub struct MasterEditor {
     glue_history: Vec<f32>,
     limiter_history: Vec<f32>,
     short_term_history: Vec<f32>,
+    /// The delivery preview window (services, codec headroom) and its codec check.
+    delivery_open: bool,
+    check_codec: CheckCodec,
+    check: Arc<Mutex<CheckState>>,
 }
 
 /// The editor for `params`, showing `meters`.
@@ -58,6 +64,9 @@ pub fn create(
             glue_history: Vec::new(),
             limiter_history: Vec::new(),
             short_term_history: Vec::new(),
+            delivery_open: false,
+            check_codec: CheckCodec::Mp3_320,
+            check: Arc::new(Mutex::new(CheckState::Idle)),
         },
     )
 }
@@ -74,6 +83,7 @@ impl EditorLayout for MasterEditor {
     fn ui(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
         self.read_meters(setter);
         self.header(ui, gui, setter);
+        self.delivery_window(ui);
         ui.add_space(6.0);
         let gap = ui.spacing().item_spacing.x;
         let total_w = ui.available_width();
@@ -145,6 +155,16 @@ impl MasterEditor {
             ui.add_space(14.0);
             ui.label(RichText::new("Target").color(theme::TEXT_DIM));
             ui.add(ParamChoice::for_param(&params.loudness.target, setter).combo());
+            if ui
+                .selectable_label(self.delivery_open, "Delivery")
+                .on_hover_text(
+                    "How the streaming services will play this master, and what a lossy codec \
+                     does to its true peak",
+                )
+                .clicked()
+            {
+                self.delivery_open = !self.delivery_open;
+            }
             let learning = meters.learning.load(Ordering::Relaxed);
             ui.add(
                 ParamToggle::for_param(&params.loudness.learn, setter)
@@ -189,6 +209,129 @@ impl MasterEditor {
                 );
             });
         });
+    }
+
+    /// The delivery preview: each streaming service's playback of the master as measured so
+    /// far (`stem_delivery::services`, the table `stem` reports use), and the codec headroom
+    /// check of the last seconds ([`codec_check`]).
+    fn delivery_window(&mut self, ui: &mut Ui) {
+        let mut open = self.delivery_open;
+        egui::Window::new("Delivery preview")
+            .open(&mut open)
+            .resizable(false)
+            .collapsible(false)
+            .show(ui.ctx(), |ui| {
+                self.services_grid(ui);
+                ui.separator();
+                self.codec_headroom(ui);
+            });
+        self.delivery_open = open;
+    }
+
+    fn services_grid(&self, ui: &mut Ui) {
+        let m = &self.meters;
+        let integrated = m.integrated_lufs.load() as f64;
+        let tp = m.true_peak_max_dbtp.load() as f64;
+        // The meters hold the true peak, not the sample peak: the sample peak is at most the
+        // true peak, so Spotify Loud's limiter estimate errs towards engaging.
+        let rows = services::preview(&Programme {
+            integrated_lufs: integrated,
+            true_peak_dbtp: tp,
+            sample_peak_dbfs: tp,
+        });
+        ui.label(
+            RichText::new(format!(
+                "Streaming services (integrated {} LUFS, true peak {} dBTP so far)",
+                lufs(integrated as f32),
+                lufs(tp as f32)
+            ))
+            .color(theme::TEXT_DIM),
+        );
+        if rows.is_empty() {
+            ui.label("Play the song to measure its loudness first.");
+            return;
+        }
+        egui::Grid::new("services").striped(true).show(ui, |ui| {
+            for h in ["Service", "Gain", "Plays at", "True peak", ""] {
+                ui.label(RichText::new(h).color(theme::TEXT_DIM));
+            }
+            ui.end_row();
+            for r in &rows {
+                let approx = if r.estimated { "~" } else { "" };
+                ui.label(&r.service);
+                ui.label(format!("{:+.1} dB", r.playback_gain_db));
+                ui.label(format!("{approx}{:.1} LUFS", r.result_lufs));
+                ui.label(format!("{approx}{:.1} dBTP", r.result_true_peak_dbtp));
+                ui.label(
+                    match (r.turn_up_withheld_db, r.limiter_reduction_db, r.playback) {
+                        (Some(w), _, _) => format!("turn-up held {w:.1} dB short"),
+                        (_, Some(l), _) => format!("its limiter takes ~{l:.1} dB"),
+                        (_, _, Playback::TurnedDown) => "turned down".to_owned(),
+                        (_, _, Playback::TurnedUp) => "turned up".to_owned(),
+                        (_, _, Playback::AsMastered) => "as mastered".to_owned(),
+                    },
+                );
+                ui.end_row();
+            }
+        });
+    }
+
+    fn codec_headroom(&mut self, ui: &mut Ui) {
+        let m = &self.meters;
+        let rate = m.output_tail_rate_hz.load().max(1.0) as u32;
+        let ceiling = m.target_ceiling_dbtp.load() as f64;
+        let state = self.check.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Codec headroom").color(theme::TEXT_DIM));
+            egui::ComboBox::from_id_salt("check-codec")
+                .selected_text(self.check_codec.label())
+                .show_ui(ui, |ui| {
+                    for c in CheckCodec::ALL {
+                        ui.selectable_value(&mut self.check_codec, c, c.label());
+                    }
+                });
+            let running = state == CheckState::Running;
+            let tail_s = crate::meters::OUTPUT_TAIL_LEN as f64 / rate as f64;
+            if ui
+                .add_enabled(
+                    !running,
+                    egui::Button::new(format!("Check last {tail_s:.0} s")),
+                )
+                .on_hover_text(
+                    "Encodes the last seconds of the output, decodes them and measures the true \
+                     peak a listener's decoder produces",
+                )
+                .clicked()
+            {
+                let (mut left, mut right) = (Vec::new(), Vec::new());
+                m.output_tail[0].snapshot(&mut left);
+                m.output_tail[1].snapshot(&mut right);
+                let n = left.len().min(right.len());
+                left.truncate(n);
+                right.truncate(n);
+                codec_check::start(&self.check, self.check_codec, left, right, rate);
+            }
+        });
+        let text = match &state {
+            CheckState::Idle => RichText::new("Not checked yet.").color(theme::TEXT_DIM),
+            CheckState::Running => RichText::new("Encoding and decoding…").color(theme::TEXT_DIM),
+            CheckState::Failed(why) => RichText::new(why).color(theme::WARN),
+            CheckState::Done(r) => {
+                let over = r.decoded_true_peak_dbtp > ceiling;
+                RichText::new(format!(
+                    "{}, last {:.1} s: decoded true peak {:.2} dBTP ({:+.2} dB) {} the {:.1} dBTP \
+                     ceiling",
+                    r.codec.label(),
+                    r.seconds,
+                    r.decoded_true_peak_dbtp,
+                    r.rise_db(),
+                    if over { "over" } else { "within" },
+                    ceiling
+                ))
+                .color(if over { theme::OVER } else { theme::GOOD })
+            }
+        };
+        ui.label(text);
     }
 
     fn loudness_panel(&mut self, ui: &mut Ui, height: f32) {

@@ -26,6 +26,7 @@ use stem_plugin_common::frame::MAX_SLICE;
 use stem_plugin_common::widgets::EditorApp;
 use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 
+mod codec_check;
 mod editor;
 pub mod meters;
 pub mod params;
@@ -189,6 +190,9 @@ impl Plugin for StemMaster {
         self.learning = false;
         let fft = (meters::SPECTRUM_FFT_SIZE_48K as f32 * fs / 48_000.0) as usize;
         self.spectrum = SpectrumAnalyser::new(fft, fs as f64);
+        self.meters.output_tail_rate_hz.store(fs);
+        self.meters.output_tail[0].clear();
+        self.meters.output_tail[1].clear();
         let latency = self.chain.latency_samples();
         self.frame
             .set_sample_rate(fs, self.chain.max_latency_samples());
@@ -282,6 +286,8 @@ impl Plugin for StemMaster {
                     *loudness_samples = 0;
                 }
                 if editor_open {
+                    meters.output_tail[0].push_slice(l);
+                    meters.output_tail[1].push_slice(r);
                     for ((m, &a), &b) in mid.iter_mut().zip(l.iter()).zip(r.iter()) {
                         *m = 0.5 * (a + b);
                     }

@@ -21,6 +21,9 @@ pub const LOUDNESS_HISTORY_INTERVAL_MS: f32 = 100.0;
 pub const LOUDNESS_HISTORY_LEN: usize = 1800;
 /// FFT size of the output spectrum at 48 kHz (scaled with the rate).
 pub const SPECTRUM_FFT_SIZE_48K: usize = 4096;
+/// Output samples kept per channel for the editor's codec check: 8 s at 48 kHz (4 s at 96 kHz;
+/// allocated with the plugin, so its length cannot follow the rate).
+pub const OUTPUT_TAIL_LEN: usize = 8 * 48_000;
 
 /// Everything the editor reads. Shared as `Arc<MasterMeters>` between plugin and editor.
 #[derive(Debug)]
@@ -76,6 +79,11 @@ pub struct MasterMeters {
     pub compare_gain_db: MeterValue,
     pub unprocessed_integrated_lufs: MeterValue,
 
+    /// The last [`OUTPUT_TAIL_LEN`] output samples per channel, written while the editor is
+    /// open, and their rate (Hz): what the codec check encodes.
+    pub output_tail: [SharedHistory; 2],
+    pub output_tail_rate_hz: MeterValue,
+
     /// True while a learn pass measures.
     pub learning: AtomicBool,
     /// Integrated loudness measured by the running learn pass, LUFS.
@@ -115,6 +123,11 @@ impl Default for MasterMeters {
             latency_ms: MeterValue::new(0.0),
             compare_gain_db: MeterValue::new(0.0),
             unprocessed_integrated_lufs: MeterValue::default(),
+            output_tail: [
+                SharedHistory::new(OUTPUT_TAIL_LEN),
+                SharedHistory::new(OUTPUT_TAIL_LEN),
+            ],
+            output_tail_rate_hz: MeterValue::new(48_000.0),
             learning: AtomicBool::new(false),
             learn_measured_lufs: MeterValue::default(),
             learn_result_db: MeterValue::new(0.0),
@@ -145,6 +158,8 @@ impl MasterMeters {
             &self.limiter_gr_history,
             &self.momentary_history,
             &self.short_term_history,
+            &self.output_tail[0],
+            &self.output_tail[1],
         ] {
             h.clear();
         }
