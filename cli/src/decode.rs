@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use symphonia::core::audio::sample::SampleFormat;
 use symphonia::core::audio::Channels;
 use symphonia::core::codecs::audio::well_known::{
-    CODEC_ID_PCM_F32BE, CODEC_ID_PCM_F32LE, CODEC_ID_PCM_F64BE, CODEC_ID_PCM_F64LE,
+    CODEC_ID_AAC, CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3, CODEC_ID_OPUS, CODEC_ID_PCM_F32BE,
+    CODEC_ID_PCM_F32LE, CODEC_ID_PCM_F64BE, CODEC_ID_PCM_F64LE, CODEC_ID_VORBIS,
 };
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as DecodeError;
@@ -33,6 +34,7 @@ use symphonia::core::meta::MetadataOptions;
 use crate::audio::{Audio, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use crate::declared::check_declared_length;
 use crate::error::{Error, Result};
+use crate::files::display_name;
 use crate::layout::{layout_of, ChannelLayout};
 
 /// What a file holds, known once it is opened (before any audio is decoded).
@@ -51,6 +53,8 @@ pub struct AudioSpec {
     /// The frame count the header declares (checked against the file's size for WAV, RF64 and
     /// AIFF), if it declares one.
     pub declared_frames: Option<u64>,
+    /// The lossy codec the audio is coded with (MP3, Vorbis, AAC, ...), `None` for PCM and FLAC.
+    pub lossy_codec: Option<&'static str>,
 }
 
 /// A file read block by block: [`AudioReader::open`] checks everything a header can say (the
@@ -76,7 +80,18 @@ impl AudioReader {
     /// Opens a mono or stereo `path` (WAV, RF64, AIFF, FLAC) and reads its headers, or says
     /// exactly why it cannot: stems and mixes.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::open_with_channels(path, 2)
+        let reader = Self::open_with_channels(path, 2)?;
+        if let Some(codec) = reader.spec.lossy_codec {
+            // Read, because a reference or a rough stem set may only exist so; said, because
+            // a lossy stem has lost what mastering works on and carries its coder's delay (an
+            // MP3 starts 1105 samples or more late), which misaligns it against lossless files.
+            eprintln!(
+                "stem: warning: {}: lossy {codec} audio; stems and mixes should be lossless \
+                 exports (WAV, AIFF, FLAC), and its coder's delay shifts it against the others",
+                display_name(path)
+            );
+        }
+        Ok(reader)
     }
 
     /// [`Self::open`] for a file that is only measured: also 5.0, 5.1, 7.1 and other layouts of
@@ -193,6 +208,17 @@ impl AudioReader {
                 channels,
                 layout,
                 declared_frames,
+                lossy_codec: [
+                    (CODEC_ID_MP3, "MP3"),
+                    (CODEC_ID_MP2, "MP2"),
+                    (CODEC_ID_MP1, "MP1"),
+                    (CODEC_ID_VORBIS, "Vorbis"),
+                    (CODEC_ID_OPUS, "Opus"),
+                    (CODEC_ID_AAC, "AAC"),
+                ]
+                .into_iter()
+                .find(|(id, _)| *id == params.codec)
+                .map(|(_, name)| name),
             },
             format,
             decoder,

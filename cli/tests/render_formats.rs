@@ -22,6 +22,30 @@ fn stem_set(dir: &Path) -> Vec<String> {
     paths.iter().map(|p| s(p).to_string()).collect()
 }
 
+/// `file` decoded by ffmpeg: stereo 32-bit float at 48 kHz (every codec here is at 48 kHz).
+fn ffmpeg_decode(file: &Path) -> Vec<Vec<f32>> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-f", "f32le", "-ac", "2", "-ar", "48000", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffmpeg could not decode {}",
+        file.display()
+    );
+    let samples: Vec<f32> = out
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    vec![
+        samples.iter().step_by(2).copied().collect(),
+        samples.iter().skip(1).step_by(2).copied().collect(),
+    ]
+}
+
 fn render(args: &[&str]) -> serde_json::Value {
     let out = stem(args);
     assert!(
@@ -84,17 +108,28 @@ fn every_encoding_is_written_and_its_decoded_peak_measured() {
         }
         let tp = row["true_peak_dbtp"].as_f64().unwrap();
         let lufs = row["integrated_lufs"].as_f64().unwrap();
+        // Independent figures of the decoded signal: ebur128 and the 16x true peak on what
+        // symphonia decodes (the preview's decoder) and, where ffmpeg is installed, on what
+        // ffmpeg's own decoders make of the file (Opus: only ffmpeg).
+        let mut decodings = Vec::new();
         if codec != "opus" {
-            // Independent figures of the same decoded signal (Opus is decoded by ffmpeg at
-            // 48 kHz, which the tests do not run themselves).
-            let decoded = read_audio(&file).unwrap();
-            let ebu = ebu_integrated(&decoded.channels, decoded.sample_rate_hz);
-            let tp16 = true_peak_16x_dbtp(&decoded.channels);
+            let d = read_audio(&file).unwrap();
+            decodings.push(("symphonia", d.channels, d.sample_rate_hz));
+        }
+        if have_ffmpeg {
+            decodings.push(("ffmpeg", ffmpeg_decode(&file), 48_000));
+        }
+        for (decoder, ch, sr) in decodings {
+            let ebu = ebu_integrated(&ch, sr);
+            let tp16 = true_peak_16x_dbtp(&ch);
             assert!(
                 (lufs - ebu).abs() < 0.05,
-                "{codec}: {lufs} vs ebur128 {ebu}"
+                "{codec} by {decoder}: {lufs} vs ebur128 {ebu}"
             );
-            assert!((tp - tp16).abs() < 0.2, "{codec}: {tp} vs 16x {tp16}");
+            assert!(
+                (tp - tp16).abs() < 0.2,
+                "{codec} by {decoder}: {tp} vs 16x {tp16}"
+            );
         }
         let rise = row["true_peak_rise_db"].as_f64().unwrap();
         assert!((rise - (tp - master_tp)).abs() < 1e-9);
@@ -191,4 +226,46 @@ fn bad_formats_are_refused_by_name() {
         !out.exists(),
         "nothing is written for a refused command line"
     );
+}
+
+#[test]
+fn a_delivery_is_measured_by_stem_report_and_a_lossy_stem_is_named() {
+    let dir = temp_dir("render_formats_lossy_input");
+    let stems = stem_set(&dir);
+    let out = dir.join("masters");
+    let mut args = vec![
+        "render",
+        "--json",
+        "--deliver",
+        "streaming",
+        "--out",
+        s(&out),
+    ];
+    args.extend(["--formats", "mp3"]);
+    args.extend(stems.iter().map(String::as_str));
+    let summary = render(&args);
+    let row = &rows(&summary["masters"][0])[0];
+    let mp3 = out.join("streaming.mp3");
+    // `stem report` reads the delivery and measures what the preview measured.
+    let report = stem(&["report", "--json", s(&mp3)]);
+    assert_eq!(report.status.code(), Some(0));
+    let r = json(&report);
+    let preview_tp = row["true_peak_dbtp"].as_f64().unwrap();
+    let preview_lufs = row["integrated_lufs"].as_f64().unwrap();
+    assert!((r["true_peak_dbtp"].as_f64().unwrap() - preview_tp).abs() < 0.01);
+    assert!((r["integrated_lufs"].as_f64().unwrap() - preview_lufs).abs() < 0.01);
+    // As a stem it is read, and named as lossy.
+    let out2 = dir.join("again");
+    let mut args = vec![
+        "render",
+        "--deliver",
+        "streaming",
+        "--out",
+        s(&out2),
+        s(&mp3),
+    ];
+    args.extend(stems.iter().skip(1).map(String::as_str));
+    let o = stem(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("streaming.mp3: lossy MP3 audio"), "{err}");
 }
