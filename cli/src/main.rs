@@ -240,14 +240,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 strict,
                 stem_peak_plan,
             })?;
-            if json {
-                println!("{}", to_json(&summary)?);
-            } else {
-                print!("{}", render::format_human(&summary));
-                for p in &summary.files {
-                    println!("wrote {}", p.display());
-                }
-            }
+            print_summary(json, &summary, render::format_human, &summary.files)?;
             Ok(summary.passed)
         }
         Command::Album {
@@ -270,14 +263,7 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 gap_s: gap,
                 show_progress: !json,
             })?;
-            if json {
-                println!("{}", to_json(&summary)?);
-            } else {
-                print!("{}", album::format_human(&summary));
-                for p in &summary.files {
-                    println!("wrote {}", p.display());
-                }
-            }
+            print_summary(json, &summary, album::format_human, &summary.files)?;
             Ok(summary.passed)
         }
         Command::Demo {
@@ -360,4 +346,22 @@ fn run_demo(seconds: f64, out: &Path, force: bool, show_progress: bool) -> Resul
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(value)
         .map_err(|e| Error::usage(format!("JSON output failed: {e}")))
+}
+
+/// Prints a command's summary: as JSON, or as its table followed by the files it wrote.
+fn print_summary<T: serde::Serialize>(
+    json: bool,
+    summary: &T,
+    human: impl Fn(&T) -> String,
+    files: &[PathBuf],
+) -> Result<(), Error> {
+    if json {
+        println!("{}", to_json(summary)?);
+    } else {
+        print!("{}", human(summary));
+        for p in files {
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(())
 }

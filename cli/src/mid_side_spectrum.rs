@@ -125,7 +125,6 @@ pub fn master_vs_mix_spectrum_plot(
         None => "mix (silent: not matched)".to_string(),
     };
     draw_atomic(path, SIZE, |root| {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
         let root = root.titled(title, (FONT, 22)).map_err(|e| e.to_string())?;
         let (mid_area, side_area) = root.split_vertically(root.dim_in_pixel().1 / 2);
         let panels = [

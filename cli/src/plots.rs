@@ -51,7 +51,10 @@ pub(crate) fn draw_atomic(
     register_font();
     write_atomic(path, ".tmp.png", "cannot move the plot into place", |tmp| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
-        draw(&root)
+        // Every plot is drawn on white.
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|_| draw(&root))
             .and_then(|_| root.present().map_err(|e| e.to_string()))
             .map_err(|e| Error::file(path, format!("cannot draw plot: {e}")))
     })
@@ -228,7 +231,6 @@ pub fn loudness_plot(
     let bottom = loudness_axis_bottom(&history.short_term_lufs, integrated_lufs);
     let top = loudness_axis_top(&history.momentary_lufs);
     draw_atomic(path, SIZE, |root| {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = time_chart(root, title, t_max, bottom..top, "loudness (LUFS)")?;
         let series = |values: &[f64]| loudness_series(history, values, 0.0, bottom);
         labelled_line(
@@ -296,7 +298,6 @@ pub fn master_vs_mix_loudness_plot(
         None => "mix short-term (silent: not matched)".to_string(),
     };
     draw_atomic(path, SIZE, |root| {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = time_chart(
             root,
             title,
@@ -353,7 +354,6 @@ pub fn stems_loudness_plot(
         .map(|(_, h)| history_end_s(h))
         .fold(1.0, f64::max);
     draw_atomic(path, SIZE, |root| {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = time_chart(
             root,
             title,
@@ -413,7 +413,6 @@ pub fn gain_reduction_plot(
             .collect()
     };
     draw_atomic(path, SIZE, |root| {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = time_chart(root, title, t_max, bottom..0.5, "largest reduction (dB)")?;
         if let Some(clipper) = clipper_db {
             labelled_line(
@@ -457,7 +456,6 @@ pub fn spectrum_plot(
     let bottom = top - 100.0;
     draw_atomic(path, SIZE, |root| {
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(e)?;
         let mut chart = spectrum_chart(
             root,
             Some(title),
