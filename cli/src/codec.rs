@@ -21,10 +21,11 @@ use std::process::Command;
 use std::str::FromStr;
 
 use serde::Serialize;
-use stem_delivery::codec::{Mp3Encoder, VorbisEncoder, MP3_KBPS};
+use stem_delivery::codec::{lossy_rate_hz, Mp3Encoder, VorbisEncoder, MP3_KBPS};
 
 use crate::atomic::Temporary;
 use crate::error::{Error, Result};
+use crate::resample::StreamResampler;
 
 /// A delivery encoding beside the WAV masters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -297,11 +298,13 @@ fn encode_flac(wav: &Path, dest: &Path) -> std::result::Result<(), String> {
     })
 }
 
-/// The master's samples through a lossy encoder: `encoder` is made for the master's rate and
-/// the file, then fed every block (samples in [-1, 1]) and finished.
+/// The master's samples through a lossy encoder: `make` builds it for the rate it codes at and
+/// the file, `feed` takes every block (samples in [-1, 1]), `finish` ends it. With `coded_hz`
+/// other than the master's rate the blocks go through `rubato` first ([`StreamResampler`]).
 fn encode_lossy<E>(
     wav: &Path,
     dest: &Path,
+    coded_hz: Option<u32>,
     make: impl FnOnce(u32, BufWriter<File>) -> std::result::Result<E, String>,
     feed: impl Fn(&mut E, &[f32], &[f32]) -> std::result::Result<(), String>,
     finish: impl FnOnce(E) -> std::result::Result<(), String>,
@@ -309,9 +312,17 @@ fn encode_lossy<E>(
     let mut master = MasterWav::open(wav)?;
     let scale = master.scale();
     let rate = master.spec.sample_rate;
+    let coded = coded_hz.unwrap_or(rate);
+    let frames = master.reader.duration() as usize;
     write_beside(dest, |file, _| {
         let file = file.try_clone().map_err(|e| e.to_string())?;
-        let mut encoder = make(rate, BufWriter::new(file))?;
+        let mut encoder = make(coded, BufWriter::new(file))?;
+        let mut resampler = if coded != rate {
+            Some(StreamResampler::new(rate, coded, frames).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let mut sink = |l: &[f32], r: &[f32]| feed(&mut encoder, l, r).map_err(|e| Error::usage(e));
         let (mut samples, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
         while master.read(BLOCK_FRAMES, &mut samples)? > 0 {
             left.clear();
@@ -320,16 +331,25 @@ fn encode_lossy<E>(
                 left.push(pair[0] as f32 / scale);
                 right.push(pair[1] as f32 / scale);
             }
-            feed(&mut encoder, &left, &right)?;
+            match &mut resampler {
+                Some(rs) => rs.push(&left, &right, &mut sink),
+                None => sink(&left, &right),
+            }
+            .map_err(|e| e.to_string())?;
+        }
+        if let Some(rs) = &mut resampler {
+            rs.finish(&mut sink).map_err(|e| e.to_string())?;
         }
         finish(encoder)
     })
 }
 
 fn encode_mp3(wav: &Path, kbps: u32, dest: &Path) -> std::result::Result<(), String> {
+    // LAME resamples itself (to `lossy_rate_hz`).
     encode_lossy(
         wav,
         dest,
+        None,
         |rate, sink| Mp3Encoder::new(rate, kbps, sink),
         |e, l, r| e.encode(l, r),
         |e| e.finish().map(drop),
@@ -337,9 +357,11 @@ fn encode_mp3(wav: &Path, kbps: u32, dest: &Path) -> std::result::Result<(), Str
 }
 
 fn encode_vorbis(wav: &Path, kbps: u32, dest: &Path) -> std::result::Result<(), String> {
+    let rate = MasterWav::open(wav)?.spec.sample_rate;
     encode_lossy(
         wav,
         dest,
+        Some(lossy_rate_hz(rate)),
         |rate, sink| VorbisEncoder::new(rate, kbps, sink),
         |e, l, r| e.encode(l, r),
         |e| e.finish().map(drop),
@@ -361,8 +383,13 @@ fn encode_ffmpeg(wav: &Path, format: &Format, dest: &Path) -> std::result::Resul
         // ffmpeg's native AAC-LC encoder; `+faststart` puts the index first, as stores ask.
         Codec::Aac => ("aac", "ipod", &["-movflags", "+faststart"]),
         // Opus runs at 48 kHz whatever the master's rate (RFC 7845: decoders play at 48 kHz).
-        Codec::Opus => ("libopus", "opus", &["-ar", "48000"]),
+        Codec::Opus => ("libopus", "opus", &[]),
         _ => unreachable!("only AAC and Opus go through ffmpeg"),
+    };
+    // AAC at the rate streaming services code at (it stops at 96 kHz); Opus always at 48 kHz.
+    let rate_hz = match format.codec {
+        Codec::Opus => 48_000,
+        _ => lossy_rate_hz(MasterWav::open(wav)?.spec.sample_rate),
     };
     write_beside(dest, |_, tmp_path| {
         let out = Command::new(&ffmpeg)
@@ -370,6 +397,8 @@ fn encode_ffmpeg(wav: &Path, format: &Format, dest: &Path) -> std::result::Resul
             .arg(wav)
             .args(["-map_metadata", "-1", "-c:a", codec, "-b:a"])
             .arg(format!("{kbps}k"))
+            .arg("-ar")
+            .arg(rate_hz.to_string())
             .args(extra)
             .args(["-f", muxer])
             .arg(tmp_path)

@@ -269,3 +269,34 @@ fn a_delivery_is_measured_by_stem_report_and_a_lossy_stem_is_named() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("streaming.mp3: lossy MP3 audio"), "{err}");
 }
+
+#[test]
+fn masters_at_any_rate_are_coded_at_a_streaming_rate() {
+    // libvorbis refuses 384 kHz and AAC stops at 96 kHz: such masters are coded at 48 kHz
+    // (44.1 kHz for the 44.1 kHz family), and 22.05 kHz masters at 44.1 kHz.
+    for (rate, coded) in [(384_000u32, 48_000u32), (22_050, 44_100)] {
+        let dir = temp_dir(&format!("render_formats_rate_{rate}"));
+        let n = 2 * rate as usize;
+        let hum: Vec<f32> = (0..n)
+            .map(|i| 0.3 * (std::f32::consts::TAU * 220.0 * i as f32 / rate as f32).sin())
+            .collect();
+        let stem_path = dir.join("synths.wav");
+        write(&stem_path, &[hum.clone(), hum], rate);
+        let out = dir.join("masters");
+        let mut args = vec![
+            "render",
+            "--json",
+            "--deliver",
+            "streaming",
+            "--out",
+            s(&out),
+        ];
+        args.extend(["--formats", "mp3,vorbis", s(&stem_path)]);
+        let summary = render(&args);
+        for row in rows(&summary["masters"][0]) {
+            assert!(row["skipped"].is_null(), "{rate} Hz: {row}");
+            let decoded = read_audio(&out.join(row["file"].as_str().unwrap())).unwrap();
+            assert_eq!(decoded.sample_rate_hz, coded, "{rate} Hz: {row}");
+        }
+    }
+}

@@ -11,9 +11,12 @@ pub const MP3_KBPS: [u32; 14] = [
     32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
 ];
 
-/// MP3's output rate for a master at `rate_hz`: its own when MPEG-1 layer III has it, else
-/// 44.1 kHz for the 44.1 kHz family and 48 kHz for the rest (LAME resamples).
-pub fn mp3_rate_hz(rate_hz: u32) -> u32 {
+/// The rate a lossy delivery of a master at `rate_hz` is coded at: its own at 32, 44.1 and
+/// 48 kHz (the rates MPEG-1 layer III has, and what streaming services code at), else 44.1 kHz
+/// for the 44.1 kHz family and 48 kHz for the rest. LAME resamples MP3 itself; libvorbis
+/// refuses very high rates (384 kHz: "not implemented") and AAC stops at 96 kHz, so the
+/// `stem` tool resamples those first.
+pub fn lossy_rate_hz(rate_hz: u32) -> u32 {
     match rate_hz {
         32_000 | 44_100 | 48_000 => rate_hz,
         r if r % 11_025 == 0 => 44_100,
@@ -29,7 +32,7 @@ pub struct Mp3Encoder<W: Write> {
 }
 
 impl<W: Write> Mp3Encoder<W> {
-    /// Stereo at `sample_rate_hz` (22.05-384 kHz: LAME resamples to [`mp3_rate_hz`]), constant
+    /// Stereo at `sample_rate_hz` (22.05-384 kHz: LAME resamples to [`lossy_rate_hz`]), constant
     /// `kbps` (one of [`MP3_KBPS`]).
     pub fn new(sample_rate_hz: u32, kbps: u32, sink: W) -> Result<Self, String> {
         use mp3lame_encoder::{Bitrate, Builder, Quality};
@@ -56,7 +59,7 @@ impl<W: Write> Mp3Encoder<W> {
             .set_sample_rate(sample_rate_hz)
             .map_err(|e| lame(&e))?;
         builder
-            .set_output_sample_rate(NonZeroU32::new(mp3_rate_hz(sample_rate_hz)))
+            .set_output_sample_rate(NonZeroU32::new(lossy_rate_hz(sample_rate_hz)))
             .map_err(|e| lame(&e))?;
         builder.set_brate(bitrate).map_err(|e| lame(&e))?;
         builder.set_quality(Quality::Best).map_err(|e| lame(&e))?;
@@ -139,11 +142,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mp3_rates_follow_the_master_family() {
-        assert_eq!(mp3_rate_hz(44_100), 44_100);
-        assert_eq!(mp3_rate_hz(88_200), 44_100);
-        assert_eq!(mp3_rate_hz(22_050), 44_100);
-        assert_eq!(mp3_rate_hz(96_000), 48_000);
-        assert_eq!(mp3_rate_hz(384_000), 48_000);
+    fn lossy_rates_follow_the_master_family() {
+        assert_eq!(lossy_rate_hz(44_100), 44_100);
+        assert_eq!(lossy_rate_hz(88_200), 44_100);
+        assert_eq!(lossy_rate_hz(22_050), 44_100);
+        assert_eq!(lossy_rate_hz(96_000), 48_000);
+        assert_eq!(lossy_rate_hz(384_000), 48_000);
     }
 }
