@@ -5,7 +5,8 @@
 //!
 //! A TRACK is an audio file (a finished master) or a folder holding a stem set (its audio files;
 //! `preset.toml` in it is used when present; a file named `mix.*` is left out): a folder is first
-//! rendered with `stem render` to the album's delivery, into `OUT/renders/<folder>/`.
+//! rendered with `stem render` to the album's delivery, into `OUT/renders/NN-<folder>/` (the
+//! track number keeps two folders of one name apart).
 //!
 //! The gain goes through the Stem Master's own peak stage (its true-peak limiter at the
 //! album's ceiling). Where the gain lifts a track's peaks over the ceiling, the limiter takes
@@ -124,8 +125,9 @@ fn stem_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(stems)
 }
 
-/// The master of one TRACK: the file, or the render of a stem folder to `delivery`.
-fn master_of(track: &Path, opts: &AlbumOptions) -> Result<PathBuf> {
+/// The master of TRACK number `index` (from 0): the file, or the render of a stem folder to
+/// `delivery`.
+fn master_of(index: usize, track: &Path, opts: &AlbumOptions) -> Result<PathBuf> {
     if !track.is_dir() {
         return Ok(track.to_path_buf());
     }
@@ -135,7 +137,10 @@ fn master_of(track: &Path, opts: &AlbumOptions) -> Result<PathBuf> {
         stems: stem_files(track)?,
         preset: preset.is_file().then_some(preset),
         deliveries: vec![opts.delivery.clone()],
-        out: opts.out.join("renders").join(&name),
+        out: opts
+            .out
+            .join("renders")
+            .join(format!("{:02}-{name}", index + 1)),
         bits: vec![24],
         formats: Vec::new(),
         codec_safe_ceiling: false,
@@ -270,7 +275,8 @@ pub fn run_album(opts: &AlbumOptions) -> Result<AlbumSummary> {
     let masters: Vec<PathBuf> = opts
         .tracks
         .iter()
-        .map(|t| master_of(t, opts))
+        .enumerate()
+        .map(|(i, t)| master_of(i, t, opts))
         .collect::<Result<_>>()?;
     let mut protected: Vec<PathBuf> = opts.tracks.clone();
     protected.extend(masters.iter().cloned());

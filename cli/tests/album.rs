@@ -31,7 +31,7 @@ fn write_song(path: &Path, ch: &[Vec<f32>; 2]) {
 
 fn three_songs(dir: &Path) -> Vec<PathBuf> {
     // Song 1: a stem folder (rendered to streaming first).
-    let folder = dir.join("one");
+    let folder = dir.join("one").join("song");
     std::fs::create_dir_all(&folder).unwrap();
     let set = stems(6.0);
     let mix = mix_of(&set);
@@ -196,4 +196,38 @@ fn bad_albums_are_refused_by_name() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--gap 60"));
     let o = stem(&["album", "--out", s(&out), "--deliver", "radio", s(&a)]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--deliver radio"));
+}
+
+#[test]
+fn two_stem_folders_of_one_name_stay_apart() {
+    let dir = temp_dir("album_same_names");
+    let mut tracks = Vec::new();
+    for (parent, gain_db) in [("a", 0.0), ("b", -6.0)] {
+        let folder = dir.join(parent).join("song");
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut set = stems(4.0);
+        let g = 10f32.powf(gain_db / 20.0);
+        for (_, ch) in set.iter_mut() {
+            for x in ch.iter_mut().flatten() {
+                *x *= g;
+            }
+        }
+        let mix = mix_of(&set);
+        write_set(&folder, &set, &mix);
+        tracks.push(folder);
+    }
+    let out = dir.join("album");
+    let mut args = vec!["album", "--json", "--per-track", "--out", s(&out)];
+    args.extend(tracks.iter().map(|p| s(p)));
+    let summary = run(&args);
+    let masters: Vec<&str> = summary["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["master"].as_str().unwrap())
+        .collect();
+    assert_ne!(masters[0], masters[1]);
+    for m in masters {
+        assert!(Path::new(m).is_file(), "{m}");
+    }
 }
