@@ -60,6 +60,9 @@ pub(crate) fn draw_atomic(
     })
 }
 
+/// The y axis of the short-term loudness plots.
+const SHORT_TERM_AXIS: &str = "short-term loudness (LUFS)";
+
 /// A chart over time (seconds from 0 to `t_max`) with its title, grid and axis labels.
 type TimeChart<'a, 'b> = ChartContext<
     'a,
@@ -298,13 +301,7 @@ pub fn master_vs_mix_loudness_plot(
         None => "mix short-term (silent: not matched)".to_string(),
     };
     draw_atomic(path, SIZE, |root| {
-        let mut chart = time_chart(
-            root,
-            title,
-            t_max,
-            bottom..top,
-            "short-term loudness (LUFS)",
-        )?;
+        let mut chart = time_chart(root, title, t_max, bottom..top, SHORT_TERM_AXIS)?;
         labelled_line(
             &mut chart,
             loudness_series(mix, &mix.short_term_lufs, shift_lu, bottom),
@@ -354,13 +351,7 @@ pub fn stems_loudness_plot(
         .map(|(_, h)| history_end_s(h))
         .fold(1.0, f64::max);
     draw_atomic(path, SIZE, |root| {
-        let mut chart = time_chart(
-            root,
-            title,
-            t_max,
-            bottom..top,
-            "short-term loudness (LUFS)",
-        )?;
+        let mut chart = time_chart(root, title, t_max, bottom..top, SHORT_TERM_AXIS)?;
         for (i, (name, history)) in stems.iter().enumerate() {
             labelled_line(
                 &mut chart,

@@ -56,19 +56,42 @@ fn render(args: &[&str]) -> serde_json::Value {
     json(&out)
 }
 
+/// A test's stem set rendered to `delivery` with `extra` arguments: its folder, the stems, the
+/// output folder and the JSON summary.
+struct Rendered {
+    dir: std::path::PathBuf,
+    stems: Vec<String>,
+    out: std::path::PathBuf,
+    summary: serde_json::Value,
+}
+
+fn render_set(name: &str, delivery: &str, extra: &[&str]) -> Rendered {
+    let dir = temp_dir(name);
+    let stems = stem_set(&dir);
+    let out = dir.join("masters");
+    let mut args = vec!["render", "--json", "--deliver", delivery, "--out", s(&out)];
+    args.extend(extra);
+    args.extend(stems.iter().map(String::as_str));
+    let summary = render(&args);
+    Rendered {
+        dir,
+        stems,
+        out,
+        summary,
+    }
+}
+
 fn rows(master: &serde_json::Value) -> &Vec<serde_json::Value> {
     master["report"]["codec_preview"].as_array().unwrap()
 }
 
 #[test]
 fn every_encoding_is_written_and_its_decoded_peak_measured() {
-    let dir = temp_dir("render_formats");
-    let stems = stem_set(&dir);
-    let out = dir.join("masters");
-    let mut args = vec!["render", "--json", "--deliver", "club", "--out", s(&out)];
-    args.extend(["--formats", "flac,mp3,vorbis:128,aac,opus:96"]);
-    args.extend(stems.iter().map(String::as_str));
-    let summary = render(&args);
+    let Rendered { out, summary, .. } = render_set(
+        "render_formats",
+        "club",
+        &["--formats", "flac,mp3,vorbis:128,aac,opus:96"],
+    );
     let master = &summary["masters"][0];
     let wav = out.join("club.wav");
     let rows = rows(master);
@@ -154,14 +177,12 @@ fn every_encoding_is_written_and_its_decoded_peak_measured() {
 
 #[test]
 fn codec_safe_ceiling_brings_the_encodings_under_the_ceiling() {
-    let dir = temp_dir("render_formats_safe");
-    let stems = stem_set(&dir);
-    let out = dir.join("masters");
     // At -8 LUFS the master sits on its -1 dBTP ceiling and the coders lift it over.
-    let mut args = vec!["render", "--json", "--deliver", "club", "--out", s(&out)];
-    args.extend(["--formats", "mp3,vorbis", "--codec-safe-ceiling"]);
-    args.extend(stems.iter().map(String::as_str));
-    let summary = render(&args);
+    let Rendered { out, summary, .. } = render_set(
+        "render_formats_safe",
+        "club",
+        &["--formats", "mp3,vorbis", "--codec-safe-ceiling"],
+    );
     let master = &summary["masters"][0];
     let lowered = master["report"]["codec_safe_limiter_ceiling_dbtp"]
         .as_f64()
@@ -183,12 +204,7 @@ fn codec_safe_ceiling_brings_the_encodings_under_the_ceiling() {
 
 #[test]
 fn the_service_preview_is_the_tables_gain() {
-    let dir = temp_dir("render_formats_services");
-    let stems = stem_set(&dir);
-    let out = dir.join("masters");
-    let mut args = vec!["render", "--json", "--deliver", "club", "--out", s(&out)];
-    args.extend(stems.iter().map(String::as_str));
-    let summary = render(&args);
+    let Rendered { out, summary, .. } = render_set("render_formats_services", "club", &[]);
     let report = &summary["masters"][0]["report"];
     let lufs = report["integrated_lufs"].as_f64().unwrap();
     let tp = report["true_peak_dbtp"].as_f64().unwrap();
@@ -230,20 +246,16 @@ fn bad_formats_are_refused_by_name() {
 
 #[test]
 fn a_delivery_is_measured_by_stem_report_and_a_lossy_stem_is_named() {
-    let dir = temp_dir("render_formats_lossy_input");
-    let stems = stem_set(&dir);
-    let out = dir.join("masters");
-    let mut args = vec![
-        "render",
-        "--json",
-        "--deliver",
+    let Rendered {
+        dir,
+        stems,
+        out,
+        summary,
+    } = render_set(
+        "render_formats_lossy_input",
         "streaming",
-        "--out",
-        s(&out),
-    ];
-    args.extend(["--formats", "mp3"]);
-    args.extend(stems.iter().map(String::as_str));
-    let summary = render(&args);
+        &["--formats", "mp3"],
+    );
     let row = &rows(&summary["masters"][0])[0];
     let mp3 = out.join("streaming.mp3");
     // `stem report` reads the delivery and measures what the preview measured.
