@@ -519,7 +519,7 @@ fn pass(ok: bool) -> &'static str {
 
 /// The loudness plan's section of a master's Markdown report.
 fn plan_markdown(p: &LoudnessPlan) -> String {
-    let clipper = match (p.clipper_choice, p.clipper_enabled) {
+    let clipper = match (p.peak.clipper_choice, p.peak.clipper_enabled) {
         (ClipperChoice::Pinned, on) => format!("{} (set by the preset)", on_off(on)),
         (ClipperChoice::LimiterIdle, _) => {
             "off (the limiter alone cost under 0.3 dB of loudness)".to_string()
@@ -527,9 +527,11 @@ fn plan_markdown(p: &LoudnessPlan) -> String {
         (ClipperChoice::Measured, on) => format!(
             "{} (measured: D {} with the limiter alone, {} with the clipper)",
             on_off(on),
-            p.damage_limiter_only_db
+            p.peak
+                .damage_limiter_only_db
                 .map_or("n/a".into(), |d| fmt_db(d, "dB")),
-            p.damage_with_clipper_db
+            p.peak
+                .damage_with_clipper_db
                 .map_or("n/a".into(), |d| fmt_db(d, "dB")),
         ),
     };
@@ -574,10 +576,10 @@ fn plan_markdown(p: &LoudnessPlan) -> String {
          | --- | --- | --- | --- | --- |\n\
          | {} | {:+.2} dB | {:+.2} dB | {:.2} dB | {clipper} |\n\n\
          Master DC filter: {dc_filter}.\n{stem_peaks}",
-        fmt_db(p.pre_limiter_lufs, "LUFS"),
-        p.plain_gain_db,
-        p.drive_db,
-        p.peak_control_cost_db,
+        fmt_db(p.peak.pre_limiter_lufs, "LUFS"),
+        p.peak.plain_gain_db,
+        p.peak.drive_db,
+        p.peak.peak_control_cost_db,
     )
 }
 

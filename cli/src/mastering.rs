@@ -275,6 +275,7 @@ impl MasterStream<'_> {
     /// The clipper's peak reduction over what was read so far (`None` with the clipper off).
     pub fn clipper_peak_reduction(&self) -> Option<GainReductionStats> {
         self.plan
+            .peak
             .clipper_enabled
             .then(|| lock(&self.clipper_reduction).stats())
     }
@@ -286,6 +287,7 @@ impl MasterStream<'_> {
             / self.sample_rate_hz;
         let clipper = self
             .plan
+            .peak
             .clipper_enabled
             .then(|| lock(&self.clipper_reduction).window_log_db().to_vec());
         (

@@ -72,12 +72,12 @@ pub fn candidate(
 ) -> Option<(Delivery, Vec<StemPeakLevel>)> {
     // The limiter alone cost loudness: the plan measured the clipper, or kept what the preset
     // pinned while it still costs.
-    let peak_stage_works = plan.clipper_choice == ClipperChoice::Measured
-        || plan.peak_control_cost_db > PEAK_CONTROL_TRY_DB;
+    let peak_stage_works = plan.peak.clipper_choice == ClipperChoice::Measured
+        || plan.peak.peak_control_cost_db > PEAK_CONTROL_TRY_DB;
     if !peak_stage_works {
         return None;
     }
-    let over_db = pre_peak_dbfs + plan.drive_db - d.ceiling_dbtp;
+    let over_db = pre_peak_dbfs + plan.peak.drive_db - d.ceiling_dbtp;
     if !(over_db >= MIN_OVER_DB) {
         return None;
     }

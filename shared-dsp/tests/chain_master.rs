@@ -1315,3 +1315,44 @@ fn clipper_aliases_stay_below_minus_80_dbfs_however_hard_it_is_driven() {
         }
     }
 }
+
+#[test]
+fn the_learn_tap_is_the_signal_the_limiter_is_driven_from() {
+    // Learn plans on what the tap hands over: it must be exactly what the limiter section takes
+    // (after glue, EQ and width, before the drive). With the limiter section switched off, the
+    // chain's output is that signal delayed by the limiter's latency (a bypassed section is its
+    // delay), so the tap of a limiting chain equals the shifted output of a bypassed one.
+    let x = music(FS, 2.0);
+    let mut on = full_settings(MasterEqMode::ZeroLatency);
+    on.dither = DitherSettings::default();
+    on.limiter.input_gain_db = 12.0;
+    let mut off = on.clone();
+    off.limiter_enabled = false;
+    let mut tapped = MasterChain::new(512, FS);
+    tapped.set_settings(&on);
+    tapped.reset();
+    let mut bypassed = MasterChain::new(512, FS);
+    bypassed.set_settings(&off);
+    bypassed.reset();
+    let limiter_latency = tapped.latency_samples() - tapped.eq_latency_samples();
+    assert!(limiter_latency > 0);
+    let mut tap = [Vec::new(), Vec::new()];
+    let (mut l, mut r) = (x[0].clone(), x[1].clone());
+    for (a, b) in l.chunks_mut(333).zip(r.chunks_mut(333)) {
+        tapped.process_block_tapped(a, b, |pl, pr| {
+            tap[0].extend_from_slice(pl);
+            tap[1].extend_from_slice(pr);
+        });
+    }
+    let driven_peak = tap.iter().flatten().fold(0.0f32, |m, &v| m.max(v.abs())) * 3.98;
+    assert!(driven_peak > 1.5, "the limiter works: {driven_peak}");
+    let plain = process_in_blocks(&mut bypassed, &x, 512);
+    for c in 0..2 {
+        assert_eq!(tap[c].len(), x[c].len());
+        assert_eq!(
+            tap[c][..x[c].len() - limiter_latency],
+            plain[c][limiter_latency..],
+            "channel {c}"
+        );
+    }
+}

@@ -238,3 +238,32 @@ mod tests {
         assert!(peak(&x[..6000]) > 5.0 * peak(&x[6000..12_000]));
     }
 }
+
+/// Stereo drum-like hits over a pad, `seconds` long at `sample_rate_hz`: every 250 ms 8 ms of
+/// decaying noise peaking near 0.9 (right channel 0.8 of the left), over two sines (220 and
+/// 331 Hz) of peak `pad_gain` and `pad_gain / 2`. The hits make the peaks, the pad the
+/// loudness: the case where a clipper beats a limiter at club loudness.
+pub fn hits_over_pad(seconds: f64, sample_rate_hz: f64, pad_gain: f32) -> [Vec<f32>; 2] {
+    let n = (seconds * sample_rate_hz) as usize;
+    let beat = (sample_rate_hz / 4.0) as usize;
+    let hit_len = (0.008 * sample_rate_hz) as usize;
+    let decay = hit_len as f32 / 4.8;
+    let mut noise = Xorshift32(0x2545_f491);
+    let mut left = vec![0.0f32; n];
+    let mut right = vec![0.0f32; n];
+    for i in 0..n {
+        let t = i as f64 / sample_rate_hz;
+        let pad = pad_gain
+            * ((std::f64::consts::TAU * 220.0 * t).sin() as f32
+                + 0.5 * (std::f64::consts::TAU * 331.0 * t).sin() as f32);
+        let in_beat = i % beat;
+        let hit = if in_beat < hit_len {
+            0.9 * (-(in_beat as f32) / decay).exp() * noise.bipolar()
+        } else {
+            0.0
+        };
+        left[i] = pad + hit;
+        right[i] = pad + 0.8 * hit;
+    }
+    [left, right]
+}

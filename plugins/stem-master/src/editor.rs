@@ -20,8 +20,11 @@ use stem_plugin_common::widgets::{
 use stem_plugin_common::EditorOpen;
 
 use crate::codec_check::{self, CheckCodec, CheckState};
+use crate::learn_plan::{LearnPlanner, LearnWrite, LearnedPlan};
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
 use crate::params::StemMasterParams;
+use shared_dsp::chain::ranges::LIMITER_DRIVE_DB;
+use shared_dsp::chain::settings::MasterSettings;
 use stem_delivery::services::{self, Playback, Programme};
 
 /// Distance to target (LU) within which the integrated loudness counts as on target.
@@ -43,6 +46,8 @@ pub struct MasterEditor {
     delivery_open: bool,
     check_codec: CheckCodec,
     check: Arc<Mutex<CheckState>>,
+    /// Learn's loudness plan over what the pass heard.
+    learn: LearnPlanner,
 }
 
 /// The editor for `params`, showing `meters`.
@@ -67,6 +72,7 @@ pub fn create(
             delivery_open: false,
             check_codec: CheckCodec::Mp3_320,
             check: Arc::new(Mutex::new(CheckState::Idle)),
+            learn: LearnPlanner::default(),
         },
     )
 }
@@ -116,6 +122,56 @@ impl EditorLayout for MasterEditor {
     }
 }
 
+/// Where the last Learn's loudness came from, in one line with the details on hover.
+fn learn_plan_readout(ui: &mut Ui, learned: &LearnedPlan) {
+    let p = &learned.plan;
+    let stage = if p.clipper_enabled {
+        "clipper + limiter"
+    } else {
+        "limiter"
+    };
+    let clipper = match (p.damage_limiter_only_db, p.damage_with_clipper_db) {
+        (Some(alone), Some(with)) => format!(
+            "Clipper {}: D {alone:.1} dB with the limiter alone, {with:.1} dB with the clipper \
+             (kept when at least 0.5 dB cleaner).",
+            if p.clipper_enabled { "on" } else { "off" }
+        ),
+        _ => "Clipper off: the limiter alone cost under 0.3 dB of loudness.".to_owned(),
+    };
+    let heard = format!(
+        "{:.0}:{:02.0}{}",
+        (learned.seconds / 60.0).floor(),
+        learned.seconds % 60.0,
+        if learned.truncated {
+            " (the start of a longer pass)"
+        } else {
+            ""
+        }
+    );
+    ui.label(
+        RichText::new(format!(
+            "{:+.1} dB gain + {:.1} dB {stage}",
+            p.plain_gain_db, p.peak_control_cost_db
+        ))
+        .font(theme::value_font(12.0))
+        .color(theme::TEXT_DIM),
+    )
+    .on_hover_text(format!(
+        "Learn's loudness plan over {heard} heard, for {:.1} LUFS:\n\
+         pre-limiter loudness {:.1} LUFS;\n\
+         plain gain to the target {:+.2} dB;\n\
+         the peak stage cost {:.2} dB more drive (limiter drive {:+.2} dB);\n\
+         {clipper}\n\
+         Loudness damage D of the chosen stage: {:.1} dB (lower is cleaner).",
+        learned.target_lufs,
+        p.pre_limiter_lufs,
+        p.plain_gain_db,
+        p.peak_control_cost_db,
+        p.drive_db,
+        learned.damage_db,
+    ));
+}
+
 /// `-14.2` or `—` before anything was measured.
 fn lufs(value: f32) -> String {
     if value.is_finite() && value > -150.0 {
@@ -132,13 +188,35 @@ impl MasterEditor {
         m.glue_gr_history.snapshot(&mut self.glue_history);
         m.limiter_gr_history.snapshot(&mut self.limiter_history);
         m.short_term_history.snapshot(&mut self.short_term_history);
-        // A finished learn pass: write its limiter gain through the host, so the session and
-        // automation record it like a user's move.
-        if let Some(gain_db) = m.take_learn_result() {
-            let gain = &self.params.limiter.gain_db;
-            setter.begin_set_parameter(gain);
-            setter.set_parameter(gain, gain_db);
-            setter.end_set_parameter(gain);
+        // A finished learn pass: write its plan (or the solver's step) through the host, so
+        // the session and automation record it like a user's move.
+        let params = &self.params;
+        let write = self.learn.poll(
+            &m.learn_capture,
+            m.learning.load(Ordering::Relaxed),
+            m.take_learn_result(),
+            m.output_tail_rate_hz.load() as f64,
+            || {
+                let mut settings = MasterSettings::default();
+                params.settings(&mut settings);
+                let target = params.loudness.target.value().target().integrated_lufs;
+                (settings, target as f64)
+            },
+        );
+        let (lo, hi) = LIMITER_DRIVE_DB.bounds();
+        let limiter = &params.limiter;
+        let (drive_db, clipper) = match write {
+            None => return,
+            Some(LearnWrite::Drive(drive_db)) => (drive_db, None),
+            Some(LearnWrite::Plan { drive_db, clipper }) => (drive_db, Some(clipper)),
+        };
+        setter.begin_set_parameter(&limiter.gain_db);
+        setter.set_parameter(&limiter.gain_db, drive_db.clamp(lo, hi));
+        setter.end_set_parameter(&limiter.gain_db);
+        if let Some(on) = clipper {
+            setter.begin_set_parameter(&limiter.clipper);
+            setter.set_parameter(&limiter.clipper, on);
+            setter.end_set_parameter(&limiter.clipper);
         }
     }
 
@@ -172,9 +250,16 @@ impl MasterEditor {
                     .on_colour(theme::WARN),
             )
             .on_hover_text(
-                "On: measure the integrated loudness while the song plays.\n\
-                 Off: set the limiter gain so the master lands on the target.",
+                "On: listen while the song plays (the loudest parts matter most).\n\
+                 Off: plan the loudness over what was heard, as `stem render` does: the \
+                 limiter gain that lands the master on the target, and the clipper where it \
+                 is measured to be cleaner (lower loudness damage D) than the limiter alone.",
             );
+            if self.learn.planning() {
+                ui.label(RichText::new("Planning…").color(theme::WARN));
+            } else if let (false, Some(p)) = (learning, self.learn.last()) {
+                learn_plan_readout(ui, p);
+            }
             if learning {
                 ui.label(
                     RichText::new(format!("{} LUFS", lufs(meters.learn_measured_lufs.load())))

@@ -28,9 +28,11 @@ use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 
 mod codec_check;
 mod editor;
+pub mod learn_plan;
 pub mod meters;
 pub mod params;
 
+use learn_plan::AudioCapture;
 use meters::{MasterMeters, GR_HISTORY_INTERVAL_MS, LOUDNESS_HISTORY_INTERVAL_MS};
 use params::StemMasterParams;
 
@@ -49,6 +51,8 @@ pub struct StemMaster {
     learn: TargetLearn,
     /// Learn parameter state seen last block (a pass starts on off->on, ends on on->off).
     learning: bool,
+    /// What a Learn pass heard (the pre-limiter signal), for the editor's loudness plan.
+    capture: AudioCapture,
     spectrum: SpectrumAnalyser,
     mid: [f32; SUB_BLOCK],
     sample_rate_hz: f32,
@@ -62,9 +66,15 @@ pub struct StemMaster {
 impl Default for StemMaster {
     fn default() -> Self {
         let chain = MasterChain::new(MAX_SLICE, DEFAULT_SAMPLE_RATE_HZ);
+        let meters = Arc::new(MasterMeters::default());
+        let capture = meters
+            .learn_capture
+            .take_audio_side()
+            .expect("fresh meters hold the audio side");
         Self {
             params: Arc::new(StemMasterParams::default()),
-            meters: Arc::new(MasterMeters::default()),
+            meters,
+            capture,
             frame: ProcessFrame::default(),
             settings: chain.settings().clone(),
             chain,
@@ -141,11 +151,17 @@ impl StemMaster {
             let target = self.params.loudness.target.value().target();
             self.learn
                 .start(target.integrated_lufs, self.params.limiter.gain_db.value());
+            self.capture.start();
             m.learn_measured_lufs.store(f32::NEG_INFINITY);
-        } else if let Some(drive_db) = self.learn.finish() {
-            let (lo, hi) = shared_dsp::chain::ranges::LIMITER_DRIVE_DB.bounds();
-            m.learn_result_db.store(drive_db.clamp(lo, hi));
-            m.learn_result_ready.store(true, Ordering::Release);
+        } else {
+            // The capture goes back first: the editor plans on it and lets the solver's step
+            // stand only when no plan comes of the pass.
+            self.capture.finish();
+            if let Some(drive_db) = self.learn.finish() {
+                let (lo, hi) = shared_dsp::chain::ranges::LIMITER_DRIVE_DB.bounds();
+                m.learn_result_db.store(drive_db.clamp(lo, hi));
+                m.learn_result_ready.store(true, Ordering::Release);
+            }
         }
         m.learning.store(on, Ordering::Relaxed);
     }
@@ -187,6 +203,7 @@ impl Plugin for StemMaster {
         self.chain.finish_design_now();
         self.chain.reset();
         self.learn.set_sample_rate(fs as f64);
+        self.capture.set_sample_rate(fs as f64);
         self.learning = false;
         let fft = (meters::SPECTRUM_FFT_SIZE_48K as f32 * fs / 48_000.0) as usize;
         self.spectrum = SpectrumAnalyser::new(fft, fs as f64);
@@ -210,6 +227,7 @@ impl Plugin for StemMaster {
         self.frame.reset(self.params.bypass.value());
         self.spectrum.reset();
         self.learn.cancel();
+        self.capture.cancel();
         self.learning = false;
         self.meters.learning.store(false, Ordering::Relaxed);
         self.gr_samples = 0;
@@ -238,6 +256,7 @@ impl Plugin for StemMaster {
             chain,
             settings,
             learn,
+            capture,
             spectrum,
             mid,
             sample_rate_hz,
@@ -262,7 +281,7 @@ impl Plugin for StemMaster {
                 let end = (start + SUB_BLOCK).min(len);
                 let n = end - start;
                 let (l, r) = (&mut left[start..end], &mut right[start..end]);
-                chain.process_block(l, r);
+                chain.process_block_tapped(l, r, |pre_l, pre_r| capture.push(pre_l, pre_r));
                 learn.process_block(l, r);
 
                 gr_max[0] = gr_max[0].max(chain.glue_block_max_gain_reduction_db());

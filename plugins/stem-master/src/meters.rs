@@ -1,7 +1,7 @@
 //! What the audio thread publishes for the editor: the loudness panel (BS.1770 / EBU R128
 //! readings of the output), gain reduction with its history, the output spectrum, the distance
 //! to the selected target, the streaming-normalisation readout, the loudness-matched compare
-//! gain, latency, and the learn handshake. Lock-free (`stem_plugin_common::meters`): the audio
+//! gain, latency, and the learn handshake (with the Learn capture's round trip). Lock-free (`stem_plugin_common::meters`): the audio
 //! thread only stores, the editor only reads, except for the flags documented below.
 //!
 //! Rates: readings are stored every block; histories are pushed every
@@ -9,6 +9,7 @@
 //! while [`MasterMeters::editor_open`] is set; loudness, true peak and gain reduction always
 //! run (learn and the compare match need them, and they are cheap).
 
+use crate::learn_plan::CaptureExchange;
 use std::sync::atomic::{AtomicBool, Ordering};
 pub use stem_plugin_common::meters::GR_HISTORY_INTERVAL_MS;
 use stem_plugin_common::meters::{EditorOpen, MeterValue, SharedHistory, SharedSpectrum};
@@ -93,6 +94,8 @@ pub struct MasterMeters {
     /// parameter (so the host records it) and clears the flag.
     pub learn_result_db: MeterValue,
     pub learn_result_ready: AtomicBool,
+    /// The round trip of the Learn capture between editor and audio thread.
+    pub learn_capture: CaptureExchange,
 }
 
 impl Default for MasterMeters {
@@ -132,6 +135,7 @@ impl Default for MasterMeters {
             learn_measured_lufs: MeterValue::default(),
             learn_result_db: MeterValue::new(0.0),
             learn_result_ready: AtomicBool::new(false),
+            learn_capture: CaptureExchange::default(),
         }
     }
 }

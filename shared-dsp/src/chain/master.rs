@@ -575,6 +575,17 @@ impl MasterChain {
     /// Processes a stereo block in place, any length (the shorter slice sets it). Never
     /// allocates. NaN/Inf input becomes silence.
     pub fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_block_tapped(left, right, |_, _| {});
+    }
+
+    /// [`Self::process_block`], handing the pre-limiter signal (after the width section, before
+    /// the limiter's drive: what the loudness plan works on) to `tap` as it passes, in runs.
+    pub fn process_block_tapped(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        mut tap: impl FnMut(&[f32], &[f32]),
+    ) {
         let len = left.len().min(right.len());
         let mut start = 0;
         while start < len {
@@ -595,7 +606,7 @@ impl MasterChain {
                 .min(self.peak_steps().unwrap_or(len))
                 .min(self.smoother.run_samples(len - start));
             let end = (start + run).min(len);
-            self.process_run(&mut left[start..end], &mut right[start..end]);
+            self.process_run(&mut left[start..end], &mut right[start..end], &mut tap);
             self.smoother.advance(end - start);
             start = end;
         }
@@ -611,7 +622,12 @@ impl MasterChain {
         }
     }
 
-    fn process_run(&mut self, left: &mut [f32], right: &mut [f32]) {
+    fn process_run(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        tap: &mut impl FnMut(&[f32], &[f32]),
+    ) {
         let n = left.len();
         sanitize(left);
         sanitize(right);
@@ -646,6 +662,7 @@ impl MasterChain {
             .process(left, right, &mut self.scratch, |_, l, r| {
                 width.process_block(l, r)
             });
+        tap(left, right);
         let (peak, drive) = (&mut self.peak, &self.limiter_drive);
         self.limiter_switch
             .process(left, right, &mut self.scratch, |start, l, r| {

@@ -12,10 +12,15 @@
 //!   presets).
 //! - [`learn`]: the master's target assist (limiter drive for a loudness target) and the
 //!   streaming-normalisation readout.
+//! - [`learn_capture`]: the pre-limiter signal the master's Learn heard, for its plan.
+//! - [`loudness_plan`]: how a master reaches its target (drive, clipper or limiter alone, the
+//!   loudness damage of each), for the render and the master's Learn alike.
 
 pub mod channel;
 pub mod gain_match;
 pub mod learn;
+pub mod learn_capture;
+pub mod loudness_plan;
 pub mod master;
 mod master_eq;
 pub mod peak_stage;
