@@ -18,7 +18,7 @@ use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::gain_reduction::GainReductionStats;
 use crate::loudness_plan::{ClipperChoice, LoudnessPlan, MasterDcFilterChoice};
-use crate::mid_side_spectrum::{master_vs_mix_spectrum_plot, MidSideSpectrum};
+use crate::mid_side_spectrum::{master_vs_spectrum_plot, MidSideSpectrum};
 use crate::mix_comparison::{MixComparison, MixMeasurement};
 use crate::plots;
 use crate::service_preview::{self, ServicePreview};
@@ -264,19 +264,19 @@ impl MasterPlots<'_> {
             logs.window_s,
         )?;
         let shift_lu = report.mix_comparison.as_ref().and_then(|c| c.mix_shift_lu);
-        plots::master_vs_mix_loudness_plot(
+        plots::master_vs_loudness_plot(
             vs_mix_loud_png,
             &format!("{name} against the mix (the stems summed as read) at matched loudness"),
             history,
             report.figures.integrated_lufs,
-            &self.mix.history,
+            (&self.mix.history, "mix"),
             shift_lu,
         )?;
-        master_vs_mix_spectrum_plot(
+        master_vs_spectrum_plot(
             vs_mix_spec_png,
             &format!("{name} against the mix at matched loudness: 1/3-octave spectra"),
             self.mid_side,
-            &self.mix.spectrum,
+            (&self.mix.spectrum, "mix"),
             shift_lu,
             report.sample_rate_hz,
         )?;
@@ -494,7 +494,7 @@ fn mix_markdown(c: Option<&MixComparison>) -> String {
     let shift = match c.and_then(|c| c.mix_shift_lu) {
         Some(shift) => format!(
             "raised by the difference of their integrated loudness ({})",
-            plots::mix_shift_label(shift)
+            plots::shift_label("mix", shift)
         ),
         None => "not matched (the master or the mix is silent)".to_string(),
     };

@@ -34,6 +34,7 @@ pub mod audio;
 pub mod check;
 pub mod codec;
 pub mod codec_preview;
+pub mod compare;
 pub mod declared;
 pub mod decode;
 pub mod deliver;

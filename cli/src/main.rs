@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use stem_cli::atomic::{install_interrupt_cleanup, write_text_atomic};
 use stem_cli::role::RoleOverrides;
-use stem_cli::{album, check, codec, demo, render, report, Error};
+use stem_cli::{album, check, codec, compare, demo, render, report, Error};
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +53,27 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Also write a Markdown + JSON report and PNG plots per file into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare a master with commercial references at matched loudness: loudness figures,
+    /// width per band, 1/3-octave spectra and their difference, and the EQ that matches it.
+    Compare {
+        /// The master (WAV/AIFF/FLAC/MP3...).
+        master: PathBuf,
+        /// A reference track (repeat for several).
+        #[arg(long = "reference", required = true)]
+        references: Vec<PathBuf>,
+        /// Share of the match the proposed bands apply, percent.
+        #[arg(long, default_value_t = 100.0)]
+        strength: f64,
+        /// Most bands the match proposes (1-8).
+        #[arg(long, default_value_t = 8)]
+        bands: usize,
+        /// Print JSON instead of the table (an object for one reference, an array for several).
+        #[arg(long)]
+        json: bool,
+        /// Also write plots, a JSON report and the match as a preset fragment per reference.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -209,6 +230,32 @@ fn run(cli: Cli) -> Result<bool, Error> {
                 for p in &written {
                     println!("wrote {}", p.display());
                 }
+            }
+            Ok(true)
+        }
+        Command::Compare {
+            master,
+            references,
+            strength,
+            bands,
+            json,
+            out,
+        } => {
+            let comparisons = compare::run_compare(&compare::CompareOptions {
+                master,
+                references,
+                out,
+                strength_percent: strength,
+                max_bands: bands,
+            })?;
+            if json {
+                if comparisons.len() == 1 {
+                    println!("{}", to_json(&comparisons[0])?);
+                } else {
+                    println!("{}", to_json(&comparisons)?);
+                }
+            } else {
+                print!("{}", compare::format_human(&comparisons));
             }
             Ok(true)
         }

@@ -17,8 +17,8 @@ use plotters::prelude::*;
 
 use crate::error::Result;
 use crate::plots::{
-    draw_atomic, labelled_line, legend, mix_shift_label, spectrum_chart, spectrum_top_hz, Area,
-    Drawn, FONT,
+    draw_atomic, labelled_line, legend, shift_label, spectrum_chart, spectrum_top_hz, Area, Drawn,
+    FONT,
 };
 use crate::spectrum::MidSidePower;
 
@@ -106,23 +106,23 @@ const SPECTRA_RANGE_DB: f64 = 90.0;
 /// The smallest half range of a difference chart, dB.
 const DIFFERENCE_MIN_DB: f64 = 6.0;
 
-/// The master's and its mix's smoothed mid and side spectra, the mix raised by `mix_shift_lu`
-/// (as its loudness is, to the master's integrated loudness; 0 when either is silent), each
-/// panel over the difference master minus matched mix: with the two at one loudness, a rise
-/// is what the master's EQ and peak stage brought up, a dip what they took down.
-pub fn master_vs_mix_spectrum_plot(
+/// The master's and another programme's (its mix, a reference: `name`) smoothed mid and side
+/// spectra, the other raised by `mix_shift_lu` (as its loudness is, to the master's integrated
+/// loudness; 0 when either is silent), each panel over the difference master minus the matched
+/// other: with the two at one loudness, a rise is what the master has more of, a dip less.
+pub fn master_vs_spectrum_plot(
     path: &Path,
     title: &str,
     master: &MidSideSpectrum,
-    mix: &MidSideSpectrum,
+    (mix, name): (&MidSideSpectrum, &str),
     mix_shift_lu: Option<f64>,
     sample_rate_hz: u32,
 ) -> Result<()> {
     let shift_db = mix_shift_lu.unwrap_or(0.0);
     let hz_max = spectrum_top_hz(sample_rate_hz);
     let mix_label = match mix_shift_lu {
-        Some(shift) => format!("{} (matched)", mix_shift_label(shift)),
-        None => "mix (silent: not matched)".to_string(),
+        Some(shift) => format!("{} (matched)", shift_label(name, shift)),
+        None => format!("{name} (silent: not matched)"),
     };
     draw_atomic(path, SIZE, |root| {
         let root = root.titled(title, (FONT, 22)).map_err(|e| e.to_string())?;
@@ -131,7 +131,8 @@ pub fn master_vs_mix_spectrum_plot(
             (mid_area, "mid (L+R)/2", &master.mid_db, &mix.mid_db),
             (side_area, "side (L-R)/2", &master.side_db, &mix.side_db),
         ];
-        for (area, name, master_db, mix_db) in panels {
+        let difference_axis = format!("master - matched {name} (dB)");
+        for (area, signal, master_db, mix_db) in panels {
             let panel = Panel {
                 hz: &master.hz,
                 master_db,
@@ -139,8 +140,9 @@ pub fn master_vs_mix_spectrum_plot(
                 mix_db,
                 shift_db,
                 hz_max,
+                difference_axis: &difference_axis,
             };
-            panel.draw(&area, name, &mix_label)?;
+            panel.draw(&area, signal, &mix_label)?;
         }
         Ok(())
     })
@@ -154,6 +156,7 @@ struct Panel<'s> {
     mix_db: &'s [f64],
     shift_db: f64,
     hz_max: f64,
+    difference_axis: &'s str,
 }
 
 impl Panel<'_> {
@@ -222,7 +225,7 @@ impl Panel<'_> {
             None,
             self.hz_max,
             -half_range..half_range,
-            "master - matched mix (dB)",
+            self.difference_axis,
         )?;
         // No legend: the axis names the one curve, and the 0 dB line needs no name.
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();

@@ -268,21 +268,23 @@ pub fn loudness_plot(
     })
 }
 
-/// "mix +2.3 LU": the gain that brings the mix to the master's integrated loudness.
-pub fn mix_shift_label(shift_lu: f64) -> String {
-    format!("mix {shift_lu:+.1} LU")
+/// "mix +2.3 LU": the gain that brings `name` (the mix, a reference) to the master's
+/// integrated loudness.
+pub fn shift_label(name: &str, shift_lu: f64) -> String {
+    format!("{name} {shift_lu:+.1} LU")
 }
 
-/// The master's short-term loudness over time against its mix's, the mix raised by
-/// `mix_shift_lu` (the master's integrated loudness minus the mix's; `None` when either is
-/// silent, the mix then drawn as measured) so both sit at one integrated loudness: where the
-/// master's line is flatter than the mix's, its dynamics were flattened.
-pub fn master_vs_mix_loudness_plot(
+/// The master's short-term loudness over time against another programme's (its mix, a
+/// reference) called `name`, that one raised by `mix_shift_lu` (the master's integrated
+/// loudness minus its own; `None` when either is silent, the other then drawn as measured) so
+/// both sit at one integrated loudness: where the master's line is flatter than the other's,
+/// its dynamics are flatter.
+pub fn master_vs_loudness_plot(
     path: &Path,
     title: &str,
     master: &LoudnessHistory,
     master_integrated_lufs: f64,
-    mix: &LoudnessHistory,
+    (mix, name): (&LoudnessHistory, &str),
     mix_shift_lu: Option<f64>,
 ) -> Result<()> {
     let shift_lu = mix_shift_lu.unwrap_or(0.0);
@@ -297,8 +299,8 @@ pub fn master_vs_mix_loudness_plot(
     let bottom = loudness_axis_bottom(&both, master_integrated_lufs);
     let top = loudness_axis_top(&both);
     let mix_label = match mix_shift_lu {
-        Some(shift) => format!("mix short-term (3 s), {}", mix_shift_label(shift)),
-        None => "mix short-term (silent: not matched)".to_string(),
+        Some(shift) => format!("{name} short-term (3 s), {}", shift_label(name, shift)),
+        None => format!("{name} short-term (silent: not matched)"),
     };
     draw_atomic(path, SIZE, |root| {
         let mut chart = time_chart(root, title, t_max, bottom..top, SHORT_TERM_AXIS)?;

@@ -22,12 +22,15 @@
 //!   `set_sample_rate` (plans every FFT), `set_quality(LinearPhaseQuality)`,
 //!   `set_bands(&[BandSettings])` (amortised redesign, cross-faded in), `finish_design_now`,
 //!   `process_block(left, right)`, `latency_samples()`, `response(hz, view)`, `reset`.
+//! - [`match_fit`]: `match_eq(hz, target_db, sample_rate_hz, max_bands, strength)`, the EQ
+//!   match (bells and shelves fitted to a reference-minus-master curve).
 
 pub mod band;
 mod band_state;
 pub mod dynamic;
 mod lanes;
 pub mod linear_phase;
+pub mod match_fit;
 pub mod parametric;
 mod pipeline;
 mod spectral_kernels;
