@@ -212,7 +212,7 @@ fn difference(
         .enumerate()
         .map(|(i, _)| {
             let (m, r) = (master.stereo_db[i], reference.stereo_db[i]);
-            (m > FLOOR_DB && r > FLOOR_DB).then(|| r + reference_gain_db - m)
+            (m > FLOOR_DB && r > FLOOR_DB).then_some(r + reference_gain_db - m)
         })
         .collect();
     SpectrumDifference { hz, difference_db }
