@@ -129,6 +129,8 @@ struct Measured {
     spectrum: MidSideSpectrum,
     /// Stereo power `(L^2 + R^2) / 2 = mid + side`, 1/3-octave smoothed, dB.
     stereo_db: Vec<f64>,
+    /// FFT bin spacing of the spectra, Hz.
+    bin_hz: f64,
 }
 
 fn measure(path: &Path) -> Result<Measured> {
@@ -170,7 +172,22 @@ fn measure(path: &Path) -> Result<Measured> {
         history,
         spectrum,
         stereo_db,
+        bin_hz: power.as_ref().map_or(f64::INFINITY, |p| p.bin_hz),
     })
+}
+
+/// FFT bins a 1/3-octave band holds at which the match trusts a point fully: the spread of an
+/// averaged bin's power shrinks with the bins averaged, and below this (under about 200 Hz at
+/// 48 kHz) a point's deviation is as much estimate as difference.
+const TRUSTED_BINS: f64 = 8.0;
+
+/// The weight of each point of `hz` in the match: the bins its 1/3-octave band holds at the
+/// coarser of the two spectra, over [`TRUSTED_BINS`], at most 1.
+fn point_weights(hz: &[f64], bin_hz: f64) -> Vec<f64> {
+    let band_octaves = 2f64.powf(1.0 / 6.0) - 2f64.powf(-1.0 / 6.0);
+    hz.iter()
+        .map(|&f| (f * band_octaves / bin_hz / TRUSTED_BINS).min(1.0))
+        .collect()
 }
 
 /// Side against mid power in each of [`WIDTH_BANDS_HZ`].
@@ -304,9 +321,11 @@ pub fn run_compare(options: &CompareOptions) -> Result<Vec<Comparison>> {
             .iter()
             .map(|d| d.unwrap_or(f64::NAN))
             .collect();
+        let weight = point_weights(&spectrum.hz, master.bin_hz.max(reference.bin_hz));
         let match_eq = match_eq(
             &spectrum.hz,
             &target,
+            &weight,
             master.figures.sample_rate_hz as f64,
             options.max_bands,
             options.strength_percent / 100.0,

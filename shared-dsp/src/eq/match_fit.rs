@@ -100,6 +100,8 @@ const STEP: [f64; 3] = [0.01, 0.002, 0.005];
 struct Fit<'a> {
     hz: &'a [f64],
     target: &'a [f64],
+    /// Each point's weight in the squared error (its estimate's reliability).
+    weight: &'a [f64],
     sample_rate_hz: f64,
     top_hz: f64,
 }
@@ -114,7 +116,7 @@ impl Fit<'_> {
         (0..self.hz.len())
             .map(|j| {
                 let r = self.target[j] - offset - curves.iter().map(|c| c[j]).sum::<f64>();
-                r * r
+                self.weight[j] * r * r
             })
             .sum()
     }
@@ -146,11 +148,13 @@ impl Fit<'_> {
             let mut jtr = vec![0.0; m];
             for a in 0..m {
                 for b in a..m {
-                    let v: f64 = (0..n).map(|j| jac[a][j] * jac[b][j]).sum();
+                    let v: f64 = (0..n).map(|j| self.weight[j] * jac[a][j] * jac[b][j]).sum();
                     jtj[a][b] = v;
                     jtj[b][a] = v;
                 }
-                jtr[a] = (0..n).map(|j| jac[a][j] * residual[j]).sum();
+                jtr[a] = (0..n)
+                    .map(|j| self.weight[j] * jac[a][j] * residual[j])
+                    .sum();
             }
             let mut improved = false;
             for _ in 0..8 {
@@ -224,29 +228,35 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 }
 
 /// Proposes at most `max_bands` bands (up to [`MAX_MATCH_BANDS`]) following `target_db` at
-/// `hz` (only the finite points from [`MATCH_LOW_HZ`] to [`MATCH_HIGH_HZ`] count) for an EQ at
-/// `sample_rate_hz`, their gains scaled by `strength` (0..1). `None` when fewer than four
-/// points are left to follow.
+/// `hz` (only the finite points from [`MATCH_LOW_HZ`] to [`MATCH_HIGH_HZ`] count), each point
+/// counting by its `weight` (0..1: how reliable its estimate is; a measured spectrum's lowest
+/// points average few FFT bins), for an EQ at `sample_rate_hz`, their gains scaled by
+/// `strength` (0..1). `None` when fewer than four points are left to follow.
 pub fn match_eq(
     hz: &[f64],
     target_db: &[f64],
+    weight: &[f64],
     sample_rate_hz: f64,
     max_bands: usize,
     strength: f64,
 ) -> Option<EqMatch> {
     let top_hz = MATCH_HIGH_HZ.min(0.45 * sample_rate_hz);
-    let (hz, target): (Vec<f64>, Vec<f64>) = hz
-        .iter()
-        .zip(target_db)
-        .filter(|(f, t)| (MATCH_LOW_HZ..=top_hz).contains(*f) && t.is_finite())
-        .map(|(&f, &t)| (f, t))
-        .unzip();
-    if hz.len() < 4 {
+    let mut points = Vec::new();
+    for ((&f, &t), &w) in hz.iter().zip(target_db).zip(weight) {
+        if (MATCH_LOW_HZ..=top_hz).contains(&f) && t.is_finite() && w > 0.0 {
+            points.push((f, t, w.min(1.0)));
+        }
+    }
+    if points.len() < 4 {
         return None;
     }
+    let hz: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let target: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let weight: Vec<f64> = points.iter().map(|p| p.2).collect();
     let fit = Fit {
         hz: &hz,
         target: &target,
+        weight: &weight,
         sample_rate_hz,
         top_hz,
     };
@@ -260,11 +270,12 @@ pub fn match_eq(
         let residual: Vec<f64> = (0..hz.len())
             .map(|j| target[j] - offset - curves.iter().map(|c| c[j]).sum::<f64>())
             .collect();
-        let (worst, &dev) = residual
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
-        if dev.abs() < MATCH_TOLERANCE_DB {
+        // The worst point by its weighted deviation: a band is not spent on an unreliable one.
+        let worst = (0..residual.len()).max_by(|&a, &b| {
+            (weight[a] * residual[a].abs()).total_cmp(&(weight[b] * residual[b].abs()))
+        })?;
+        let dev = residual[worst];
+        if weight[worst] * dev.abs() < MATCH_TOLERANCE_DB {
             break;
         }
         // Seed each shape where the residual is largest, refine it alone, keep the best.
@@ -339,6 +350,26 @@ mod tests {
             .collect()
     }
 
+    fn ones(hz: &[f64]) -> Vec<f64> {
+        vec![1.0; hz.len()]
+    }
+
+    #[test]
+    fn an_unreliable_point_gets_no_band_of_its_own() {
+        // A 1 dB bump at the lowest points, weighted as one FFT bin in eight: not worth a band.
+        let hz = grid();
+        let target: Vec<f64> = hz
+            .iter()
+            .map(|&f| if f < 36.0 { 1.0 } else { 0.0 })
+            .collect();
+        let weight: Vec<f64> = hz.iter().map(|&f| (f / 240.0).min(1.0)).collect();
+        let m = match_eq(&hz, &target, &weight, FS, MAX_MATCH_BANDS, 1.0).unwrap();
+        assert!(m.bands.is_empty(), "{m:?}");
+        // Trusted, it is followed.
+        let m = match_eq(&hz, &target, &ones(&hz), FS, MAX_MATCH_BANDS, 1.0).unwrap();
+        assert!(!m.bands.is_empty(), "{m:?}");
+    }
+
     /// A 1/24-octave grid from 20 Hz, as the compare's spectra have.
     fn grid() -> Vec<f64> {
         (0..=240)
@@ -359,7 +390,7 @@ mod tests {
             .iter()
             .map(|&f| curve.magnitude_db(f, Placement::Mid) - 3.0)
             .collect();
-        let m = match_eq(&hz, &target, FS, MAX_MATCH_BANDS, 1.0).unwrap();
+        let m = match_eq(&hz, &target, &ones(&hz), FS, MAX_MATCH_BANDS, 1.0).unwrap();
         assert!(m.bands.len() <= 3, "{m:?}");
         assert!((m.level_offset_db + 3.0).abs() < 0.3, "{m:?}");
         let proposed = EqCurve::new(FS, &m.bands);
@@ -369,7 +400,7 @@ mod tests {
             assert!((want - got).abs() < 0.25, "{f} Hz: {want} vs {got}: {m:?}");
         }
         // Half strength: half the gains.
-        let half = match_eq(&hz, &target, FS, MAX_MATCH_BANDS, 0.5).unwrap();
+        let half = match_eq(&hz, &target, &ones(&hz), FS, MAX_MATCH_BANDS, 0.5).unwrap();
         for (h, f) in half.bands.iter().zip(&m.bands) {
             assert!((h.gain_db - 0.5 * f.gain_db).abs() < 1e-5);
         }
@@ -379,22 +410,22 @@ mod tests {
     fn a_flat_target_needs_no_band_and_the_limits_hold() {
         let hz = grid();
         let flat = vec![-4.0; hz.len()];
-        let m = match_eq(&hz, &flat, FS, MAX_MATCH_BANDS, 1.0).unwrap();
+        let m = match_eq(&hz, &flat, &ones(&hz), FS, MAX_MATCH_BANDS, 1.0).unwrap();
         assert!(m.bands.is_empty() && (m.level_offset_db + 4.0).abs() < 1e-9);
         // A 30 dB step is followed only up to the gain limit, with at most the band limit.
         let step: Vec<f64> = hz
             .iter()
             .map(|&f| if f > 2_000.0 { 30.0 } else { 0.0 })
             .collect();
-        let m = match_eq(&hz, &step, FS, 3, 1.0).unwrap();
+        let m = match_eq(&hz, &step, &ones(&hz), FS, 3, 1.0).unwrap();
         assert!(m.bands.len() <= 3);
         assert!(m
             .bands
             .iter()
             .all(|b| b.gain_db.abs() as f64 <= MAX_MATCH_GAIN_DB + 1e-6));
         // Nothing to follow.
-        assert!(match_eq(&hz[..3], &flat[..3], FS, 8, 1.0).is_none());
+        assert!(match_eq(&hz[..3], &flat[..3], &ones(&hz), FS, 8, 1.0).is_none());
         let nan = vec![f64::NAN; hz.len()];
-        assert!(match_eq(&hz, &nan, FS, 8, 1.0).is_none());
+        assert!(match_eq(&hz, &nan, &ones(&hz), FS, 8, 1.0).is_none());
     }
 }
