@@ -37,10 +37,11 @@ impl Spool {
     /// Appends frames (left and right of equal length).
     pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<()> {
         let writer = self.writer.as_mut().expect("written before it is read");
-        let mut bytes = Vec::with_capacity(left.len() * 8);
-        for (l, r) in left.iter().zip(right) {
-            bytes.extend_from_slice(&l.to_ne_bytes());
-            bytes.extend_from_slice(&r.to_ne_bytes());
+        let n = left.len().min(right.len());
+        let mut bytes = vec![0u8; n * 8];
+        for ((frame, l), r) in bytes.chunks_exact_mut(8).zip(left).zip(right) {
+            frame[..4].copy_from_slice(&l.to_ne_bytes());
+            frame[4..].copy_from_slice(&r.to_ne_bytes());
         }
         writer
             .write_all(&bytes)
@@ -99,10 +100,17 @@ impl SpoolReader<'_> {
             .map_err(|e| io_error(&self.spool.tmp, e))?;
         for c in out.iter_mut() {
             c.clear();
+            c.resize(n, 0.0);
         }
-        for frame in self.bytes.chunks_exact(8) {
-            out[0].push(f32::from_ne_bytes(frame[..4].try_into().unwrap()));
-            out[1].push(f32::from_ne_bytes(frame[4..].try_into().unwrap()));
+        let [l, r] = out;
+        for ((frame, l), r) in self
+            .bytes
+            .chunks_exact(8)
+            .zip(l.iter_mut())
+            .zip(r.iter_mut())
+        {
+            *l = f32::from_ne_bytes(frame[..4].try_into().unwrap());
+            *r = f32::from_ne_bytes(frame[4..].try_into().unwrap());
         }
         self.left -= n;
         Ok(n)

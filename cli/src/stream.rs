@@ -112,7 +112,13 @@ impl<P: FnMut(&mut [f32], &mut [f32])> Aligned<P> {
     pub fn take(&mut self, out: &mut [Vec<f32>; 2], n: usize) -> usize {
         let n = n.min(self.available());
         for (o, q) in out.iter_mut().zip(self.out.iter_mut()) {
-            o.extend(q.drain(..n));
+            // Copied from the ring's two slices, then dropped from its front: a drain iterator
+            // would copy sample by sample.
+            let (front, back) = q.as_slices();
+            let from_front = n.min(front.len());
+            o.extend_from_slice(&front[..from_front]);
+            o.extend_from_slice(&back[..n - from_front]);
+            q.drain(..n);
         }
         n
     }
