@@ -20,7 +20,8 @@ use shared_dsp::eq::BandKind;
 
 use crate::analysis::{loudness_figures, LoudnessHistory};
 use crate::atomic::write_text_atomic;
-use crate::decode::read_audio;
+use crate::audio::warn_non_finite;
+use crate::decode::read_for_comparison;
 use crate::error::{Error, Result};
 use crate::mid_side_spectrum::{
     grid_hz, master_vs_spectrum_plot, third_octave_db, MidSideSpectrum, FLOOR_DB,
@@ -88,6 +89,9 @@ pub struct MatchBand {
 #[derive(Clone, Debug, Serialize)]
 pub struct MatchEq {
     pub strength_percent: f64,
+    /// Where the content of the two programmes ends (the lower), Hz: the match follows the
+    /// difference only below it (a lossy reference's low-pass is not a treble difference).
+    pub content_top_hz: f64,
     pub bands: Vec<MatchBand>,
     /// Level of the difference beside the bands (the loudness match's business), dB.
     pub level_offset_db: f64,
@@ -131,10 +135,13 @@ struct Measured {
     stereo_db: Vec<f64>,
     /// FFT bin spacing of the spectra, Hz.
     bin_hz: f64,
+    /// Where the programme's content ends (a lossy coder's low-pass, a low rate), Hz.
+    content_top_hz: f64,
 }
 
 fn measure(path: &Path) -> Result<Measured> {
-    let audio = read_audio(path)?;
+    let audio = read_for_comparison(path)?;
+    warn_non_finite(path, audio.non_finite_samples);
     let (left, right) = match audio.channels.as_slice() {
         [mono] => (mono, mono),
         [l, r] => (l, r),
@@ -173,7 +180,38 @@ fn measure(path: &Path) -> Result<Measured> {
         spectrum,
         stereo_db,
         bin_hz: power.as_ref().map_or(f64::INFINITY, |p| p.bin_hz),
+        content_top_hz: power.as_ref().map_or(0.0, content_top_hz),
     })
+}
+
+/// A bin this far below the programme's level at 8-12 kHz is past its content, dB: an MP3's or
+/// AAC's low-pass falls 60 dB and more within a few hundred Hz, while music itself falls a few
+/// dB per octave up there.
+const CONTENT_FLOOR_DB: f64 = 30.0;
+
+/// The frequency of the highest bin within [`CONTENT_FLOOR_DB`] of the median stereo power from
+/// 8 to 12 kHz, Hz (the top bin when that band is silent): where a lossy reference's low-pass
+/// cuts it, so the match does not read the cut as a treble difference.
+fn content_top_hz(power: &MidSidePower) -> f64 {
+    let stereo = |k: usize| power.mid[k] + power.side[k];
+    let hz = |k: usize| k as f64 * power.bin_hz;
+    let mut band: Vec<f64> = (1..power.mid.len())
+        .filter(|&k| (8_000.0..12_000.0).contains(&hz(k)))
+        .map(stereo)
+        .collect();
+    let top = hz(power.mid.len() - 1);
+    if band.is_empty() {
+        return top;
+    }
+    band.sort_by(f64::total_cmp);
+    let floor = band[band.len() / 2] * 10f64.powf(-CONTENT_FLOOR_DB / 10.0);
+    if floor <= 0.0 {
+        return top;
+    }
+    (1..power.mid.len())
+        .rev()
+        .find(|&k| stereo(k) >= floor)
+        .map_or(top, hz)
 }
 
 /// FFT bins a 1/3-octave band holds at which the match trusts a point fully: the spread of an
@@ -182,11 +220,18 @@ fn measure(path: &Path) -> Result<Measured> {
 const TRUSTED_BINS: f64 = 8.0;
 
 /// The weight of each point of `hz` in the match: the bins its 1/3-octave band holds at the
-/// coarser of the two spectra, over [`TRUSTED_BINS`], at most 1.
-fn point_weights(hz: &[f64], bin_hz: f64) -> Vec<f64> {
+/// coarser of the two spectra, over [`TRUSTED_BINS`], at most 1; 0 where the band reaches
+/// past `content_top_hz`.
+fn point_weights(hz: &[f64], bin_hz: f64, content_top_hz: f64) -> Vec<f64> {
     let band_octaves = 2f64.powf(1.0 / 6.0) - 2f64.powf(-1.0 / 6.0);
     hz.iter()
-        .map(|&f| (f * band_octaves / bin_hz / TRUSTED_BINS).min(1.0))
+        .map(|&f| {
+            if f * 2f64.powf(1.0 / 6.0) > content_top_hz {
+                0.0
+            } else {
+                (f * band_octaves / bin_hz / TRUSTED_BINS).min(1.0)
+            }
+        })
         .collect()
 }
 
@@ -235,9 +280,10 @@ fn difference(
     SpectrumDifference { hz, difference_db }
 }
 
-fn match_report(m: &EqMatch, strength_percent: f64) -> MatchEq {
+fn match_report(m: &EqMatch, strength_percent: f64, content_top_hz: f64) -> MatchEq {
     MatchEq {
         strength_percent,
+        content_top_hz,
         bands: m
             .bands
             .iter()
@@ -321,7 +367,12 @@ pub fn run_compare(options: &CompareOptions) -> Result<Vec<Comparison>> {
             .iter()
             .map(|d| d.unwrap_or(f64::NAN))
             .collect();
-        let weight = point_weights(&spectrum.hz, master.bin_hz.max(reference.bin_hz));
+        let content_top_hz = master.content_top_hz.min(reference.content_top_hz);
+        let weight = point_weights(
+            &spectrum.hz,
+            master.bin_hz.max(reference.bin_hz),
+            content_top_hz,
+        );
         let match_eq = match_eq(
             &spectrum.hz,
             &target,
@@ -330,7 +381,7 @@ pub fn run_compare(options: &CompareOptions) -> Result<Vec<Comparison>> {
             options.max_bands,
             options.strength_percent / 100.0,
         )
-        .map(|m| match_report(&m, options.strength_percent));
+        .map(|m| match_report(&m, options.strength_percent, content_top_hz));
         let mut comparison = Comparison {
             master: master.figures.clone(),
             reference: reference.figures.clone(),

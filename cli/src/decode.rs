@@ -94,6 +94,12 @@ impl AudioReader {
         Ok(reader)
     }
 
+    /// [`Self::open`] for a master or reference to compare with: a commercial reference is as
+    /// often lossy as not, so that is not warned about.
+    pub fn open_for_comparison(path: &Path) -> Result<Self> {
+        Self::open_with_channels(path, 2)
+    }
+
     /// [`Self::open`] for a file that is only measured: also 5.0, 5.1, 7.1 and other layouts of
     /// up to [`MAX_MEASURED_CHANNELS`] channels.
     pub fn open_for_measurement(path: &Path) -> Result<Self> {
@@ -358,7 +364,16 @@ impl AudioReader {
 /// [`AudioReader`] block by block into one `Vec` per channel. For short files (tests, the
 /// demo); the commands stream long programmes instead.
 pub fn read_audio(path: &Path) -> Result<Audio> {
-    let mut reader = AudioReader::open(path)?;
+    read_whole(path, AudioReader::open(path)?)
+}
+
+/// [`read_audio`] for a master or reference to compare with
+/// ([`AudioReader::open_for_comparison`]).
+pub fn read_for_comparison(path: &Path) -> Result<Audio> {
+    read_whole(path, AudioReader::open_for_comparison(path)?)
+}
+
+fn read_whole(path: &Path, mut reader: AudioReader) -> Result<Audio> {
     let spec = reader.spec().clone();
     // Reserve no more than the file's bytes can hold (at least one byte per sample for any
     // encoding we read, uncompressed or FLAC at its best), whatever the header claims.

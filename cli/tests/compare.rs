@@ -204,3 +204,58 @@ fn strength_scales_the_bands_and_bad_options_and_files_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.wav"));
 }
+
+#[test]
+fn a_lossy_references_low_pass_is_not_matched_as_treble() {
+    // The known EQ, then MP3 at 128 kbit/s (LAME low-passes near 17 kHz): the match follows
+    // only below the content's end and still finds the shelf and the bell.
+    let dir = temp_dir("compare_lossy_reference");
+    let master = master(12.0);
+    let reference = equalised(&master, &known_eq(), -3.0);
+    let master_wav = dir.join("master.wav");
+    write(&master_wav, &master, SR);
+    let mp3 = dir.join("reference.mp3");
+    let mut encoder =
+        stem_delivery::codec::Mp3Encoder::new(SR, 128, std::fs::File::create(&mp3).unwrap())
+            .unwrap();
+    encoder.encode(&reference[0], &reference[1]).unwrap();
+    encoder.finish().unwrap();
+    let out = stem(&["compare", s(&master_wav), "--reference", s(&mp3), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("lossy"),
+        "a lossy reference is normal: no warning"
+    );
+    let report = json(&out);
+    let m = &report["match_eq"];
+    let top = m["content_top_hz"].as_f64().unwrap();
+    assert!((14_000.0..20_000.0).contains(&top), "{top}");
+    let bands: Vec<(String, f64, f64)> = m["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["kind"].as_str().unwrap().to_string(),
+                b["freq_hz"].as_f64().unwrap(),
+                b["gain_db"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        bands.iter().any(|(k, f, g)| k == "HighShelf"
+            && (4_000.0..9_000.0).contains(f)
+            && (g - 3.0).abs() < 0.6),
+        "{bands:?}"
+    );
+    assert!(
+        bands
+            .iter()
+            .any(|(k, f, g)| k == "Bell" && (250.0..360.0).contains(f) && (g + 2.0).abs() < 0.5),
+        "{bands:?}"
+    );
+}
