@@ -8,7 +8,7 @@
 //! runs it.
 
 use super::band::{BandSettings, Placement};
-use super::dynamic::DynamicDetector;
+use super::dynamic::{DynamicDetector, Feed};
 use super::lanes::{LaneCoefs, LaneSpace, LaneState, LaneTaps};
 use super::parametric::SUB_BLOCK;
 use crate::filter::biquad::FLUSH_BELOW;
@@ -340,34 +340,62 @@ impl BandState {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx,fma")]
-    unsafe fn run_sections_avx_fma(&mut self, io: &mut [[f64; 2]]) {
-        self.run_sections::<true>(io);
+    unsafe fn run_sections_avx_fma(&mut self, io: &mut [[f64; 2]], detect: bool) {
+        self.run_sections::<true>(io, detect);
     }
 
     /// The sections over `io` in place, section after section, so each section's state and
     /// coefficients stay in registers (a section's output depends only on its input, so this
-    /// is the same arithmetic as sample after sample).
+    /// is the same arithmetic as sample after sample). With `detect`, the detector is fed
+    /// `io` as it comes in, in the first section's loop: the two recursions are independent,
+    /// so they overlap instead of each waiting on its own latency.
     #[inline(always)]
-    pub(super) fn run_sections<const FMA: bool>(&mut self, io: &mut [[f64; 2]]) {
-        for s in 0..self.sections {
-            let mut state = self.state[s];
-            if self.moving {
-                let mut c = self.coefs[s];
-                let step = self.step[s];
-                for u in io.iter_mut() {
-                    let space = LaneSpace::of(&LaneTaps::from_coefs(&c));
-                    *u = state.tick::<FMA>(&space, *u);
-                    c.add_assign(&step);
+    pub(super) fn run_sections<const FMA: bool>(&mut self, io: &mut [[f64; 2]], detect: bool) {
+        let mut first = 0;
+        if detect {
+            let mut feed = self.detector.start_feed(self.lanes());
+            if self.sections == 0 {
+                for u in io.iter() {
+                    feed.step::<FMA>(*u);
                 }
-                self.coefs[s] = c;
             } else {
-                let space = LaneSpace::of(&self.taps[s]);
-                for u in io.iter_mut() {
-                    *u = state.tick::<FMA>(&space, *u);
-                }
+                self.run_section::<FMA>(0, io, &mut feed);
+                first = 1;
             }
-            self.state[s] = state;
+            self.detector.end_feed(feed);
         }
+        for s in first..self.sections {
+            self.run_section::<FMA>(s, io, &mut NoDetector);
+        }
+    }
+
+    /// Section `s` over `io` in place; `beside` is fed each sample before the section runs it.
+    #[inline(always)]
+    fn run_section<const FMA: bool>(
+        &mut self,
+        s: usize,
+        io: &mut [[f64; 2]],
+        beside: &mut impl Beside,
+    ) {
+        let mut state = self.state[s];
+        if self.moving {
+            let mut c = self.coefs[s];
+            let step = self.step[s];
+            for u in io.iter_mut() {
+                beside.feed::<FMA>(*u);
+                let space = LaneSpace::of(&LaneTaps::from_coefs(&c));
+                *u = state.tick::<FMA>(&space, *u);
+                c.add_assign(&step);
+            }
+            self.coefs[s] = c;
+        } else {
+            let space = LaneSpace::of(&self.taps[s]);
+            for u in io.iter_mut() {
+                beside.feed::<FMA>(*u);
+                *u = state.tick::<FMA>(&space, *u);
+            }
+        }
+        self.state[s] = state;
     }
 
     /// Runs the band per sample in SVF form over `seg` (at most one sub-block): the path for
@@ -380,15 +408,13 @@ impl BandState {
         for (x, v) in input.iter_mut().zip(seg.iter()) {
             *x = band_input(*v, ms);
         }
-        if self.target.is_dynamic() && self.structure.enabled {
-            self.detector.feed_block(input, self.lanes());
-        }
+        let detect = self.target.is_dynamic() && self.structure.enabled;
         let mut out = [[0.0f64; 2]; SUB_BLOCK];
         let out = &mut out[..seg.len()];
         out.copy_from_slice(input);
         crate::simd::dispatch! {
-            avx_fma => self.run_sections_avx_fma(out),
-            _ => self.run_sections::<BASELINE_FMA>(out),
+            avx_fma => self.run_sections_avx_fma(out, detect),
+            _ => self.run_sections::<BASELINE_FMA>(out, detect),
         }
         if self.mix < 1.0 || self.mix_step != 0.0 {
             for (u, x) in out.iter_mut().zip(input.iter()) {
@@ -402,6 +428,27 @@ impl BandState {
             *v = if ms { [u[0] + u[1], u[0] - u[1]] } else { *u };
         }
     }
+}
+
+/// What runs beside a section's loop on the same samples (a trait, not a closure: a closure
+/// would be compiled without the kernel's target features).
+trait Beside {
+    fn feed<const FMA: bool>(&mut self, u: [f64; 2]);
+}
+
+impl Beside for Feed {
+    #[inline(always)]
+    fn feed<const FMA: bool>(&mut self, u: [f64; 2]) {
+        self.step::<FMA>(u);
+    }
+}
+
+/// Nothing beside the section.
+struct NoDetector;
+
+impl Beside for NoDetector {
+    #[inline(always)]
+    fn feed<const FMA: bool>(&mut self, _: [f64; 2]) {}
 }
 
 /// A band's input: the stereo pair, or its M/S encoding for mid and side bands.

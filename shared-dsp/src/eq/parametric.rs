@@ -430,8 +430,8 @@ mod tests {
             .collect();
         let (mut fused, mut plain) = (*band, *band);
         let (mut y_fused, mut y_plain) = (input.clone(), input);
-        fused.run_sections::<true>(&mut y_fused);
-        plain.run_sections::<false>(&mut y_plain);
+        fused.run_sections::<true>(&mut y_fused, false);
+        plain.run_sections::<false>(&mut y_plain, false);
         for (a, b) in y_fused.iter().flatten().zip(y_plain.iter().flatten()) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
