@@ -80,7 +80,9 @@ impl Feed {
         let twice_v2 = self.ic2_before + self.ic2;
         // The quadrature lanes' last output, then their next input: the pre-filter's.
         let e2 = self.envelope * twice_v1.mul_add::<FMA>(twice_v1, twice_v2 * twice_v2);
-        self.peak2 = F64x4::select(self.counts, e2.max(self.peak2), self.peak2);
+        // Every lane keeps its running peak; `end_feed` reads only the counted ones (no
+        // per-sample lane select).
+        self.peak2 = e2.max(self.peak2);
         let u = F64x4([v[0], v[1], twice_v1.0[0], twice_v1.0[1]]);
         let next1 =
             c.d1.mul_add::<FMA>(u, c.c11.mul_add::<FMA>(self.ic1, c.c12 * self.ic2));
@@ -163,7 +165,15 @@ impl DynamicDetector {
     pub(crate) fn end_feed(&mut self, feed: Feed) {
         (self.ic1, self.ic2) = (feed.ic1, feed.ic2);
         (self.ic1_before, self.ic2_before) = (feed.ic1_before, feed.ic2_before);
-        self.peak2 = feed.peak2.0[2].max(feed.peak2.0[3]).max(self.peak2);
+        // An uncounted lane reads as the peak before the run, as if it had never moved.
+        let counted = |lane: usize| {
+            if feed.counts[lane] {
+                feed.peak2.0[lane]
+            } else {
+                self.peak2
+            }
+        };
+        self.peak2 = counted(2).max(counted(3)).max(self.peak2);
     }
 
     /// Advances the ballistics by `samples` with the level seen since the last call, and
