@@ -89,7 +89,10 @@ fn bench(c: &mut Criterion) {
         ("everything_on_static_eq", static_eq),
         ("everything_on_multiband", multiband),
         // The other Stem Channel goal (>= 400x through a CLAP host).
-        ("drums_starting_point", ChannelSettings::for_stem(StemType::Drums)),
+        (
+            "drums_starting_point",
+            ChannelSettings::for_stem(StemType::Drums),
+        ),
         ("transparent_default", ChannelSettings::default()),
         ("transparent_default_no_readout", ChannelSettings::default()),
     ] {

@@ -116,6 +116,28 @@ pub(super) struct BandState {
     pub(super) dynamic_db: f64,
     /// Design currently in use (for `response`).
     pub(super) design: CascadeCoefs,
+    /// `params`' frequency and Q in Hz and plain, kept with the logarithms they came from (a
+    /// dynamic band redesigns every sub-block at the same frequency and Q).
+    freq_q: FreqQ,
+}
+
+/// A frequency and Q with the natural logarithms they are the `exp` of.
+#[derive(Clone, Copy, Debug)]
+struct FreqQ {
+    ln_freq: f64,
+    ln_q: f64,
+    hz: f64,
+    q: f64,
+}
+
+impl FreqQ {
+    /// Matches no parameters, so the first use computes.
+    const NONE: Self = Self {
+        ln_freq: f64::NAN,
+        ln_q: f64::NAN,
+        hz: f64::NAN,
+        q: f64::NAN,
+    };
 }
 
 impl BandState {
@@ -141,6 +163,7 @@ impl BandState {
             detector: DynamicDetector::default(),
             dynamic_db: 0.0,
             design: CascadeCoefs::identity(sample_rate_hz),
+            freq_q: FreqQ::NONE,
         }
     }
 
@@ -187,6 +210,27 @@ impl BandState {
             && self.params == self.target_params
     }
 
+    /// `params`' frequency in Hz and Q (`exp` of the smoothed logarithms).
+    pub(super) fn freq_q(&mut self) -> (f64, f64) {
+        let (ln_freq, ln_q) = (self.params.ln_freq, self.params.ln_q);
+        let c = &mut self.freq_q;
+        if c.ln_freq.to_bits() != ln_freq.to_bits() || c.ln_q.to_bits() != ln_q.to_bits() {
+            *c = FreqQ {
+                ln_freq,
+                ln_q,
+                hz: ln_freq.exp(),
+                q: ln_q.exp(),
+            };
+        }
+        (c.hz, c.q)
+    }
+
+    /// Tunes the detector to `params`' frequency and Q.
+    pub(super) fn tune_detector(&mut self, sample_rate_hz: f64) {
+        let (hz, q) = self.freq_q();
+        self.detector.tune(sample_rate_hz, hz, q);
+    }
+
     pub(super) fn reset(&mut self) {
         self.state = [LaneState::default(); MAX_SECTIONS];
         self.delay = [[[0.0; 2]; 2]; MAX_SECTIONS];
@@ -203,10 +247,9 @@ impl BandState {
         len: usize,
         jump: bool,
     ) {
-        let p = &self.params;
-        let shape =
-            self.target
-                .shape_with(p.ln_freq.exp(), p.ln_q.exp(), p.gain_db + self.dynamic_db);
+        let (hz, q) = self.freq_q();
+        let gain_db = self.params.gain_db + self.dynamic_db;
+        let shape = self.target.shape_with(hz, q, gain_db);
         let design = CascadeCoefs::design(sample_rate_hz, shape, precision);
         let lanes = self.lanes();
         let mut end = [LaneCoefs::IDENTITY; MAX_SECTIONS];

@@ -54,6 +54,38 @@ pub struct DynamicDetector {
     peak2: f64,
     /// Current gain change in dB.
     change_db: f64,
+    /// The ballistics' per-update weight while attacking `[0]` and releasing `[1]`, kept with
+    /// what it was computed from (an `exp` per update otherwise, for a value that only
+    /// changes with the settings).
+    weights: [BallisticsWeight; 2],
+}
+
+/// `1 - exp(-samples / tau)` for a time of `t_ms` at `sample_rate_hz`.
+#[derive(Clone, Copy, Debug, Default)]
+struct BallisticsWeight {
+    t_ms: f32,
+    samples: usize,
+    sample_rate_hz: f64,
+    alpha: f64,
+}
+
+impl BallisticsWeight {
+    /// The weight for `t_ms`, `samples` and `sample_rate_hz`, computed when they changed.
+    fn get(&mut self, t_ms: f32, samples: usize, sample_rate_hz: f64) -> f64 {
+        let same = self.t_ms.to_bits() == t_ms.to_bits()
+            && self.samples == samples
+            && self.sample_rate_hz.to_bits() == sample_rate_hz.to_bits();
+        if !same {
+            let tau_samples = (t_ms.max(0.01) as f64) * 1e-3 * sample_rate_hz / LN_10;
+            *self = Self {
+                t_ms,
+                samples,
+                sample_rate_hz,
+                alpha: 1.0 - (-(samples as f64) / tau_samples).exp(),
+            };
+        }
+        self.alpha
+    }
 }
 
 /// A [`DynamicDetector`] during a run of samples: its state as locals, so the recursion stays
@@ -201,13 +233,11 @@ impl DynamicDetector {
         let over = (level_db - s.threshold_db as f64).clamp(0.0, range.abs());
         let target = over * range.signum();
         let moving_away = target.abs() > self.change_db.abs();
-        let t_ms = if moving_away {
-            s.attack_ms
+        let alpha = if moving_away {
+            self.weights[0].get(s.attack_ms, samples, sample_rate_hz)
         } else {
-            s.release_ms
+            self.weights[1].get(s.release_ms, samples, sample_rate_hz)
         };
-        let tau_samples = (t_ms.max(0.01) as f64) * 1e-3 * sample_rate_hz / LN_10;
-        let alpha = 1.0 - (-(samples as f64) / tau_samples).exp();
         self.change_db += alpha * (target - self.change_db);
         if !self.change_db.is_finite() {
             self.change_db = 0.0;
