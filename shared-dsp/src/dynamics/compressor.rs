@@ -557,8 +557,7 @@ impl Compressor {
             // Stereo: both channels' filters in one loop, so their two serial recurrences
             // overlap (one after the other, each waits on its own latency). The same
             // arithmetic per channel as `Biquad::process_block`, so the same bits.
-            let (fl, fr) = self.sidechain_hpf.split_at_mut(1);
-            let mut filters = [fl[0], fr[0]];
+            let mut filters = [self.sidechain_hpf[0], self.sidechain_hpf[1]];
             let (xl, xr) = (&channels[0][start..end], &channels[1][start..end]);
             for ((l, &a), &b) in level.iter_mut().zip(xl).zip(xr) {
                 *l = stereo_sidechain_level(&mut filters, [a, b], peak);
