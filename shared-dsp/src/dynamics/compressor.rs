@@ -434,6 +434,22 @@ impl Compressor {
         if self.settings.is_pending() {
             self.update();
         }
+        crate::simd::dispatch! {
+            avx2 => self.process_block_avx2(channels),
+            _ => self.process_block_impl(channels),
+        }
+    }
+
+    /// The vector passes (sanitising, levels in dB, the curve, the gain) on 8-lane registers;
+    /// no FMA, so the same bits as the baseline build.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_block_avx2(&mut self, channels: &mut [&mut [f32]]) {
+        self.process_block_impl(channels);
+    }
+
+    #[inline(always)]
+    fn process_block_impl(&mut self, channels: &mut [&mut [f32]]) {
         let (num_ch, len) = crate::util::processed_extent(channels, self.max_channels);
         if len == 0 {
             return;
@@ -548,6 +564,7 @@ impl Compressor {
 
     /// Fills `self.level[..end - start]` with the linked detector input: the largest magnitude
     /// (peak) or the sum of squares (RMS) across channels, after the sidechain filter.
+    #[inline(always)]
     fn detect(&mut self, channels: &[&mut [f32]], start: usize, end: usize) {
         let m = end - start;
         let level = &mut self.level[..m];
