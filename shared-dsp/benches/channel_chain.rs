@@ -4,7 +4,8 @@
 //! (loud and quiet halves, so the dynamics work) in 512-frame blocks. Throughput is in stereo
 //! frames, so `x real time = (elements per second) / 48 000`; the goal is 300x (five stems under
 //! 2 % of one core). Also the multiband mode, the same chain with static EQ bands and the
-//! transparent default (with and without the loudness readout) for comparison.
+//! transparent default (with and without the loudness readout) and the Drums starting point
+//! for comparison.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared_dsp::chain::channel::ChannelChain;
@@ -87,6 +88,11 @@ fn bench(c: &mut Criterion) {
         ("everything_on", everything_on()),
         ("everything_on_static_eq", static_eq),
         ("everything_on_multiband", multiband),
+        // The other Stem Channel goal (>= 400x through a CLAP host).
+        (
+            "drums_starting_point",
+            ChannelSettings::for_stem(StemType::Drums),
+        ),
         ("transparent_default", ChannelSettings::default()),
         ("transparent_default_no_readout", ChannelSettings::default()),
     ] {

@@ -301,15 +301,32 @@ impl DcBlocker {
         for (x, &s) in self.x[4..4 + n].iter_mut().zip(samples.iter()) {
             *x = s as f64;
         }
-        for i in 0..n {
-            let x = &self.x[i..i + 5];
+        // Four samples at a time with the last four outputs in a local (one register), so the
+        // recursion does not wait on a store and its reload each step.
+        let step = |x: &[f64], y_before: f64| {
             let e = powers[0] * (x[4] - x[3])
                 + powers[1] * (x[3] - x[2])
                 + powers[2] * (x[2] - x[1])
                 + powers[3] * (x[1] - x[0]);
-            let v = e + powers[4] * self.y[i];
+            let v = e + powers[4] * y_before;
             // Flush the decaying tail before it turns subnormal (in f32).
-            self.y[i + 4] = if v.abs() < 1e-30 { 0.0 } else { v };
+            if v.abs() < 1e-30 {
+                0.0
+            } else {
+                v
+            }
+        };
+        let quads = n / 4;
+        let mut last4 = [self.y[0], self.y[1], self.y[2], self.y[3]];
+        for q in 0..quads {
+            for (j, y) in last4.iter_mut().enumerate() {
+                let i = 4 * q + j;
+                *y = step(&self.x[i..i + 5], *y);
+            }
+            self.y[4 * q + 4..4 * q + 8].copy_from_slice(&last4);
+        }
+        for i in 4 * quads..n {
+            self.y[i + 4] = step(&self.x[i..i + 5], self.y[i]);
         }
         for (s, &y) in samples.iter_mut().zip(&self.y[4..4 + n]) {
             *s = y as f32;

@@ -452,6 +452,23 @@ impl ChannelChain {
     /// Processes a stereo block in place (any length; `left` and `right` of equal length, the
     /// shorter length is used). Never allocates.
     pub fn process_block(&mut self, left: &mut [f32], right: &mut [f32]) {
+        crate::simd::dispatch! {
+            avx2 => self.process_block_avx2(left, right),
+            _ => self.process_block_impl(left, right),
+        }
+    }
+
+    /// The chain's own passes (sanitising, trim and output ramps, peaks, the gain match's
+    /// input copy) on 8-lane registers; no FMA, so the same bits as the baseline build (the
+    /// sections' units pick their own builds).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_block_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_block_impl(left, right);
+    }
+
+    #[inline(always)]
+    fn process_block_impl(&mut self, left: &mut [f32], right: &mut [f32]) {
         let len = left.len().min(right.len());
         self.fresh = false;
         let mut start = 0;
@@ -462,6 +479,7 @@ impl ChannelChain {
         }
     }
 
+    #[inline(always)]
     fn process_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
         let m = left.len();
         sanitize(left);

@@ -14,6 +14,7 @@
 use super::CONTROL_STEP_SAMPLES;
 use crate::meter::k_weighting::KWeightingCoefs;
 use crate::meter::loudness::{energy_to_lufs, lufs_to_energy, ABSOLUTE_GATE_LUFS};
+use crate::simd::F64x4;
 use crate::util::one_pole_weight;
 
 /// Time constant of the loudness averages, in ms.
@@ -22,48 +23,38 @@ pub const ADAPT_MS: f64 = 3000.0;
 /// wrong; the guide asks for level changes within +-1.5 dB).
 pub const MAX_COMPENSATION_DB: f64 = 24.0;
 
-/// The K-weighting of `N` signals in lock step (the input's and the output's left and right):
-/// each state variable holds the lanes side by side, so every operation is one vector
-/// operation and the recurrences run without shuffles between them. The same operations in
-/// the same order as `KWeightingFilter::process`, so each lane gets that filter's bits.
-#[derive(Clone, Copy, Debug)]
-struct KWeightingLanes<const N: usize> {
-    /// Stage 1 (shelf) state, `[tap][lane]`.
-    shelf: [[f64; N]; 2],
-    /// Stage 2 (high-pass) state, `[tap][lane]`.
-    highpass: [[f64; N]; 2],
+/// The K-weighting of four signals in lock step (the input's and the output's left and
+/// right): each state variable is one four-lane vector, so every operation is one vector
+/// operation and the recurrences run without shuffles between them (with an array per lane
+/// the compiler paired the lanes in 128-bit halves and spilled state to the stack, inside the
+/// recursion). The same operations in the same order as `KWeightingFilter::process`, so each
+/// lane gets that filter's bits.
+#[derive(Clone, Copy, Debug, Default)]
+struct KWeightingLanes {
+    /// Stage 1 (shelf) state, per tap.
+    shelf: [F64x4; 2],
+    /// Stage 2 (high-pass) state, per tap.
+    highpass: [F64x4; 2],
 }
 
-impl<const N: usize> Default for KWeightingLanes<N> {
-    fn default() -> Self {
-        Self {
-            shelf: [[0.0; N]; 2],
-            highpass: [[0.0; N]; 2],
-        }
-    }
-}
-
-impl<const N: usize> KWeightingLanes<N> {
+impl KWeightingLanes {
     /// Filters one sample per lane (NaN/Inf count as silence).
     #[inline(always)]
-    fn process(&mut self, c: &KWeightingCoefs, x: [f32; N]) -> [f64; N] {
-        let x = x.map(|v| if v.is_finite() { v as f64 } else { 0.0 });
+    fn process(&mut self, c: &KWeightingCoefs, x: [f32; 4]) -> F64x4 {
+        let x = F64x4(x.map(|v| if v.is_finite() { v as f64 } else { 0.0 }));
+        let k = F64x4::splat;
         let (sh, hp) = (&c.shelf, &c.highpass);
         let [s0, s1] = &mut self.shelf;
         let [h0, h1] = &mut self.highpass;
-        let mut y = [0.0f64; N];
-        for ch in 0..N {
-            let y1 = sh.b0 * x[ch] + s0[ch];
-            s0[ch] = sh.b1 * x[ch] - sh.a1 * y1 + s1[ch];
-            s1[ch] = sh.b2 * x[ch] - sh.a2 * y1;
-            // Stage 2 numerator is b0 * (1, -2, 1): one multiply for all three taps.
-            let xb = hp.b0 * y1;
-            let y2 = xb + h0[ch];
-            h0[ch] = -2.0 * xb - hp.a1 * y2 + h1[ch];
-            h1[ch] = xb - hp.a2 * y2;
-            y[ch] = y2;
-        }
-        y
+        let y1 = k(sh.b0) * x + *s0;
+        *s0 = k(sh.b1) * x - k(sh.a1) * y1 + *s1;
+        *s1 = k(sh.b2) * x - k(sh.a2) * y1;
+        // Stage 2 numerator is b0 * (1, -2, 1): one multiply for all three taps.
+        let xb = k(hp.b0) * y1;
+        let y2 = xb + *h0;
+        *h0 = k(-2.0) * xb - k(hp.a1) * y2 + *h1;
+        *h1 = xb - k(hp.a2) * y2;
+        y2
     }
 
     /// Flushes state below any audible level to exact zero (no subnormals in long silences).
@@ -72,7 +63,7 @@ impl<const N: usize> KWeightingLanes<N> {
             .shelf
             .iter_mut()
             .chain(self.highpass.iter_mut())
-            .flatten()
+            .flat_map(|v| v.0.iter_mut())
         {
             if s.abs() < 1e-30 {
                 *s = 0.0;
@@ -89,7 +80,7 @@ pub struct GainMatch {
     coefs: KWeightingCoefs,
     /// Lanes: input left and right, output left and right (the input is filtered in
     /// `process`, beside the output, so both share one recurrence's latency).
-    filter: KWeightingLanes<4>,
+    filter: KWeightingLanes,
     /// The one-pole average `e += w (p - e)` over one step is `e = decay e + sum_k c_k p_k`
     /// with `c_k = w (1 - w)^(CONTROL_STEP_SAMPLES - 1 - k)` for the sample at step position
     /// `k` and `decay = (1 - w)^CONTROL_STEP_SAMPLES`: the per-sample recursion (three dependent
@@ -249,9 +240,10 @@ impl GainMatch {
                 .zip(input[2 * i..2 * (i + n)].chunks_exact(2))
                 .zip(weights)
             {
-                let [a, b, c_l, c_r] = f.process(&c, [x[0], x[1], *l, *r]);
-                sum_in += wk * (a * a + b * b);
-                sum_out += wk * (c_l * c_l + c_r * c_r);
+                let y = f.process(&c, [x[0], x[1], *l, *r]);
+                let [a, b, c_l, c_r] = (y * y).0;
+                sum_in += wk * (a + b);
+                sum_out += wk * (c_l + c_r);
                 gain += gain_step;
                 let g = gain as f32;
                 *l *= g;
@@ -327,10 +319,10 @@ mod tests {
     use crate::meter::k_weighting::KWeightingFilter;
 
     #[test]
-    fn stereo_k_weighting_is_two_mono_filters_bit_for_bit() {
+    fn lock_step_k_weighting_is_mono_filters_bit_for_bit() {
         // The lock-step layout is a speed change only: the meter's mono filter is the reference.
         let c = KWeightingCoefs::new(44_100.0);
-        let mut stereo = KWeightingLanes::<2>::default();
+        let mut lanes = KWeightingLanes::default();
         let (mut fl, mut fr) = (KWeightingFilter::default(), KWeightingFilter::default());
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for i in 0..20_000 {
@@ -343,7 +335,8 @@ mod tests {
             } else {
                 0.5 * l - 0.1
             };
-            let [a, b] = stereo.process(&c, [l, r]);
+            let [a, b, a2, b2] = lanes.process(&c, [l, r, l, r]).0;
+            assert_eq!((a.to_bits(), b.to_bits()), (a2.to_bits(), b2.to_bits()));
             assert_eq!(a.to_bits(), fl.process(&c, l).to_bits(), "left, sample {i}");
             assert_eq!(
                 b.to_bits(),

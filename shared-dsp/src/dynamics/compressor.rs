@@ -259,6 +259,8 @@ pub struct Compressor {
     delay: DelayLine,
 
     level: [f32; CHUNK],
+    /// The next chunk's detector input, filled beside this chunk's ballistics.
+    next_level: [f32; CHUNK],
     gain: [f32; CHUNK],
     sidechain: [f32; CHUNK],
 }
@@ -286,6 +288,7 @@ impl Compressor {
             sidechain_hpf: vec![Biquad::default(); max_channels],
             delay: DelayLine::new(max_channels, max_delay),
             level: [0.0; CHUNK],
+            next_level: [0.0; CHUNK],
             gain: [1.0; CHUNK],
             sidechain: [0.0; CHUNK],
         };
@@ -431,6 +434,22 @@ impl Compressor {
         if self.settings.is_pending() {
             self.update();
         }
+        crate::simd::dispatch! {
+            avx2 => self.process_block_avx2(channels),
+            _ => self.process_block_impl(channels),
+        }
+    }
+
+    /// The vector passes (sanitising, levels in dB, the curve, the gain) on 8-lane registers;
+    /// no FMA, so the same bits as the baseline build.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_block_avx2(&mut self, channels: &mut [&mut [f32]]) {
+        self.process_block_impl(channels);
+    }
+
+    #[inline(always)]
+    fn process_block_impl(&mut self, channels: &mut [&mut [f32]]) {
         let (num_ch, len) = crate::util::processed_extent(channels, self.max_channels);
         if len == 0 {
             return;
@@ -439,12 +458,16 @@ impl Compressor {
             sanitize(&mut ch[..len]);
         }
         let inv_ch = 1.0 / num_ch as f32;
+        // The stereo sidechain filter is a serial recursion like the ballistics: the next
+        // chunk's detection runs in the ballistics loop of this one, so the two overlap.
+        let detect_beside = self.hpf_on && num_ch == 2;
         let mut block_max = 0.0f32;
         let mut start = 0;
+        self.detect(&channels[..num_ch], 0, CHUNK.min(len));
         while start < len {
             let end = (start + CHUNK).min(len);
             let m = end - start;
-            self.detect(&channels[..num_ch], start, end);
+            let next_end = (end + CHUNK).min(len);
 
             // Level in dB, vectorisable.
             let level = &mut self.level[..m];
@@ -470,28 +493,45 @@ impl Compressor {
             for l in level.iter_mut() {
                 *l = gc.reduction_db(*l);
             }
-            // Ballistics: the only serial pass. The envelopes are copied into locals so their
+            // Ballistics: the serial pass. The envelopes are copied into locals so their
             // state lives in registers (through `&mut self` every step would be a store and a
             // reload on the critical path); release and attack stages run in one loop so
-            // their two recurrences overlap.
+            // their two recurrences overlap, and so does the next chunk's sidechain filter.
+            let mut beside = SidechainBeside {
+                on: detect_beside && next_end > end,
+                filters: if detect_beside {
+                    [self.sidechain_hpf[0], self.sidechain_hpf[1]]
+                } else {
+                    [Biquad::default(); 2]
+                },
+                input: [
+                    &channels[0][end..next_end],
+                    &channels[num_ch - 1][end..next_end],
+                ],
+                level: &mut self.next_level[..next_end - end],
+                peak: self.detection == Detection::Peak,
+            };
             let mut attack = self.attack_stage;
             match &mut self.ballistics {
                 Ballistics::Branching(b) => {
                     let mut rel = *b;
-                    for l in level.iter_mut() {
-                        *l = attack.process(rel.process(*l));
-                    }
+                    run_ballistics(level, |l| attack.process(rel.process(l)), &mut beside);
                     *b = rel;
                 }
                 Ballistics::Dual(d) => {
                     let mut rel = *d;
-                    for l in level.iter_mut() {
-                        *l = attack.process(rel.process(*l));
-                    }
+                    run_ballistics(level, |l| attack.process(rel.process(l)), &mut beside);
                     *d = rel;
                 }
             }
             self.attack_stage = attack;
+            if beside.on {
+                for (f, state) in self.sidechain_hpf.iter_mut().zip(beside.filters) {
+                    *f = state;
+                    f.settle();
+                }
+            }
+            let next_detected = beside.on;
             // Gain with make-up and mix, vectorisable.
             let gain = &mut self.gain[..m];
             let (makeup, mix) = (self.makeup_db, self.mix);
@@ -512,6 +552,11 @@ impl Compressor {
                     *s *= g;
                 }
             }
+            if next_detected {
+                self.level = self.next_level;
+            } else if next_end > end {
+                self.detect(&channels[..num_ch], end, next_end);
+            }
             start = end;
         }
         self.reduction.block_max_db = block_max;
@@ -519,6 +564,7 @@ impl Compressor {
 
     /// Fills `self.level[..end - start]` with the linked detector input: the largest magnitude
     /// (peak) or the sum of squares (RMS) across channels, after the sidechain filter.
+    #[inline(always)]
     fn detect(&mut self, channels: &[&mut [f32]], start: usize, end: usize) {
         let m = end - start;
         let level = &mut self.level[..m];
@@ -528,21 +574,15 @@ impl Compressor {
             // Stereo: both channels' filters in one loop, so their two serial recurrences
             // overlap (one after the other, each waits on its own latency). The same
             // arithmetic per channel as `Biquad::process_block`, so the same bits.
-            let (fl, fr) = self.sidechain_hpf.split_at_mut(1);
-            let (fl, fr) = (&mut fl[0], &mut fr[0]);
+            let mut filters = [self.sidechain_hpf[0], self.sidechain_hpf[1]];
             let (xl, xr) = (&channels[0][start..end], &channels[1][start..end]);
             for ((l, &a), &b) in level.iter_mut().zip(xl).zip(xr) {
-                let ya = to_output(fl.tick(to_input(a)));
-                let yb = to_output(fr.tick(to_input(b)));
-                // The order of the per-channel version: 0 combined with channel 0, then 1.
-                *l = if peak {
-                    l.max(ya.abs()).max(yb.abs())
-                } else {
-                    (*l + ya * ya) + yb * yb
-                };
+                *l = stereo_sidechain_level(&mut filters, [a, b], peak);
             }
-            fl.settle();
-            fr.settle();
+            for (f, state) in self.sidechain_hpf.iter_mut().zip(filters) {
+                *f = state;
+                f.settle();
+            }
             return;
         }
         for (c, ch) in channels.iter().enumerate() {
@@ -570,6 +610,59 @@ impl Compressor {
                 }
             }
         }
+    }
+}
+
+/// The linked detector input of one stereo sample through the sidechain filters (`level` of
+/// [`Compressor::detect`] for two channels with the filter on).
+#[inline(always)]
+fn stereo_sidechain_level(filters: &mut [Biquad; 2], x: [f32; 2], peak: bool) -> f32 {
+    let ya = to_output(filters[0].tick(to_input(x[0])));
+    let yb = to_output(filters[1].tick(to_input(x[1])));
+    // The order of the per-channel version: 0 combined with channel 0, then 1.
+    let l = 0.0f32;
+    if peak {
+        l.max(ya.abs()).max(yb.abs())
+    } else {
+        (l + ya * ya) + yb * yb
+    }
+}
+
+/// The next chunk's stereo sidechain detection, run beside the ballistics (when `on`).
+struct SidechainBeside<'a> {
+    on: bool,
+    /// The filters' states, as locals.
+    filters: [Biquad; 2],
+    input: [&'a [f32]; 2],
+    level: &'a mut [f32],
+    peak: bool,
+}
+
+/// The ballistics `envelope` over `level` in place, with `beside`'s detection of each of its
+/// samples in the same loop.
+#[inline(always)]
+fn run_ballistics(
+    level: &mut [f32],
+    mut envelope: impl FnMut(f32) -> f32,
+    beside: &mut SidechainBeside,
+) {
+    let mut rest = 0;
+    if beside.on {
+        let n = beside.level.len();
+        let peak = beside.peak;
+        for (((l, d), &a), &b) in level
+            .iter_mut()
+            .zip(beside.level.iter_mut())
+            .zip(beside.input[0])
+            .zip(beside.input[1])
+        {
+            *l = envelope(*l);
+            *d = stereo_sidechain_level(&mut beside.filters, [a, b], peak);
+        }
+        rest = n.min(level.len());
+    }
+    for l in level[rest..].iter_mut() {
+        *l = envelope(*l);
     }
 }
 

@@ -8,7 +8,7 @@
 //! runs it.
 
 use super::band::{BandSettings, Placement};
-use super::dynamic::DynamicDetector;
+use super::dynamic::{DynamicDetector, Feed};
 use super::lanes::{LaneCoefs, LaneSpace, LaneState, LaneTaps};
 use super::parametric::SUB_BLOCK;
 use crate::filter::biquad::FLUSH_BELOW;
@@ -116,6 +116,28 @@ pub(super) struct BandState {
     pub(super) dynamic_db: f64,
     /// Design currently in use (for `response`).
     pub(super) design: CascadeCoefs,
+    /// `params`' frequency and Q in Hz and plain, kept with the logarithms they came from (a
+    /// dynamic band redesigns every sub-block at the same frequency and Q).
+    freq_q: FreqQ,
+}
+
+/// A frequency and Q with the natural logarithms they are the `exp` of.
+#[derive(Clone, Copy, Debug)]
+struct FreqQ {
+    ln_freq: f64,
+    ln_q: f64,
+    hz: f64,
+    q: f64,
+}
+
+impl FreqQ {
+    /// Matches no parameters, so the first use computes.
+    const NONE: Self = Self {
+        ln_freq: f64::NAN,
+        ln_q: f64::NAN,
+        hz: f64::NAN,
+        q: f64::NAN,
+    };
 }
 
 impl BandState {
@@ -141,6 +163,7 @@ impl BandState {
             detector: DynamicDetector::default(),
             dynamic_db: 0.0,
             design: CascadeCoefs::identity(sample_rate_hz),
+            freq_q: FreqQ::NONE,
         }
     }
 
@@ -187,6 +210,27 @@ impl BandState {
             && self.params == self.target_params
     }
 
+    /// `params`' frequency in Hz and Q (`exp` of the smoothed logarithms).
+    pub(super) fn freq_q(&mut self) -> (f64, f64) {
+        let (ln_freq, ln_q) = (self.params.ln_freq, self.params.ln_q);
+        let c = &mut self.freq_q;
+        if c.ln_freq.to_bits() != ln_freq.to_bits() || c.ln_q.to_bits() != ln_q.to_bits() {
+            *c = FreqQ {
+                ln_freq,
+                ln_q,
+                hz: ln_freq.exp(),
+                q: ln_q.exp(),
+            };
+        }
+        (c.hz, c.q)
+    }
+
+    /// Tunes the detector to `params`' frequency and Q.
+    pub(super) fn tune_detector(&mut self, sample_rate_hz: f64) {
+        let (hz, q) = self.freq_q();
+        self.detector.tune(sample_rate_hz, hz, q);
+    }
+
     pub(super) fn reset(&mut self) {
         self.state = [LaneState::default(); MAX_SECTIONS];
         self.delay = [[[0.0; 2]; 2]; MAX_SECTIONS];
@@ -203,10 +247,9 @@ impl BandState {
         len: usize,
         jump: bool,
     ) {
-        let p = &self.params;
-        let shape =
-            self.target
-                .shape_with(p.ln_freq.exp(), p.ln_q.exp(), p.gain_db + self.dynamic_db);
+        let (hz, q) = self.freq_q();
+        let gain_db = self.params.gain_db + self.dynamic_db;
+        let shape = self.target.shape_with(hz, q, gain_db);
         let design = CascadeCoefs::design(sample_rate_hz, shape, precision);
         let lanes = self.lanes();
         let mut end = [LaneCoefs::IDENTITY; MAX_SECTIONS];
@@ -340,34 +383,62 @@ impl BandState {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx,fma")]
-    unsafe fn run_sections_avx_fma(&mut self, io: &mut [[f64; 2]]) {
-        self.run_sections::<true>(io);
+    unsafe fn run_sections_avx_fma(&mut self, io: &mut [[f64; 2]], detect: bool) {
+        self.run_sections::<true>(io, detect);
     }
 
     /// The sections over `io` in place, section after section, so each section's state and
     /// coefficients stay in registers (a section's output depends only on its input, so this
-    /// is the same arithmetic as sample after sample).
+    /// is the same arithmetic as sample after sample). With `detect`, the detector is fed
+    /// `io` as it comes in, in the first section's loop: the two recursions are independent,
+    /// so they overlap instead of each waiting on its own latency.
     #[inline(always)]
-    pub(super) fn run_sections<const FMA: bool>(&mut self, io: &mut [[f64; 2]]) {
-        for s in 0..self.sections {
-            let mut state = self.state[s];
-            if self.moving {
-                let mut c = self.coefs[s];
-                let step = self.step[s];
-                for u in io.iter_mut() {
-                    let space = LaneSpace::of(&LaneTaps::from_coefs(&c));
-                    *u = state.tick::<FMA>(&space, *u);
-                    c.add_assign(&step);
+    pub(super) fn run_sections<const FMA: bool>(&mut self, io: &mut [[f64; 2]], detect: bool) {
+        let mut first = 0;
+        if detect {
+            let mut feed = self.detector.start_feed(self.lanes());
+            if self.sections == 0 {
+                for u in io.iter() {
+                    feed.step::<FMA>(*u);
                 }
-                self.coefs[s] = c;
             } else {
-                let space = LaneSpace::of(&self.taps[s]);
-                for u in io.iter_mut() {
-                    *u = state.tick::<FMA>(&space, *u);
-                }
+                self.run_section::<FMA>(0, io, &mut feed);
+                first = 1;
             }
-            self.state[s] = state;
+            self.detector.end_feed(feed);
         }
+        for s in first..self.sections {
+            self.run_section::<FMA>(s, io, &mut NoDetector);
+        }
+    }
+
+    /// Section `s` over `io` in place; `beside` is fed each sample before the section runs it.
+    #[inline(always)]
+    fn run_section<const FMA: bool>(
+        &mut self,
+        s: usize,
+        io: &mut [[f64; 2]],
+        beside: &mut impl Beside,
+    ) {
+        let mut state = self.state[s];
+        if self.moving {
+            let mut c = self.coefs[s];
+            let step = self.step[s];
+            for u in io.iter_mut() {
+                beside.feed::<FMA>(*u);
+                let space = LaneSpace::of(&LaneTaps::from_coefs(&c));
+                *u = state.tick::<FMA>(&space, *u);
+                c.add_assign(&step);
+            }
+            self.coefs[s] = c;
+        } else {
+            let space = LaneSpace::of(&self.taps[s]);
+            for u in io.iter_mut() {
+                beside.feed::<FMA>(*u);
+                *u = state.tick::<FMA>(&space, *u);
+            }
+        }
+        self.state[s] = state;
     }
 
     /// Runs the band per sample in SVF form over `seg` (at most one sub-block): the path for
@@ -380,15 +451,13 @@ impl BandState {
         for (x, v) in input.iter_mut().zip(seg.iter()) {
             *x = band_input(*v, ms);
         }
-        if self.target.is_dynamic() && self.structure.enabled {
-            self.detector.feed_block(input, self.lanes());
-        }
+        let detect = self.target.is_dynamic() && self.structure.enabled;
         let mut out = [[0.0f64; 2]; SUB_BLOCK];
         let out = &mut out[..seg.len()];
         out.copy_from_slice(input);
         crate::simd::dispatch! {
-            avx_fma => self.run_sections_avx_fma(out),
-            _ => self.run_sections::<BASELINE_FMA>(out),
+            avx_fma => self.run_sections_avx_fma(out, detect),
+            _ => self.run_sections::<BASELINE_FMA>(out, detect),
         }
         if self.mix < 1.0 || self.mix_step != 0.0 {
             for (u, x) in out.iter_mut().zip(input.iter()) {
@@ -402,6 +471,27 @@ impl BandState {
             *v = if ms { [u[0] + u[1], u[0] - u[1]] } else { *u };
         }
     }
+}
+
+/// What runs beside a section's loop on the same samples (a trait, not a closure: a closure
+/// would be compiled without the kernel's target features).
+trait Beside {
+    fn feed<const FMA: bool>(&mut self, u: [f64; 2]);
+}
+
+impl Beside for Feed {
+    #[inline(always)]
+    fn feed<const FMA: bool>(&mut self, u: [f64; 2]) {
+        self.step::<FMA>(u);
+    }
+}
+
+/// Nothing beside the section.
+struct NoDetector;
+
+impl Beside for NoDetector {
+    #[inline(always)]
+    fn feed<const FMA: bool>(&mut self, _: [f64; 2]) {}
 }
 
 /// A band's input: the stereo pair, or its M/S encoding for mid and side bands.

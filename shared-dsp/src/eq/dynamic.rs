@@ -54,6 +54,75 @@ pub struct DynamicDetector {
     peak2: f64,
     /// Current gain change in dB.
     change_db: f64,
+    /// The ballistics' per-update weight while attacking `[0]` and releasing `[1]`, kept with
+    /// what it was computed from (an `exp` per update otherwise, for a value that only
+    /// changes with the settings).
+    weights: [BallisticsWeight; 2],
+}
+
+/// `1 - exp(-samples / tau)` for a time of `t_ms` at `sample_rate_hz`.
+#[derive(Clone, Copy, Debug, Default)]
+struct BallisticsWeight {
+    t_ms: f32,
+    samples: usize,
+    sample_rate_hz: f64,
+    alpha: f64,
+}
+
+impl BallisticsWeight {
+    /// The weight for `t_ms`, `samples` and `sample_rate_hz`, computed when they changed.
+    fn get(&mut self, t_ms: f32, samples: usize, sample_rate_hz: f64) -> f64 {
+        let same = self.t_ms.to_bits() == t_ms.to_bits()
+            && self.samples == samples
+            && self.sample_rate_hz.to_bits() == sample_rate_hz.to_bits();
+        if !same {
+            let tau_samples = (t_ms.max(0.01) as f64) * 1e-3 * sample_rate_hz / LN_10;
+            *self = Self {
+                t_ms,
+                samples,
+                sample_rate_hz,
+                alpha: 1.0 - (-(samples as f64) / tau_samples).exp(),
+            };
+        }
+        self.alpha
+    }
+}
+
+/// A [`DynamicDetector`] during a run of samples: its state as locals, so the recursion stays
+/// in registers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Feed {
+    coefs: Coefs,
+    envelope: F64x4,
+    /// The lanes whose envelope counts: `[pre L, pre R, quad L, quad R]`.
+    counts: [bool; 4],
+    ic1: F64x4,
+    ic2: F64x4,
+    ic1_before: F64x4,
+    ic2_before: F64x4,
+    peak2: F64x4,
+}
+
+impl Feed {
+    /// Feeds one sample of the band's input.
+    #[inline(always)]
+    pub(crate) fn step<const FMA: bool>(&mut self, v: [f64; 2]) {
+        let c = &self.coefs;
+        let twice_v1 = self.ic1_before + self.ic1;
+        let twice_v2 = self.ic2_before + self.ic2;
+        // The quadrature lanes' last output, then their next input: the pre-filter's.
+        let e2 = self.envelope * twice_v1.mul_add::<FMA>(twice_v1, twice_v2 * twice_v2);
+        // Every lane keeps its running peak; `end_feed` reads only the counted ones (no
+        // per-sample lane select).
+        self.peak2 = e2.max(self.peak2);
+        let u = F64x4([v[0], v[1], twice_v1.0[0], twice_v1.0[1]]);
+        let next1 =
+            c.d1.mul_add::<FMA>(u, c.c11.mul_add::<FMA>(self.ic1, c.c12 * self.ic2));
+        let next2 =
+            c.d2.mul_add::<FMA>(u, c.c21.mul_add::<FMA>(self.ic1, c.c22 * self.ic2));
+        (self.ic1_before, self.ic2_before) = (self.ic1, self.ic2);
+        (self.ic1, self.ic2) = (next1, next2);
+    }
 }
 
 impl DynamicDetector {
@@ -99,30 +168,44 @@ impl DynamicDetector {
 
     #[inline(always)]
     fn feed_with<const FMA: bool>(&mut self, x: &[[f64; 2]], lanes: [bool; 2]) {
-        let c = self.coefs;
-        let envelope = F64x4::splat(c.envelope);
-        let counts = [false, false, lanes[0], lanes[1]];
-        // Locals, so the recursion stays in registers.
-        let (mut ic1, mut ic2) = (self.ic1, self.ic2);
-        let (mut ic1_before, mut ic2_before) = (self.ic1_before, self.ic2_before);
-        let mut peak2 = F64x4::splat(self.peak2);
+        let mut feed = self.start_feed(lanes);
         for v in x {
-            let twice_v1 = ic1_before + ic1;
-            let twice_v2 = ic2_before + ic2;
-            // The quadrature lanes' last output, then their next input: the pre-filter's.
-            let e2 = envelope * twice_v1.mul_add::<FMA>(twice_v1, twice_v2 * twice_v2);
-            peak2 = F64x4::select(counts, e2.max(peak2), peak2);
-            let u = F64x4([v[0], v[1], twice_v1.0[0], twice_v1.0[1]]);
-            let next1 =
-                c.d1.mul_add::<FMA>(u, c.c11.mul_add::<FMA>(ic1, c.c12 * ic2));
-            let next2 =
-                c.d2.mul_add::<FMA>(u, c.c21.mul_add::<FMA>(ic1, c.c22 * ic2));
-            (ic1_before, ic2_before) = (ic1, ic2);
-            (ic1, ic2) = (next1, next2);
+            feed.step::<FMA>(*v);
         }
-        (self.ic1, self.ic2) = (ic1, ic2);
-        (self.ic1_before, self.ic2_before) = (ic1_before, ic2_before);
-        self.peak2 = peak2.0[2].max(peak2.0[3]).max(self.peak2);
+        self.end_feed(feed);
+    }
+
+    /// The detector's state taken into a [`Feed`] for a run of samples (a caller that runs
+    /// another recursion on the same samples steps both in one loop, so their latencies
+    /// overlap); [`Self::end_feed`] puts it back.
+    #[inline(always)]
+    pub(crate) fn start_feed(&self, lanes: [bool; 2]) -> Feed {
+        Feed {
+            coefs: self.coefs,
+            envelope: F64x4::splat(self.coefs.envelope),
+            counts: [false, false, lanes[0], lanes[1]],
+            ic1: self.ic1,
+            ic2: self.ic2,
+            ic1_before: self.ic1_before,
+            ic2_before: self.ic2_before,
+            peak2: F64x4::splat(self.peak2),
+        }
+    }
+
+    /// Ends a run started by [`Self::start_feed`].
+    #[inline(always)]
+    pub(crate) fn end_feed(&mut self, feed: Feed) {
+        (self.ic1, self.ic2) = (feed.ic1, feed.ic2);
+        (self.ic1_before, self.ic2_before) = (feed.ic1_before, feed.ic2_before);
+        // An uncounted lane reads as the peak before the run, as if it had never moved.
+        let counted = |lane: usize| {
+            if feed.counts[lane] {
+                feed.peak2.0[lane]
+            } else {
+                self.peak2
+            }
+        };
+        self.peak2 = counted(2).max(counted(3)).max(self.peak2);
     }
 
     /// Advances the ballistics by `samples` with the level seen since the last call, and
@@ -150,13 +233,11 @@ impl DynamicDetector {
         let over = (level_db - s.threshold_db as f64).clamp(0.0, range.abs());
         let target = over * range.signum();
         let moving_away = target.abs() > self.change_db.abs();
-        let t_ms = if moving_away {
-            s.attack_ms
+        let alpha = if moving_away {
+            self.weights[0].get(s.attack_ms, samples, sample_rate_hz)
         } else {
-            s.release_ms
+            self.weights[1].get(s.release_ms, samples, sample_rate_hz)
         };
-        let tau_samples = (t_ms.max(0.01) as f64) * 1e-3 * sample_rate_hz / LN_10;
-        let alpha = 1.0 - (-(samples as f64) / tau_samples).exp();
         self.change_db += alpha * (target - self.change_db);
         if !self.change_db.is_finite() {
             self.change_db = 0.0;

@@ -93,8 +93,7 @@ impl ParametricEq {
             b.params = b.target_params;
             b.mix = if b.structure.enabled { 1.0 } else { 0.0 };
             b.mix_step = 0.0;
-            b.detector
-                .tune(sample_rate_hz, b.params.ln_freq.exp(), b.params.ln_q.exp());
+            b.tune_detector(sample_rate_hz);
             b.dynamic_db = 0.0;
             b.needs_matched = false;
             b.retarget(sample_rate_hz, Precision::Matched, SUB_BLOCK, true);
@@ -134,8 +133,7 @@ impl ParametricEq {
             b.params = b.target_params;
             b.mix = if settings.enabled { 1.0 } else { 0.0 };
             b.mix_step = 0.0;
-            b.detector
-                .tune(sr, b.params.ln_freq.exp(), b.params.ln_q.exp());
+            b.tune_detector(sr);
             b.needs_matched = false;
             b.reset();
             b.retarget(sr, Precision::Matched, SUB_BLOCK, true);
@@ -201,8 +199,7 @@ impl ParametricEq {
             b.structure = want;
             b.params = b.target_params;
             b.reset();
-            b.detector
-                .tune(sr, b.params.ln_freq.exp(), b.params.ln_q.exp());
+            b.tune_detector(sr);
             if want.enabled {
                 b.retarget(sr, Precision::Fast, SUB_BLOCK, true);
                 b.needs_matched = true;
@@ -229,8 +226,7 @@ impl ParametricEq {
             dyn_moved = true;
         }
         if !settled {
-            b.detector
-                .tune(sr, b.params.ln_freq.exp(), b.params.ln_q.exp());
+            b.tune_detector(sr);
         }
         if !settled || dyn_moved {
             b.retarget(sr, Precision::Fast, SUB_BLOCK, false);
@@ -430,8 +426,8 @@ mod tests {
             .collect();
         let (mut fused, mut plain) = (*band, *band);
         let (mut y_fused, mut y_plain) = (input.clone(), input);
-        fused.run_sections::<true>(&mut y_fused);
-        plain.run_sections::<false>(&mut y_plain);
+        fused.run_sections::<true>(&mut y_fused, false);
+        plain.run_sections::<false>(&mut y_plain, false);
         for (a, b) in y_fused.iter().flatten().zip(y_plain.iter().flatten()) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
