@@ -7,13 +7,23 @@ mod alloc_support;
 
 use shared_dsp::chain::loudness_plan::{plan_in_memory, ClipperChoice};
 use shared_dsp::chain::settings::MasterSettings;
-use stem_master::learn_plan::{CaptureExchange, LearnPlanner, LearnWrite};
+use stem_master::learn_plan::{AudioCapture, CaptureExchange, LearnPlanner, LearnWrite};
 
 const FS: f64 = 48_000.0;
 const TARGET_LUFS: f64 = -9.0;
 
 fn settings() -> (MasterSettings, f64) {
     (MasterSettings::default(), TARGET_LUFS)
+}
+
+/// A fresh exchange, its audio side at [`FS`], and a planner whose captures hold
+/// `capture_seconds`.
+fn setup(capture_seconds: f64) -> (CaptureExchange, AudioCapture, LearnPlanner) {
+    let exchange = CaptureExchange::default();
+    let mut audio = exchange.take_audio_side().unwrap();
+    audio.set_sample_rate(FS);
+    let planner = LearnPlanner::with_capture_frames((capture_seconds * FS) as usize);
+    (exchange, audio, planner)
 }
 
 /// Polls the planner until it has something to write (a plan takes a moment on its thread).
@@ -32,7 +42,7 @@ fn wait_for_write(planner: &mut LearnPlanner, exchange: &CaptureExchange) -> Lea
 fn pass(
     planner: &mut LearnPlanner,
     exchange: &CaptureExchange,
-    audio: &mut stem_master::learn_plan::AudioCapture,
+    audio: &mut AudioCapture,
     signal: &[Vec<f32>; 2],
     editor: bool,
     step_result: f32,
@@ -51,14 +61,11 @@ fn pass(
 
 #[test]
 fn learn_plans_over_what_it_heard_like_the_render() {
-    let exchange = CaptureExchange::default();
-    let mut audio = exchange.take_audio_side().unwrap();
+    let (exchange, mut audio, mut planner) = setup(10.0);
     assert!(
         exchange.take_audio_side().is_none(),
         "the audio side is taken once"
     );
-    audio.set_sample_rate(FS);
-    let mut planner = LearnPlanner::with_capture_frames(10 * FS as usize);
     let signal = test_signals::hits_over_pad(6.0, FS, 0.1);
 
     let (write, allocations) = pass(&mut planner, &exchange, &mut audio, &signal, true, 3.0);
@@ -87,10 +94,7 @@ fn learn_plans_over_what_it_heard_like_the_render() {
 
 #[test]
 fn a_short_pass_or_no_editor_takes_the_solver_step() {
-    let exchange = CaptureExchange::default();
-    let mut audio = exchange.take_audio_side().unwrap();
-    audio.set_sample_rate(FS);
-    let mut planner = LearnPlanner::with_capture_frames(10 * FS as usize);
+    let (exchange, mut audio, mut planner) = setup(10.0);
     // Two seconds: too short to plan on.
     let short = test_signals::hits_over_pad(2.0, FS, 0.1);
     let (write, _) = pass(&mut planner, &exchange, &mut audio, &short, true, 3.5);
@@ -104,10 +108,7 @@ fn a_short_pass_or_no_editor_takes_the_solver_step() {
 
 #[test]
 fn a_pass_longer_than_the_capture_plans_on_its_start() {
-    let exchange = CaptureExchange::default();
-    let mut audio = exchange.take_audio_side().unwrap();
-    audio.set_sample_rate(FS);
-    let mut planner = LearnPlanner::with_capture_frames(4 * FS as usize);
+    let (exchange, mut audio, mut planner) = setup(4.0);
     let signal = test_signals::hits_over_pad(6.0, FS, 0.1);
     let (write, allocations) = pass(&mut planner, &exchange, &mut audio, &signal, true, 0.0);
     assert_eq!((write, allocations), (None, 0));
