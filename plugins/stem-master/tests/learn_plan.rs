@@ -5,7 +5,7 @@
 #[path = "../../../shared-dsp/tests/alloc_support/mod.rs"]
 mod alloc_support;
 
-use shared_dsp::chain::loudness_plan::{plan_in_memory, ClipperChoice};
+use shared_dsp::chain::loudness_plan::{plan_in_memory, ClipperChoice, PeakPlan};
 use shared_dsp::chain::settings::MasterSettings;
 use stem_master::learn_plan::{AudioCapture, CaptureExchange, LearnPlanner, LearnWrite};
 
@@ -24,6 +24,23 @@ fn setup(capture_seconds: f64) -> (CaptureExchange, AudioCapture, LearnPlanner) 
     audio.set_sample_rate(FS);
     let planner = LearnPlanner::with_capture_frames((capture_seconds * FS) as usize);
     (exchange, audio, planner)
+}
+
+/// Checks that `write` is the drive and clipper of the plan `shared_dsp` makes of `signal`
+/// directly (the render's plan), and returns that plan.
+fn assert_writes_the_plan_of(write: LearnWrite, signal: &[Vec<f32>; 2]) -> PeakPlan {
+    let (s, target) = settings();
+    let expected = plan_in_memory([&signal[0], &signal[1]], &s, target, false, FS)
+        .unwrap()
+        .plan;
+    assert_eq!(
+        write,
+        LearnWrite::Plan {
+            drive_db: expected.drive_db as f32,
+            clipper: expected.clipper_enabled,
+        }
+    );
+    expected
 }
 
 /// Polls the planner until it has something to write (a plan takes a moment on its thread).
@@ -75,18 +92,10 @@ fn learn_plans_over_what_it_heard_like_the_render() {
     assert!(planner.planning());
     let write = wait_for_write(&mut planner, &exchange);
 
-    let (s, target) = settings();
-    let expected = plan_in_memory([&signal[0], &signal[1]], &s, target, false, FS).unwrap();
-    assert_eq!(expected.plan.clipper_choice, ClipperChoice::Measured);
-    assert_eq!(
-        write,
-        LearnWrite::Plan {
-            drive_db: expected.plan.drive_db as f32,
-            clipper: expected.plan.clipper_enabled,
-        }
-    );
+    let expected = assert_writes_the_plan_of(write, &signal);
+    assert_eq!(expected.clipper_choice, ClipperChoice::Measured);
     let learned = planner.last().unwrap();
-    assert_eq!(learned.plan, expected.plan);
+    assert_eq!(learned.plan, expected);
     assert!((learned.seconds - 6.0).abs() < 1e-9 && !learned.truncated);
     assert!(!planner.planning());
     assert_eq!(planner.poll(&exchange, false, None, FS, settings), None);
@@ -117,15 +126,7 @@ fn a_pass_longer_than_the_capture_plans_on_its_start() {
         signal[0][..4 * 48_000].to_vec(),
         signal[1][..4 * 48_000].to_vec(),
     ];
-    let (s, target) = settings();
-    let expected = plan_in_memory([&start[0], &start[1]], &s, target, false, FS).unwrap();
-    assert_eq!(
-        write,
-        LearnWrite::Plan {
-            drive_db: expected.plan.drive_db as f32,
-            clipper: expected.plan.clipper_enabled,
-        }
-    );
+    assert_writes_the_plan_of(write, &start);
     let learned = planner.last().unwrap();
     assert!(learned.truncated && (learned.seconds - 4.0).abs() < 1e-9);
 }
