@@ -157,6 +157,8 @@ struct Job {
 pub struct LearnPlanner {
     /// A capture is with the audio thread.
     outstanding: bool,
+    /// This pass was offered a capture.
+    provided: bool,
     job: Option<Job>,
     /// The solver's result of the same pass, used when no plan comes of it.
     step_result: Option<f32>,
@@ -196,12 +198,18 @@ impl LearnPlanner {
         sample_rate_hz: f64,
         settings: impl FnOnce() -> (MasterSettings, f64),
     ) -> Option<LearnWrite> {
-        if learning && !self.outstanding && self.job.is_none() {
+        // One capture per pass at most: a send that fails (the plugin gone) is not retried
+        // every frame with a new allocation.
+        if learning && !self.provided && !self.outstanding && self.job.is_none() {
             let frames = self
                 .capture_frames
                 .unwrap_or_else(|| LearnCapture::capacity_for(sample_rate_hz));
             let capture = Arc::new(LearnCapture::new(frames));
             self.outstanding = exchange.to_audio.try_send(capture).is_ok();
+            self.provided = true;
+        }
+        if !learning {
+            self.provided = false;
         }
         if step_result.is_some() {
             self.step_result = step_result;
