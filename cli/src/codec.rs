@@ -22,10 +22,10 @@ use std::str::FromStr;
 
 use serde::Serialize;
 use stem_delivery::codec::{lossy_rate_hz, Mp3Encoder, VorbisEncoder, MP3_KBPS};
+use stem_delivery::resample::StreamResampler;
 
 use crate::atomic::Temporary;
 use crate::error::{Error, Result};
-use crate::resample::StreamResampler;
 
 /// A delivery encoding beside the WAV masters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -322,7 +322,7 @@ fn encode_lossy<E>(
         } else {
             None
         };
-        let mut sink = |l: &[f32], r: &[f32]| feed(&mut encoder, l, r).map_err(|e| Error::usage(e));
+        let mut sink = |l: &[f32], r: &[f32]| feed(&mut encoder, l, r).map_err(Error::usage);
         let (mut samples, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
         while master.read(BLOCK_FRAMES, &mut samples)? > 0 {
             left.clear();

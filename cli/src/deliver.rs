@@ -1,5 +1,5 @@
 //! Delivery files of `stem render`: each master, as it streams from the chain, resampled (with
-//! `rubato`, [`crate::resample`]) and dithered (with `shared_dsp::dither`) to every word length
+//! `rubato`, [`stem_delivery::resample`]) and dithered (with `shared_dsp::dither`) to every word length
 //! asked for, written as WAV block by block through a temporary moved into place when complete,
 //! never over an input, with a report per master (see [`crate::file_report`]) measured as it is
 //! written, that passes or fails it against its delivery target, and the render summary
@@ -11,6 +11,7 @@ use serde::Serialize;
 use shared_dsp::dither::{Dither, DitherMode, DitherSettings};
 
 use shared_dsp::meter::true_peak::TruePeakMeter;
+use stem_delivery::resample::StreamResampler;
 
 use crate::analysis::LoudnessHistory;
 use crate::atomic::{write_text_atomic, Temporary};
@@ -30,7 +31,6 @@ use crate::mastering::MasterStream;
 use crate::mid_side_spectrum::MidSideSpectrum;
 use crate::mix_comparison::MixComparison;
 use crate::plan::Delivery;
-use crate::resample::StreamResampler;
 use crate::spool::Spool;
 use crate::stem_attribution;
 

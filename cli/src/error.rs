@@ -42,4 +42,11 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The resampler's failures (it names both rates) are usage errors, as when it lived here.
+impl From<stem_delivery::resample::ResampleError> for Error {
+    fn from(e: stem_delivery::resample::ResampleError) -> Self {
+        Self::usage(e.0)
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Error>;

@@ -57,7 +57,6 @@ pub mod preset_check;
 pub mod progress;
 pub mod render;
 pub mod report;
-pub mod resample;
 pub mod riff;
 pub mod role;
 pub mod service_preview;

@@ -5,10 +5,10 @@
 
 use shared_dsp::meter::loudness::LoudnessMeter;
 use shared_dsp::meter::true_peak::TruePeakMeter;
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as DecodeError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
@@ -52,59 +52,121 @@ pub struct Decoded {
     pub integrated_lufs: f64,
 }
 
+/// A stream opened and probed, its header read, no packet decoded yet: what the container
+/// declares is known before anything is decoded, so a caller can refuse a stream (too many
+/// channels, too long) before spending memory on it.
+pub struct PacketStream {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    /// The audio track's sample rate, Hz.
+    pub sample_rate_hz: u32,
+    /// Channels the header declares, if it does.
+    pub channels: Option<usize>,
+    /// Frames the header declares, if it does (a hint: the decoder may give more or fewer).
+    pub declared_frames: Option<u64>,
+}
+
+impl PacketStream {
+    /// Probes `source` (`extension` hints the container) and opens its default audio track.
+    pub fn open(source: Box<dyn MediaSource>, extension: &str) -> Result<Self, String> {
+        let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
+        let mut hint = Hint::new();
+        hint.with_extension(extension);
+        let format = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| format!("not a stream the decoder reads: {e}"))?;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or("holds no audio track")?;
+        let track_id = track.id;
+        let declared_frames = track.num_frames;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .cloned()
+            .ok_or("its audio encoding is not one the decoder reads")?;
+        let sample_rate_hz = params.sample_rate.ok_or("no sample rate")?;
+        let channels = params.channels.as_ref().map(|c| c.count());
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|e| format!("cannot decode it: {e}"))?;
+        Ok(Self {
+            format,
+            decoder,
+            track_id,
+            sample_rate_hz,
+            channels,
+            declared_frames,
+        })
+    }
+
+    /// Decodes every packet of the track, handing each to `f` as (left, right) (a mono stream
+    /// counts as both sides; beyond two channels the first two). Returns the frames decoded.
+    /// An error from `f` stops decoding and is returned as is.
+    pub fn for_each(
+        mut self,
+        mut f: impl FnMut(&[f32], &[f32]) -> Result<(), String>,
+    ) -> Result<u64, String> {
+        let mut planar: Vec<Vec<f32>> = Vec::new();
+        let mut frames = 0u64;
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(DecodeError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    break
+                }
+                Err(e) => return Err(format!("cannot read it: {e}")),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let audio = match self.decoder.decode(&packet) {
+                Ok(a) => a,
+                // A damaged packet is skipped, as players do.
+                Err(DecodeError::DecodeError(_)) => continue,
+                Err(e) => return Err(format!("cannot decode it: {e}")),
+            };
+            audio.copy_to_vecs_planar::<f32>(&mut planar);
+            let left = planar.first().map(Vec::as_slice).unwrap_or(&[]);
+            let right = planar.get(1).map_or(left, Vec::as_slice);
+            f(left, right)?;
+            frames += left.len() as u64;
+        }
+        Ok(frames)
+    }
+}
+
+/// Decodes `source` (`extension` hints the container) packet by packet into `f` (left, right;
+/// a mono stream counts as both sides). Returns (sample rate Hz, frames decoded).
+pub fn for_each_packet(
+    source: Box<dyn MediaSource>,
+    extension: &str,
+    f: impl FnMut(&[f32], &[f32]) -> Result<(), String>,
+) -> Result<(u32, u64), String> {
+    let stream = PacketStream::open(source, extension)?;
+    let sample_rate_hz = stream.sample_rate_hz;
+    let frames = stream.for_each(f)?;
+    Ok((sample_rate_hz, frames))
+}
+
 /// Decodes `source` (an MP3, Ogg Vorbis or MP4/AAC stream; `extension` hints the container)
 /// and measures it. A mono stream counts as both sides.
 pub fn measure(source: Box<dyn MediaSource>, extension: &str) -> Result<Decoded, String> {
-    let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
-    let mut hint = Hint::new();
-    hint.with_extension(extension);
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(|e| format!("not a stream the decoder reads: {e}"))?;
-    let track = format
-        .default_track(TrackType::Audio)
-        .ok_or("holds no audio track")?;
-    let track_id = track.id;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .cloned()
-        .ok_or("its audio encoding is not one the decoder reads")?;
-    let sample_rate_hz = params.sample_rate.ok_or("no sample rate")?;
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| format!("cannot decode it: {e}"))?;
+    let stream = PacketStream::open(source, extension)?;
+    let sample_rate_hz = stream.sample_rate_hz;
     let mut meter = DecodedMeter::new(sample_rate_hz as f64);
-    let mut planar: Vec<Vec<f32>> = Vec::new();
-    let mut frames = 0u64;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(DecodeError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(format!("cannot read it: {e}")),
-        };
-        if packet.track_id != track_id {
-            continue;
-        }
-        let audio = match decoder.decode(&packet) {
-            Ok(a) => a,
-            // A damaged packet is skipped, as players do.
-            Err(DecodeError::DecodeError(_)) => continue,
-            Err(e) => return Err(format!("cannot decode it: {e}")),
-        };
-        audio.copy_to_vecs_planar::<f32>(&mut planar);
-        let left = planar.first().map(Vec::as_slice).unwrap_or(&[]);
-        let right = planar.get(1).map_or(left, Vec::as_slice);
+    let frames = stream.for_each(|left, right| {
         meter.feed(left, right);
-        frames += left.len() as u64;
-    }
+        Ok(())
+    })?;
     if frames == 0 {
         return Err("decodes to no audio".to_string());
     }
