@@ -27,6 +27,7 @@ pub(crate) mod fastmath;
 pub mod filter;
 pub mod meter;
 pub mod oversampling;
+pub mod reference;
 pub mod saturation;
 pub mod simd;
 pub mod stereo;

@@ -23,6 +23,8 @@ use crate::codec_check::{self, CheckCodec, CheckState};
 use crate::learn_plan::{LearnPlanner, LearnWrite, LearnedPlan};
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
 use crate::params::StemMasterParams;
+use crate::reference::audio::ReferenceShared;
+use crate::reference::window::ReferenceWindow;
 use shared_dsp::chain::ranges::LIMITER_DRIVE_DB;
 use shared_dsp::chain::settings::MasterSettings;
 use stem_delivery::services::{self, Playback, Programme};
@@ -48,12 +50,16 @@ pub struct MasterEditor {
     check: Arc<Mutex<CheckState>>,
     /// Learn's loudness plan over what the pass heard.
     learn: LearnPlanner,
+    /// The reference player's window and what it shares with the audio thread.
+    reference: Arc<ReferenceShared>,
+    reference_window: ReferenceWindow,
 }
 
 /// The editor for `params`, showing `meters`.
 pub fn create(
     params: Arc<StemMasterParams>,
     meters: Arc<MasterMeters>,
+    reference: Arc<ReferenceShared>,
 ) -> Option<EguiEditor<EditorApp<MasterEditor>>> {
     create_resizable_editor(
         "Stem Master",
@@ -73,6 +79,8 @@ pub fn create(
             check_codec: CheckCodec::Mp3_320,
             check: Arc::new(Mutex::new(CheckState::Idle)),
             learn: LearnPlanner::default(),
+            reference,
+            reference_window: ReferenceWindow::default(),
         },
     )
 }
@@ -90,6 +98,8 @@ impl EditorLayout for MasterEditor {
         self.read_meters(setter);
         self.header(ui, gui, setter);
         self.delivery_window(ui);
+        self.reference_window
+            .show(ui.ctx(), &self.params.reference, &self.reference);
         ui.add_space(6.0);
         let gap = ui.spacing().item_spacing.x;
         let total_w = ui.available_width();
@@ -242,6 +252,24 @@ impl MasterEditor {
                 .clicked()
             {
                 self.delivery_open = !self.delivery_open;
+            }
+            let hearing_reference = self.reference.listen_reference.load(Ordering::Relaxed);
+            if ui
+                .selectable_label(
+                    self.reference_window.open || hearing_reference,
+                    if hearing_reference {
+                        "REFERENCE"
+                    } else {
+                        "Reference"
+                    },
+                )
+                .on_hover_text(
+                    "Up to four reference tracks, loudness-matched, to A/B against the master \
+                     (loop or in step with the song; blind test)",
+                )
+                .clicked()
+            {
+                self.reference_window.open = !self.reference_window.open;
             }
             let learning = meters.learning.load(Ordering::Relaxed);
             ui.add(

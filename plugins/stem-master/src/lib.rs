@@ -31,10 +31,13 @@ mod editor;
 pub mod learn_plan;
 pub mod meters;
 pub mod params;
+pub mod reference;
 
 use learn_plan::AudioCapture;
 use meters::{MasterMeters, GR_HISTORY_INTERVAL_MS, LOUDNESS_HISTORY_INTERVAL_MS};
 use params::StemMasterParams;
+use reference::audio::{AudioReference, ReferenceShared};
+use shared_dsp::reference::player::TransportState;
 
 /// Samples per pass of the meter and spectrum bookkeeping.
 pub const SUB_BLOCK: usize = 32;
@@ -53,6 +56,9 @@ pub struct StemMaster {
     learning: bool,
     /// What a Learn pass heard (the pre-limiter signal), for the editor's loudness plan.
     capture: AudioCapture,
+    /// The reference player (A/B against up to four files) and what it shares with the editor.
+    reference_shared: Arc<ReferenceShared>,
+    reference: AudioReference,
     spectrum: SpectrumAnalyser,
     mid: [f32; SUB_BLOCK],
     sample_rate_hz: f32,
@@ -71,8 +77,18 @@ impl Default for StemMaster {
             .learn_capture
             .take_audio_side()
             .expect("fresh meters hold the audio side");
+        let params = Arc::new(StemMasterParams::default());
+        let reference_shared = Arc::new(ReferenceShared::default());
+        let reference = AudioReference::new(&reference_shared, MAX_SLICE, DEFAULT_SAMPLE_RATE_HZ);
+        // A restored session decodes its references again (the state keeps only the paths).
+        let restore = reference_shared.clone();
+        params
+            .reference
+            .set_restore_hook(move |session| restore.loader.load_all(&session.files));
         Self {
-            params: Arc::new(StemMasterParams::default()),
+            params,
+            reference_shared,
+            reference,
             meters,
             capture,
             frame: ProcessFrame::default(),
@@ -186,7 +202,11 @@ impl Plugin for StemMaster {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.meters.clone())
+        editor::create(
+            self.params.clone(),
+            self.meters.clone(),
+            self.reference_shared.clone(),
+        )
     }
 
     fn activate(
@@ -205,6 +225,16 @@ impl Plugin for StemMaster {
         self.learn.set_sample_rate(fs as f64);
         self.capture.set_sample_rate(fs as f64);
         self.learning = false;
+        self.reference.set_sample_rate(fs as f64);
+        let loader = &self.reference_shared.loader;
+        if loader.set_sample_rate(fs as f64) {
+            // The references were resampled for another rate: decode them again for this one.
+            loader.load_all(&self.params.reference.snapshot().files);
+        }
+        self.reference_shared.offline.store(
+            buffer_config.process_mode == ProcessMode::Offline,
+            Ordering::Relaxed,
+        );
         let fft = (meters::SPECTRUM_FFT_SIZE_48K as f32 * fs / 48_000.0) as usize;
         self.spectrum = SpectrumAnalyser::new(fft, fs as f64);
         self.meters.output_tail_rate_hz.store(fs);
@@ -228,6 +258,7 @@ impl Plugin for StemMaster {
         self.spectrum.reset();
         self.learn.cancel();
         self.capture.cancel();
+        self.reference.reset();
         self.learning = false;
         self.meters.learning.store(false, Ordering::Relaxed);
         self.gr_samples = 0;
@@ -325,6 +356,23 @@ impl Plugin for StemMaster {
             self.reported_latency = latency;
             self.frame.set_latency_samples(latency);
             context.set_latency_samples(latency as u32);
+        }
+        // The reference plays after everything, on what leaves the plugin: the A/B switch
+        // compares the finished master (meters, Learn and the codec check see the master only).
+        let transport = context.transport();
+        let transport = TransportState {
+            playing: transport.playing,
+            position_samples: transport.pos_samples(),
+        };
+        if let [left, right, ..] = buffer.as_slice() {
+            self.reference.process(
+                left,
+                right,
+                transport,
+                self.reported_latency,
+                &self.params.reference,
+                &self.reference_shared,
+            );
         }
         self.publish_meters();
         ProcessStatus::Normal

@@ -12,6 +12,7 @@
 //! lookahead applies at once, the EQ mode goes through the EQ's bypass (a few cross-fades,
 //! `MasterChain::set_settings`), and the new latency is reported as soon as the chain has it.
 
+use crate::reference::settings::ReferenceSettings;
 use nice_plug::prelude::*;
 use shared_dsp::chain::ranges::{
     CLIPPER_MARGIN_DB, GLUE_MAKEUP_DB, GLUE_SIDECHAIN_HPF_HZ, GLUE_THRESHOLD_DB,
@@ -77,6 +78,10 @@ pub struct StemMasterParams {
     /// The editor window's size, saved with the session.
     #[persist = "editor-size"]
     pub editor_size: EditorSize,
+
+    /// The reference player's files, loops, active slot and mode (not the audio).
+    #[persist = "reference"]
+    pub reference: ReferenceSettings,
 }
 
 impl Default for StemMasterParams {
@@ -94,6 +99,7 @@ impl Default for StemMasterParams {
             output: OutputParams::default(),
             loudness: LoudnessParams::default(),
             editor_size: EditorSize::default(),
+            reference: ReferenceSettings::default(),
         }
     }
 }

@@ -1,0 +1,431 @@
+//! The editor's reference window: four slots (load by path, from the built-in file browser, or
+//! by dropping a file where the host's window passes drops on), the active slot's loop region
+//! or transport playback, the A/B switch with the loudness match's readout, and the blind test.
+//!
+//! The file browser is drawn by the editor itself: a system file dialog needs a desktop portal
+//! or GTK, which a plugin window on Linux cannot count on (and a modal dialog would block the
+//! host's GUI thread).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use egui::{RichText, Ui};
+use shared_dsp::reference::loudness_match::MatchState;
+use shared_dsp::reference::player::Playback;
+use shared_dsp::reference::track::LoopRegion;
+use stem_plugin_common::widgets::theme;
+
+use super::audio::ReferenceShared;
+use super::blind::BlindTest;
+use super::loader::SlotStatus;
+use super::settings::ReferenceSettings;
+
+/// The file types the browser lists (what `stem_delivery::reference_file` decodes).
+const AUDIO_EXTENSIONS: [&str; 12] = [
+    "wav", "wave", "rf64", "aif", "aiff", "aifc", "flac", "mp3", "ogg", "oga", "m4a", "mp4",
+];
+
+/// The window's own state (nothing here is saved with the session but what goes through
+/// [`ReferenceSettings`]).
+pub struct ReferenceWindow {
+    pub open: bool,
+    path_text: String,
+    browser_dir: PathBuf,
+    /// The browser's listing of `browser_dir` (read when the directory changes, not per frame).
+    listing: Option<Result<Vec<(String, bool)>, String>>,
+    blind: Option<BlindTest>,
+}
+
+impl Default for ReferenceWindow {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from);
+        Self {
+            open: false,
+            path_text: String::new(),
+            browser_dir: home,
+            listing: None,
+            blind: None,
+        }
+    }
+}
+
+impl ReferenceWindow {
+    pub fn show(
+        &mut self,
+        ctx: &egui::Context,
+        settings: &ReferenceSettings,
+        shared: &ReferenceShared,
+    ) {
+        shared.loader.collect_retired();
+        // A file dropped on the editor goes into the active slot (where the host passes drops).
+        let dropped = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .find(|p| !p.as_os_str().is_empty())
+        });
+        if let Some(path) = dropped {
+            self.load(settings, shared, settings.active(), &path);
+            self.open = true;
+        }
+        let mut open = self.open;
+        egui::Window::new("Reference")
+            .open(&mut open)
+            .resizable(false)
+            .collapsible(false)
+            .default_width(560.0)
+            .show(ctx, |ui| {
+                self.slots(ui, settings, shared);
+                ui.separator();
+                self.file_input(ui, settings, shared);
+                ui.separator();
+                self.playback(ui, settings, shared);
+                ui.separator();
+                self.ab(ui, shared);
+            });
+        self.open = open;
+    }
+
+    fn load(
+        &mut self,
+        settings: &ReferenceSettings,
+        shared: &ReferenceShared,
+        slot: usize,
+        path: &Path,
+    ) {
+        settings.set_file(slot, Some(path.to_path_buf()));
+        settings.set_loop_region(slot, LoopRegion::WHOLE);
+        shared.loader.load(slot, path);
+        if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
+            self.set_browser_dir(dir.to_path_buf());
+        }
+    }
+
+    fn slots(&mut self, ui: &mut Ui, settings: &ReferenceSettings, shared: &ReferenceShared) {
+        let status = shared.loader.status();
+        let active = settings.active();
+        egui::Grid::new("reference-slots")
+            .num_columns(3)
+            .striped(true)
+            .show(ui, |ui| {
+                for (slot, s) in status.iter().enumerate() {
+                    if ui
+                        .selectable_label(slot == active, format!("{}", slot + 1))
+                        .on_hover_text("Play this reference")
+                        .clicked()
+                    {
+                        settings.set_active(slot);
+                    }
+                    let (text, colour) = match s {
+                        SlotStatus::Empty => ("empty".to_owned(), theme::TEXT_DIM),
+                        SlotStatus::Loading { name } => {
+                            (format!("{name}: decoding…"), theme::TEXT_DIM)
+                        }
+                        SlotStatus::Loaded {
+                            name,
+                            duration_s,
+                            source_rate_hz,
+                            non_finite_samples,
+                        } => {
+                            let mut t = format!(
+                                "{name}  {}  {:.1} kHz",
+                                clock(*duration_s),
+                                *source_rate_hz as f64 / 1000.0
+                            );
+                            if *non_finite_samples > 0 {
+                                t.push_str(&format!(
+                                    "  ({non_finite_samples} bad samples silenced)"
+                                ));
+                            }
+                            (t, theme::TEXT)
+                        }
+                        SlotStatus::Failed { message } => (message.clone(), theme::WARN),
+                    };
+                    ui.label(RichText::new(text).color(colour));
+                    if !matches!(s, SlotStatus::Empty) && ui.small_button("Remove").clicked() {
+                        settings.set_file(slot, None);
+                        shared.loader.clear(slot);
+                    }
+                    ui.end_row();
+                }
+            });
+    }
+
+    fn file_input(&mut self, ui: &mut Ui, settings: &ReferenceSettings, shared: &ReferenceShared) {
+        let slot = settings.active();
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("File").color(theme::TEXT_DIM));
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.path_text)
+                    .hint_text("/path/to/reference.wav (or drop a file)")
+                    .desired_width(380.0),
+            );
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button(format!("Load into {}", slot + 1)).clicked() || enter)
+                && !self.path_text.trim().is_empty()
+            {
+                let path = PathBuf::from(self.path_text.trim());
+                self.load(settings, shared, slot, &path);
+            }
+        });
+        egui::CollapsingHeader::new("Browse").show(ui, |ui| {
+            self.browser(ui, settings, shared, slot);
+        });
+    }
+
+    fn set_browser_dir(&mut self, dir: PathBuf) {
+        if dir != self.browser_dir {
+            self.browser_dir = dir;
+            self.listing = None;
+        }
+    }
+
+    fn browser(
+        &mut self,
+        ui: &mut Ui,
+        settings: &ReferenceSettings,
+        shared: &ReferenceShared,
+        slot: usize,
+    ) {
+        let listing = self
+            .listing
+            .get_or_insert_with(|| list_directory(&self.browser_dir))
+            .clone();
+        ui.horizontal(|ui| {
+            if ui.small_button("Up").clicked() {
+                if let Some(parent) = self.browser_dir.parent() {
+                    let parent = parent.to_path_buf();
+                    self.set_browser_dir(parent);
+                }
+            }
+            ui.label(RichText::new(self.browser_dir.display().to_string()).color(theme::TEXT_DIM));
+        });
+        egui::ScrollArea::vertical()
+            .max_height(140.0)
+            .show(ui, |ui| match listing {
+                Err(why) => {
+                    ui.label(RichText::new(why).color(theme::WARN));
+                }
+                Ok(entries) => {
+                    for (name, is_dir) in entries {
+                        let label = if is_dir {
+                            format!("{name}/")
+                        } else {
+                            name.clone()
+                        };
+                        if ui.selectable_label(false, label).clicked() {
+                            let path = self.browser_dir.join(&name);
+                            if is_dir {
+                                self.set_browser_dir(path);
+                            } else {
+                                self.path_text = path.display().to_string();
+                                self.load(settings, shared, slot, &path);
+                            }
+                        }
+                    }
+                }
+            });
+    }
+
+    fn playback(&mut self, ui: &mut Ui, settings: &ReferenceSettings, shared: &ReferenceShared) {
+        let slot = settings.active();
+        let duration = match &shared.loader.status()[slot] {
+            SlotStatus::Loaded { duration_s, .. } => Some(*duration_s),
+            _ => None,
+        };
+        ui.horizontal(|ui| {
+            let mut playback = settings.playback();
+            ui.label(RichText::new("Plays").color(theme::TEXT_DIM));
+            ui.selectable_value(&mut playback, Playback::Loop, "Loop")
+                .on_hover_text(
+                "A commercial reference: its loop region, over and over, while the transport plays",
+            );
+            ui.selectable_value(&mut playback, Playback::Transport, "With the song")
+                .on_hover_text(
+                    "The song's own stereo mix: frame for frame with the transport, aligned with \
+                     the master through the plugin's latency",
+                );
+            settings.set_playback(playback);
+            let position = shared.position_s.load();
+            if position.is_finite() {
+                ui.label(
+                    RichText::new(format!("at {}", clock(position as f64)))
+                        .font(theme::value_font(12.0)),
+                );
+            }
+        });
+        let (Some(duration), Playback::Loop) = (duration, settings.playback()) else {
+            return;
+        };
+        let region = settings.loop_region(slot);
+        let whole = region.frames(usize::MAX, 1.0) == (0, usize::MAX);
+        let (mut start, mut end) = if whole {
+            (0.0, duration)
+        } else {
+            (region.start_s, region.end_s.min(duration))
+        };
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Loop").color(theme::TEXT_DIM));
+            ui.add(
+                egui::DragValue::new(&mut start)
+                    .range(0.0..=duration)
+                    .speed(0.1)
+                    .suffix(" s"),
+            );
+            ui.label("to");
+            ui.add(
+                egui::DragValue::new(&mut end)
+                    .range(0.0..=duration)
+                    .speed(0.1)
+                    .suffix(" s"),
+            );
+            let position = shared.position_s.load() as f64;
+            if ui.small_button("Start here").clicked() && position.is_finite() {
+                start = position;
+            }
+            if ui.small_button("End here").clicked() && position.is_finite() {
+                end = position;
+            }
+            if ui.small_button("Whole").clicked() {
+                (start, end) = (0.0, 0.0);
+            }
+        });
+        let new_region = if start == 0.0 && (end == 0.0 || end >= duration) {
+            LoopRegion::WHOLE
+        } else {
+            LoopRegion {
+                start_s: start,
+                end_s: end,
+            }
+        };
+        if new_region != region && !(whole && new_region == LoopRegion::WHOLE) {
+            settings.set_loop_region(slot, new_region);
+        }
+    }
+
+    fn ab(&mut self, ui: &mut Ui, shared: &ReferenceShared) {
+        let listening = shared.listen_reference.load(Ordering::Relaxed);
+        let mut blind_on = self.blind.is_some();
+        ui.horizontal(|ui| {
+            if self.blind.is_none() {
+                for (reference, label) in [(false, "Master"), (true, "Reference")] {
+                    if ui
+                        .add(
+                            egui::Button::new(RichText::new(label).strong())
+                                .selected(listening == reference)
+                                .min_size(egui::vec2(96.0, 26.0)),
+                        )
+                        .clicked()
+                    {
+                        shared.listen_reference.store(reference, Ordering::Relaxed);
+                    }
+                }
+            }
+            if shared.offline.load(Ordering::Relaxed) {
+                ui.label(RichText::new("offline render: master only").color(theme::WARN));
+            }
+            ui.checkbox(&mut blind_on, "Blind test")
+                .on_hover_text("Hide which side plays; shuffle, listen, and say which it was");
+        });
+        match (blind_on, self.blind.is_some()) {
+            (true, false) => {
+                let seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64);
+                self.blind = Some(BlindTest::new(seed));
+            }
+            (false, true) => self.blind = None,
+            _ => {}
+        }
+        if let Some(blind) = &mut self.blind {
+            blind_panel(ui, blind, shared);
+        }
+        match_readout(ui, shared);
+    }
+}
+
+fn blind_panel(ui: &mut Ui, blind: &mut BlindTest, shared: &ReferenceShared) {
+    ui.horizontal(|ui| {
+        if ui.button("Shuffle").clicked() {
+            let side = blind.shuffle();
+            shared.listen_reference.store(side, Ordering::Relaxed);
+        }
+        let awaiting = blind.awaiting_guess();
+        for (reference, label) in [(false, "It's the master"), (true, "It's the reference")] {
+            if ui.add_enabled(awaiting, egui::Button::new(label)).clicked() {
+                blind.guess(reference);
+            }
+        }
+        if ui.small_button("Reset score").clicked() {
+            blind.reset_score();
+        }
+    });
+    let last = match blind.revealed() {
+        Some(true) if blind.trials > 0 => " (that was the reference)",
+        Some(false) if blind.trials > 0 => " (that was the master)",
+        _ => "",
+    };
+    ui.label(format!(
+        "{} of {} right{last}; by guessing, at least this many: {:.0} %",
+        blind.correct,
+        blind.trials,
+        100.0 * blind.chance_probability()
+    ));
+}
+
+fn match_readout(ui: &mut Ui, shared: &ReferenceShared) {
+    let state = shared.match_state();
+    let (master, reference) = (
+        shared.master_span_lufs.load(),
+        shared.reference_span_lufs.load(),
+    );
+    ui.horizontal(|ui| {
+        let text = match state {
+            MatchState::Waiting => "Loudness match: waiting for both to play".to_owned(),
+            MatchState::Settling | MatchState::Held => format!(
+                "Reference {:+.1} dB to match ({}, over {:.0} s: master {:.1}, reference {:.1} LUFS)",
+                shared.match_gain_db.load(),
+                if state == MatchState::Held { "held" } else { "settling" },
+                shared.match_span_s.load(),
+                master,
+                reference
+            ),
+        };
+        ui.label(RichText::new(text).color(theme::TEXT_DIM)).on_hover_text(
+            "Both are measured over the same played span (BS.1770 integrated loudness); the \
+             gain settles, then holds, so the reference's level does not pump",
+        );
+        if ui.small_button("Match again").clicked() {
+            shared.rematch_requested.store(true, Ordering::Relaxed);
+        }
+    });
+}
+
+/// `m:ss.s`.
+fn clock(seconds: f64) -> String {
+    format!("{}:{:04.1}", (seconds / 60.0).floor(), seconds % 60.0)
+}
+
+/// Subdirectories and audio files of `dir`, directories first, each sorted by name; hidden
+/// entries left out.
+fn list_directory(dir: &Path) -> Result<Vec<(String, bool)>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut out: Vec<(String, bool)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_dir = e.path().is_dir();
+            let audio = Path::new(&name)
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| AUDIO_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()));
+            (!name.starts_with('.') && (is_dir || audio)).then_some((name, is_dir))
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase()))
+    });
+    Ok(out)
+}
