@@ -6,16 +6,14 @@
 //! ([`shared_dsp::chain::learn::TargetLearn`], computed on the audio thread).
 //!
 //! The capture buffer is allocated and freed by the editor, never by the audio thread: it
-//! travels to the audio thread and back through two bounded channels (`try_recv` and
-//! `try_send` on a bounded channel neither allocate nor block, and the editor polls, so no
-//! sender ever has to wake a sleeping receiver).
+//! travels to the audio thread and back through a [`Handover`].
 
 use shared_dsp::chain::learn_capture::LearnCapture;
 use shared_dsp::chain::loudness_plan::{plan_in_memory, PeakPlan, PlannedPeakStage};
 use shared_dsp::chain::settings::MasterSettings;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
+use stem_plugin_common::{AudioHandover, Handover};
 
 /// Least loud material, seconds, worth a plan: the loudness gate's 400 ms blocks need a few
 /// seconds to say anything about a song; shorter passes take the solver step instead.
@@ -23,45 +21,33 @@ pub const MIN_PLAN_SECONDS: f64 = 3.0;
 
 type Capture = Arc<LearnCapture>;
 
-/// The editor's ends of the capture's round trip (kept in the shared meters), and the audio
-/// thread's ends until the plugin takes them.
+/// The capture's round trip ([`Handover`]): the editor's ends (kept in the shared meters),
+/// and the audio thread's ends until the plugin takes them.
 #[derive(Debug)]
-pub struct CaptureExchange {
-    to_audio: SyncSender<Capture>,
-    from_audio: Mutex<Receiver<Capture>>,
-    audio_side: Mutex<Option<AudioCapture>>,
-}
+pub struct CaptureExchange(Handover<Capture>);
 
 impl Default for CaptureExchange {
     fn default() -> Self {
-        let (to_audio, audio_in) = sync_channel(2);
-        let (audio_out, from_audio) = sync_channel(2);
-        Self {
-            to_audio,
-            from_audio: Mutex::new(from_audio),
-            audio_side: Mutex::new(Some(AudioCapture {
-                from_editor: audio_in,
-                to_editor: audio_out,
-                held: None,
-                recording: false,
-                sample_rate_hz: 48_000.0,
-            })),
-        }
+        Self(Handover::new(2))
     }
 }
 
 impl CaptureExchange {
     /// The audio thread's ends (once; the plugin takes them when it is built).
     pub fn take_audio_side(&self) -> Option<AudioCapture> {
-        self.audio_side.lock().ok()?.take()
+        Some(AudioCapture {
+            handover: self.0.take_audio_side()?,
+            held: None,
+            recording: false,
+            sample_rate_hz: 48_000.0,
+        })
     }
 }
 
 /// The audio thread's side: records while a pass runs, hands the recording back at its end.
 #[derive(Debug)]
 pub struct AudioCapture {
-    from_editor: Receiver<Capture>,
-    to_editor: SyncSender<Capture>,
+    handover: AudioHandover<Capture>,
     held: Option<Capture>,
     recording: bool,
     sample_rate_hz: f64,
@@ -89,7 +75,7 @@ impl AudioCapture {
             return;
         }
         if self.held.is_none() {
-            if let Ok(capture) = self.from_editor.try_recv() {
+            if let Some(capture) = self.handover.receive() {
                 capture.clear(self.sample_rate_hz);
                 self.held = Some(capture);
             }
@@ -104,17 +90,13 @@ impl AudioCapture {
     pub fn finish(&mut self) {
         self.recording = false;
         if self.held.is_none() {
-            self.held = self.from_editor.try_recv().ok();
+            self.held = self.handover.receive();
             if let Some(capture) = &self.held {
                 capture.clear(self.sample_rate_hz);
             }
         }
         if let Some(capture) = self.held.take() {
-            if let Err(TrySendError::Full(capture) | TrySendError::Disconnected(capture)) =
-                self.to_editor.try_send(capture)
-            {
-                self.held = Some(capture);
-            }
+            self.held = self.handover.give_back(capture).err();
         }
     }
 
@@ -205,7 +187,7 @@ impl LearnPlanner {
                 .capture_frames
                 .unwrap_or_else(|| LearnCapture::capacity_for(sample_rate_hz));
             let capture = Arc::new(LearnCapture::new(frames));
-            self.outstanding = exchange.to_audio.try_send(capture).is_ok();
+            self.outstanding = exchange.0.send(capture).is_ok();
             self.provided = true;
         }
         if !learning {
@@ -214,11 +196,7 @@ impl LearnPlanner {
         if step_result.is_some() {
             self.step_result = step_result;
         }
-        let returned = exchange
-            .from_audio
-            .lock()
-            .ok()
-            .and_then(|rx| rx.try_recv().ok());
+        let returned = exchange.0.receive();
         if let Some(capture) = returned {
             self.outstanding = false;
             if capture.seconds() >= MIN_PLAN_SECONDS && self.job.is_none() {

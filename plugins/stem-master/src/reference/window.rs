@@ -25,6 +25,9 @@ const AUDIO_EXTENSIONS: [&str; 12] = [
     "wav", "wave", "rf64", "aif", "aiff", "aifc", "flac", "mp3", "ogg", "oga", "m4a", "mp4",
 ];
 
+/// Where the window first opens, logical pixels from the editor's top left.
+pub const REFERENCE_WINDOW_POS: (f32, f32) = (200.0, 70.0);
+
 /// The window's own state (nothing here is saved with the session but what goes through
 /// [`ReferenceSettings`]).
 pub struct ReferenceWindow {
@@ -75,6 +78,8 @@ impl ReferenceWindow {
             .resizable(false)
             .collapsible(false)
             .default_width(560.0)
+            // Over the EQ curve, clear of the header (the screenshot test clicks in it).
+            .default_pos(egui::pos2(REFERENCE_WINDOW_POS.0, REFERENCE_WINDOW_POS.1))
             .show(ctx, |ui| {
                 self.slots(ui, settings, shared);
                 ui.separator();
