@@ -52,6 +52,15 @@ const STEM_SELECTOR_DRUMS_PX: (u32, u32) = (220, 48);
 /// changes none of them.
 const SECTIONS_REGION: &str = "980x220+10+410";
 const MIN_CHANGED_PIXELS: u64 = 1_500;
+/// The Stem Master header's "Reference" button, and the path field of the reference window
+/// (which opens at `REFERENCE_WINDOW_POS` in `stem_master::reference::window`), in pixels at
+/// scale 1 (from `stem-master-reference.png`).
+const REFERENCE_BUTTON_PX: (u32, u32) = (496, 20);
+const REFERENCE_PATH_FIELD_PX: (u32, u32) = (420, 236);
+/// The reference window's first slot row: "empty" becomes the file's name, length and rate
+/// and a Remove button (1,631 pixels when measured; nothing else in the row moves).
+const REFERENCE_SLOTS_REGION: &str = "540x24+205+108";
+const MIN_REFERENCE_CHANGED_PIXELS: u64 = 800;
 
 /// The number of pixels that differ between the `region`s of two captures.
 fn changed_pixels(a: &Path, b: &Path, region: &str) -> u64 {
@@ -164,15 +173,33 @@ fn image_stats(path: &Path) -> Option<(u32, u32, u32, f64)> {
     ))
 }
 
-/// Opens one editor on `display`, waits until its window shows rendered content, clicks at
-/// each of `clicks` (window coordinates in pixels; the window sits at the screen's origin on a
-/// bare X server), saves the capture to `png` and returns its statistics.
+/// What the test does in an editor, as a user would.
+enum Action {
+    /// A click at window coordinates in pixels (the window sits at the screen's origin on a
+    /// bare X server).
+    Click(u32, u32),
+    /// Typed text (into the field that has the focus).
+    Type(String),
+    /// A key by its X name (`Return`).
+    Key(&'static str),
+}
+
+fn xdotool(display: &str, args: &[&str]) -> bool {
+    Command::new("xdotool")
+        .env("DISPLAY", display)
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Opens one editor on `display`, waits until its window shows rendered content, performs
+/// `actions`, saves the capture to `png` and returns its statistics.
 fn capture(
     binary: &Path,
     title: &str,
     display: &str,
     png: &Path,
-    clicks: &[(u32, u32)],
+    actions: &[Action],
 ) -> (u32, u32, u32, f64) {
     let log = png.with_extension("log");
     let mut plugin = Reaped(
@@ -210,23 +237,30 @@ fn capture(
             if stats.2 >= MIN_DISTINCT_COLOURS {
                 // One more frame so meters and layout have settled, then the final capture.
                 sleep(Duration::from_millis(1500));
-                for &(x, y) in clicks {
-                    let clicked = Command::new("xdotool")
-                        .env("DISPLAY", display)
-                        .args(["mousemove", "--sync", &x.to_string(), &y.to_string()])
-                        .args(["click", "1"])
-                        .status()
-                        .is_ok_and(|s| s.success());
-                    assert!(clicked, "{title}: xdotool could not click at ({x}, {y})");
+                for action in actions {
+                    let done = match action {
+                        Action::Click(x, y) => xdotool(
+                            display,
+                            &[
+                                "mousemove",
+                                "--sync",
+                                &x.to_string(),
+                                &y.to_string(),
+                                "click",
+                                "1",
+                            ],
+                        ),
+                        Action::Type(text) => xdotool(display, &["type", "--delay", "20", text]),
+                        Action::Key(key) => xdotool(display, &["key", key]),
+                    };
+                    assert!(done, "{title}: xdotool could not do {}", describe(action));
                     sleep(Duration::from_millis(800));
                 }
-                if !clicks.is_empty() {
-                    // Park the pointer in an empty corner so no tooltip covers the capture.
-                    let _ = Command::new("xdotool")
-                        .env("DISPLAY", display)
-                        .args(["mousemove", "--sync", "1", "1"])
-                        .status();
-                    sleep(Duration::from_millis(1200));
+                if !actions.is_empty() {
+                    // Park the pointer in an empty corner so no tooltip covers the capture, and
+                    // give a loaded file time to decode.
+                    xdotool(display, &["mousemove", "--sync", "1", "1"]);
+                    sleep(Duration::from_millis(2500));
                 }
                 let recaptured = Command::new("import")
                     .args(["-display", display, "-window", title])
@@ -243,6 +277,36 @@ fn capture(
          (width, height, colours, stddev)); the standalone's log:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+}
+
+fn describe(action: &Action) -> String {
+    match action {
+        Action::Click(x, y) => format!("a click at ({x}, {y})"),
+        Action::Type(text) => format!("typing {text:?}"),
+        Action::Key(key) => format!("the key {key}"),
+    }
+}
+
+/// A 20 s reference for the Stem Master's reference player: a 110 Hz tone swelling at 2 Hz
+/// under a 2.5 kHz tone, 16-bit stereo at 44.1 kHz (resampled to the standalone's rate).
+fn write_reference_wav(path: &Path) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("creating the reference WAV");
+    for i in 0..20 * 44_100 {
+        let t = i as f64 / 44_100.0;
+        let tau = std::f64::consts::TAU;
+        let x = 0.3 * (tau * 110.0 * t).sin() * (0.6 + 0.4 * (tau * 2.0 * t).sin())
+            + 0.1 * (tau * 2500.0 * t).sin();
+        let q = (x * 32_767.0) as i16;
+        w.write_sample(q).unwrap();
+        w.write_sample(q).unwrap();
+    }
+    w.finalize().expect("writing the reference WAV");
 }
 
 #[test]
@@ -306,7 +370,10 @@ fn editors_render_under_xvfb() {
         title,
         &display,
         &drums_png,
-        &[STEM_SELECTOR_PX, STEM_SELECTOR_DRUMS_PX],
+        &[
+            Action::Click(STEM_SELECTOR_PX.0, STEM_SELECTOR_PX.1),
+            Action::Click(STEM_SELECTOR_DRUMS_PX.0, STEM_SELECTOR_DRUMS_PX.1),
+        ],
     );
     let changed = changed_pixels(&default_png, &drums_png, SECTIONS_REGION);
     println!(
@@ -319,6 +386,42 @@ fn editors_render_under_xvfb() {
          panels ({} vs {})",
         default_png.display(),
         drums_png.display()
+    );
+
+    // The Stem Master's reference player, used as an engineer would: open its window, type a
+    // file's path, press Return. The file decodes and its slot shows its name, length and
+    // rate, with the loop controls below: the window's slot rows must change visibly against
+    // the window opened with no file.
+    let (binary, title, name, _) = EDITORS[1];
+    let wav = out_dir.join("reference-example.wav");
+    write_reference_wav(&wav);
+    let open_png = out_dir.join(format!("{name}-reference-empty.png"));
+    let loaded_png = out_dir.join(format!("{name}-reference.png"));
+    let open = Action::Click(REFERENCE_BUTTON_PX.0, REFERENCE_BUTTON_PX.1);
+    capture(&dir.join(binary), title, &display, &open_png, &[open]);
+    capture(
+        &dir.join(binary),
+        title,
+        &display,
+        &loaded_png,
+        &[
+            Action::Click(REFERENCE_BUTTON_PX.0, REFERENCE_BUTTON_PX.1),
+            Action::Click(REFERENCE_PATH_FIELD_PX.0, REFERENCE_PATH_FIELD_PX.1),
+            Action::Type(wav.display().to_string()),
+            Action::Key("Return"),
+        ],
+    );
+    let changed = changed_pixels(&open_png, &loaded_png, REFERENCE_SLOTS_REGION);
+    println!(
+        "{title} with a reference loaded: {changed} pixels of its slot rows changed -> {}",
+        loaded_png.display()
+    );
+    assert!(
+        changed >= MIN_REFERENCE_CHANGED_PIXELS,
+        "{title}: loading {} changed only {changed} pixels of the reference slots ({} vs {})",
+        wav.display(),
+        open_png.display(),
+        loaded_png.display()
     );
 
     // Scale 2: the same logical layout in twice the physical pixels.

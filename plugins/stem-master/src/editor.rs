@@ -253,7 +253,9 @@ impl MasterEditor {
             {
                 self.delivery_open = !self.delivery_open;
             }
-            let hearing_reference = self.reference.listen_reference.load(Ordering::Relaxed);
+            // In the blind test nothing outside the test says which side plays.
+            let hearing_reference = self.reference.listen_reference.load(Ordering::Relaxed)
+                && !self.reference_window.blind();
             if ui
                 .selectable_label(
                     self.reference_window.open || hearing_reference,

@@ -371,12 +371,16 @@ fn blind_panel(ui: &mut Ui, blind: &mut BlindTest, shared: &ReferenceShared) {
         Some(false) if blind.trials > 0 => " (that was the master)",
         _ => "",
     };
-    ui.label(format!(
-        "{} of {} right{last}; by guessing, at least this many: {:.0} %",
-        blind.correct,
-        blind.trials,
-        100.0 * blind.chance_probability()
-    ));
+    if blind.trials > 0 {
+        ui.label(format!(
+            "{} of {} right{last}; chance of at least this many by guessing: {:.0} %",
+            blind.correct,
+            blind.trials,
+            100.0 * blind.chance_probability()
+        ));
+    } else {
+        ui.label("Shuffle, listen, then say which one plays.");
+    }
 }
 
 fn match_readout(ui: &mut Ui, shared: &ReferenceShared) {
