@@ -53,6 +53,11 @@ impl Default for ReferenceWindow {
 }
 
 impl ReferenceWindow {
+    /// Whether the blind test runs (nothing may then say which side plays).
+    pub fn blind(&self) -> bool {
+        self.blind.is_some()
+    }
+
     pub fn show(
         &mut self,
         ctx: &egui::Context,
