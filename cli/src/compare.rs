@@ -6,36 +6,33 @@
 //! Per reference: both programmes' loudness figures (integrated, LRA, true peak, PLR, PSR) and
 //! stereo width per band; the gain that matches the reference's integrated loudness to the
 //! master's (BS.1770-5, so the comparison never rewards level); the 1/3-octave smoothed
-//! spectra ([`crate::mid_side_spectrum`]) of both and the difference, reference (matched)
-//! minus master, of their stereo power `(L^2 + R^2) / 2`; and the EQ match of that difference
-//! ([`shared_dsp::eq::match_fit`]): bells and shelves for the master's EQ, written as a preset
-//! fragment `stem render --preset` takes. The two files may differ in rate: the spectra share
-//! one grid of frequencies from 20 Hz.
+//! spectra of both and the difference, reference (matched) minus master, of their stereo power
+//! `(L^2 + R^2) / 2`; and the EQ match of that difference: bells and shelves for the master's
+//! EQ, written as a preset fragment `stem render --preset` takes. The analysis is
+//! [`shared_dsp::meter::comparison`]'s, shared with the Stem Master plugin; this module reads
+//! the files, keeps the loudness history for the plots, and writes the report, plots and
+//! preset fragment. The two files may differ in rate: the spectra share one grid of
+//! frequencies from 20 Hz.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use shared_dsp::eq::match_fit::{match_eq, EqMatch, MAX_MATCH_BANDS};
-use shared_dsp::eq::BandKind;
+use shared_dsp::eq::match_fit::MAX_MATCH_BANDS;
+use shared_dsp::meter::comparison::{
+    compare_programmes, measure_programme, MeasuredProgramme, ProgrammeComparison,
+};
+pub use shared_dsp::meter::comparison::{
+    BandWidth, MatchBand, MatchEq, SpectrumDifference, WIDTH_BANDS_HZ,
+};
 
-use crate::analysis::{loudness_figures, LoudnessHistory};
+use crate::analysis::LoudnessHistory;
 use crate::atomic::write_text_atomic;
 use crate::audio::warn_non_finite;
 use crate::decode::read_for_comparison;
 use crate::error::{Error, Result};
-use crate::mid_side_spectrum::{
-    grid_hz, master_vs_spectrum_plot, third_octave_db, MidSideSpectrum, FLOOR_DB,
-};
+use crate::figures::LoudnessTrack;
+use crate::mid_side_spectrum::master_vs_spectrum_plot;
 use crate::plots::master_vs_loudness_plot;
-use crate::spectrum::{MidSidePower, SpectrumMeter};
-
-/// Bands of the stereo-width readout, Hz: lows (where mono matters), low mids, presence, air.
-pub const WIDTH_BANDS_HZ: [(f64, f64); 4] = [
-    (20.0, 150.0),
-    (150.0, 1_000.0),
-    (1_000.0, 5_000.0),
-    (5_000.0, 20_000.0),
-];
 
 /// What `stem compare` is asked.
 #[derive(Clone, Debug)]
@@ -49,65 +46,15 @@ pub struct CompareOptions {
     pub max_bands: usize,
 }
 
-/// Stereo width of one band: side power against mid power.
-#[derive(Clone, Debug, Serialize)]
-pub struct BandWidth {
-    pub from_hz: f64,
-    pub to_hz: f64,
-    /// `10 log10(side power / mid power)`, dB: minus infinity for mono, 0 for uncorrelated
-    /// channels, positive when out of phase dominates.
-    pub side_to_mid_db: f64,
-}
-
-/// One programme's figures.
+/// One programme's figures: its file and rate, and what
+/// [`shared_dsp::meter::comparison::measure_programme`] measures (flattened, so the report's
+/// keys are the figures' own).
 #[derive(Clone, Debug, Serialize)]
 pub struct ProgrammeFigures {
     pub file: String,
     pub sample_rate_hz: u32,
-    pub integrated_lufs: f64,
-    pub lra_lu: f64,
-    pub true_peak_dbtp: f64,
-    pub short_term_max_lufs: f64,
-    /// Peak to loudness ratio: true peak minus integrated loudness, dB.
-    pub plr_db: f64,
-    /// Peak to short-term loudness ratio: true peak minus the loudest short-term loudness, dB.
-    pub psr_db: f64,
-    pub width: Vec<BandWidth>,
-}
-
-/// One proposed band, in the units the master's EQ takes.
-#[derive(Clone, Debug, Serialize)]
-pub struct MatchBand {
-    /// `Bell`, `LowShelf` or `HighShelf` (the EQ's `kind` names).
-    pub kind: BandKind,
-    pub freq_hz: f64,
-    pub gain_db: f64,
-    pub q: f64,
-}
-
-/// The EQ match towards a reference.
-#[derive(Clone, Debug, Serialize)]
-pub struct MatchEq {
-    pub strength_percent: f64,
-    /// Where the content of the two programmes ends (the lower), Hz: the match follows the
-    /// difference only below it (a lossy reference's low-pass is not a treble difference).
-    pub content_top_hz: f64,
-    pub bands: Vec<MatchBand>,
-    /// Level of the difference beside the bands (the loudness match's business), dB.
-    pub level_offset_db: f64,
-    /// How closely the full-strength bands follow the difference from 30 Hz to 18 kHz, dB.
-    pub residual_max_db: f64,
-    pub residual_rms_db: f64,
-}
-
-/// The difference of the two spectra at matched loudness.
-#[derive(Clone, Debug, Serialize)]
-pub struct SpectrumDifference {
-    /// 1/24-octave grid from 20 Hz, Hz.
-    pub hz: Vec<f64>,
-    /// Reference (matched) minus master, stereo power, 1/3-octave smoothed, dB (`null` where
-    /// either is silent).
-    pub difference_db: Vec<Option<f64>>,
+    #[serde(flatten)]
+    pub figures: shared_dsp::meter::comparison::ProgrammeFigures,
 }
 
 /// A master against one reference.
@@ -130,13 +77,7 @@ pub struct Comparison {
 struct Measured {
     figures: ProgrammeFigures,
     history: LoudnessHistory,
-    spectrum: MidSideSpectrum,
-    /// Stereo power `(L^2 + R^2) / 2 = mid + side`, 1/3-octave smoothed, dB.
-    stereo_db: Vec<f64>,
-    /// FFT bin spacing of the spectra, Hz.
-    bin_hz: f64,
-    /// Where the programme's content ends (a lossy coder's low-pass, a low rate), Hz.
-    content_top_hz: f64,
+    programme: MeasuredProgramme,
 }
 
 fn measure(path: &Path) -> Result<Measured> {
@@ -155,149 +96,20 @@ fn measure(path: &Path) -> Result<Measured> {
             ))
         }
     };
-    let (figures, history, _) = loudness_figures(&audio);
-    let mut meter = SpectrumMeter::mid_side(audio.frames(), audio.sample_rate_hz);
-    meter.process(left, right);
-    let power = meter.mid_side_power();
-    let spectrum = power.as_ref().map(MidSideSpectrum::of).unwrap_or_default();
-    let stereo_db = power.as_ref().map_or_else(Vec::new, |p| {
-        let stereo: Vec<f64> = p.mid.iter().zip(&p.side).map(|(m, s)| m + s).collect();
-        third_octave_db(&stereo, p.bin_hz, &grid_hz(p.bin_hz, stereo.len()))
-    });
+    // The loudness over time for the plot; the figures are the shared measurement's.
+    let mut track = LoudnessTrack::stereo(audio.sample_rate_hz as f64);
+    track.process(&[left, right]);
+    let (_, history) = track.finish();
+    let programme = measure_programme(left, right, audio.sample_rate_hz as f64);
     Ok(Measured {
         figures: ProgrammeFigures {
             file: audio.path.display().to_string(),
             sample_rate_hz: audio.sample_rate_hz,
-            integrated_lufs: figures.integrated_lufs,
-            lra_lu: figures.lra_lu,
-            true_peak_dbtp: figures.true_peak_dbtp,
-            short_term_max_lufs: figures.short_term_max_lufs,
-            plr_db: figures.plr_db,
-            psr_db: figures.true_peak_dbtp - figures.short_term_max_lufs,
-            width: power.as_ref().map_or_else(Vec::new, band_widths),
+            figures: programme.figures.clone(),
         },
         history,
-        spectrum,
-        stereo_db,
-        bin_hz: power.as_ref().map_or(f64::INFINITY, |p| p.bin_hz),
-        content_top_hz: power.as_ref().map_or(0.0, content_top_hz),
+        programme,
     })
-}
-
-/// A bin this far below the programme's level at 8-12 kHz is past its content, dB: an MP3's or
-/// AAC's low-pass falls 60 dB and more within a few hundred Hz, while music itself falls a few
-/// dB per octave up there.
-const CONTENT_FLOOR_DB: f64 = 30.0;
-
-/// The frequency of the highest bin within [`CONTENT_FLOOR_DB`] of the median stereo power from
-/// 8 to 12 kHz, Hz (the top bin when that band is silent): where a lossy reference's low-pass
-/// cuts it, so the match does not read the cut as a treble difference.
-fn content_top_hz(power: &MidSidePower) -> f64 {
-    let stereo = |k: usize| power.mid[k] + power.side[k];
-    let hz = |k: usize| k as f64 * power.bin_hz;
-    let mut band: Vec<f64> = (1..power.mid.len())
-        .filter(|&k| (8_000.0..12_000.0).contains(&hz(k)))
-        .map(stereo)
-        .collect();
-    let top = hz(power.mid.len() - 1);
-    if band.is_empty() {
-        return top;
-    }
-    band.sort_by(f64::total_cmp);
-    let floor = band[band.len() / 2] * 10f64.powf(-CONTENT_FLOOR_DB / 10.0);
-    if floor <= 0.0 {
-        return top;
-    }
-    (1..power.mid.len())
-        .rev()
-        .find(|&k| stereo(k) >= floor)
-        .map_or(top, hz)
-}
-
-/// FFT bins a 1/3-octave band holds at which the match trusts a point fully: the spread of an
-/// averaged bin's power shrinks with the bins averaged, and below this (under about 200 Hz at
-/// 48 kHz) a point's deviation is as much estimate as difference.
-const TRUSTED_BINS: f64 = 8.0;
-
-/// The weight of each point of `hz` in the match: the bins its 1/3-octave band holds at the
-/// coarser of the two spectra, over [`TRUSTED_BINS`], at most 1; 0 where the band reaches
-/// past `content_top_hz`.
-fn point_weights(hz: &[f64], bin_hz: f64, content_top_hz: f64) -> Vec<f64> {
-    let band_octaves = 2f64.powf(1.0 / 6.0) - 2f64.powf(-1.0 / 6.0);
-    hz.iter()
-        .map(|&f| {
-            if f * 2f64.powf(1.0 / 6.0) > content_top_hz {
-                0.0
-            } else {
-                (f * band_octaves / bin_hz / TRUSTED_BINS).min(1.0)
-            }
-        })
-        .collect()
-}
-
-/// Side against mid power in each of [`WIDTH_BANDS_HZ`].
-fn band_widths(power: &MidSidePower) -> Vec<BandWidth> {
-    WIDTH_BANDS_HZ
-        .iter()
-        .map(|&(from_hz, to_hz)| {
-            let bins = (1..power.mid.len()).filter(|&k| {
-                let hz = k as f64 * power.bin_hz;
-                hz >= from_hz && hz < to_hz
-            });
-            let (mid, side) = bins.fold((0.0, 0.0), |(m, s), k| {
-                (m + power.mid[k], s + power.side[k])
-            });
-            let side_to_mid_db = if mid > 0.0 {
-                10.0 * (side / mid).log10()
-            } else {
-                f64::NAN
-            };
-            BandWidth {
-                from_hz,
-                to_hz,
-                side_to_mid_db,
-            }
-        })
-        .collect()
-}
-
-/// Reference minus master on their common grid, `None` where either is at the floor.
-fn difference(
-    master: &Measured,
-    reference: &Measured,
-    reference_gain_db: f64,
-) -> SpectrumDifference {
-    let n = master.stereo_db.len().min(reference.stereo_db.len());
-    let hz = master.spectrum.hz[..n.min(master.spectrum.hz.len())].to_vec();
-    let difference_db = hz
-        .iter()
-        .enumerate()
-        .map(|(i, _)| {
-            let (m, r) = (master.stereo_db[i], reference.stereo_db[i]);
-            (m > FLOOR_DB && r > FLOOR_DB).then_some(r + reference_gain_db - m)
-        })
-        .collect();
-    SpectrumDifference { hz, difference_db }
-}
-
-fn match_report(m: &EqMatch, strength_percent: f64, content_top_hz: f64) -> MatchEq {
-    MatchEq {
-        strength_percent,
-        content_top_hz,
-        bands: m
-            .bands
-            .iter()
-            .map(|b| MatchBand {
-                kind: b.kind,
-                freq_hz: b.freq_hz as f64,
-                gain_db: b.gain_db as f64,
-                q: b.q as f64,
-            })
-            .collect(),
-        level_offset_db: m.level_offset_db,
-        residual_max_db: m.residual_max_db,
-        residual_rms_db: m.residual_rms_db,
-    }
 }
 
 /// The match as a `stem render --preset` fragment: the master's EQ bands.
@@ -359,29 +171,16 @@ pub fn run_compare(options: &CompareOptions) -> Result<Vec<Comparison>> {
     let mut comparisons = Vec::new();
     for (index, path) in options.references.iter().enumerate() {
         let reference = measure(path)?;
-        let gain = master.figures.integrated_lufs - reference.figures.integrated_lufs;
-        let reference_gain_db = gain.is_finite().then_some(gain);
-        let spectrum = difference(&master, &reference, reference_gain_db.unwrap_or(0.0));
-        let target: Vec<f64> = spectrum
-            .difference_db
-            .iter()
-            .map(|d| d.unwrap_or(f64::NAN))
-            .collect();
-        let content_top_hz = master.content_top_hz.min(reference.content_top_hz);
-        let weight = point_weights(
-            &spectrum.hz,
-            master.bin_hz.max(reference.bin_hz),
-            content_top_hz,
-        );
-        let match_eq = match_eq(
-            &spectrum.hz,
-            &target,
-            &weight,
-            master.figures.sample_rate_hz as f64,
+        let ProgrammeComparison {
+            reference_gain_db,
+            spectrum,
+            match_eq,
+        } = compare_programmes(
+            &master.programme,
+            &reference.programme,
+            options.strength_percent,
             options.max_bands,
-            options.strength_percent / 100.0,
-        )
-        .map(|m| match_report(&m, options.strength_percent, content_top_hz));
+        );
         let mut comparison = Comparison {
             master: master.figures.clone(),
             reference: reference.figures.clone(),
@@ -423,8 +222,8 @@ fn write_outputs(
     master_vs_spectrum_plot(
         &spectrum_png,
         &format!("{master_name} against {reference_name} at matched loudness: 1/3-octave spectra"),
-        &master.spectrum,
-        (&reference.spectrum, "reference"),
+        &master.programme.spectrum,
+        (&reference.programme.spectrum, "reference"),
         c.reference_gain_db,
         c.master.sample_rate_hz,
     )?;
@@ -434,7 +233,7 @@ fn write_outputs(
         &loudness_png,
         &format!("{master_name} against {reference_name} at matched loudness"),
         &master.history,
-        c.master.integrated_lufs,
+        c.master.figures.integrated_lufs,
         (&reference.history, "reference"),
         c.reference_gain_db,
     )?;
@@ -460,6 +259,7 @@ pub fn format_human(comparisons: &[Comparison]) -> String {
     let mut s = String::new();
     for c in comparisons {
         let row = |label: &str, f: &ProgrammeFigures| {
+            let f = &f.figures;
             format!(
                 "  {label:<10} {:>6.1} LUFS  LRA {:>5.1} LU  TP {:>6.1} dBTP  PLR {:>5.1} dB  PSR {:>5.1} dB  width (side/mid dB, 4 bands) {}\n",
                 f.integrated_lufs,

@@ -28,11 +28,11 @@ use crate::files::{
     check_distinct_outputs, check_output_name, create_dir, display_name, ensure_not_input,
 };
 use crate::mastering::MasterStream;
-use crate::mid_side_spectrum::MidSideSpectrum;
 use crate::mix_comparison::MixComparison;
 use crate::plan::Delivery;
 use crate::spool::Spool;
 use crate::stem_attribution;
+use shared_dsp::meter::long_term_spectrum::MidSideSpectrum;
 
 /// A master passes when within this of its target, LU.
 pub const ACCEPT_TOLERANCE_LU: f64 = 0.5;

@@ -5,6 +5,7 @@
 //! ([`SpectrumMeter`]). Fed the same samples in any blocks, every figure is bit-identical to
 //! measuring the whole programme at once.
 
+use shared_dsp::meter::long_term_spectrum::{MidSidePower, SpectrumMeter};
 use shared_dsp::meter::loudness::{LoudnessMeter, WEIGHTS_STEREO};
 use shared_dsp::meter::true_peak::TruePeakMeter;
 
@@ -13,7 +14,6 @@ use crate::analysis::{
 };
 use crate::decode::MAX_MEASURED_CHANNELS;
 use crate::layout::ChannelLayout;
-use crate::spectrum::{MidSidePower, SpectrumMeter};
 
 /// Measures a programme of `frames` frames (the spectrum's frame positions need the length up
 /// front) as it is fed.
@@ -66,7 +66,7 @@ impl FiguresMeter {
             true_peak: TruePeakMeter::new(weights.len(), sr),
             sample_peak: 0.0,
             dr: DrMeter::new(num_channels, sample_rate_hz),
-            spectrum: SpectrumMeter::new(frames, sample_rate_hz),
+            spectrum: SpectrumMeter::new(frames, sr),
             channel_sums: vec![0.0; num_channels],
             products: [0.0; 3],
             fold: (num_channels == 2).then(|| (LoudnessMeter::new(2, sr), Vec::new())),
@@ -77,7 +77,7 @@ impl FiguresMeter {
     /// comparison with its mix; call before feeding.
     pub fn with_side_spectrum(mut self) -> Self {
         self.spectrum =
-            SpectrumMeter::mid_side(self.spectrum.planned_frames(), self.sample_rate_hz);
+            SpectrumMeter::mid_side(self.spectrum.planned_frames(), self.sample_rate_hz as f64);
         self
     }
 

@@ -18,12 +18,12 @@ use crate::figures::FiguresMeter;
 use crate::files::{create_dir, display_name, ensure_not_input};
 use crate::gain_reduction::GainReductionStats;
 use crate::loudness_plan::{ClipperChoice, LoudnessPlan, MasterDcFilterChoice};
-use crate::mid_side_spectrum::{master_vs_spectrum_plot, MidSideSpectrum};
+use crate::mid_side_spectrum::master_vs_spectrum_plot;
 use crate::mix_comparison::{MixComparison, MixMeasurement};
 use crate::plots;
 use crate::service_preview::{self, ServicePreview};
-use crate::spectrum::SpectrumMeter;
 use crate::stem_attribution::{self, StemAttributionRow};
+use shared_dsp::meter::long_term_spectrum::{MidSideSpectrum, SpectrumMeter};
 
 /// A delivery target a master is judged against.
 #[derive(Clone, Debug, Serialize)]
@@ -171,7 +171,7 @@ pub fn analyse_file(path: &Path) -> Result<Measured> {
     if !spectrum_right {
         // The file held more frames than its header declared: measure the spectrum again with
         // the real length.
-        let mut sm = SpectrumMeter::new(frames as usize, spec.sample_rate_hz);
+        let mut sm = SpectrumMeter::new(frames as usize, spec.sample_rate_hz as f64);
         AudioReader::open_for_measurement(path)?
             .for_each_block(|b| sm.process(b[0], b.get(1).unwrap_or(&b[0])))?;
         spectrum = sm.finish();

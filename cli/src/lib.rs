@@ -60,7 +60,6 @@ pub mod report;
 pub mod riff;
 pub mod role;
 pub mod service_preview;
-pub mod spectrum;
 pub mod spool;
 pub mod start_time;
 pub mod stem_attribution;

@@ -8,11 +8,10 @@
 //! changed beyond level: dynamics flattened (short-term loudness over time) and tone (spectra).
 
 use serde::Serialize;
+use shared_dsp::meter::long_term_spectrum::{MidSideSpectrum, SpectrumMeter};
 
 use crate::analysis::LoudnessHistory;
 use crate::figures::LoudnessTrack;
-use crate::mid_side_spectrum::MidSideSpectrum;
-use crate::spectrum::SpectrumMeter;
 
 /// Measures the mix as it is summed, block by block.
 pub struct MixMeter {
@@ -25,7 +24,7 @@ impl MixMeter {
     pub fn new(frames: usize, sample_rate_hz: u32) -> Self {
         Self {
             loudness: LoudnessTrack::stereo(sample_rate_hz as f64),
-            spectrum: SpectrumMeter::mid_side(frames, sample_rate_hz),
+            spectrum: SpectrumMeter::mid_side(frames, sample_rate_hz as f64),
         }
     }
 

@@ -436,7 +436,7 @@ pub(crate) fn spectrum_top_hz(sample_rate_hz: u32) -> f64 {
     (sample_rate_hz as f64 / 2.0).min(24_000.0)
 }
 
-/// Draws an average spectrum ((Hz, dB) points, [`crate::spectrum::SpectrumMeter`]) of a
+/// Draws an average spectrum ((Hz, dB) points, [`shared_dsp::meter::long_term_spectrum::SpectrumMeter`]) of a
 /// programme at `sample_rate_hz` on a log-frequency axis.
 pub fn spectrum_plot(
     path: &Path,

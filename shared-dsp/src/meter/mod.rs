@@ -10,19 +10,26 @@
 //! - [`level::SamplePeak`], [`level::Rms`], [`correlation::Correlation`],
 //!   [`spectrum::SpectrumAnalyser`];
 //! - [`damage::LoudnessDamage`]: what reaching a loudness cost a master (offline reports);
+//! - [`long_term_spectrum::SpectrumMeter`]: a whole programme's average mid and side spectra,
+//!   1/3-octave smoothed ([`long_term_spectrum::MidSideSpectrum`]; offline comparisons);
+//! - [`comparison`]: a master against a reference at matched loudness (figures, spectra, their
+//!   difference and the EQ that matches it), shared by `stem compare` and the Stem Master plugin;
 //! - [`attribution`]: each stem's share of the master limiter's gain reduction and of the mix's
 //!   peaks, and its loudness against the mix.
 //!
-//! Every meter is built for the worst case at construction and never allocates afterwards
-//! (`tests/meter_alloc.rs`). Loudness readings are LUFS (`f64`), levels dBFS/dBTP (`f64`);
-//! silence reads `f64::NEG_INFINITY`.
+//! Every real-time meter is built for the worst case at construction and never allocates
+//! afterwards (`tests/meter_alloc.rs`; the two offline ones above allocate their results).
+//! Loudness readings are LUFS (`f64`), levels dBFS/dBTP (`f64`); silence reads
+//! `f64::NEG_INFINITY`.
 
 pub mod attribution;
+pub mod comparison;
 pub mod correlation;
 pub mod damage;
 mod histogram;
 pub mod k_weighting;
 pub mod level;
+pub mod long_term_spectrum;
 pub mod loudness;
 pub mod programme;
 pub mod spectrum;
