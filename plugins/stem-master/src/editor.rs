@@ -24,10 +24,11 @@ use crate::learn_plan::{LearnPlanner, LearnWrite, LearnedPlan};
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
 use crate::params::StemMasterParams;
 use crate::reference::audio::ReferenceShared;
-use crate::reference::window::ReferenceWindow;
+use crate::reference::window::{ReferenceWindow, WindowRequest};
 use shared_dsp::chain::ranges::LIMITER_DRIVE_DB;
 use shared_dsp::chain::settings::MasterSettings;
 use stem_delivery::services::{self, Playback, Programme};
+use stem_plugin_common::param_helpers::set_param;
 
 /// Distance to target (LU) within which the integrated loudness counts as on target.
 const ON_TARGET_LU: f32 = 0.5;
@@ -98,8 +99,20 @@ impl EditorLayout for MasterEditor {
         self.read_meters(setter);
         self.header(ui, gui, setter);
         self.delivery_window(ui);
-        self.reference_window
-            .show(ui.ctx(), &self.params.reference, &self.reference);
+        let eq_bands = self.params.eq_bands.to_band_settings();
+        let rate = self.meters.output_tail_rate_hz.load().max(1.0) as f64;
+        let request = self.reference_window.show(
+            ui.ctx(),
+            &self.params.reference,
+            &self.reference,
+            &eq_bands,
+            rate,
+        );
+        if let Some(WindowRequest::ApplyEq(bands)) = request {
+            // The Match EQ into the master EQ's free bands, as the engineer's own moves.
+            self.params.eq_bands.set_from(setter, &bands);
+            set_param(setter, &self.params.eq.enabled, true);
+        }
         ui.add_space(6.0);
         let gap = ui.spacing().item_spacing.x;
         let total_w = ui.available_width();

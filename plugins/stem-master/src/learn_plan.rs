@@ -33,6 +33,16 @@ impl Default for CaptureExchange {
 }
 
 impl CaptureExchange {
+    /// Offers a capture to the audio thread (handed back when it cannot take it).
+    pub fn send(&self, capture: Capture) -> Result<(), Capture> {
+        self.0.send(capture)
+    }
+
+    /// A capture the audio thread gave back, if any.
+    pub fn receive(&self) -> Option<Capture> {
+        self.0.receive()
+    }
+
     /// The audio thread's ends (once; the plugin takes them when it is built).
     pub fn take_audio_side(&self) -> Option<AudioCapture> {
         Some(AudioCapture {
@@ -187,7 +197,7 @@ impl LearnPlanner {
                 .capture_frames
                 .unwrap_or_else(|| LearnCapture::capacity_for(sample_rate_hz));
             let capture = Arc::new(LearnCapture::new(frames));
-            self.outstanding = exchange.0.send(capture).is_ok();
+            self.outstanding = exchange.send(capture).is_ok();
             self.provided = true;
         }
         if !learning {
@@ -196,7 +206,7 @@ impl LearnPlanner {
         if step_result.is_some() {
             self.step_result = step_result;
         }
-        let returned = exchange.0.receive();
+        let returned = exchange.receive();
         if let Some(capture) = returned {
             self.outstanding = false;
             if capture.seconds() >= MIN_PLAN_SECONDS && self.job.is_none() {

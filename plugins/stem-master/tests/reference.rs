@@ -181,3 +181,119 @@ fn an_offline_render_plays_the_master_whatever_the_switch() {
     assert!(out.iter().all(|&x| x == 0.0));
     std::fs::remove_file(path).ok();
 }
+
+/// Deterministic noise (an LCG), stereo-ish: the right channel is the left delayed.
+fn noise(seconds: f64, seed: u32) -> Vec<f32> {
+    let mut state = seed;
+    (0..(seconds * FS) as usize)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
+        })
+        .collect()
+}
+
+#[test]
+fn the_captured_master_against_a_reference_gives_stem_compares_figures_and_match() {
+    use shared_dsp::meter::comparison::{compare_programmes, measure_programme};
+    use stem_master::reference::analysis::MasterAnalysis;
+
+    // The reference: the master's noise through a one-pole low-pass (darker) and 4 dB down,
+    // written as 32-bit float at the session rate so it decodes to exactly these samples.
+    let master = noise(12.0, 1);
+    let mut y = 0.0f32;
+    let reference: Vec<f32> = master
+        .iter()
+        .map(|&x| {
+            y += 0.35 * (x - y);
+            y * 0.63
+        })
+        .collect();
+    let path =
+        std::env::temp_dir().join(format!("stem-master-ref-{}-dark.wav", std::process::id()));
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: FS as u32,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for &x in &reference {
+        w.write_sample(x).unwrap();
+        w.write_sample(x).unwrap();
+    }
+    w.finalize().unwrap();
+
+    let shared = ReferenceShared::default();
+    let settings = ReferenceSettings::default();
+    let mut audio = AudioReference::new(&shared, 1024, FS);
+    audio.set_sample_rate(FS);
+    shared.loader.set_sample_rate(FS);
+    shared.loader.load(0, &path);
+    wait_loaded(&shared, 0);
+    let start = Instant::now();
+    while shared.loader.measured(0).is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "reference not measured"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The master plays through the audio side while the capture records it.
+    let mut analysis = MasterAnalysis::default();
+    analysis.start_capture(&shared, FS);
+    let mut l = vec![0.0f32; BLOCK];
+    let mut r = vec![0.0f32; BLOCK];
+    let allocations = alloc_support::allocations(|| {
+        for (k, block) in master.chunks(BLOCK).enumerate() {
+            let n = block.len();
+            l[..n].copy_from_slice(block);
+            r[..n].copy_from_slice(block);
+            audio.process(
+                &mut l[..n],
+                &mut r[..n],
+                playing(k * BLOCK),
+                0,
+                &settings,
+                &shared,
+            );
+        }
+    });
+    assert_eq!(allocations, 0, "the audio side allocated while capturing");
+    analysis.stop_capture(&shared);
+    audio.process(&mut l, &mut r, playing(0), 0, &settings, &shared);
+
+    let start = Instant::now();
+    loop {
+        analysis.poll(&shared, 0, shared.loader.measured(0), 100.0, 8);
+        if analysis.comparison().is_some() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no comparison");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The same functions on the same samples, directly: `stem compare`'s figures.
+    let m = measure_programme(&master, &master, FS);
+    let rf = measure_programme(&reference, &reference, FS);
+    let expected = compare_programmes(&m, &rf, 100.0, 8);
+    let got = analysis.comparison().unwrap();
+    assert_eq!(got.reference_gain_db, expected.reference_gain_db);
+    let bands = |c: &shared_dsp::meter::comparison::ProgrammeComparison| {
+        c.match_eq.as_ref().map(|m| {
+            m.bands
+                .iter()
+                .map(|b| (b.kind, b.freq_hz, b.gain_db, b.q))
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(bands(got), bands(&expected));
+    assert!(
+        !bands(got).unwrap().is_empty(),
+        "a darker reference needs some treble"
+    );
+    let (captured, seconds) = analysis.master().unwrap();
+    assert!((seconds - 12.0).abs() < 0.02, "{seconds}");
+    assert_eq!(captured.figures.integrated_lufs, m.figures.integrated_lufs);
+    std::fs::remove_file(path).ok();
+}

@@ -13,6 +13,7 @@ use stem_plugin_common::{AudioHandover, MeterValue};
 
 use super::loader::{ReferenceLoader, TrackSlot};
 use super::settings::ReferenceSettings;
+use crate::learn_plan::{AudioCapture, CaptureExchange};
 
 /// Shared between the plugin and the editor.
 #[derive(Debug, Default)]
@@ -34,6 +35,10 @@ pub struct ReferenceShared {
     pub reference_span_lufs: MeterValue,
     /// The host renders offline: the reference is muted.
     pub offline: AtomicBool,
+    /// Record the master's output for the spectrum overlay and Match EQ (editor -> audio),
+    /// into the capture handed over here (the Learn capture's kind and hand-over).
+    pub capture_master: AtomicBool,
+    pub master_capture: CaptureExchange,
 }
 
 impl ReferenceShared {
@@ -53,6 +58,9 @@ pub struct AudioReference {
     handover: Option<AudioHandover<TrackSlot>>,
     offered: Option<TrackSlot>,
     returning: Option<TrackSlot>,
+    /// The master's output as played, for the editor's comparison.
+    capture: AudioCapture,
+    capturing: bool,
 }
 
 impl AudioReference {
@@ -62,6 +70,11 @@ impl AudioReference {
             handover: shared.loader.take_audio_side(),
             offered: None,
             returning: None,
+            capture: shared
+                .master_capture
+                .take_audio_side()
+                .expect("fresh shared state holds the capture's audio side"),
+            capturing: false,
         }
     }
 
@@ -69,6 +82,8 @@ impl AudioReference {
     /// `activate()`.
     pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
         self.player.set_sample_rate(sample_rate_hz);
+        self.capture.set_sample_rate(sample_rate_hz);
+        self.capturing = false;
     }
 
     pub fn reset(&mut self) {
@@ -87,6 +102,17 @@ impl AudioReference {
         shared: &ReferenceShared,
     ) {
         self.exchange_tracks();
+        // The master as it leaves the plugin, before the reference is mixed in.
+        let capture = shared.capture_master.load(Ordering::Relaxed);
+        if capture != self.capturing {
+            self.capturing = capture;
+            if capture {
+                self.capture.start();
+            } else {
+                self.capture.finish();
+            }
+        }
+        self.capture.push(left, right);
         let p = &mut self.player;
         p.set_active(settings.active());
         p.set_playback(settings.playback());

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atomic_float::AtomicF64;
+use shared_dsp::meter::comparison::{measure_programme, MeasuredProgramme};
 use shared_dsp::reference::player::SLOTS;
 use shared_dsp::reference::track::ReferenceTrack;
 use stem_delivery::reference_file::load_reference;
@@ -62,6 +63,8 @@ enum Request {
 
 struct Shared {
     status: Mutex<[SlotStatus; SLOTS]>,
+    /// Each loaded reference measured for the comparison (`stem compare`'s figures).
+    measured: Mutex<[Option<Arc<MeasuredProgramme>>; SLOTS]>,
     handover: Handover<TrackSlot>,
     sample_rate_hz: AtomicF64,
 }
@@ -77,6 +80,7 @@ impl Default for ReferenceLoader {
         Self {
             shared: Arc::new(Shared {
                 status: Mutex::new(Default::default()),
+                measured: Mutex::new(Default::default()),
                 handover: Handover::new(HANDOVER_CAPACITY),
                 sample_rate_hz: AtomicF64::new(48_000.0),
             }),
@@ -150,6 +154,11 @@ impl ReferenceLoader {
             .unwrap_or_default()
     }
 
+    /// The measurement of the reference in `slot` (once it is decoded and measured).
+    pub fn measured(&self, slot: usize) -> Option<Arc<MeasuredProgramme>> {
+        self.shared.measured.lock().ok()?.get(slot)?.clone()
+    }
+
     /// Frees what the audio thread gave back (call from the editor's frame).
     pub fn collect_retired(&self) {
         collect(&self.shared);
@@ -159,6 +168,7 @@ impl ReferenceLoader {
         if let Ok(mut s) = self.shared.status.lock() {
             s[slot] = status;
         }
+        set_measured(&self.shared, slot, None);
     }
 
     fn request(&self, request: Request) {
@@ -187,6 +197,12 @@ fn file_name(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+fn set_measured(shared: &Shared, slot: usize, measured: Option<Arc<MeasuredProgramme>>) {
+    if let Ok(mut m) = shared.measured.lock() {
+        m[slot] = measured;
+    }
 }
 
 fn collect(shared: &Shared) {
@@ -225,14 +241,19 @@ fn load(shared: &Shared, slot: usize, path: &Path) {
         Ok(decoded) => {
             let track = ReferenceTrack::new(name.clone(), decoded.left, decoded.right, rate_hz);
             let duration_s = track.duration_s();
+            let track = Arc::new(track);
             let offered = offer(
                 shared,
                 TrackSlot {
                     slot,
-                    track: Some(Arc::new(track)),
+                    track: Some(track.clone()),
                 },
             );
             if offered {
+                // Measured while it already plays; this thread's reference goes with it.
+                let measured = measure_programme(&track.left, &track.right, rate_hz);
+                drop(track);
+                set_measured(shared, slot, Some(Arc::new(measured)));
                 SlotStatus::Loaded {
                     name,
                     duration_s,

@@ -7,8 +7,11 @@
 //! - [`audio`]: the audio-thread side ([`shared_dsp::reference::player`]) and the shared
 //!   controls and readouts.
 //! - [`blind`]: the blind test's sides and score.
+//! - [`analysis`]: the master captured in the session against the reference (`stem
+//!   compare`'s figures), and the Match EQ written into the master EQ's free bands.
 //! - [`window`]: the editor's reference window.
 
+pub mod analysis;
 pub mod audio;
 pub mod blind;
 pub mod loader;

@@ -15,10 +15,14 @@ use shared_dsp::reference::player::Playback;
 use shared_dsp::reference::track::LoopRegion;
 use stem_plugin_common::widgets::theme;
 
+use super::analysis::{bands_with_match, free_bands, MasterAnalysis};
 use super::audio::ReferenceShared;
 use super::blind::BlindTest;
 use super::loader::SlotStatus;
 use super::settings::ReferenceSettings;
+use shared_dsp::chain::MASTER_EQ_BANDS;
+use shared_dsp::eq::{BandSettings, EqCurve, Placement};
+use shared_dsp::meter::comparison::{MeasuredProgramme, ProgrammeComparison};
 
 /// The file types the browser lists (what `stem_delivery::reference_file` decodes).
 const AUDIO_EXTENSIONS: [&str; 12] = [
@@ -37,6 +41,15 @@ pub struct ReferenceWindow {
     /// The browser's listing of `browser_dir` (read when the directory changes, not per frame).
     listing: Option<Result<Vec<(String, bool)>, String>>,
     blind: Option<BlindTest>,
+    analysis: MasterAnalysis,
+    /// Share of the Match EQ applied, %.
+    strength_percent: f64,
+}
+
+/// What the window asks of the editor this frame.
+pub enum WindowRequest {
+    /// Write these bands to the master EQ (and switch it on).
+    ApplyEq([BandSettings; MASTER_EQ_BANDS]),
 }
 
 impl Default for ReferenceWindow {
@@ -48,6 +61,8 @@ impl Default for ReferenceWindow {
             browser_dir: home,
             listing: None,
             blind: None,
+            analysis: MasterAnalysis::default(),
+            strength_percent: 100.0,
         }
     }
 }
@@ -58,13 +73,29 @@ impl ReferenceWindow {
         self.blind.is_some()
     }
 
+    /// Draws the window. `eq_bands`: the master EQ's bands now; `sample_rate_hz`: the
+    /// plugin's rate.
     pub fn show(
         &mut self,
         ctx: &egui::Context,
         settings: &ReferenceSettings,
         shared: &ReferenceShared,
-    ) {
+        eq_bands: &[BandSettings; MASTER_EQ_BANDS],
+        sample_rate_hz: f64,
+    ) -> Option<WindowRequest> {
         shared.loader.collect_retired();
+        let active = settings.active();
+        let reference = matches!(shared.loader.status()[active], SlotStatus::Loaded { .. })
+            .then(|| shared.loader.measured(active))
+            .flatten();
+        let max_bands = free_bands(eq_bands).max(1);
+        self.analysis.poll(
+            shared,
+            active,
+            reference.clone(),
+            self.strength_percent,
+            max_bands,
+        );
         // A file dropped on the editor goes into the active slot (where the host passes drops).
         let dropped = ctx.input(|i| {
             i.raw
@@ -74,10 +105,11 @@ impl ReferenceWindow {
                 .find(|p| !p.as_os_str().is_empty())
         });
         if let Some(path) = dropped {
-            self.load(settings, shared, settings.active(), &path);
+            self.load(settings, shared, active, &path);
             self.open = true;
         }
         let mut open = self.open;
+        let mut request = None;
         egui::Window::new("Reference")
             .open(&mut open)
             .resizable(false)
@@ -93,8 +125,130 @@ impl ReferenceWindow {
                 self.playback(ui, settings, shared);
                 ui.separator();
                 self.ab(ui, shared);
+                ui.separator();
+                egui::CollapsingHeader::new("Spectrum and Match EQ").show(ui, |ui| {
+                    request =
+                        self.comparison(ui, shared, reference.as_deref(), eq_bands, sample_rate_hz);
+                });
             });
         self.open = open;
+        if !self.open && MasterAnalysis::capturing(shared) {
+            self.analysis.stop_capture(shared);
+        }
+        request
+    }
+
+    /// The master captured in the session against the active reference: both programmes'
+    /// figures, the overlay and the Match EQ with its *Apply*.
+    fn comparison(
+        &mut self,
+        ui: &mut Ui,
+        shared: &ReferenceShared,
+        reference: Option<&MeasuredProgramme>,
+        eq_bands: &[BandSettings; MASTER_EQ_BANDS],
+        sample_rate_hz: f64,
+    ) -> Option<WindowRequest> {
+        let capturing = MasterAnalysis::capturing(shared);
+        ui.horizontal(|ui| {
+            let label = if capturing {
+                "Stop capture"
+            } else {
+                "Capture master"
+            };
+            if ui
+                .add(egui::Button::new(label).selected(capturing))
+                .on_hover_text(
+                    "Records the master as it leaves the plugin while the song plays (up to 8 \
+                     minutes), then measures it as `stem compare` does",
+                )
+                .clicked()
+            {
+                if capturing {
+                    self.analysis.stop_capture(shared);
+                } else {
+                    self.analysis.start_capture(shared, sample_rate_hz);
+                }
+            }
+            let state = match (capturing, self.analysis.busy(), self.analysis.master()) {
+                (true, ..) => {
+                    "recording the master: play the song (or its loudest part)".to_owned()
+                }
+                (_, true, _) => "measuring…".to_owned(),
+                (_, _, Some((_, seconds))) => format!("master: {seconds:.0} s captured"),
+                _ => "no master captured yet".to_owned(),
+            };
+            ui.label(RichText::new(state).color(theme::TEXT_DIM));
+        });
+        let (Some((master, _)), Some(reference)) = (self.analysis.master(), reference) else {
+            if reference.is_none() {
+                ui.label(
+                    RichText::new("Load a reference into the active slot.").color(theme::TEXT_DIM),
+                );
+            }
+            return None;
+        };
+        figures_grid(ui, master, reference);
+        let comparison = self.analysis.comparison()?;
+        let proposal: Vec<BandSettings> = comparison
+            .match_eq
+            .as_ref()
+            .map(|m| {
+                m.bands
+                    .iter()
+                    .map(|b| {
+                        BandSettings::new(b.kind, b.freq_hz as f32, b.gain_db as f32, b.q as f32)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        overlay_plot(ui, master, reference, comparison, &proposal, sample_rate_hz);
+        let mut request = None;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Match EQ").color(theme::TEXT_DIM));
+            ui.add(
+                egui::Slider::new(&mut self.strength_percent, 0.0..=100.0)
+                    .suffix(" %")
+                    .text("strength"),
+            );
+            let free = free_bands(eq_bands);
+            let label = format!("Apply {} band(s) to the master EQ", proposal.len());
+            let apply = ui
+                .add_enabled(!proposal.is_empty() && free > 0, egui::Button::new(label))
+                .on_hover_text(
+                    "Writes the proposed bells and shelves into the master EQ's free bands \
+                     (bands in use stay as they are), through the host: undo takes them back",
+                );
+            if apply.clicked() {
+                request = bands_with_match(eq_bands, &proposal).map(WindowRequest::ApplyEq);
+            }
+        });
+        if let Some(m) = &comparison.match_eq {
+            let bands: Vec<String> = m
+                .bands
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{:?} {:.0} Hz {:+.1} dB Q {:.2}",
+                        b.kind, b.freq_hz, b.gain_db, b.q
+                    )
+                })
+                .collect();
+            ui.label(
+                RichText::new(format!(
+                    "{}; residual {:.1} dB max, {:.1} dB rms; followed up to {:.1} kHz",
+                    if bands.is_empty() {
+                        "no band needed".to_owned()
+                    } else {
+                        bands.join(", ")
+                    },
+                    m.residual_max_db,
+                    m.residual_rms_db,
+                    m.content_top_hz / 1000.0
+                ))
+                .color(theme::TEXT_DIM),
+            );
+        }
+        request
     }
 
     fn load(
@@ -442,4 +596,178 @@ fn list_directory(dir: &Path) -> Result<Vec<(String, bool)>, String> {
             .then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase()))
     });
     Ok(out)
+}
+
+/// Both programmes' figures side by side (the reference as measured, before the match gain).
+fn figures_grid(ui: &mut Ui, master: &MeasuredProgramme, reference: &MeasuredProgramme) {
+    let (m, r) = (&master.figures, &reference.figures);
+    egui::Grid::new("reference-figures")
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["", "Master", "Reference"] {
+                ui.label(RichText::new(h).color(theme::TEXT_DIM));
+            }
+            ui.end_row();
+            let rows: [(&str, f64, f64, &str); 5] = [
+                ("Integrated", m.integrated_lufs, r.integrated_lufs, "LUFS"),
+                ("LRA", m.lra_lu, r.lra_lu, "LU"),
+                ("True peak", m.true_peak_dbtp, r.true_peak_dbtp, "dBTP"),
+                ("PLR", m.plr_db, r.plr_db, "dB"),
+                ("PSR", m.psr_db, r.psr_db, "dB"),
+            ];
+            for (name, a, b, unit) in rows {
+                ui.label(name);
+                ui.label(format!("{a:.1} {unit}"));
+                ui.label(format!("{b:.1} {unit}"));
+                ui.end_row();
+            }
+            for (a, b) in m.width.iter().zip(&r.width) {
+                ui.label(format!("Width {:.0}-{:.0} Hz", a.from_hz, a.to_hz))
+                    .on_hover_text("Side power against mid power, dB (-inf: mono)");
+                ui.label(format!("{:.1} dB", a.side_to_mid_db));
+                ui.label(format!("{:.1} dB", b.side_to_mid_db));
+                ui.end_row();
+            }
+        });
+}
+
+/// Lowest and highest frequency of the overlay, Hz.
+const PLOT_HZ: (f64, f64) = (20.0, 20_000.0);
+/// Range of the spectra panel below its loudest point, and half range of the difference
+/// panel, dB.
+const PLOT_SPECTRA_RANGE_DB: f64 = 60.0;
+const PLOT_DIFFERENCE_DB: f64 = 9.0;
+
+/// The stereo spectra of the master and of the reference at matched loudness (top), and the
+/// difference reference minus master with the Match EQ's curve over it (bottom).
+fn overlay_plot(
+    ui: &mut Ui,
+    master: &MeasuredProgramme,
+    reference: &MeasuredProgramme,
+    comparison: &ProgrammeComparison,
+    proposal: &[BandSettings],
+    sample_rate_hz: f64,
+) {
+    let size = egui::vec2(ui.available_width().max(520.0), 220.0);
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, theme::PLOT);
+    let split = rect.top() + rect.height() * 0.55;
+    let x_of = |hz: f64| {
+        let t = (hz / PLOT_HZ.0).log10() / (PLOT_HZ.1 / PLOT_HZ.0).log10();
+        rect.left() + rect.width() * t.clamp(0.0, 1.0) as f32
+    };
+    for hz in [100.0, 1_000.0, 10_000.0] {
+        let x = x_of(hz);
+        painter.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            egui::Stroke::new(1.0, theme::GRID),
+        );
+    }
+    painter.line_segment(
+        [
+            egui::pos2(rect.left(), split),
+            egui::pos2(rect.right(), split),
+        ],
+        egui::Stroke::new(1.0, theme::GRID),
+    );
+    let gain = comparison.reference_gain_db.unwrap_or(0.0);
+    let top_db = master
+        .stereo_db
+        .iter()
+        .chain(
+            reference
+                .stereo_db
+                .iter()
+                .map(|d| d + gain)
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .cloned()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let spectra_y = |db: f64| {
+        let t = ((top_db - db) / PLOT_SPECTRA_RANGE_DB).clamp(0.0, 1.0);
+        rect.top() + 4.0 + (split - rect.top() - 8.0) * t as f32
+    };
+    let mid_y = (split + rect.bottom()) / 2.0;
+    let difference_y = |db: f64| {
+        let t = (db / PLOT_DIFFERENCE_DB).clamp(-1.0, 1.0);
+        mid_y - (rect.bottom() - split - 8.0) / 2.0 * t as f32
+    };
+    let curve = |hz: &[f64], db: &[f64], y: &dyn Fn(f64) -> f32, colour: egui::Color32| {
+        let points: Vec<egui::Pos2> = hz
+            .iter()
+            .zip(db)
+            .filter(|(&f, &d)| f >= PLOT_HZ.0 && f <= PLOT_HZ.1 && d > -150.0)
+            .map(|(&f, &d)| egui::pos2(x_of(f), y(d)))
+            .collect();
+        painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, colour)));
+    };
+    let hz = &master.spectrum.hz;
+    curve(hz, &master.stereo_db, &spectra_y, theme::ACCENT);
+    let reference_matched: Vec<f64> = reference.stereo_db.iter().map(|d| d + gain).collect();
+    curve(
+        &reference.spectrum.hz,
+        &reference_matched,
+        &spectra_y,
+        theme::WARN,
+    );
+    let (dhz, ddb): (Vec<f64>, Vec<f64>) = comparison
+        .spectrum
+        .hz
+        .iter()
+        .zip(&comparison.spectrum.difference_db)
+        .filter_map(|(&f, d)| d.map(|d| (f, d)))
+        .unzip();
+    curve(&dhz, &ddb, &difference_y, theme::TEXT_DIM);
+    if !proposal.is_empty() {
+        let enabled: Vec<BandSettings> = proposal
+            .iter()
+            .map(|b| BandSettings {
+                enabled: true,
+                ..*b
+            })
+            .collect();
+        let eq = EqCurve::new(sample_rate_hz, &enabled);
+        let match_db: Vec<f64> = dhz
+            .iter()
+            .map(|&f| eq.magnitude_db(f, Placement::Mid))
+            .collect();
+        curve(&dhz, &match_db, &difference_y, theme::GOOD);
+    }
+    let label = |pos: egui::Pos2, text: &str, colour: egui::Color32| {
+        painter.text(
+            pos,
+            egui::Align2::LEFT_TOP,
+            text,
+            egui::FontId::proportional(11.0),
+            colour,
+        );
+    };
+    label(
+        rect.left_top() + egui::vec2(6.0, 4.0),
+        "master",
+        theme::ACCENT,
+    );
+    label(
+        rect.left_top() + egui::vec2(60.0, 4.0),
+        "reference (matched)",
+        theme::WARN,
+    );
+    label(
+        egui::pos2(rect.left() + 6.0, split + 4.0),
+        "reference - master",
+        theme::TEXT_DIM,
+    );
+    label(
+        egui::pos2(rect.left() + 130.0, split + 4.0),
+        "Match EQ",
+        theme::GOOD,
+    );
+    label(
+        egui::pos2(rect.right() - 70.0, split + 4.0),
+        &format!("+-{PLOT_DIFFERENCE_DB:.0} dB"),
+        theme::TEXT_DIM,
+    );
 }
