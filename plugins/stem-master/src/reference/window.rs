@@ -32,6 +32,9 @@ const AUDIO_EXTENSIONS: [&str; 12] = [
 /// Where the window first opens, logical pixels from the editor's top left.
 pub const REFERENCE_WINDOW_POS: (f32, f32) = (200.0, 70.0);
 
+/// Where the analysis window first opens (over the lower panels, beside the reference window).
+pub const ANALYSIS_WINDOW_POS: (f32, f32) = (20.0, 300.0);
+
 /// The window's own state (nothing here is saved with the session but what goes through
 /// [`ReferenceSettings`]).
 pub struct ReferenceWindow {
@@ -42,6 +45,7 @@ pub struct ReferenceWindow {
     listing: Option<Result<Vec<(String, bool)>, String>>,
     blind: Option<BlindTest>,
     analysis: MasterAnalysis,
+    analysis_open: bool,
     /// Share of the Match EQ applied, %.
     strength_percent: f64,
 }
@@ -62,6 +66,7 @@ impl Default for ReferenceWindow {
             listing: None,
             blind: None,
             analysis: MasterAnalysis::default(),
+            analysis_open: false,
             strength_percent: 100.0,
         }
     }
@@ -126,12 +131,30 @@ impl ReferenceWindow {
                 ui.separator();
                 self.ab(ui, shared);
                 ui.separator();
-                egui::CollapsingHeader::new("Spectrum and Match EQ").show(ui, |ui| {
-                    request =
-                        self.comparison(ui, shared, reference.as_deref(), eq_bands, sample_rate_hz);
-                });
+                if ui
+                    .selectable_label(self.analysis_open, "Spectrum and Match EQ")
+                    .on_hover_text(
+                        "The master captured in the session against this reference: figures, \
+                         spectra at matched loudness, and an EQ that brings it closer",
+                    )
+                    .clicked()
+                {
+                    self.analysis_open = !self.analysis_open;
+                }
             });
         self.open = open;
+        let mut analysis_open = self.analysis_open && self.open;
+        egui::Window::new("Reference: spectrum and Match EQ")
+            .open(&mut analysis_open)
+            .resizable(false)
+            .collapsible(false)
+            .default_pos(egui::pos2(ANALYSIS_WINDOW_POS.0, ANALYSIS_WINDOW_POS.1))
+            .show(ctx, |ui| {
+                request =
+                    self.comparison(ui, shared, reference.as_deref(), eq_bands, sample_rate_hz);
+            });
+        // Closing the reference window hides this one too, without forgetting it was open.
+        self.analysis_open = analysis_open || (self.analysis_open && !self.open);
         if !self.open && MasterAnalysis::capturing(shared) {
             self.analysis.stop_capture(shared);
         }
@@ -187,8 +210,10 @@ impl ReferenceWindow {
             }
             return None;
         };
-        figures_grid(ui, master, reference);
-        let comparison = self.analysis.comparison()?;
+        let Some(comparison) = self.analysis.comparison() else {
+            figures_grid(ui, master, reference);
+            return None;
+        };
         let proposal: Vec<BandSettings> = comparison
             .match_eq
             .as_ref()
@@ -201,7 +226,10 @@ impl ReferenceWindow {
                     .collect()
             })
             .unwrap_or_default();
-        overlay_plot(ui, master, reference, comparison, &proposal, sample_rate_hz);
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| figures_grid(ui, master, reference));
+            overlay_plot(ui, master, reference, comparison, &proposal, sample_rate_hz);
+        });
         let mut request = None;
         ui.horizontal(|ui| {
             ui.label(RichText::new("Match EQ").color(theme::TEXT_DIM));
@@ -649,7 +677,7 @@ fn overlay_plot(
     proposal: &[BandSettings],
     sample_rate_hz: f64,
 ) {
-    let size = egui::vec2(ui.available_width().max(520.0), 220.0);
+    let size = egui::vec2(560.0, 240.0);
     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, theme::PLOT);
