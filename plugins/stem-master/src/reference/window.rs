@@ -646,18 +646,30 @@ fn figures_grid(ui: &mut Ui, master: &MeasuredProgramme, reference: &MeasuredPro
             ];
             for (name, a, b, unit) in rows {
                 ui.label(name);
-                ui.label(format!("{a:.1} {unit}"));
-                ui.label(format!("{b:.1} {unit}"));
+                ui.label(figure(a, unit));
+                ui.label(figure(b, unit));
                 ui.end_row();
             }
             for (a, b) in m.width.iter().zip(&r.width) {
                 ui.label(format!("Width {:.0}-{:.0} Hz", a.from_hz, a.to_hz))
                     .on_hover_text("Side power against mid power, dB (-inf: mono)");
-                ui.label(format!("{:.1} dB", a.side_to_mid_db));
-                ui.label(format!("{:.1} dB", b.side_to_mid_db));
+                ui.label(figure(a.side_to_mid_db, "dB"));
+                ui.label(figure(b.side_to_mid_db, "dB"));
                 ui.end_row();
             }
         });
+}
+
+/// A figure with its unit, "mono" for a width of minus infinity, a dash where there is none
+/// (a silent programme).
+fn figure(value: f64, unit: &str) -> String {
+    if value.is_finite() {
+        format!("{value:.1} {unit}")
+    } else if value == f64::NEG_INFINITY && unit == "dB" {
+        "mono / -inf".to_owned()
+    } else {
+        "—".to_owned()
+    }
 }
 
 /// Lowest and highest frequency of the overlay, Hz.
@@ -686,11 +698,18 @@ fn overlay_plot(
         let t = (hz / PLOT_HZ.0).log10() / (PLOT_HZ.1 / PLOT_HZ.0).log10();
         rect.left() + rect.width() * t.clamp(0.0, 1.0) as f32
     };
-    for hz in [100.0, 1_000.0, 10_000.0] {
+    for (hz, text) in [(100.0, "100"), (1_000.0, "1k"), (10_000.0, "10k")] {
         let x = x_of(hz);
         painter.line_segment(
             [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
             egui::Stroke::new(1.0, theme::GRID),
+        );
+        painter.text(
+            egui::pos2(x + 3.0, rect.bottom() - 3.0),
+            egui::Align2::LEFT_BOTTOM,
+            text,
+            egui::FontId::proportional(10.0),
+            theme::TEXT_DIM,
         );
     }
     painter.line_segment(
