@@ -7,29 +7,12 @@ use common::*;
 use shared_dsp::eq::{BandKind, BandSettings, EqCurve, ParametricEq, Placement};
 use stem_cli::preset::Preset;
 
-/// IEC 61260 nominal 1/3-octave centres (base-10 series) from 50 Hz to 16 kHz.
-fn third_octave_centres() -> Vec<f64> {
-    (-13..=12)
-        .map(|i| 1000.0 * 10f64.powf(i as f64 / 10.0))
-        .collect()
-}
-
 /// The EQ: +3 dB high shelf at 6 kHz and -2 dB bell at 300 Hz.
 fn known_eq() -> [BandSettings; 2] {
     [
         BandSettings::new(BandKind::HighShelf, 6_000.0, 3.0, 0.7),
         BandSettings::bell(300.0, -2.0, 1.0),
     ]
-}
-
-/// A stereo master: the tests' programme signal, partly correlated between the channels.
-fn master(seconds: f64) -> [Vec<f32>; 2] {
-    let n = (seconds * SR as f64) as usize;
-    let a = test_signals::programme(0x51ab_0c9d, n, 0.5, 0.2);
-    let b = test_signals::programme(0x7e11_4a03, n, 0.5, 0.2);
-    let left: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.8 * x + 0.2 * y).collect();
-    let right: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.8 * x - 0.2 * y).collect();
-    [left, right]
 }
 
 /// `x` through our EQ with `bands`, then `gain_db`.
@@ -50,7 +33,7 @@ fn equalised(x: &[Vec<f32>; 2], bands: &[BandSettings], gain_db: f32) -> [Vec<f3
 #[test]
 fn a_reference_made_by_a_known_eq_is_matched_in_tone_and_loudness() {
     let dir = temp_dir("compare_known_eq");
-    let master = master(30.0);
+    let master = test_signals::stereo_programme(30.0, SR as f64);
     let reference = equalised(&master, &known_eq(), -3.0);
     let (master_wav, reference_wav) = (dir.join("master.wav"), dir.join("reference.wav"));
     write(&master_wav, &master, SR);
@@ -114,7 +97,7 @@ fn a_reference_made_by_a_known_eq_is_matched_in_tone_and_loudness() {
         EqCurve::new(SR as f64, &known_eq()),
         EqCurve::new(SR as f64, &bands),
     );
-    for f in third_octave_centres() {
+    for f in test_signals::third_octave_centres_50_to_16k() {
         let (want, got) = (
             truth.magnitude_db(f, Placement::Mid),
             proposed.magnitude_db(f, Placement::Mid),
@@ -158,7 +141,7 @@ fn a_reference_made_by_a_known_eq_is_matched_in_tone_and_loudness() {
 #[test]
 fn strength_scales_the_bands_and_bad_options_and_files_are_refused() {
     let dir = temp_dir("compare_options");
-    let master = master(8.0);
+    let master = test_signals::stereo_programme(8.0, SR as f64);
     let reference = equalised(&master, &known_eq(), 0.0);
     let (master_wav, reference_wav) = (dir.join("master.wav"), dir.join("reference.wav"));
     write(&master_wav, &master, SR);
@@ -210,7 +193,7 @@ fn a_lossy_references_low_pass_is_not_matched_as_treble() {
     // The known EQ, then MP3 at 128 kbit/s (LAME low-passes near 17 kHz): the match follows
     // only below the content's end and still finds the shelf and the bell.
     let dir = temp_dir("compare_lossy_reference");
-    let master = master(12.0);
+    let master = test_signals::stereo_programme(12.0, SR as f64);
     let reference = equalised(&master, &known_eq(), -3.0);
     let master_wav = dir.join("master.wav");
     write(&master_wav, &master, SR);

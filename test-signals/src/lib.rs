@@ -267,3 +267,22 @@ pub fn hits_over_pad(seconds: f64, sample_rate_hz: f64, pad_gain: f32) -> [Vec<f
     }
     [left, right]
 }
+
+/// IEC 61260 nominal 1/3-octave centres (base-10 series) from 50 Hz to 16 kHz: where a
+/// match to a spectrum is checked.
+pub fn third_octave_centres_50_to_16k() -> Vec<f64> {
+    (-13..=12)
+        .map(|i| 1000.0 * 10f64.powf(i as f64 / 10.0))
+        .collect()
+}
+
+/// A stereo master for spectrum comparisons: [`programme`] signals of two seeds, partly
+/// correlated between the channels (`0.8 a +- 0.2 b`), `seconds` long at `sample_rate_hz`.
+pub fn stereo_programme(seconds: f64, sample_rate_hz: f64) -> [Vec<f32>; 2] {
+    let n = (seconds * sample_rate_hz) as usize;
+    let a = programme(0x51ab_0c9d, n, 0.5, 0.2);
+    let b = programme(0x7e11_4a03, n, 0.5, 0.2);
+    let left: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.8 * x + 0.2 * y).collect();
+    let right: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.8 * x - 0.2 * y).collect();
+    [left, right]
+}

@@ -345,29 +345,12 @@ mod tests {
 
     const SR: f64 = 48_000.0;
 
-    /// IEC 61260 nominal 1/3-octave centres (base-10 series) from 50 Hz to 16 kHz.
-    fn third_octave_centres() -> Vec<f64> {
-        (-13..=12)
-            .map(|i| 1000.0 * 10f64.powf(i as f64 / 10.0))
-            .collect()
-    }
-
     /// The known EQ: +3 dB high shelf at 6 kHz and -2 dB bell at 300 Hz.
     fn known_eq() -> [BandSettings; 2] {
         [
             BandSettings::new(BandKind::HighShelf, 6_000.0, 3.0, 0.7),
             BandSettings::bell(300.0, -2.0, 1.0),
         ]
-    }
-
-    /// A stereo programme: the tests' programme signal, partly correlated between channels.
-    fn master(seconds: f64) -> [Vec<f32>; 2] {
-        let n = (seconds * SR) as usize;
-        let a = test_signals::programme(0x51ab_0c9d, n, 0.5, 0.2);
-        let b = test_signals::programme(0x7e11_4a03, n, 0.5, 0.2);
-        let left: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.8 * x + 0.2 * y).collect();
-        let right: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.8 * x - 0.2 * y).collect();
-        [left, right]
     }
 
     /// `x` through the EQ with `bands`, then `gain_db`.
@@ -393,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_reference_made_by_a_known_eq_is_matched_in_loudness_and_tone() {
-        let master = master(30.0);
+        let master = test_signals::stereo_programme(30.0, SR);
         let reference = equalised(&master, &known_eq(), -3.0);
         let m = measure_programme(&master[0], &master[1], SR);
         let r = measure_programme(&reference[0], &reference[1], SR);
@@ -423,7 +406,7 @@ mod tests {
         assert!(!bands.is_empty() && bands.len() <= 8, "{bands:?}");
         let (truth, proposed) = (EqCurve::new(SR, &known_eq()), EqCurve::new(SR, &bands));
         let mut worst = 0.0f64;
-        for f in third_octave_centres() {
+        for f in test_signals::third_octave_centres_50_to_16k() {
             let (want, got) = (
                 truth.magnitude_db(f, Placement::Mid),
                 proposed.magnitude_db(f, Placement::Mid),
@@ -448,7 +431,7 @@ mod tests {
 
     #[test]
     fn a_programme_against_itself_differs_by_nothing() {
-        let x = master(6.0);
+        let x = test_signals::stereo_programme(6.0, SR);
         let m = measure_programme(&x[0], &x[1], SR);
         let c = compare_programmes(&m, &m, 100.0, 8);
         assert_eq!(c.reference_gain_db, Some(0.0));

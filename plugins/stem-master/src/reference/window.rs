@@ -23,6 +23,7 @@ use super::settings::ReferenceSettings;
 use shared_dsp::chain::MASTER_EQ_BANDS;
 use shared_dsp::eq::{BandSettings, EqCurve, Placement};
 use shared_dsp::meter::comparison::{MeasuredProgramme, ProgrammeComparison};
+use shared_dsp::meter::long_term_spectrum::FLOOR_DB;
 
 /// The file types the browser lists (what `stem_delivery::reference_file` decodes).
 const AUDIO_EXTENSIONS: [&str; 12] = [
@@ -46,6 +47,7 @@ pub struct ReferenceWindow {
     blind: Option<BlindTest>,
     analysis: MasterAnalysis,
     analysis_open: bool,
+    view: SpectrumView,
     /// Share of the Match EQ applied, %.
     strength_percent: f64,
 }
@@ -67,6 +69,7 @@ impl Default for ReferenceWindow {
             blind: None,
             analysis: MasterAnalysis::default(),
             analysis_open: false,
+            view: SpectrumView::Stereo,
             strength_percent: 100.0,
         }
     }
@@ -228,7 +231,26 @@ impl ReferenceWindow {
             .unwrap_or_default();
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| figures_grid(ui, master, reference));
-            overlay_plot(ui, master, reference, comparison, &proposal, sample_rate_hz);
+            ui.vertical(|ui| {
+                ui.horizontal(|ui| {
+                    for (view, name) in [
+                        (SpectrumView::Stereo, "Stereo"),
+                        (SpectrumView::Mid, "Mid"),
+                        (SpectrumView::Side, "Side"),
+                    ] {
+                        ui.selectable_value(&mut self.view, view, name);
+                    }
+                });
+                overlay_plot(
+                    ui,
+                    master,
+                    reference,
+                    comparison,
+                    &proposal,
+                    sample_rate_hz,
+                    self.view,
+                );
+            });
         });
         let mut request = None;
         ui.horizontal(|ui| {
@@ -672,6 +694,26 @@ fn figure(value: f64, unit: &str) -> String {
     }
 }
 
+/// Which spectra the overlay shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpectrumView {
+    /// `(L^2 + R^2) / 2`: what the Match EQ follows.
+    #[default]
+    Stereo,
+    Mid,
+    Side,
+}
+
+impl SpectrumView {
+    fn of(self, p: &MeasuredProgramme) -> &[f64] {
+        match self {
+            SpectrumView::Stereo => &p.stereo_db,
+            SpectrumView::Mid => &p.spectrum.mid_db,
+            SpectrumView::Side => &p.spectrum.side_db,
+        }
+    }
+}
+
 /// Lowest and highest frequency of the overlay, Hz.
 const PLOT_HZ: (f64, f64) = (20.0, 20_000.0);
 /// Range of the spectra panel below its loudest point, and half range of the difference
@@ -688,6 +730,7 @@ fn overlay_plot(
     comparison: &ProgrammeComparison,
     proposal: &[BandSettings],
     sample_rate_hz: f64,
+    view: SpectrumView,
 ) {
     let size = egui::vec2(560.0, 240.0);
     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
@@ -720,17 +763,11 @@ fn overlay_plot(
         egui::Stroke::new(1.0, theme::GRID),
     );
     let gain = comparison.reference_gain_db.unwrap_or(0.0);
-    let top_db = master
-        .stereo_db
+    let (master_db, reference_db) = (view.of(master), view.of(reference));
+    let reference_matched: Vec<f64> = reference_db.iter().map(|d| d + gain).collect();
+    let top_db = master_db
         .iter()
-        .chain(
-            reference
-                .stereo_db
-                .iter()
-                .map(|d| d + gain)
-                .collect::<Vec<_>>()
-                .iter(),
-        )
+        .chain(&reference_matched)
         .cloned()
         .fold(f64::NEG_INFINITY, f64::max);
     let spectra_y = |db: f64| {
@@ -751,24 +788,35 @@ fn overlay_plot(
             .collect();
         painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, colour)));
     };
-    let hz = &master.spectrum.hz;
-    curve(hz, &master.stereo_db, &spectra_y, theme::ACCENT);
-    let reference_matched: Vec<f64> = reference.stereo_db.iter().map(|d| d + gain).collect();
+    curve(&master.spectrum.hz, master_db, &spectra_y, theme::ACCENT);
     curve(
         &reference.spectrum.hz,
         &reference_matched,
         &spectra_y,
         theme::WARN,
     );
-    let (dhz, ddb): (Vec<f64>, Vec<f64>) = comparison
-        .spectrum
-        .hz
-        .iter()
-        .zip(&comparison.spectrum.difference_db)
-        .filter_map(|(&f, d)| d.map(|d| (f, d)))
-        .unzip();
+    // The difference: the comparison's own for the stereo power (what the match follows);
+    // for mid or side the same subtraction on those spectra (both programmes are at the
+    // session rate, so their grids are the same).
+    let (dhz, ddb): (Vec<f64>, Vec<f64>) = match view {
+        SpectrumView::Stereo => comparison
+            .spectrum
+            .hz
+            .iter()
+            .zip(&comparison.spectrum.difference_db)
+            .filter_map(|(&f, d)| d.map(|d| (f, d)))
+            .unzip(),
+        SpectrumView::Mid | SpectrumView::Side => master
+            .spectrum
+            .hz
+            .iter()
+            .zip(master_db.iter().zip(reference_db))
+            .filter(|(_, (&m, &r))| m > FLOOR_DB && r > FLOOR_DB)
+            .map(|(&f, (&m, &r))| (f, r + gain - m))
+            .unzip(),
+    };
     curve(&dhz, &ddb, &difference_y, theme::TEXT_DIM);
-    if !proposal.is_empty() {
+    if !proposal.is_empty() && view == SpectrumView::Stereo {
         let enabled: Vec<BandSettings> = proposal
             .iter()
             .map(|b| BandSettings {
