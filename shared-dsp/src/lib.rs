@@ -25,6 +25,7 @@ pub mod dynamics;
 pub mod eq;
 pub(crate) mod fastmath;
 pub mod filter;
+pub mod link;
 pub mod meter;
 pub mod oversampling;
 pub mod reference;
