@@ -251,8 +251,8 @@ impl Drop for LinkGroup {
     /// the name is unlinked so `/dev/shm` does not keep the pages.
     ///
     /// Benign race: a process that opens the group between our liveness check and the unlink
-    /// keeps a private, already-unlinked segment (nobody else sees its slot) until it reopens;
-    /// the layer above reopens when it finds itself alone for long.
+    /// keeps a private, already-unlinked segment (nobody else sees its slot, and it sees nobody)
+    /// until it reopens the group; the next opener creates a fresh object under the name.
     fn drop(&mut self) {
         let now = now_ms();
         let any_live = (0..SLOTS).any(|i| self.slot(i).is_live(now));
