@@ -9,6 +9,7 @@ pub mod frame;
 pub mod gain;
 pub mod handover;
 pub mod io;
+pub mod link;
 pub mod meters;
 pub mod param_helpers;
 pub mod widgets;
