@@ -22,8 +22,10 @@ use clack_extensions::params::{
 };
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
-use clack_host::events::event_types::ParamValueEvent;
+use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::EventFlags;
 use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
 
 use crate::{BlockSchedule, HostError, HostResult, ParamChange, ParamInfo, PluginHost};
 
@@ -148,6 +150,8 @@ pub struct ClapHost {
     _entry: PluginEntry,
     name: String,
     audio_config: Option<PluginAudioConfiguration>,
+    /// Transport position of the next processed sample (restarts at 0 on activation).
+    position_samples: i64,
     /// While set, the main thread leaves the plugin's `request_callback` and restart requests
     /// pending (see [`ClapHost::hold_main_thread_requests`]).
     holding_requests: bool,
@@ -228,6 +232,7 @@ impl ClapHost {
             _entry: entry,
             name,
             audio_config: None,
+            position_samples: 0,
             holding_requests: false,
             process_on_main_thread: false,
             params_ext,
@@ -460,6 +465,7 @@ impl PluginHost for ClapHost {
             processor.map_err(|e| clap_err(&format!("activate at {sample_rate} Hz"), e))?;
         self.processor = Some(processor.into());
         self.audio_config = Some(config);
+        self.position_samples = 0;
         self.service_main_thread()
     }
 
@@ -518,6 +524,8 @@ impl PluginHost for ClapHost {
             return Err(HostError::new("CLAP: parameter changes must be sorted"));
         }
         let max_block = config.max_frames_count as usize;
+        let position = self.position_samples;
+        self.position_samples += num_samples as i64;
         self.on_audio_thread(move |processor| {
             let processor = processor
                 .ensure_processing_started()
@@ -556,6 +564,7 @@ impl PluginHost for ClapHost {
                     ),
                 }]);
                 out_events.clear();
+                let transport = playing_at(position + start as i64, config.sample_rate);
                 processor
                     .process(
                         &audio_in,
@@ -563,7 +572,7 @@ impl PluginHost for ClapHost {
                         &InputEvents::from_buffer(&events),
                         &mut OutputEvents::from_buffer(&mut out_events),
                         Some(start as u64),
-                        None,
+                        Some(&transport),
                     )
                     .map_err(|e| clap_err(&format!("process block at {start}"), e))?;
                 for ch in 0..2 {
@@ -603,5 +612,35 @@ impl PluginHost for ClapHost {
 impl Drop for ClapHost {
     fn drop(&mut self) {
         let _ = self.deactivate();
+    }
+}
+
+/// Tempo the host's transport runs at (the VST3 host's too).
+const TEMPO_BPM: f64 = 120.0;
+
+/// A playing transport at `position_samples` (counted from activation, continuing across
+/// `process` calls, as a DAW's timeline plays on), with the seconds and beats timelines and the
+/// tempo, so a plugin that splits the block (sample-accurate automation) can place each part.
+fn playing_at(position_samples: i64, sample_rate: f64) -> TransportEvent {
+    let seconds = position_samples as f64 / sample_rate;
+    TransportEvent {
+        header: EventHeader::new_core(0, EventFlags::empty()),
+        flags: TransportFlags::IS_PLAYING
+            | TransportFlags::HAS_SECONDS_TIMELINE
+            | TransportFlags::HAS_BEATS_TIMELINE
+            | TransportFlags::HAS_TEMPO
+            | TransportFlags::HAS_TIME_SIGNATURE,
+        song_pos_beats: BeatTime::from_float(seconds * TEMPO_BPM / 60.0),
+        song_pos_seconds: SecondsTime::from_float(seconds),
+        tempo: TEMPO_BPM,
+        tempo_inc: 0.0,
+        loop_start_beats: BeatTime::from_int(0),
+        loop_end_beats: BeatTime::from_int(0),
+        loop_start_seconds: SecondsTime::from_int(0),
+        loop_end_seconds: SecondsTime::from_int(0),
+        bar_start: BeatTime::from_float((seconds * TEMPO_BPM / 240.0).floor() * 4.0),
+        bar_number: (seconds * TEMPO_BPM / 240.0).floor() as i32,
+        time_signature_numerator: 4,
+        time_signature_denominator: 4,
     }
 }

@@ -10,6 +10,7 @@ pub mod gain;
 pub mod handover;
 pub mod io;
 pub mod link;
+pub mod link_session;
 pub mod meters;
 pub mod param_helpers;
 pub mod widgets;
