@@ -20,6 +20,9 @@ pub struct ProcessFrame {
     /// Delays the dry copy by the chain's latency, so bypass (and anything mixing dry with wet)
     /// stays time-aligned. Always fed, so its history is current when bypass engages.
     dry_delay: DelayLine,
+    /// Gain of the dry path, linear: 1 for the host's bypass (the dry signal exactly), the
+    /// loudness match for the Stem Link's whole-chain compare.
+    dry_gain: f32,
     /// Raised when the host fed NaN/Inf samples; read off the audio thread, never logged on it.
     pub bad_input_seen: Arc<AtomicBool>,
 }
@@ -30,6 +33,7 @@ impl Default for ProcessFrame {
             bypass_fade: BypassCrossfade::default(),
             dry: [vec![0.0; MAX_SLICE], vec![0.0; MAX_SLICE]],
             dry_delay: DelayLine::new(2, 0),
+            dry_gain: 1.0,
             bad_input_seen: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -53,6 +57,16 @@ impl ProcessFrame {
     /// latency changes.
     pub fn set_latency_samples(&mut self, latency_samples: usize) {
         self.dry_delay.set_delay_samples(latency_samples);
+    }
+
+    /// Sets the dry path's gain (dB; 0 dB leaves it bit-exact). It takes effect from the next
+    /// slice: callers change it slowly (a loudness match moves by hundredths of a dB a block).
+    pub fn set_dry_gain_db(&mut self, gain_db: f32) {
+        self.dry_gain = if gain_db == 0.0 {
+            1.0
+        } else {
+            10f32.powf(gain_db / 20.0)
+        };
     }
 
     /// The dry path's delay in samples.
@@ -101,6 +115,11 @@ impl ProcessFrame {
             self.dry_delay.process_block(0, &mut dry_l[..len]);
             self.dry_delay.process_block(1, &mut dry_r[..len]);
             chain(&mut slice);
+            if keeps_dry && self.dry_gain != 1.0 {
+                for v in dry_l[..len].iter_mut().chain(dry_r[..len].iter_mut()) {
+                    *v *= self.dry_gain;
+                }
+            }
             if keeps_dry {
                 self.bypass_fade
                     .process(bypassed, &mut slice, &[&dry_l[..len], &dry_r[..len]]);

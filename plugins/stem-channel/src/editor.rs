@@ -4,7 +4,9 @@
 //! `stem_plugin_common::widgets`; this module only lays them out and binds them to
 //! [`StemChannelParams`] and [`StemChannelMeters`].
 
+use crate::link::ChannelLinkShared;
 use std::sync::Arc;
+use stem_plugin_common::link_session::LinkSession;
 
 use egui::{vec2, RichText, Ui};
 use nice_plug::context::gui::GuiContext;
@@ -43,12 +45,16 @@ pub struct ChannelEditor {
     pre_spectrum: Vec<[f32; 2]>,
     post_spectrum: Vec<[f32; 2]>,
     gr_history: Vec<f32>,
+    /// The Stem Link: this stem's figures from the group's master, and the name being typed.
+    link: Arc<ChannelLinkShared>,
+    link_name: Option<String>,
 }
 
 /// The editor for `params`, showing `meters`.
 pub fn create(
     params: Arc<StemChannelParams>,
     meters: Arc<StemChannelMeters>,
+    link: Arc<ChannelLinkShared>,
 ) -> Option<EguiEditor<EditorApp<ChannelEditor>>> {
     create_resizable_editor(
         "Stem Channel",
@@ -67,6 +73,8 @@ pub fn create(
             pre_spectrum: Vec::new(),
             post_spectrum: Vec::new(),
             gr_history: Vec::new(),
+            link,
+            link_name: None,
         },
     )
 }
@@ -92,6 +100,7 @@ impl EditorLayout for ChannelEditor {
     fn ui(&mut self, ui: &mut Ui, gui: &GuiContext, setter: &ParamSetter) {
         let levels = self.read_meters(ui.input(|i| i.time));
         self.header(ui, gui, setter);
+        self.link_row(ui);
         ui.add_space(6.0);
         let gap = ui.spacing().item_spacing.x;
         let total_w = ui.available_width();
@@ -199,6 +208,65 @@ impl ChannelEditor {
                 self.net_change(ui);
                 ui.add(ParamToggle::for_param(&params.gain_match, setter).label("Gain Match"));
             });
+        });
+    }
+
+    /// The Stem Link: the name this stem shows under in the master's overview, the group, and
+    /// what the master says of this stem (its loudness against the mix, its share of the
+    /// master limiter's gain reduction and of the peaks).
+    fn link_row(&mut self, ui: &mut Ui) {
+        let view = self.link.view.lock().map(|v| v.clone()).unwrap_or_default();
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Link").color(theme::TEXT_DIM));
+            let settings = &self.params.link;
+            let text = self
+                .link_name
+                .get_or_insert_with(|| settings.session().name);
+            let edit = ui.add(
+                egui::TextEdit::singleline(text)
+                    .hint_text(view.name.as_str())
+                    .desired_width(110.0),
+            );
+            if edit.lost_focus() {
+                let session = settings.session();
+                if session.name != *text {
+                    settings.set_session(LinkSession {
+                        name: text.clone(),
+                        ..session
+                    });
+                }
+            }
+            edit.on_hover_text("The name this stem shows under in the Stem Master's Link window");
+            let dim = |s: String| RichText::new(s).color(theme::TEXT_DIM);
+            if let Some(problem) = &view.problem {
+                ui.label(RichText::new(problem).color(theme::OVER));
+                return;
+            }
+            if !view.master_present {
+                ui.label(dim(format!("group \"{}\": no Stem Master", view.group)));
+                return;
+            }
+            let figure = |v: Option<f32>, unit: &str| {
+                v.filter(|v| v.is_finite())
+                    .map_or("–".to_string(), |v| format!("{v:+.1} {unit}"))
+            };
+            let f = view.figures;
+            ui.label(dim(format!(
+                "vs mix {}  ·  limiter share {}  ·  peak share {}",
+                figure(f.and_then(|f| f.short_term_vs_mix_lu), "LU"),
+                f.and_then(|f| f.limiter_gain_reduction_share_percent)
+                    .map_or("–".to_string(), |v| format!("{v:.0} %")),
+                f.and_then(|f| f.peak_share_percent)
+                    .map_or("–".to_string(), |v| format!("{v:.0} %")),
+            )))
+            .on_hover_text(
+                "From the group's Stem Master: this stem's short-term loudness against the \
+                 mix, and its share of the master limiter's gain reduction and of the mix's \
+                 loudest peaks since the master's mark",
+            );
+            if view.comparing {
+                ui.label(RichText::new("WHOLE-CHAIN COMPARE").color(theme::ACCENT));
+            }
         });
     }
 

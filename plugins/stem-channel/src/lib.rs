@@ -9,7 +9,8 @@
 //! sections cross-fade). So a change at sample N acts from sample N, the output does not depend
 //! on the host's block size, and the `stem` tool renders the same automation to the sample.
 //! The chain's latency (the saturation's oversampling factor) is reported on activation and
-//! whenever the factor changes; bypassing sections never changes it.
+//! whenever the factor changes; bypassing sections never changes it. Its output goes to its
+//! Stem Link ring ([`link`]) for the group's Stem Master.
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
@@ -21,11 +22,15 @@ use stem_plugin_common::widgets::EditorApp;
 use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 
 mod editor;
+pub mod link;
 pub mod meters;
 pub mod params;
 
+use link::ChannelLinkShared;
 use meters::{MeterTaps, StemChannelMeters};
 use params::StemChannelParams;
+use std::sync::atomic::Ordering;
+use stem_plugin_common::link_session::LinkWorker;
 
 /// Work the audio thread hands to the GUI thread.
 pub enum StemChannelTask {
@@ -41,6 +46,9 @@ pub struct StemChannel {
     taps: MeterTaps,
     /// Latency last reported to the host.
     reported_latency: usize,
+    /// The Stem Link: what the link thread shares, and the thread.
+    link: Arc<ChannelLinkShared>,
+    link_worker: Option<LinkWorker>,
 }
 
 impl Default for StemChannel {
@@ -52,6 +60,8 @@ impl Default for StemChannel {
             chain: ChannelChain::new(MAX_SLICE, 48_000.0),
             taps: MeterTaps::new(48_000.0),
             reported_latency: 0,
+            link: Arc::new(ChannelLinkShared::default()),
+            link_worker: None,
         }
     }
 }
@@ -88,7 +98,7 @@ impl Plugin for StemChannel {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.meters.clone())
+        editor::create(self.params.clone(), self.meters.clone(), self.link.clone())
     }
 
     fn task_executor(&mut self) -> TaskExecutor<Self> {
@@ -120,6 +130,19 @@ impl Plugin for StemChannel {
         self.frame.set_latency_samples(latency);
         self.reported_latency = latency;
         context.set_latency_samples(latency as u32);
+        self.link
+            .sample_rate_hz
+            .store(sample_rate, Ordering::Relaxed);
+        self.link
+            .latency_samples
+            .store(latency as u32, Ordering::Relaxed);
+        if self.link_worker.is_none() {
+            self.link_worker = link::spawn(
+                self.link.clone(),
+                self.params.link.clone(),
+                self.meters.clone(),
+            );
+        }
         true
     }
 
@@ -141,24 +164,56 @@ impl Plugin for StemChannel {
             frame,
             chain,
             taps,
+            link,
             ..
         } = self;
         if let Some(stem) = params.take_unapplied_stem_type() {
             context.execute_gui(StemChannelTask::ApplyStemType(stem));
         }
-        frame.process(buffer, params.bypass.value(), |[left, right]| {
+        // The whole-chain compare (asked by the group's Stem Master): the unprocessed stem at
+        // the processed loudness, through the bypass cross-fade.
+        let bypassed = params.bypass.value();
+        let compare = link.compare_requested.load(Ordering::Relaxed) && !bypassed;
+        frame.set_dry_gain_db(if compare {
+            ChannelLinkShared::compare_gain_db(meters.net_loudness_change_lu.load())
+        } else {
+            0.0
+        });
+        let measure_loudness =
+            meters.editor_open.is_open() || link.master_present.load(Ordering::Relaxed);
+        frame.process(buffer, bypassed || compare, |[left, right]| {
             taps.input(meters, left, right);
-            chain.set_loudness_readout(meters.editor_open.is_open());
+            chain.set_loudness_readout(measure_loudness);
             chain.set_settings(&params.target_settings());
             chain.process_block(left, right);
-            taps.output(meters, chain, left, right);
+            let (gain_reduction_db, peak_reduction_db) = taps.output(meters, chain, left, right);
+            link.gain_reduction_db.store_max(gain_reduction_db);
+            link.peak_reduction_db.store_max(peak_reduction_db);
         });
         let latency = self.chain.latency_samples();
         if latency != self.reported_latency {
             self.reported_latency = latency;
             self.frame.set_latency_samples(latency);
             context.set_latency_samples(latency as u32);
+            self.link
+                .latency_samples
+                .store(latency as u32, Ordering::Relaxed);
         }
+        // The output, placed on the host's timeline (where this output belongs after the
+        // host's delay compensation), for the group's master.
+        let transport = context.transport();
+        let timeline = transport
+            .pos_samples()
+            .filter(|_| transport.playing)
+            .map(|p| p - latency as i64);
+        if let [left, right] = buffer.as_slice() {
+            self.link.audio.write_block(left, right, timeline, 0.0);
+        }
+        self.link.bypassed.store(bypassed, Ordering::Relaxed);
+        self.link.stem_type.store(
+            StemType::from(self.params.stem_type.value()) as u32,
+            Ordering::Relaxed,
+        );
         ProcessStatus::Normal
     }
 }

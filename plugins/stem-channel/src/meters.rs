@@ -142,21 +142,28 @@ impl MeterTaps {
         self.pre.process_block(&self.mono[..n]);
     }
 
-    /// Measures the output of one slice and publishes everything.
+    /// Measures the output of one slice and publishes everything; returns the slice's
+    /// gain reduction (compressor or multiband, whichever is larger) and peak-control
+    /// reduction, dB (the Stem Link publishes them whether or not the editor is open).
     pub fn output(
         &mut self,
         meters: &StemChannelMeters,
         chain: &mut ChannelChain,
         left: &[f32],
         right: &[f32],
-    ) {
+    ) -> (f32, f32) {
         let m = chain.take_meters();
+        let reductions = (
+            m.compressor_gr_db
+                .max(m.multiband_gr_db.iter().fold(0.0, |a: f32, &b| a.max(b))),
+            m.peak_control_reduction_db,
+        );
         meters
             .net_loudness_change_lu
             .store(m.net_loudness_change_lu);
         meters.gain_match_db.store(m.gain_match_db);
         if !self.open(meters) {
-            return;
+            return reductions;
         }
         meters.input_peak_dbfs.store_max(m.input_peak_dbfs);
         meters.output_peak_dbfs.store_max(m.output_peak_dbfs);
@@ -185,16 +192,14 @@ impl MeterTaps {
             .store(self.correlation.correlation() as f32);
         meters.pre_spectrum.publish(&self.pre);
         meters.post_spectrum.publish(&self.post);
-        let gr = m
-            .compressor_gr_db
-            .max(m.multiband_gr_db.iter().fold(0.0, |a: f32, &b| a.max(b)));
-        self.history_max_gr_db = self.history_max_gr_db.max(gr);
+        self.history_max_gr_db = self.history_max_gr_db.max(reductions.0);
         self.since_history += left.len();
         if self.since_history >= self.history_interval {
             self.since_history -= self.history_interval;
             meters.gr_history.push(self.history_max_gr_db);
             self.history_max_gr_db = 0.0;
         }
+        reductions
     }
 
     /// Whether the editor is open; the analysers restart when it opens, so they never show

@@ -26,6 +26,7 @@ use shared_dsp::saturation::{SaturationMode, SaturationSettings};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use stem_plugin_common::link_session::LinkSettings;
 use stem_plugin_common::mirror_enum;
 use stem_plugin_common::param_helpers::{linear_param, log_param, s2v_with_unit, set_param};
 use stem_plugin_common::widgets::EditorSize;
@@ -626,6 +627,11 @@ pub struct StemChannelParams {
     /// The editor window's size, saved with the session.
     #[persist = "editor-size"]
     pub editor_size: EditorSize,
+
+    /// The Stem Link group and the name this stem shows under (the link's figures are never
+    /// saved).
+    #[persist = "link"]
+    pub link: Arc<LinkSettings>,
 }
 
 impl Default for StemChannelParams {
@@ -678,6 +684,7 @@ impl StemChannelParams {
             dc_filter: BoolParam::new("DC Filter", s.dc_filter_enabled),
             gain_match: BoolParam::new("Gain Match", s.gain_match),
             editor_size: EditorSize::default(),
+            link: Arc::new(LinkSettings::default()),
         }
     }
 

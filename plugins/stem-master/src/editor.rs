@@ -21,6 +21,8 @@ use stem_plugin_common::EditorOpen;
 
 use crate::codec_check::{self, CheckCodec, CheckState};
 use crate::learn_plan::{LearnPlanner, LearnWrite, LearnedPlan};
+use crate::link::window::LinkWindow;
+use crate::link::MasterLinkShared;
 use crate::meters::{MasterMeters, GR_HISTORY_LEN, LOUDNESS_HISTORY_LEN};
 use crate::params::StemMasterParams;
 use crate::reference::audio::ReferenceShared;
@@ -54,6 +56,9 @@ pub struct MasterEditor {
     /// The reference player's window and what it shares with the audio thread.
     reference: Arc<ReferenceShared>,
     reference_window: ReferenceWindow,
+    /// The Stem Link overview.
+    link: Arc<MasterLinkShared>,
+    link_window: LinkWindow,
 }
 
 /// The editor for `params`, showing `meters`.
@@ -61,6 +66,7 @@ pub fn create(
     params: Arc<StemMasterParams>,
     meters: Arc<MasterMeters>,
     reference: Arc<ReferenceShared>,
+    link: Arc<MasterLinkShared>,
 ) -> Option<EguiEditor<EditorApp<MasterEditor>>> {
     create_resizable_editor(
         "Stem Master",
@@ -82,6 +88,8 @@ pub fn create(
             learn: LearnPlanner::default(),
             reference,
             reference_window: ReferenceWindow::default(),
+            link,
+            link_window: LinkWindow::default(),
         },
     )
 }
@@ -108,6 +116,8 @@ impl EditorLayout for MasterEditor {
             &eq_bands,
             rate,
         );
+        self.link_window
+            .show(ui.ctx(), &self.link, &self.params.link);
         if let Some(WindowRequest::ApplyEq(bands)) = request {
             // The Match EQ into the master EQ's free bands, as the engineer's own moves.
             self.params.eq_bands.set_from(setter, &bands);
@@ -285,6 +295,21 @@ impl MasterEditor {
                 .clicked()
             {
                 self.reference_window.open = !self.reference_window.open;
+            }
+            let comparing = self.link.compare.load(Ordering::Relaxed);
+            if ui
+                .selectable_label(
+                    self.link_window.open || comparing,
+                    if comparing { "LINK: COMPARE" } else { "Link" },
+                )
+                .on_hover_text(
+                    "The Stem Link: every Stem Channel of this group, its loudness against the \
+                     mix, its share of the limiter's work, low-end conflicts, and the \
+                     whole-chain compare",
+                )
+                .clicked()
+            {
+                self.link_window.open = !self.link_window.open;
             }
             let learning = meters.learning.load(Ordering::Relaxed);
             ui.add(

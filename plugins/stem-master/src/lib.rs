@@ -12,7 +12,8 @@
 //! latency on activation and whenever the EQ mode or the limiter lookahead changes it (never on
 //! bypass: bypassed sections are replaced by equal delays; an EQ mode change lands in the chain
 //! after its bypass cross-fades, and is reported then), and publishes meters
-//! ([`meters::MasterMeters`]) for the editor.
+//! ([`meters::MasterMeters`]) for the editor. It writes its input and the limiter's gain
+//! reduction to its Stem Link ring ([`link`]), whose thread computes the linked stems' overview.
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditor;
@@ -29,15 +30,18 @@ use stem_plugin_common::{ProcessFrame, STEREO_LAYOUTS};
 mod codec_check;
 mod editor;
 pub mod learn_plan;
+pub mod link;
 pub mod meters;
 pub mod params;
 pub mod reference;
 
 use learn_plan::AudioCapture;
+use link::MasterLinkShared;
 use meters::{MasterMeters, GR_HISTORY_INTERVAL_MS, LOUDNESS_HISTORY_INTERVAL_MS};
 use params::StemMasterParams;
 use reference::audio::{AudioReference, ReferenceShared};
 use shared_dsp::reference::player::TransportState;
+use stem_plugin_common::link_session::LinkWorker;
 
 /// Samples per pass of the meter and spectrum bookkeeping.
 pub const SUB_BLOCK: usize = 32;
@@ -67,6 +71,11 @@ pub struct StemMaster {
     gr_samples: usize,
     gr_max: [f32; 2],
     loudness_samples: usize,
+    /// The Stem Link: what the link thread shares, the thread, and the input of the current
+    /// sub-block (the chain processes in place; the ring gets the input).
+    link: Arc<MasterLinkShared>,
+    link_worker: Option<LinkWorker>,
+    link_input: [[f32; SUB_BLOCK]; 2],
 }
 
 impl Default for StemMaster {
@@ -103,6 +112,9 @@ impl Default for StemMaster {
             gr_samples: 0,
             gr_max: [0.0; 2],
             loudness_samples: 0,
+            link: Arc::new(MasterLinkShared::default()),
+            link_worker: None,
+            link_input: [[0.0; SUB_BLOCK]; 2],
         }
     }
 }
@@ -153,6 +165,19 @@ impl StemMaster {
             m.learn_measured_lufs
                 .store(self.learn.measured_lufs() as f32);
         }
+    }
+
+    /// What the link thread publishes about this instance's state.
+    fn publish_link_state(&self) {
+        let link = &self.link;
+        link.latency_samples
+            .store(self.reported_latency as u32, Ordering::Relaxed);
+        link.bypassed
+            .store(self.params.bypass.value(), Ordering::Relaxed);
+        link.linear_phase.store(
+            self.chain.eq_mode() != shared_dsp::chain::settings::MasterEqMode::ZeroLatency,
+            Ordering::Relaxed,
+        );
     }
 
     /// Starts or ends a learn pass when the parameter flips.
@@ -206,6 +231,7 @@ impl Plugin for StemMaster {
             self.params.clone(),
             self.meters.clone(),
             self.reference_shared.clone(),
+            self.link.clone(),
         )
     }
 
@@ -247,6 +273,15 @@ impl Plugin for StemMaster {
         self.reported_latency = latency;
         context.set_latency_samples(latency as u32);
         self.publish_meters();
+        self.link.sample_rate_hz.store(fs, Ordering::Relaxed);
+        self.publish_link_state();
+        if self.link_worker.is_none() {
+            self.link_worker = link::spawn(
+                self.link.clone(),
+                self.params.link.clone(),
+                self.meters.clone(),
+            );
+        }
         true
     }
 
@@ -278,7 +313,14 @@ impl Plugin for StemMaster {
             self.meters.clear();
         }
         self.handle_learn();
-        self.chain.set_compare(self.params.loudness.compare.value());
+        let whole_chain_compare = self.link.compare.load(Ordering::Relaxed);
+        self.chain
+            .set_compare(self.params.loudness.compare.value() || whole_chain_compare);
+        // Where this block sits on the host's timeline (the link lines stems up by it).
+        let mut timeline = {
+            let transport = context.transport();
+            transport.pos_samples().filter(|_| transport.playing)
+        };
 
         let Self {
             params,
@@ -294,6 +336,8 @@ impl Plugin for StemMaster {
             gr_samples,
             gr_max,
             loudness_samples,
+            link,
+            link_input,
             ..
         } = self;
         let editor_open = meters.editor_open.is_open();
@@ -312,7 +356,20 @@ impl Plugin for StemMaster {
                 let end = (start + SUB_BLOCK).min(len);
                 let n = end - start;
                 let (l, r) = (&mut left[start..end], &mut right[start..end]);
+                link_input[0][..n].copy_from_slice(l);
+                link_input[1][..n].copy_from_slice(r);
                 chain.process_block_tapped(l, r, |pre_l, pre_r| capture.push(pre_l, pre_r));
+                let limiter_gr_db = chain.limiter_block_max_gain_reduction_db();
+                link.audio.write_block(
+                    &link_input[0][..n],
+                    &link_input[1][..n],
+                    timeline,
+                    limiter_gr_db,
+                );
+                timeline = timeline.map(|t| t + n as i64);
+                link.limiter_gain_reduction_db.store_max(limiter_gr_db);
+                link.clipper_reduction_db
+                    .store_max(chain.clipper_block_max_reduction_db());
                 learn.process_block(l, r);
 
                 gr_max[0] = gr_max[0].max(chain.glue_block_max_gain_reduction_db());
@@ -357,6 +414,7 @@ impl Plugin for StemMaster {
             self.frame.set_latency_samples(latency);
             context.set_latency_samples(latency as u32);
         }
+        self.publish_link_state();
         // The reference plays after everything, on what leaves the plugin: the A/B switch
         // compares the finished master (meters, Learn and the codec check see the master only).
         let transport = context.transport();

@@ -26,6 +26,7 @@ use shared_dsp::dynamics::{CompressorSettings, CompressorStyle, LimiterSettings}
 use shared_dsp::eq::{BandKind, BandSettings};
 use shared_dsp::stereo::StereoSettings;
 use std::sync::Arc;
+use stem_plugin_common::link_session::LinkSettings;
 use stem_plugin_common::param_helpers::{
     geometric_skew, linear_param, log_param, s2v_with_unit, s2v_with_unit_or_off,
 };
@@ -82,6 +83,10 @@ pub struct StemMasterParams {
     /// The reference player's files, loops, active slot and mode (not the audio).
     #[persist = "reference"]
     pub reference: ReferenceSettings,
+
+    /// The Stem Link group this master joins (the overview itself is never saved).
+    #[persist = "link"]
+    pub link: Arc<LinkSettings>,
 }
 
 impl Default for StemMasterParams {
@@ -98,6 +103,7 @@ impl Default for StemMasterParams {
             dither: DitherParams::default(),
             output: OutputParams::default(),
             loudness: LoudnessParams::default(),
+            link: Arc::new(LinkSettings::default()),
             editor_size: EditorSize::default(),
             reference: ReferenceSettings::default(),
         }

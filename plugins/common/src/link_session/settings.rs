@@ -158,3 +158,17 @@ mod tests {
         assert_eq!(partial.effective_group(), default_group());
     }
 }
+
+/// Plugins keep the settings in an `Arc` (their link thread holds it too) and persist that.
+impl<'a> PersistentField<'a, LinkSession> for std::sync::Arc<LinkSettings> {
+    fn set(&self, new_value: LinkSession) {
+        self.set_session(new_value);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&LinkSession) -> R,
+    {
+        f(&self.session())
+    }
+}
