@@ -157,6 +157,12 @@ fn bench(args: &[String]) -> Result<()> {
         &cargo_args(&["bench", "-p", "shared-dsp"], args),
         &[],
     )?;
+    // The Stem Link's cost on the audio thread, against the Channel chain's.
+    run(
+        "cargo",
+        &cargo_args(&["bench", "-p", "stem-plugin-common"], args),
+        &[],
+    )?;
     bundle(&[])?;
     run(
         "cargo",

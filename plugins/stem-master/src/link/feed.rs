@@ -72,9 +72,13 @@ impl AlignedFeed {
         };
         let mut end = until;
         for s in stems.iter().filter(|s| s.waiting) {
-            if let Some(written) = s.slot.ring_written_until() {
-                end = end.min(written - offset_samples);
-            }
+            // A stem that has written nothing yet is waited for too: it may be a moment
+            // behind the master in starting.
+            let written = s
+                .slot
+                .ring_written_until()
+                .map_or(frontier, |w| w - offset_samples);
+            end = end.min(written);
         }
         // Never wait so long that the master's own audio is overwritten before it is read.
         end = end.max(until - RING_FRAMES as i64 / 2);

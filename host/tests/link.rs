@@ -1,0 +1,413 @@
+//! The Stem Link across processes, as a DAW that sandboxes its plug-ins runs it: five Stem
+//! Channels and one Stem Master, each in its own process (this test binary re-executed, hosting
+//! one bundle through our CLAP host), play known stems in real time with the transport running;
+//! the test reads the link group's shared memory as any other member would.
+//!
+//! - The master's overview equals the offline figures (the render's attribution and loudness
+//!   arithmetic on the same stems, with the same master chain's gain reduction) within 0.2 LU
+//!   and 5 percentage points.
+//! - Its record is rewritten at least every 100 ms while it plays.
+//! - Killing one channel's process removes its row within the expiry (2 s) and changes no
+//!   other row.
+//! - A channel in another link group is not seen.
+//! - A duplicated instance (the same saved state loaded into a second instance) gets a row of
+//!   its own.
+//!
+//! The bundles are the ones `cargo xtask test` builds (with `assert_process_allocs`, so the
+//! link's audio side is checked for allocations too).
+
+use shared_dsp::chain::master::MasterChain;
+use shared_dsp::chain::settings::MasterSettings;
+use shared_dsp::link::record::{self, InstanceKind, InstanceStatus, StemFigures};
+use shared_dsp::meter::attribution::{window_samples, AttributionRecorder};
+use shared_dsp::meter::loudness::LoudnessMeter;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+use stem_host::{BlockSchedule, PluginHost};
+use stem_plugin_common::link::{now_ms, LinkGroup, RECORD_WORDS};
+
+mod support;
+use support::{as_the_plugin_processes, open};
+
+const FS: f64 = 48_000.0;
+const SECONDS: f64 = 8.0;
+const STEMS: usize = 5;
+/// Audio handed to the plugin per call, seconds (paced in real time).
+const CALL_S: f64 = 0.1;
+
+const ROLE_ENV: &str = "STEM_LINK_TEST_ROLE";
+const START_ENV: &str = "STEM_LINK_TEST_START_MS";
+const GROUP_ENV: &str = "STEM_LINK_GROUP";
+
+/// The stems: drum hits that make the master's limiter work, a bass, a chord, and two noise
+/// beds. Stereo with equal channels.
+fn stem(k: usize) -> Vec<f32> {
+    let n = (SECONDS * FS) as usize;
+    let tau = 2.0 * std::f64::consts::PI;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / FS;
+            let v = match k {
+                0 => {
+                    let p = t % 0.5;
+                    0.95 * (-p / 0.03).exp() * (tau * 70.0 * p).sin()
+                }
+                1 => 0.25 * (tau * 55.0 * t).sin(),
+                2 => 0.08 * ((tau * 440.0 * t).sin() + (tau * 660.0 * t).sin()),
+                3 => 0.05 * hash_noise(i as u64 * 2 + 1),
+                _ => 0.02 * hash_noise(i as u64 * 2 + 2),
+            };
+            v as f32
+        })
+        .collect()
+}
+
+/// Deterministic white noise in -1..1 (splitmix64).
+fn hash_noise(mut x: u64) -> f64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+}
+
+fn mix() -> Vec<f32> {
+    let stems: Vec<Vec<f32>> = (0..STEMS).map(stem).collect();
+    (0..stems[0].len())
+        .map(|i| stems.iter().map(|s| s[i]).sum())
+        .collect()
+}
+
+/// Plays `signal` through `plugin` (CLAP, shown as `name` in the link) in real time from
+/// `start_ms` on, then stays linked (beating, silent) until killed.
+fn play(plugin: &str, name: &str, signal: &[f32], start_ms: u64) {
+    let mut host = open(plugin, "clap");
+    let session = serde_json::json!({ "group": "", "name": name });
+    let state = with_link_session(host.save_state().unwrap(), &session);
+    host.load_state(&state).unwrap();
+    host.activate(FS, 512).unwrap();
+    let call = (CALL_S * FS) as usize;
+    for (k, chunk) in signal.chunks(call).enumerate() {
+        let due = start_ms + (k as f64 * CALL_S * 1000.0) as u64;
+        let now = now_ms();
+        if due > now {
+            std::thread::sleep(Duration::from_millis(due - now));
+        }
+        host.process([chunk, chunk], &BlockSchedule::Fixed(512), &[])
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// The child side: run by [`spawn`] in a separate process.
+#[test]
+#[ignore = "child process of the cross-process link tests"]
+fn link_child() {
+    let Ok(role) = std::env::var(ROLE_ENV) else {
+        return;
+    };
+    let start: u64 = std::env::var(START_ENV).unwrap().parse().unwrap();
+    match role.split_once(':') {
+        Some(("channel", k)) => {
+            let k: usize = k.parse().unwrap();
+            play("Stem Channel", NAMES[k], &stem(k), start)
+        }
+        _ => play("Stem Master", "", &mix(), start),
+    }
+}
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(role: &str, group: &str, start_ms: u64) -> Kill {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "link_child", "--include-ignored", "--nocapture"])
+        .env(ROLE_ENV, role)
+        .env(GROUP_ENV, group)
+        .env(START_ENV, start_ms.to_string())
+        .spawn()
+        .expect("spawn a child process");
+    Kill(child)
+}
+
+/// Every live member of `group` as its record says: (instance id, status, rows).
+fn members(group: &LinkGroup) -> Vec<(u64, InstanceStatus, Vec<StemFigures>)> {
+    let mut live = Vec::new();
+    group.live_slots(&mut live);
+    let mut words = [0u32; RECORD_WORDS];
+    live.iter()
+        .filter_map(|&(slot, id, _)| {
+            group.slot(slot).read_record(&mut words).then_some(())?;
+            let mut rows = Vec::new();
+            let status = record::decode(&words, &mut rows).ok()?;
+            Some((id, status, rows))
+        })
+        .collect()
+}
+
+/// The master's rows by stem name, once every one of `names` has one.
+fn master_rows(group: &LinkGroup) -> Option<Vec<(String, StemFigures)>> {
+    let members = members(group);
+    let (_, _, rows) = members
+        .iter()
+        .find(|(_, s, _)| s.kind == InstanceKind::Master)?;
+    Some(
+        rows.iter()
+            .filter_map(|r| {
+                let (_, status, _) = members.iter().find(|(id, ..)| *id == r.instance_id)?;
+                Some((status.name.clone(), *r))
+            })
+            .collect(),
+    )
+}
+
+fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The offline figures: the same stems and sum through the render's attribution and loudness
+/// arithmetic, with the limiter gain reduction of the master chain at its defaults, processed
+/// in the plugin's 32-sample sub-blocks and floating-point mode.
+fn offline() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let stems: Vec<Vec<f32>> = (0..STEMS).map(stem).collect();
+    let sum = mix();
+    let n = sum.len();
+    let (gr, latency) = as_the_plugin_processes(|| {
+        let mut chain = MasterChain::new(1024, FS);
+        chain.set_settings(&MasterSettings::default());
+        chain.finish_design_now();
+        chain.reset();
+        let (mut l, mut r) = (sum.clone(), sum.clone());
+        let mut gr = Vec::with_capacity(n);
+        for (a, b) in l.chunks_mut(32).zip(r.chunks_mut(32)) {
+            chain.process_block(a, b);
+            gr.extend(std::iter::repeat_n(
+                chain.limiter_block_max_gain_reduction_db(),
+                a.len(),
+            ));
+        }
+        (gr, chain.latency_samples())
+    });
+    let w = window_samples(FS);
+    let windows: Vec<f32> = gr
+        .chunks(w)
+        .filter(|c| c.len() == w)
+        .map(|c| c.iter().fold(0.0f32, |a, &b| a.max(b)))
+        .collect();
+    let mut rec = AttributionRecorder::new(STEMS, FS, latency, n);
+    let pairs: Vec<[&[f32]; 2]> = stems.iter().map(|s| [&s[..], &s[..]]).collect();
+    rec.record([&sum, &sum], &pairs);
+    let mut mix_meter = LoudnessMeter::new(2, FS);
+    mix_meter.process_block(&[&sum, &sum]);
+    let lu = stems
+        .iter()
+        .map(|s| {
+            let mut m = LoudnessMeter::new(2, FS);
+            m.process_block(&[s, s]);
+            m.integrated_lufs() - mix_meter.integrated_lufs()
+        })
+        .collect();
+    (
+        rec.gain_reduction_shares(&windows)
+            .expect("the limiter acts"),
+        rec.peak_shares().expect("peaks"),
+        lu,
+    )
+}
+
+const NAMES: [&str; STEMS] = ["Drums", "Bass", "Synths", "Vocals", "FX"];
+
+#[test]
+fn the_masters_overview_across_processes_equals_the_offline_figures() {
+    let group_name = format!("link-test-{}-{}", std::process::id(), now_ms());
+    let start = now_ms() + 2500;
+    let master = spawn("master", &group_name, start);
+    let mut channels: Vec<Option<Kill>> = (0..STEMS)
+        .map(|k| Some(spawn(&format!("channel:{k}"), &group_name, start)))
+        .collect();
+    // A channel of another song: same machine, another group.
+    let other_group = format!("{group_name}-other");
+    let _stranger = spawn("channel:0", &other_group, start);
+    let group = LinkGroup::open(&group_name).unwrap();
+
+    // While it plays: every channel has a row, and the master's record is rewritten at least
+    // every 100 ms (its heartbeat is stamped with each record).
+    wait_until("five rows", Duration::from_secs(30), || {
+        master_rows(&group).filter(|r| r.len() == STEMS)
+    });
+    let master_slot = wait_until("the master's slot", Duration::from_secs(5), || {
+        let mut live = Vec::new();
+        group.live_slots(&mut live);
+        live.iter()
+            .find(|&&(_, _, kind)| kind == InstanceKind::Master as u32)
+            .map(|&(slot, ..)| slot)
+    });
+    let (mut last, mut worst_gap) = (group.slot(master_slot).heartbeat_ms(), 0);
+    let watch = Instant::now();
+    while watch.elapsed() < Duration::from_secs(2) {
+        let beat = group.slot(master_slot).heartbeat_ms();
+        if beat != last {
+            worst_gap = worst_gap.max(beat - last);
+            last = beat;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    eprintln!("longest gap between the master's records: {worst_gap} ms");
+    assert!(worst_gap <= 100, "{worst_gap} ms between records");
+
+    // After the song: the figures settle once the master has analysed everything.
+    let end = start + (SECONDS * 1000.0) as u64 + 1500;
+    std::thread::sleep(Duration::from_millis(end.saturating_sub(now_ms())));
+    let rows = wait_until("settled rows", Duration::from_secs(10), || {
+        let a = master_rows(&group)?;
+        std::thread::sleep(Duration::from_millis(300));
+        let b = master_rows(&group)?;
+        (a == b && a.len() == STEMS).then_some(b)
+    });
+    let (gr, peaks, lu) = offline();
+    for (k, name) in NAMES.iter().enumerate() {
+        let (_, f) = rows
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no row for {name}: {rows:?}"));
+        let live_gr = f.limiter_gain_reduction_share_percent.expect("limiting") as f64;
+        let live_peaks = f.peak_share_percent.expect("peaks") as f64;
+        let live_lu = f.loudness_vs_mix_lu.expect("loudness") as f64;
+        eprintln!(
+            "{name}: gain reduction {live_gr:.2} % (offline {:.2}), peaks {live_peaks:.2} % \
+             ({:.2}), loudness vs mix {live_lu:+.3} LU ({:+.3})",
+            gr[k], peaks[k], lu[k]
+        );
+        assert!(
+            (live_gr - gr[k]).abs() <= 5.0,
+            "{name}: {live_gr} vs {}",
+            gr[k]
+        );
+        assert!((live_peaks - peaks[k]).abs() <= 5.0, "{name}");
+        assert!(
+            (live_lu - lu[k]).abs() <= 0.2,
+            "{name}: {live_lu} vs {}",
+            lu[k]
+        );
+    }
+    // The drums make the limiter work: theirs is by far the largest share (the bass and the
+    // chord standing under each hit take the rest, by their share of the sum at its peaks).
+    assert!(
+        gr[0] > 60.0 && gr[1..].iter().all(|&g| g < gr[0] / 3.0),
+        "{gr:?}"
+    );
+    // The stranger in the other group is not in this one.
+    assert_eq!(
+        members(&group)
+            .iter()
+            .filter(|(_, s, _)| s.kind == InstanceKind::Channel)
+            .count(),
+        STEMS
+    );
+
+    // Kill the FX channel's process: its row goes within the expiry, the others stay as they
+    // were (nothing more is played, so their figures must not move).
+    let killed = Instant::now();
+    channels[4].take();
+    let after = wait_until(
+        "the killed stem's row to go",
+        Duration::from_secs(4),
+        || master_rows(&group).filter(|r| r.len() == STEMS - 1),
+    );
+    let gone_after = killed.elapsed();
+    eprintln!("killed channel's row gone after {gone_after:?}");
+    assert!(gone_after < Duration::from_millis(2600), "{gone_after:?}");
+    assert!(!after.iter().any(|(n, _)| n == "FX"));
+    for (name, f) in &after {
+        let (_, before) = rows.iter().find(|(n, _)| n == name).unwrap();
+        assert_eq!(f, before, "{name} changed when another stem left");
+    }
+    drop((master, channels, _stranger));
+    leave_no_segment(group);
+    leave_no_segment(LinkGroup::open(&other_group).unwrap());
+}
+
+/// Waits until the killed members' slots expire, then drops the mapping: the last one out
+/// removes the segment (killed processes could not), so tests leave nothing in /dev/shm.
+fn leave_no_segment(group: LinkGroup) {
+    wait_until("every slot to expire", Duration::from_secs(5), || {
+        let mut live = Vec::new();
+        group.live_slots(&mut live);
+        live.is_empty().then_some(())
+    });
+}
+
+/// A host that duplicates a track copies the plugin's saved state; the copy must get a row of
+/// its own, not take over the original's (the identity is never saved). Both formats, in this
+/// process (two instances with the same state), beside a master.
+#[test]
+fn a_duplicated_channel_gets_its_own_row() {
+    for format in support::FORMATS {
+        let group_name = format!("dup-test-{format}-{}-{}", std::process::id(), now_ms());
+        let session = serde_json::json!({ "group": group_name, "name": "Kick" });
+        let mut original = open("Stem Channel", format);
+        let state = with_link_session(original.save_state().unwrap(), &session);
+        original.load_state(&state).unwrap();
+        let mut copy = open("Stem Channel", format);
+        copy.load_state(&original.save_state().unwrap()).unwrap();
+        let mut master = open("Stem Master", format);
+        let master_state = with_link_session(master.save_state().unwrap(), &session);
+        master.load_state(&master_state).unwrap();
+        let hosts: [&mut Box<dyn PluginHost>; 3] = [&mut original, &mut copy, &mut master];
+        let tone: Vec<f32> = (0..4800).map(|i| 0.1 * (i as f32 * 0.05).sin()).collect();
+        for host in hosts {
+            host.activate(FS, 512).unwrap();
+            host.process([&tone, &tone], &BlockSchedule::Fixed(512), &[])
+                .unwrap();
+        }
+        let group = LinkGroup::open(&group_name).unwrap();
+        let rows = wait_until("two rows", Duration::from_secs(5), || {
+            master_rows(&group).filter(|r| r.len() == 2)
+        });
+        assert!(
+            rows.iter().all(|(name, _)| name == "Kick"),
+            "{format}: {rows:?}"
+        );
+        assert_ne!(rows[0].1.instance_id, rows[1].1.instance_id);
+        drop((original, copy, master));
+        leave_no_segment(group);
+    }
+}
+
+/// `state` (CLAP: length-prefixed JSON; VST3: bare JSON) with its `link` field set.
+fn with_link_session(state: Vec<u8>, session: &serde_json::Value) -> Vec<u8> {
+    let (prefix, json) = match state.first() {
+        Some(b'{') => (Vec::new(), &state[..]),
+        _ => (state[..8].to_vec(), &state[8..]),
+    };
+    let mut value: serde_json::Value = serde_json::from_slice(json).expect("JSON state");
+    let fields = value
+        .get_mut("fields")
+        .and_then(|f| f.as_object_mut())
+        .expect("persisted fields");
+    fields.insert(
+        "link".to_string(),
+        serde_json::Value::String(session.to_string()),
+    );
+    let body = serde_json::to_vec(&value).unwrap();
+    if prefix.is_empty() {
+        body
+    } else {
+        let mut out = (body.len() as u64).to_le_bytes().to_vec();
+        out.extend(body);
+        out
+    }
+}
