@@ -138,6 +138,12 @@ impl Uncovered {
     }
 }
 
+/// One stereo frame as the ring stores it: left in the low half, right in the high half.
+#[inline]
+fn frame_word(left: f32, right: f32) -> u64 {
+    u64::from(left.to_bits()) | u64::from(right.to_bits()) << 32
+}
+
 impl Slot {
     /// Makes the previous owner's blocks invisible (called by claim, before the new owner writes).
     pub(crate) fn reset_ring(&self) {
@@ -176,13 +182,17 @@ impl Slot {
         // Orders the reservations before every sample/record store below (see module docs).
         fence(Ordering::Release);
 
-        let mut idx = (w % RING_FRAMES as u64) as usize;
-        for (&l, &r) in left.iter().zip(right.iter()) {
-            self.samples[2 * idx].store(l.to_bits(), Ordering::Relaxed);
-            self.samples[2 * idx + 1].store(r.to_bits(), Ordering::Relaxed);
-            idx += 1;
-            if idx == RING_FRAMES {
-                idx = 0;
+        // At most two contiguous runs (before and after the ring's end), each a plain loop
+        // without bounds checks or a wrap test per frame.
+        let start = (w % RING_FRAMES as u64) as usize;
+        let first_run = kept.min(RING_FRAMES - start);
+        let runs = [
+            (&self.samples[start..start + first_run], 0..first_run),
+            (&self.samples[..kept - first_run], first_run..kept),
+        ];
+        for (words, frames) in runs {
+            for ((word, &l), &r) in words.iter().zip(&left[frames.clone()]).zip(&right[frames]) {
+                word.store(frame_word(l, r), Ordering::Relaxed);
             }
         }
 
@@ -321,8 +331,9 @@ impl Slot {
                 lowest_frame_copied = lowest_frame_copied.min(c0);
                 let mut idx = (c0 % RING_FRAMES as u64) as usize;
                 for p in (x - pos) as usize..(y - pos) as usize {
-                    left[p] = f32::from_bits(self.samples[2 * idx].load(Ordering::Relaxed));
-                    right[p] = f32::from_bits(self.samples[2 * idx + 1].load(Ordering::Relaxed));
+                    let word = self.samples[idx].load(Ordering::Relaxed);
+                    left[p] = f32::from_bits(word as u32);
+                    right[p] = f32::from_bits((word >> 32) as u32);
                     idx += 1;
                     if idx == RING_FRAMES {
                         idx = 0;

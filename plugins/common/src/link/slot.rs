@@ -48,8 +48,10 @@ pub struct Slot {
     pub(crate) ring: RingControl,
     pub(crate) record: [AtomicU32; RECORD_WORDS],
     pub(crate) blocks: [BlockRecord; BLOCK_TABLE],
-    /// Interleaved stereo samples, `f32` bits: frame counter `c` is at `2 * (c % RING_FRAMES)`.
-    pub(crate) samples: [AtomicU32; 2 * RING_FRAMES],
+    /// Stereo frames, one word each (left `f32` bits low, right high: one store per frame, half
+    /// the audio thread's stores of a word per sample): frame counter `c` is at
+    /// `c % RING_FRAMES`.
+    pub(crate) samples: [AtomicU64; RING_FRAMES],
 }
 
 /// Seqlock read attempts before [`Slot::read_record`] gives up.
