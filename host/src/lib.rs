@@ -146,6 +146,9 @@ pub trait PluginHost {
         schedule: &BlockSchedule,
         changes: &[ParamChange],
     ) -> HostResult<[Vec<f32>; 2]>;
+    /// Moves the playing transport: the next processed sample is at `position_samples` on the
+    /// timeline (activation starts it at 0; each `process` call moves it on by its length).
+    fn set_transport_position(&mut self, position_samples: i64);
     /// The plugin's state as the format stores it in a host project.
     fn save_state(&mut self) -> HostResult<Vec<u8>>;
     /// Restores a state previously returned by [`PluginHost::save_state`].

@@ -1035,6 +1035,10 @@ impl PluginHost for Vst3Host {
         Ok(())
     }
 
+    fn set_transport_position(&mut self, position_samples: i64) {
+        self.position_samples = position_samples;
+    }
+
     fn set_process_on_main_thread(&mut self, on_main_thread: bool) {
         self.process_on_main_thread = on_main_thread;
     }

@@ -15,8 +15,14 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+use stem_host::{BlockSchedule, PluginHost};
+use stem_plugin_common::link::{now_ms, LinkGroup};
+
+mod support;
 
 /// Binary, window title (the plugin's name), screenshot name, expected window size in
 /// logical pixels at scale 1 (the editors' default size, `DEFAULT_EDITOR_SIZE` in
@@ -61,6 +67,16 @@ const REFERENCE_PATH_FIELD_PX: (u32, u32) = (420, 236);
 /// and a Remove button (1,631 pixels when measured; nothing else in the row moves).
 const REFERENCE_SLOTS_REGION: &str = "540x24+205+108";
 const MIN_REFERENCE_CHANGED_PIXELS: u64 = 800;
+/// The Stem Master header's "Link" button, and the Link window's table of stems (which opens
+/// at `LINK_WINDOW_POS` in `stem_master::link::window`), in pixels at scale 1 (from
+/// `stem-master-link.png`): with five linked Stem Channels it lists five rows and their
+/// low-end conflicts where, with none, it says there is no stem.
+const LINK_BUTTON_PX: (u32, u32) = (558, 20);
+const LINK_TABLE_REGION: &str = "700x150+125+160";
+const MIN_LINK_CHANGED_PIXELS: u64 = 3_000;
+/// The stems the screenshot's channels play: a kick and a bass that share the low end, keys,
+/// vocals-like noise and an FX bed.
+const LINKED_STEMS: [&str; 5] = ["Kick", "Bass", "Keys", "Vocals", "FX"];
 
 /// The number of pixels that differ between the `region`s of two captures.
 fn changed_pixels(a: &Path, b: &Path, region: &str) -> u64 {
@@ -201,10 +217,23 @@ fn capture(
     png: &Path,
     actions: &[Action],
 ) -> (u32, u32, u32, f64) {
+    capture_with_env(binary, title, display, png, actions, &[])
+}
+
+/// [`capture`] with extra environment variables for the standalone.
+fn capture_with_env(
+    binary: &Path,
+    title: &str,
+    display: &str,
+    png: &Path,
+    actions: &[Action],
+    env: &[(&str, &str)],
+) -> (u32, u32, u32, f64) {
     let log = png.with_extension("log");
     let mut plugin = Reaped(
         Command::new(binary)
             .args(["--backend", "dummy"])
+            .envs(env.iter().copied())
             .env("DISPLAY", display)
             // Mesa's software renderer, whatever GPU driver the machine would pick.
             .env("LIBGL_ALWAYS_SOFTWARE", "1")
@@ -424,6 +453,57 @@ fn editors_render_under_xvfb() {
         loaded_png.display()
     );
 
+    // The Stem Link overview, as an engineer sees it with a song playing: five Stem Channels
+    // (hosted here, one thread each, playing in step with the master's transport) in the
+    // standalone master's link group; its Link window must list them (against the window of a
+    // master alone in its group).
+    let group = format!("screenshot-{}-{}", std::process::id(), now_ms());
+    let alone = format!("{group}-alone");
+    let empty_png = out_dir.join(format!("{name}-link-empty.png"));
+    let link_png = out_dir.join(format!("{name}-link.png"));
+    let open = Action::Click(LINK_BUTTON_PX.0, LINK_BUTTON_PX.1);
+    capture_with_env(
+        &dir.join(binary),
+        title,
+        &display,
+        &empty_png,
+        &[open],
+        &[("STEM_LINK_GROUP", &alone)],
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let players: Vec<_> = (0..LINKED_STEMS.len())
+        .map(|k| {
+            let (group, stop) = (group.clone(), stop.clone());
+            std::thread::spawn(move || play_linked_channel(&group, k, &stop))
+        })
+        .collect();
+    let open = Action::Click(LINK_BUTTON_PX.0, LINK_BUTTON_PX.1);
+    capture_with_env(
+        &dir.join(binary),
+        title,
+        &display,
+        &link_png,
+        &[open],
+        &[("STEM_LINK_GROUP", &group)],
+    );
+    stop.store(true, Ordering::Relaxed);
+    for p in players {
+        p.join().expect("a linked channel's thread");
+    }
+    let changed = changed_pixels(&empty_png, &link_png, LINK_TABLE_REGION);
+    println!(
+        "{title} with five linked Stem Channels: {changed} pixels of its Link window's table \
+         changed -> {}",
+        link_png.display()
+    );
+    assert!(
+        changed >= MIN_LINK_CHANGED_PIXELS,
+        "{title}: five linked channels changed only {changed} pixels of the Link window ({} vs \
+         {})",
+        empty_png.display(),
+        link_png.display()
+    );
+
     // Scale 2: the same logical layout in twice the physical pixels.
     let scaled = Command::new("xprop")
         .args([
@@ -458,4 +538,69 @@ fn editors_render_under_xvfb() {
         "{title} at scale 2: only {colours} distinct colours ({})",
         png.display()
     );
+}
+
+/// One Stem Channel (the test bundle, through our CLAP host) linked into `group` as
+/// `LINKED_STEMS[k]`: it waits for the group's master to play, puts its transport where the
+/// master's is (a DAW plays every track on one timeline) and plays its stem in real time until
+/// `stop`.
+fn play_linked_channel(group: &str, k: usize, stop: &AtomicBool) {
+    let mut host = support::open("Stem Channel", "clap");
+    let state = host.save_state().unwrap();
+    let (prefix, json) = (&state[..8], &state[8..]);
+    let mut value: serde_json::Value = serde_json::from_slice(json).unwrap();
+    let session = serde_json::json!({ "group": group, "name": LINKED_STEMS[k] });
+    value["fields"]["link"] = serde_json::Value::String(session.to_string());
+    let body = serde_json::to_vec(&value).unwrap();
+    let mut state = (body.len() as u64).to_le_bytes().to_vec();
+    state.extend(body);
+    debug_assert_eq!(prefix.len(), 8);
+    host.load_state(&state).unwrap();
+    let link = LinkGroup::open(group).unwrap();
+    // The master's rate and transport position, once it plays.
+    let (rate, position) = loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut live = Vec::new();
+        link.live_slots(&mut live);
+        let master = live.iter().find(|&&(_, _, kind)| kind == 2);
+        if let Some(until) = master.and_then(|&(slot, ..)| link.slot(slot).ring_written_until()) {
+            break (48_000.0, until);
+        }
+        sleep(Duration::from_millis(20));
+    };
+    host.activate(rate, 512).unwrap();
+    let call = (0.1 * rate) as usize;
+    let tau = std::f64::consts::TAU;
+    let signal: Vec<f32> = (0..call * 10)
+        .map(|i| {
+            let t = i as f64 / rate;
+            let v = match k {
+                0 => {
+                    let p = t % 0.5;
+                    0.8 * (-p / 0.08).exp() * (tau * 58.0 * p).sin()
+                }
+                1 => 0.3 * (tau * 55.0 * t).sin(),
+                2 => 0.08 * ((tau * 330.0 * t).sin() + (tau * 495.0 * t).sin()),
+                3 => 0.05 * (tau * 220.0 * t).sin() * (tau * 3.0 * t).sin(),
+                _ => 0.02 * (tau * 5000.0 * t).sin(),
+            };
+            v as f32
+        })
+        .collect();
+    // A tenth of a second ahead of the master, so its reads find the stem already written.
+    host.set_transport_position(position + call as i64);
+    let started = Instant::now();
+    let mut calls = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        let chunk = &signal[(calls as usize % 10) * call..][..call];
+        host.process([chunk, chunk], &BlockSchedule::Fixed(512), &[])
+            .unwrap();
+        calls += 1;
+        let due = Duration::from_millis(100 * calls as u64);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            sleep(wait);
+        }
+    }
 }
