@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
-use stem_host::{BlockSchedule, PluginHost};
+use stem_host::BlockSchedule;
 use stem_plugin_common::link::{now_ms, LinkGroup};
 
 mod support;

@@ -215,9 +215,9 @@ pub fn encode(status: &InstanceStatus, rows: &[StemFigures], words: &mut [u32]) 
     words[ROLE_AT] = status.role;
     words[RATE_AT] = status.sample_rate_hz.to_bits();
     words[LATENCY_AT] = status.latency_samples;
-    words[FLAGS_AT] = u32::from(status.linear_phase) * FLAG_LINEAR_PHASE
-        | u32::from(status.bypassed) * FLAG_BYPASSED
-        | u32::from(status.compare) * FLAG_COMPARE;
+    words[FLAGS_AT] = (u32::from(status.linear_phase) * FLAG_LINEAR_PHASE)
+        | (u32::from(status.bypassed) * FLAG_BYPASSED)
+        | (u32::from(status.compare) * FLAG_COMPARE);
     for (w, v) in words[LEVELS_AT..HISTORY_AT].iter_mut().zip(status.levels()) {
         *w = v.to_bits();
     }
@@ -287,7 +287,7 @@ pub fn decode(words: &[u32], rows: &mut Vec<StemFigures>) -> Result<InstanceStat
     }
     for w in words[ROWS_AT..].chunks(ROW_WORDS).take(count) {
         rows.push(StemFigures {
-            instance_id: w[0] as u64 | (w[1] as u64) << 32,
+            instance_id: w[0] as u64 | ((w[1] as u64) << 32),
             limiter_gain_reduction_share_percent: bits_option(w[2]),
             peak_share_percent: bits_option(w[3]),
             loudness_vs_mix_lu: bits_option(w[4]),

@@ -16,7 +16,7 @@ use feed::{AlignedFeed, StemSource};
 use shared_dsp::link::low_end::LowEndPair;
 use shared_dsp::link::overview::{LinkAnalysis, MAX_LINKED_STEMS};
 use shared_dsp::link::record::{InstanceKind, InstanceStatus, StemFigures};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use stem_plugin_common::link::now_ms;
 use stem_plugin_common::link_session::endpoint::STALE_MS;
@@ -43,6 +43,8 @@ pub struct MasterLinkShared {
     /// Editor requests: set the reference point, forget everything.
     pub mark_requested: AtomicBool,
     pub reset_requested: AtomicBool,
+    /// The stem whose spectrum the editor draws over the master's (its instance id; 0: none).
+    pub highlighted: AtomicU64,
     /// The overview as last computed.
     pub view: Mutex<MasterLinkView>,
 }
@@ -60,6 +62,7 @@ impl Default for MasterLinkShared {
             compare: AtomicBool::new(false),
             mark_requested: AtomicBool::new(false),
             reset_requested: AtomicBool::new(false),
+            highlighted: AtomicU64::new(0),
             view: Mutex::new(MasterLinkView::default()),
         }
     }
@@ -87,6 +90,9 @@ pub struct MasterLinkView {
     pub conflicts: Vec<(usize, usize, LowEndPair)>,
     /// Other masters in the group (a second master confuses the channels' figures).
     pub other_masters: usize,
+    /// The highlighted stem's 1/3-octave spectrum and the master input's, `[hz, dBFS]`.
+    pub master_spectrum: Vec<[f32; 2]>,
+    pub stem_spectrum: Vec<[f32; 2]>,
 }
 
 /// Starts the master's link thread.
@@ -154,6 +160,8 @@ impl LinkState {
         if shared.mark_requested.swap(false, Ordering::Relaxed) {
             analysis.mark();
         }
+        let highlighted = shared.highlighted.load(Ordering::Relaxed);
+        analysis.highlight((highlighted != 0).then_some(highlighted));
         self.endpoint.peers(&mut self.peers);
         let Some(group) = self.endpoint.group().cloned() else {
             return;
@@ -223,7 +231,8 @@ impl LinkState {
         }
         self.endpoint.publish(&status, &self.rows);
 
-        let view = build_view(&channels, &self.rows, analysis, &self.peers);
+        let mut view = build_view(&channels, &self.rows, analysis, &self.peers);
+        analysis.spectra(&mut view.master_spectrum, &mut view.stem_spectrum);
         let mut shown = self.shared.view.lock().unwrap_or_else(|e| e.into_inner());
         *shown = MasterLinkView {
             group: self.endpoint.group_name().to_string(),

@@ -11,7 +11,7 @@ use egui::{Color32, RichText, Ui};
 use shared_dsp::chain::settings::StemType;
 use std::sync::atomic::Ordering;
 use stem_plugin_common::link_session::{LinkSession, LinkSettings};
-use stem_plugin_common::widgets::theme;
+use stem_plugin_common::widgets::{theme, EqCurveView};
 
 /// Where the window first opens, logical pixels from the editor's top left.
 pub const LINK_WINDOW_POS: (f32, f32) = (120.0, 90.0);
@@ -20,8 +20,6 @@ pub const LINK_WINDOW_POS: (f32, f32) = (120.0, 90.0);
 pub struct LinkWindow {
     pub open: bool,
     group_text: Option<String>,
-    /// The row the engineer clicked: its loudness history is drawn under the table.
-    selected: Option<u64>,
 }
 
 /// A figure with its unit, or a dash.
@@ -63,10 +61,10 @@ impl LinkWindow {
                 ui.separator();
                 controls(ui, shared);
                 ui.separator();
-                self.table(ui, &view);
+                table(ui, &view, shared);
                 ui.separator();
                 conflicts(ui, &view);
-                self.selected_history(ui, &view);
+                highlighted_spectrum(ui, &view, shared);
             });
         self.open = open;
     }
@@ -115,101 +113,103 @@ impl LinkWindow {
             }
         });
     }
+}
 
-    fn table(&mut self, ui: &mut Ui, view: &MasterLinkView) {
-        if view.stems.is_empty() {
-            ui.label(
-                RichText::new(
-                    "No Stem Channel in this group yet. Figures follow the transport: press \
-                     play.",
-                )
-                .color(theme::TEXT_DIM),
-            );
-            return;
-        }
-        egui::Grid::new("link-stems")
-            .striped(true)
-            .spacing([12.0, 4.0])
-            .show(ui, |ui| {
-                for head in [
-                    "Stem",
-                    "Type",
-                    "vs mix now",
-                    "vs mix",
-                    "since mark",
-                    "limiter GR share",
-                    "peak share",
-                    "own GR",
-                    "latency",
-                    "phase",
-                    "",
-                ] {
-                    ui.label(RichText::new(head).color(theme::TEXT_DIM));
-                }
-                ui.end_row();
-                for stem in &view.stems {
-                    let s = &stem.status;
-                    let f = &stem.figures;
-                    let name = if s.name.is_empty() {
-                        role_name(s.role)
-                    } else {
-                        &s.name
-                    };
-                    let selected = self.selected == Some(f.instance_id);
-                    if ui.selectable_label(selected, name).clicked() {
-                        self.selected = (!selected).then_some(f.instance_id);
-                    }
-                    ui.label(role_name(s.role));
-                    ui.label(figure(f.short_term_vs_mix_lu, "LU", true));
-                    ui.label(figure(f.loudness_vs_mix_lu, "LU", true));
-                    ui.label(figure(f.change_since_mark_lu, "LU", true));
-                    ui.label(figure(f.limiter_gain_reduction_share_percent, "%", false));
-                    ui.label(figure(f.peak_share_percent, "%", false));
-                    ui.label(figure(Some(s.gain_reduction_db), "dB", false));
-                    let warn = |differs: bool| if differs { theme::WARN } else { theme::TEXT };
-                    ui.label(
-                        RichText::new(format!("{} smp", s.latency_samples))
-                            .color(warn(stem.latency_differs)),
-                    )
-                    .on_hover_text("Flagged when it differs from most stems' latency");
-                    ui.label(
-                        RichText::new(if s.linear_phase { "linear" } else { "minimum" })
-                            .color(warn(stem.phase_differs)),
-                    );
-                    let state = match (s.bypassed, s.compare) {
-                        (true, _) => RichText::new("bypassed").color(theme::WARN),
-                        (false, true) => RichText::new("comparing").color(theme::ACCENT),
-                        _ => RichText::new(""),
-                    };
-                    ui.label(state);
-                    ui.end_row();
-                }
-            });
-    }
-
-    fn selected_history(&mut self, ui: &mut Ui, view: &MasterLinkView) {
-        let Some(stem) = view
-            .stems
-            .iter()
-            .find(|s| Some(s.figures.instance_id) == self.selected)
-        else {
-            return;
-        };
-        ui.separator();
+fn table(ui: &mut Ui, view: &MasterLinkView, shared: &MasterLinkShared) {
+    if view.stems.is_empty() {
         ui.label(
-            RichText::new(format!(
-                "{}: momentary loudness over the last 3.2 s (output of its Stem Channel)",
-                stem.status.name
-            ))
+            RichText::new(
+                "No Stem Channel in this group yet. Figures follow the transport: press \
+                     play.",
+            )
             .color(theme::TEXT_DIM),
         );
-        let values: Vec<f32> = stem.status.history_lufs.to_vec();
-        stem_plugin_common::widgets::HistoryPlot::new(&values)
-            .range(-60.0, 0.0, 10.0)
-            .unit("LUFS")
-            .colour(theme::ACCENT)
-            .show(ui, egui::vec2(ui.available_width().min(740.0), 70.0));
+        return;
     }
+    egui::Grid::new("link-stems")
+        .striped(true)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            for head in [
+                "Stem",
+                "Type",
+                "vs mix now",
+                "vs mix",
+                "since mark",
+                "limiter GR share",
+                "peak share",
+                "own GR",
+                "latency",
+                "phase",
+                "",
+            ] {
+                ui.label(RichText::new(head).color(theme::TEXT_DIM));
+            }
+            ui.end_row();
+            for stem in &view.stems {
+                let s = &stem.status;
+                let f = &stem.figures;
+                let name = if s.name.is_empty() {
+                    role_name(s.role)
+                } else {
+                    &s.name
+                };
+                let selected = shared.highlighted.load(Ordering::Relaxed) == f.instance_id;
+                if ui
+                    .selectable_label(selected, name)
+                    .on_hover_text("Draws this stem's spectrum over the master's")
+                    .clicked()
+                {
+                    let id = if selected { 0 } else { f.instance_id };
+                    shared.highlighted.store(id, Ordering::Relaxed);
+                }
+                ui.label(role_name(s.role));
+                ui.label(figure(f.short_term_vs_mix_lu, "LU", true));
+                ui.label(figure(f.loudness_vs_mix_lu, "LU", true));
+                ui.label(figure(f.change_since_mark_lu, "LU", true));
+                ui.label(figure(f.limiter_gain_reduction_share_percent, "%", false));
+                ui.label(figure(f.peak_share_percent, "%", false));
+                ui.label(figure(Some(s.gain_reduction_db), "dB", false));
+                let warn = |differs: bool| if differs { theme::WARN } else { theme::TEXT };
+                ui.label(
+                    RichText::new(format!("{} smp", s.latency_samples))
+                        .color(warn(stem.latency_differs)),
+                )
+                .on_hover_text("Flagged when it differs from most stems' latency");
+                ui.label(
+                    RichText::new(if s.linear_phase { "linear" } else { "minimum" })
+                        .color(warn(stem.phase_differs)),
+                );
+                let state = match (s.bypassed, s.compare) {
+                    (true, _) => RichText::new("bypassed").color(theme::WARN),
+                    (false, true) => RichText::new("comparing").color(theme::ACCENT),
+                    _ => RichText::new(""),
+                };
+                ui.label(state);
+                ui.end_row();
+            }
+        });
+}
+
+/// The highlighted stem's spectrum (accent) over the master input's (grey), 1/3-octave.
+fn highlighted_spectrum(ui: &mut Ui, view: &MasterLinkView, shared: &MasterLinkShared) {
+    let id = shared.highlighted.load(Ordering::Relaxed);
+    let Some(stem) = view.stems.iter().find(|s| s.figures.instance_id == id) else {
+        return;
+    };
+    ui.separator();
+    ui.label(
+        RichText::new(format!(
+            "{} (colour) over the master's input (grey), 1/3-octave",
+            stem.status.name
+        ))
+        .color(theme::TEXT_DIM),
+    );
+    let flat = |_hz: f32| 0.0;
+    EqCurveView::new(&flat, &[])
+        .spectra(&view.master_spectrum, &view.stem_spectrum)
+        .spectrum_range_db(-90.0, 0.0)
+        .show(ui, egui::vec2(ui.available_width().min(740.0), 120.0));
 }
 
 fn controls(ui: &mut Ui, shared: &MasterLinkShared) {
