@@ -119,7 +119,8 @@ impl LinkSettings {
     }
 }
 
-impl<'a> PersistentField<'a, LinkSession> for LinkSettings {
+/// Plugins keep the settings in an `Arc` (their link thread holds it too) and persist that.
+impl<'a> PersistentField<'a, LinkSession> for std::sync::Arc<LinkSettings> {
     fn set(&self, new_value: LinkSession) {
         self.set_session(new_value);
     }
@@ -138,7 +139,7 @@ mod tests {
 
     #[test]
     fn hostile_sessions_load_as_the_nearest_valid_one() {
-        let s = LinkSettings::default();
+        let s = std::sync::Arc::new(LinkSettings::default());
         let g0 = s.generation();
         s.set(LinkSession {
             group: format!("  mix\u{0}\n{}  ", "x".repeat(500)),
@@ -156,19 +157,5 @@ mod tests {
         let partial: LinkSession = serde_json::from_str(r#"{"name":"Bass","extra":1}"#).unwrap();
         assert_eq!(partial.group, "");
         assert_eq!(partial.effective_group(), default_group());
-    }
-}
-
-/// Plugins keep the settings in an `Arc` (their link thread holds it too) and persist that.
-impl<'a> PersistentField<'a, LinkSession> for std::sync::Arc<LinkSettings> {
-    fn set(&self, new_value: LinkSession) {
-        self.set_session(new_value);
-    }
-
-    fn map<F, R>(&self, f: F) -> R
-    where
-        F: Fn(&LinkSession) -> R,
-    {
-        f(&self.session())
     }
 }
