@@ -38,7 +38,7 @@ pub mod segment;
 pub mod slot;
 
 pub use ring::RingMiss;
-pub use segment::LinkGroup;
+pub use segment::{sweep_abandoned_segments, LinkGroup};
 pub use slot::Slot;
 
 use std::fmt;

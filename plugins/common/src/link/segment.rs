@@ -332,6 +332,66 @@ fn unlink_name(name: &str) {
     let _ = rustix::shm::unlink(name);
 }
 
+/// A segment nobody has beaten in for this long (and not modified for as long) is left over
+/// from members that could not remove it (killed, crashed), ms.
+pub const ABANDONED_MS: u64 = 30_000;
+
+/// Removes this user's segments that every member abandoned: no slot's heartbeat within
+/// [`ABANDONED_MS`] and the object unmodified for as long (so one being created this instant,
+/// not yet claimed, is left alone). A process's last member removes its group's segment when it
+/// leaves; a killed or crashed process cannot, so each process's link sweeps once when it first
+/// opens a group. Returns how many it removed. Linux only (it lists `/dev/shm`).
+pub fn sweep_abandoned_segments() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let prefix = format!("stem-link-v1-{}-", user_id());
+        let Ok(entries) = std::fs::read_dir("/dev/shm") else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if !file.starts_with(&prefix) {
+                continue;
+            }
+            let untouched = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_millis() as u64 >= ABANDONED_MS);
+            if !untouched {
+                continue;
+            }
+            let name = format!("/{file}");
+            let Ok(base) = map_segment(&name) else {
+                continue;
+            };
+            let link = LinkGroup {
+                group: String::new(),
+                name: name.clone(),
+                base,
+            };
+            let now = now_ms();
+            let abandoned = link.init_or_validate_header().is_err()
+                || (0..SLOTS)
+                    .all(|i| now.saturating_sub(link.slot(i).heartbeat_ms()) >= ABANDONED_MS);
+            // Unmapped without `Drop`'s own unlink decision.
+            unmap_segment(link.base);
+            std::mem::forget(link);
+            if abandoned {
+                unlink_name(&name);
+                removed += 1;
+            }
+        }
+        removed
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
 /// Non-unix fallback: one zeroed, leaked allocation per group name, process-local. Never freed
 /// (a handful of groups per process), so `unmap`/`unlink` do nothing.
 #[cfg(not(unix))]
@@ -425,6 +485,34 @@ mod tests {
         for h in &hostile {
             LinkGroup::open(h).unwrap();
         }
+    }
+
+    #[test]
+    fn abandoned_segments_are_swept_and_live_ones_kept() {
+        let abandoned = unique_group("abandoned");
+        let live = unique_group("live");
+        let a = LinkGroup::open(&abandoned).unwrap();
+        let l = LinkGroup::open(&live).unwrap();
+        let id = new_instance_id();
+        let s = a.claim(id, 0).unwrap();
+        let k = l.claim(new_instance_id(), 0).unwrap();
+        // As if its member was killed 31 s ago: an old heartbeat and an old file.
+        a.slot(s)
+            .set_heartbeat_for_test(now_ms().saturating_sub(ABANDONED_MS + 1000));
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for name in [a.shm_name(), l.shm_name()] {
+            let file = std::fs::File::options()
+                .write(true)
+                .open(format!("/dev/shm{name}"))
+                .unwrap();
+            file.set_modified(old).unwrap();
+        }
+        let (a_name, l_name) = (a.shm_name().to_owned(), l.shm_name().to_owned());
+        std::mem::forget(a);
+        sweep_abandoned_segments();
+        assert!(!std::path::Path::new(&format!("/dev/shm{a_name}")).exists());
+        assert!(std::path::Path::new(&format!("/dev/shm{l_name}")).exists());
+        l.slot(k).release(l.slot(k).owner());
     }
 
     #[test]

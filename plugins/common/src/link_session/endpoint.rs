@@ -108,6 +108,11 @@ impl Endpoint {
         if now < self.retry_at_ms {
             return false;
         }
+        // Segments left by killed or crashed members are removed once per process.
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| {
+            crate::link::sweep_abandoned_segments();
+        });
         match LinkGroup::open(&self.group_name) {
             Ok(group) => self.claim(Arc::new(group)),
             Err(e) => {
