@@ -557,19 +557,7 @@ fn play_linked_channel(group: &str, k: usize, stop: &AtomicBool) {
     debug_assert_eq!(prefix.len(), 8);
     host.load_state(&state).unwrap();
     let link = LinkGroup::open(group).unwrap();
-    // The master's rate and transport position, once it plays.
-    let (rate, position) = loop {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut live = Vec::new();
-        link.live_slots(&mut live);
-        let master = live.iter().find(|&&(_, _, kind)| kind == 2);
-        if let Some(until) = master.and_then(|&(slot, ..)| link.slot(slot).ring_written_until()) {
-            break (48_000.0, until);
-        }
-        sleep(Duration::from_millis(20));
-    };
+    let rate = 48_000.0;
     host.activate(rate, 512).unwrap();
     let call = (0.1 * rate) as usize;
     let tau = std::f64::consts::TAU;
@@ -589,6 +577,20 @@ fn play_linked_channel(group: &str, k: usize, stop: &AtomicBool) {
             v as f32
         })
         .collect();
+    // The master's transport position, once it plays (read after activating, so the first
+    // block follows at once).
+    let position = loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut live = Vec::new();
+        link.live_slots(&mut live);
+        let master = live.iter().find(|&&(_, _, kind)| kind == 2);
+        if let Some(until) = master.and_then(|&(slot, ..)| link.slot(slot).ring_written_until()) {
+            break until;
+        }
+        sleep(Duration::from_millis(5));
+    };
     // A tenth of a second ahead of the master, so its reads find the stem already written.
     host.set_transport_position(position + call as i64);
     let started = Instant::now();
