@@ -431,3 +431,134 @@ fn with_link_session(state: Vec<u8>, session: &serde_json::Value) -> Vec<u8> {
         out
     }
 }
+
+/// The whole-chain compare as a channel sees it: when the group's master asks for it, the
+/// channel plays its unprocessed input turned by its own measured net loudness change (a pure,
+/// constant gain on the input), says so in its record, and goes back when the master stops
+/// asking. The master here is the test itself, publishing a master's record into the group.
+#[test]
+fn a_channel_follows_the_masters_whole_chain_compare_at_matched_loudness() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let group_name = format!("compare-test-{}-{}", std::process::id(), now_ms());
+    let group = Arc::new(LinkGroup::open(&group_name).unwrap());
+    let master_id = stem_plugin_common::link::new_instance_id();
+    let slot = group
+        .claim(master_id, InstanceKind::Master as u32)
+        .expect("a slot");
+    let compare = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let fake_master = {
+        let (group, compare, stop) = (group.clone(), compare.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut words = [0u32; RECORD_WORDS];
+            while !stop.load(Ordering::Relaxed) {
+                let mut status = InstanceStatus::new(InstanceKind::Master, "test master");
+                status.sample_rate_hz = FS as f32;
+                status.compare = compare.load(Ordering::Relaxed);
+                record::encode(&status, &[], &mut words);
+                group.slot(slot).write_record(&words);
+                group.slot(slot).beat(master_id, now_ms());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+
+    let mut channel = open("Stem Channel", "clap");
+    let session = serde_json::json!({ "group": group_name, "name": "Keys" });
+    let state = with_link_session(channel.save_state().unwrap(), &session);
+    channel.load_state(&state).unwrap();
+    // A +9 dB high shelf at 12 kHz: the processed noise is louder and brighter than the raw.
+    for (name, text) in [("EQ On", "On"), ("EQ 7 On", "On"), ("EQ 7 Gain", "9")] {
+        let p = support::param(channel.as_ref(), name);
+        let v = channel
+            .text_to_value(p.id, text)
+            .unwrap_or_else(|e| panic!("{name} = {text}: {e}"));
+        channel.set_param_value(p.id, v).unwrap();
+    }
+    channel.activate(FS, 512).unwrap();
+    // Linked, and it has seen the master (its loudness readout then runs).
+    wait_until("the channel's record", Duration::from_secs(5), || {
+        members(&group)
+            .iter()
+            .any(|(_, s, _)| s.kind == InstanceKind::Channel)
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let n = (6.0 * FS) as usize;
+    let noise: Vec<f32> = (0..n).map(|i| 0.1 * hash_noise(i as u64) as f32).collect();
+    let processed = channel
+        .process([&noise, &noise], &BlockSchedule::Fixed(512), &[])
+        .unwrap();
+
+    compare.store(true, Ordering::Relaxed);
+    let comparing = wait_until("the channel to compare", Duration::from_secs(2), || {
+        members(&group)
+            .iter()
+            .find(|(_, s, _)| s.kind == InstanceKind::Channel)
+            .filter(|(_, s, _)| s.compare)
+            .map(|_| ())
+    });
+    let _ = comparing;
+    let raw: Vec<f32> = (0..n)
+        .map(|i| 0.1 * hash_noise(n as u64 + i as u64) as f32)
+        .collect();
+    let compared = channel
+        .process([&raw, &raw], &BlockSchedule::Fixed(512), &[])
+        .unwrap();
+    // After the 10 ms cross-fade the output is the input times one constant gain.
+    let settled = (0.05 * FS) as usize;
+    let ratios: Vec<f64> = (settled..n)
+        .filter(|&i| raw[i].abs() > 0.01)
+        .map(|i| compared[0][i] as f64 / raw[i] as f64)
+        .collect();
+    let gain = ratios[0];
+    assert!(
+        ratios.iter().all(|r| (r / gain - 1.0).abs() < 1e-4),
+        "not a constant gain on the input"
+    );
+    // That gain matches the loudness: the compared stem is as loud as the processed one.
+    let lufs = |x: &[f32]| {
+        let mut m = LoudnessMeter::new(2, FS);
+        m.process_block(&[x, x]);
+        m.integrated_lufs()
+    };
+    let (processed_lufs, compared_lufs, raw_lufs) = (
+        lufs(&processed[0][n / 2..]),
+        lufs(&compared[0][settled..]),
+        lufs(&raw[settled..]),
+    );
+    eprintln!(
+        "processed {processed_lufs:.2} LUFS, raw {raw_lufs:.2}, compared {compared_lufs:.2} \
+         (gain {:+.2} dB)",
+        20.0 * gain.log10()
+    );
+    assert!(
+        processed_lufs - raw_lufs > 2.0,
+        "the shelf did not make it louder"
+    );
+    assert!((compared_lufs - processed_lufs).abs() < 0.5);
+
+    // The master stops asking: the channel processes again.
+    compare.store(false, Ordering::Relaxed);
+    wait_until(
+        "the channel to stop comparing",
+        Duration::from_secs(2),
+        || {
+            members(&group)
+                .iter()
+                .find(|(_, s, _)| s.kind == InstanceKind::Channel)
+                .filter(|(_, s, _)| !s.compare)
+                .map(|_| ())
+        },
+    );
+    let again = channel
+        .process([&noise, &noise], &BlockSchedule::Fixed(512), &[])
+        .unwrap();
+    assert!((lufs(&again[0][n / 2..]) - processed_lufs).abs() < 0.2);
+    stop.store(true, Ordering::Relaxed);
+    fake_master.join().unwrap();
+    group.slot(slot).release(master_id);
+    drop(channel);
+    leave_no_segment(Arc::into_inner(group).expect("the only reference"));
+}

@@ -49,6 +49,9 @@ pub struct StemChannel {
     /// The Stem Link: what the link thread shares, and the thread.
     link: Arc<ChannelLinkShared>,
     link_worker: Option<LinkWorker>,
+    /// The whole-chain compare's gain, dB, taken from the net loudness change when the compare
+    /// engages and held while it lasts (a constant gain: the comparison never pumps).
+    compare_gain_db: Option<f32>,
 }
 
 impl Default for StemChannel {
@@ -62,6 +65,7 @@ impl Default for StemChannel {
             reported_latency: 0,
             link: Arc::new(ChannelLinkShared::default()),
             link_worker: None,
+            compare_gain_db: None,
         }
     }
 }
@@ -150,6 +154,7 @@ impl Plugin for StemChannel {
         self.frame.reset(self.params.bypass.value());
         self.jump_to_params();
         self.taps.reset();
+        self.compare_gain_db = None;
     }
 
     fn process(
@@ -165,6 +170,7 @@ impl Plugin for StemChannel {
             chain,
             taps,
             link,
+            compare_gain_db,
             ..
         } = self;
         if let Some(stem) = params.take_unapplied_stem_type() {
@@ -174,11 +180,12 @@ impl Plugin for StemChannel {
         // the processed loudness, through the bypass cross-fade.
         let bypassed = params.bypass.value();
         let compare = link.compare_requested.load(Ordering::Relaxed) && !bypassed;
-        frame.set_dry_gain_db(if compare {
-            ChannelLinkShared::compare_gain_db(meters.net_loudness_change_lu.load())
-        } else {
-            0.0
+        *compare_gain_db = compare.then(|| {
+            compare_gain_db.unwrap_or_else(|| {
+                ChannelLinkShared::compare_gain_db(meters.net_loudness_change_lu.load())
+            })
         });
+        frame.set_dry_gain_db(compare_gain_db.unwrap_or(0.0));
         let measure_loudness =
             meters.editor_open.is_open() || link.master_present.load(Ordering::Relaxed);
         frame.process(buffer, bypassed || compare, |[left, right]| {

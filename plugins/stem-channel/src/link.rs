@@ -62,7 +62,8 @@ impl Default for ChannelLinkShared {
 
 impl ChannelLinkShared {
     /// The gain the whole-chain compare gives the unprocessed stem, dB: the chain's net
-    /// loudness change, so the raw stem plays as loud as the processed one.
+    /// loudness change when the compare engages (held while it lasts), so the raw stem plays
+    /// as loud as the processed one.
     pub fn compare_gain_db(net_loudness_change_lu: f32) -> f32 {
         if net_loudness_change_lu.is_finite() {
             net_loudness_change_lu.clamp(-COMPARE_MAX_GAIN_DB, COMPARE_MAX_GAIN_DB)
