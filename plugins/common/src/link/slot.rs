@@ -54,7 +54,7 @@ pub struct Slot {
     pub(crate) samples: [AtomicU64; RING_FRAMES],
 }
 
-/// Seqlock read attempts before [`Slot::read_record`] gives up.
+/// Seqlock read attempts before [`Slot::read_record`] may give up (it also keeps trying for 5 ms).
 const RECORD_READ_TRIES: usize = 64;
 
 impl Slot {
@@ -165,10 +165,21 @@ impl Slot {
             .store(odd.wrapping_add(1), Ordering::Release);
     }
 
-    /// Seqlock read: copies, retries on a torn or in-progress read (at most 64 tries), false if it
+    /// Seqlock read: copies, retries on a torn or in-progress read (at least 64 tries and 5 ms, yielding after the first 16), false if it
     /// never got a consistent copy (then `out` holds garbage).
     pub fn read_record(&self, out: &mut [u32; RECORD_WORDS]) -> bool {
-        for _ in 0..RECORD_READ_TRIES {
+        // Readers are never audio threads: after a few spins, give the writer (which another
+        // process's scheduler may have paused mid-write) time to finish, for up to about 5 ms.
+        let started = std::time::Instant::now();
+        for attempt in 0.. {
+            if attempt >= RECORD_READ_TRIES
+                && started.elapsed() > std::time::Duration::from_millis(5)
+            {
+                break;
+            }
+            if attempt >= 16 {
+                std::thread::yield_now();
+            }
             let s1 = self.ctl.record_seq.load(Ordering::Acquire);
             if s1 & 1 == 1 {
                 std::hint::spin_loop();

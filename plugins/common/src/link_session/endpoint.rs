@@ -39,6 +39,9 @@ pub struct Endpoint {
     problem: Option<String>,
     record: Box<[u32; RECORD_WORDS]>,
     live: Vec<(usize, u64, u32)>,
+    /// The peers as last read: a live member whose record cannot be read this once (its
+    /// writer paused mid-write) is its last record, not gone.
+    last_peers: Vec<Peer>,
 }
 
 impl Endpoint {
@@ -55,6 +58,7 @@ impl Endpoint {
             problem: None,
             record: Box::new([0; RECORD_WORDS]),
             live: Vec::with_capacity(crate::link::SLOTS),
+            last_peers: Vec::new(),
         }
     }
 
@@ -160,7 +164,8 @@ impl Endpoint {
         linked.group.slot(linked.slot).write_record(&self.record);
     }
 
-    /// Every other live member whose record this build reads, into `out` (cleared first).
+    /// Every other live member whose record this build reads, into `out` (cleared first). A
+    /// member leaves the list only when its slot stops being live (released or expired).
     pub fn peers(&mut self, out: &mut Vec<Peer>) {
         out.clear();
         let Some(linked) = &self.linked else { return };
@@ -169,19 +174,26 @@ impl Endpoint {
             if id == self.instance_id {
                 continue;
             }
-            if !linked.group.slot(slot).read_record(&mut self.record) {
-                continue;
-            }
             let mut rows = Vec::new();
-            if let Ok(status) = record::decode(&self.record[..], &mut rows) {
-                out.push(Peer {
+            let read = linked.group.slot(slot).read_record(&mut self.record);
+            match read
+                .then(|| record::decode(&self.record[..], &mut rows).ok())
+                .flatten()
+            {
+                Some(status) => out.push(Peer {
                     slot,
                     instance_id: id,
                     status,
                     rows,
-                });
+                }),
+                None => {
+                    if let Some(last) = self.last_peers.iter().find(|p| p.instance_id == id) {
+                        out.push(last.clone());
+                    }
+                }
             }
         }
+        self.last_peers.clone_from(out);
     }
 
     /// Whether `peer`'s slot still beats (a peer read a moment ago may have expired since).
