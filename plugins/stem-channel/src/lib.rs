@@ -135,9 +135,11 @@ impl Plugin for StemChannel {
         self.reported_latency = latency;
         context.set_latency_samples(latency as u32);
         self.link
+            .instance
             .sample_rate_hz
             .store(sample_rate, Ordering::Relaxed);
         self.link
+            .instance
             .latency_samples
             .store(latency as u32, Ordering::Relaxed);
         if self.link_worker.is_none() {
@@ -194,8 +196,8 @@ impl Plugin for StemChannel {
             chain.set_settings(&params.target_settings());
             chain.process_block(left, right);
             let (gain_reduction_db, peak_reduction_db) = taps.output(meters, chain, left, right);
-            link.gain_reduction_db.store_max(gain_reduction_db);
-            link.peak_reduction_db.store_max(peak_reduction_db);
+            link.instance.gain_reduction_db.store_max(gain_reduction_db);
+            link.instance.peak_reduction_db.store_max(peak_reduction_db);
         });
         let latency = self.chain.latency_samples();
         if latency != self.reported_latency {
@@ -203,6 +205,7 @@ impl Plugin for StemChannel {
             self.frame.set_latency_samples(latency);
             context.set_latency_samples(latency as u32);
             self.link
+                .instance
                 .latency_samples
                 .store(latency as u32, Ordering::Relaxed);
         }
@@ -214,9 +217,15 @@ impl Plugin for StemChannel {
             .filter(|_| transport.playing)
             .map(|p| p - latency as i64);
         if let [left, right] = buffer.as_slice() {
-            self.link.audio.write_block(left, right, timeline, 0.0);
+            self.link
+                .instance
+                .audio
+                .write_block(left, right, timeline, 0.0);
         }
-        self.link.bypassed.store(bypassed, Ordering::Relaxed);
+        self.link
+            .instance
+            .bypassed
+            .store(bypassed, Ordering::Relaxed);
         self.link.stem_type.store(
             StemType::from(self.params.stem_type.value()) as u32,
             Ordering::Relaxed,

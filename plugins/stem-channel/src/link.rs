@@ -10,15 +10,13 @@
 //! measures anyway while the link has a master: the compare needs it).
 
 use crate::meters::StemChannelMeters;
-use atomic_float::AtomicF32;
 use shared_dsp::chain::settings::StemType;
 use shared_dsp::link::record::{InstanceKind, InstanceStatus, StemFigures};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use stem_plugin_common::link_session::{
-    AudioLinkCell, Endpoint, LinkSettings, LinkWorker, Peer, RingLevels,
+    Endpoint, InstanceShared, LinkSettings, LinkWorker, Peer, RingLevels,
 };
-use stem_plugin_common::MeterValue;
 
 /// Largest gain the whole-chain compare gives the unprocessed stem, dB (as the master's own
 /// loudness-matched compare).
@@ -26,15 +24,10 @@ pub const COMPARE_MAX_GAIN_DB: f32 = 24.0;
 
 /// What the audio thread, the link thread and the editor share.
 pub struct ChannelLinkShared {
-    pub audio: Arc<AudioLinkCell>,
-    pub sample_rate_hz: AtomicF32,
-    pub latency_samples: AtomicU32,
-    pub bypassed: AtomicBool,
+    /// Ring, rate, latency, bypass, compressor (and multiband) gain reduction, peak-control
+    /// reduction.
+    pub instance: InstanceShared,
     pub stem_type: AtomicU32,
-    /// Largest compressor (and multiband) gain reduction and peak-control reduction since the
-    /// link thread last read them, dB.
-    pub gain_reduction_db: MeterValue,
-    pub peak_reduction_db: MeterValue,
     /// Set by the link thread: the group's master asks for the whole-chain compare.
     pub compare_requested: AtomicBool,
     /// Set by the link thread: the group has a master (the chain then keeps measuring its net
@@ -46,13 +39,8 @@ pub struct ChannelLinkShared {
 impl Default for ChannelLinkShared {
     fn default() -> Self {
         Self {
-            audio: Arc::new(AudioLinkCell::default()),
-            sample_rate_hz: AtomicF32::new(0.0),
-            latency_samples: AtomicU32::new(0),
-            bypassed: AtomicBool::new(false),
+            instance: InstanceShared::default(),
             stem_type: AtomicU32::new(StemType::Custom as u32),
-            gain_reduction_db: MeterValue::new(0.0),
-            peak_reduction_db: MeterValue::new(0.0),
             compare_requested: AtomicBool::new(false),
             master_present: AtomicBool::new(false),
             view: Mutex::new(ChannelLinkView::default()),
@@ -95,7 +83,7 @@ pub fn spawn(
     let endpoint = Endpoint::new(
         InstanceKind::Channel,
         settings.clone(),
-        shared.audio.clone(),
+        shared.instance.audio.clone(),
     );
     let mut state = LinkState {
         shared,
@@ -140,7 +128,7 @@ impl LinkState {
             };
             return;
         }
-        let rate = shared.sample_rate_hz.load(Ordering::Relaxed) as f64;
+        let rate = shared.instance.sample_rate_hz();
         if rate <= 0.0 {
             return;
         }
@@ -164,17 +152,13 @@ impl LinkState {
         let comparing = shared.compare_requested.load(Ordering::Relaxed);
         let mut status = InstanceStatus::new(InstanceKind::Channel, &name);
         status.role = stem_type as u32;
-        status.sample_rate_hz = rate as f32;
-        status.latency_samples = shared.latency_samples.load(Ordering::Relaxed);
-        status.bypassed = shared.bypassed.load(Ordering::Relaxed);
+        shared.instance.fill_status(&mut status);
         status.compare = comparing;
         status.momentary_out_lufs = out.momentary_lufs;
         status.short_term_out_lufs = out.short_term_lufs;
         status.momentary_in_lufs = before(out.momentary_lufs);
         status.short_term_in_lufs = before(out.short_term_lufs);
         status.true_peak_dbtp = out.true_peak_dbtp;
-        status.gain_reduction_db = shared.gain_reduction_db.take(0.0);
-        status.peak_reduction_db = shared.peak_reduction_db.take(0.0);
         status.history_lufs = levels.history();
         self.endpoint.publish(&status, &[]);
 

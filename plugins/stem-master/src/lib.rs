@@ -170,9 +170,11 @@ impl StemMaster {
     /// What the link thread publishes about this instance's state.
     fn publish_link_state(&self) {
         let link = &self.link;
-        link.latency_samples
+        link.instance
+            .latency_samples
             .store(self.reported_latency as u32, Ordering::Relaxed);
-        link.bypassed
+        link.instance
+            .bypassed
             .store(self.params.bypass.value(), Ordering::Relaxed);
         link.linear_phase.store(
             self.chain.eq_mode() != shared_dsp::chain::settings::MasterEqMode::ZeroLatency,
@@ -273,7 +275,10 @@ impl Plugin for StemMaster {
         self.reported_latency = latency;
         context.set_latency_samples(latency as u32);
         self.publish_meters();
-        self.link.sample_rate_hz.store(fs, Ordering::Relaxed);
+        self.link
+            .instance
+            .sample_rate_hz
+            .store(fs, Ordering::Relaxed);
         self.publish_link_state();
         if self.link_worker.is_none() {
             self.link_worker = link::spawn(
@@ -360,15 +365,16 @@ impl Plugin for StemMaster {
                 link_input[1][..n].copy_from_slice(r);
                 chain.process_block_tapped(l, r, |pre_l, pre_r| capture.push(pre_l, pre_r));
                 let limiter_gr_db = chain.limiter_block_max_gain_reduction_db();
-                link.audio.write_block(
+                link.instance.audio.write_block(
                     &link_input[0][..n],
                     &link_input[1][..n],
                     timeline,
                     limiter_gr_db,
                 );
                 timeline = timeline.map(|t| t + n as i64);
-                link.limiter_gain_reduction_db.store_max(limiter_gr_db);
-                link.clipper_reduction_db
+                link.instance.gain_reduction_db.store_max(limiter_gr_db);
+                link.instance
+                    .peak_reduction_db
                     .store_max(chain.clipper_block_max_reduction_db());
                 learn.process_block(l, r);
 

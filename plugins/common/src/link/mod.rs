@@ -146,6 +146,19 @@ impl fmt::Display for LinkError {
 
 impl std::error::Error for LinkError {}
 
+/// Test-only: a group name no other test (or test run) uses.
+#[cfg(test)]
+pub(crate) fn unique_group(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "test-{tag}-{}-{}-{}",
+        std::process::id(),
+        now_ms(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

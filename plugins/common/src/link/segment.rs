@@ -423,19 +423,9 @@ fn unlink_name(_name: &str) {}
 
 #[cfg(test)]
 mod tests {
-    use super::super::{new_instance_id, now_ms, RingMiss};
+    use super::super::{new_instance_id, now_ms, unique_group, RingMiss};
     use super::*;
     use std::collections::HashSet;
-
-    fn unique_group(tag: &str) -> String {
-        static N: AtomicU64 = AtomicU64::new(0);
-        format!(
-            "test-{tag}-{}-{}-{}",
-            std::process::id(),
-            now_ms(),
-            N.fetch_add(1, Ordering::Relaxed)
-        )
-    }
 
     #[test]
     fn groups_are_separate_and_hostile_names_open() {

@@ -220,21 +220,11 @@ pub(crate) fn boxed_zeroed_slot() -> Box<Slot> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{new_instance_id, now_ms, LinkGroup, SLOTS};
+    use super::super::{new_instance_id, now_ms, unique_group, LinkGroup, SLOTS};
     use super::*;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-
-    pub(crate) fn unique_group(tag: &str) -> String {
-        static N: AtomicU64 = AtomicU64::new(0);
-        format!(
-            "test-{tag}-{}-{}-{}",
-            std::process::id(),
-            now_ms(),
-            N.fetch_add(1, Ordering::Relaxed)
-        )
-    }
 
     #[test]
     fn record_round_trip() {

@@ -10,6 +10,7 @@
 pub mod audio;
 pub mod endpoint;
 pub mod follower;
+pub mod instance;
 pub mod levels;
 pub mod settings;
 pub mod worker;
@@ -17,6 +18,7 @@ pub mod worker;
 pub use audio::AudioLinkCell;
 pub use endpoint::{Endpoint, Peer};
 pub use follower::RingFollower;
+pub use instance::InstanceShared;
 pub use levels::{Levels, RingLevels};
 pub use settings::{LinkSession, LinkSettings};
 pub use worker::LinkWorker;

@@ -11,32 +11,24 @@ pub mod feed;
 pub mod window;
 
 use crate::meters::MasterMeters;
-use atomic_float::AtomicF32;
 use feed::{AlignedFeed, StemSource};
 use shared_dsp::link::low_end::LowEndPair;
 use shared_dsp::link::overview::{LinkAnalysis, MAX_LINKED_STEMS};
 use shared_dsp::link::record::{InstanceKind, InstanceStatus, StemFigures};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use stem_plugin_common::link::now_ms;
 use stem_plugin_common::link_session::endpoint::STALE_MS;
 use stem_plugin_common::link_session::{
-    AudioLinkCell, Endpoint, LinkSettings, LinkWorker, Peer, RingLevels,
+    Endpoint, InstanceShared, LinkSettings, LinkWorker, Peer, RingLevels,
 };
-use stem_plugin_common::MeterValue;
 
 /// What the audio thread, the link thread and the editor share.
 pub struct MasterLinkShared {
-    /// Where the audio thread writes its input.
-    pub audio: Arc<AudioLinkCell>,
-    pub sample_rate_hz: AtomicF32,
-    pub latency_samples: AtomicU32,
-    pub bypassed: AtomicBool,
+    /// Ring (the master's input), rate, latency, bypass, limiter gain reduction, clipper
+    /// reduction.
+    pub instance: InstanceShared,
     pub linear_phase: AtomicBool,
-    /// Largest limiter gain reduction and clipper reduction since the link thread last read
-    /// them, dB.
-    pub limiter_gain_reduction_db: MeterValue,
-    pub clipper_reduction_db: MeterValue,
     /// Whole-chain compare: set by the editor; the master compares, and so does every linked
     /// channel.
     pub compare: AtomicBool,
@@ -52,13 +44,8 @@ pub struct MasterLinkShared {
 impl Default for MasterLinkShared {
     fn default() -> Self {
         Self {
-            audio: Arc::new(AudioLinkCell::default()),
-            sample_rate_hz: AtomicF32::new(0.0),
-            latency_samples: AtomicU32::new(0),
-            bypassed: AtomicBool::new(false),
+            instance: InstanceShared::default(),
             linear_phase: AtomicBool::new(false),
-            limiter_gain_reduction_db: MeterValue::new(0.0),
-            clipper_reduction_db: MeterValue::new(0.0),
             compare: AtomicBool::new(false),
             mark_requested: AtomicBool::new(false),
             reset_requested: AtomicBool::new(false),
@@ -117,7 +104,11 @@ struct LinkState {
 
 impl LinkState {
     fn new(shared: Arc<MasterLinkShared>, settings: Arc<LinkSettings>) -> Self {
-        let endpoint = Endpoint::new(InstanceKind::Master, settings, shared.audio.clone());
+        let endpoint = Endpoint::new(
+            InstanceKind::Master,
+            settings,
+            shared.instance.audio.clone(),
+        );
         Self {
             shared,
             endpoint,
@@ -140,8 +131,8 @@ impl LinkState {
             return;
         }
         let shared = &self.shared;
-        let rate = shared.sample_rate_hz.load(Ordering::Relaxed) as f64;
-        let latency = shared.latency_samples.load(Ordering::Relaxed) as usize;
+        let rate = shared.instance.sample_rate_hz();
+        let latency = shared.instance.latency_samples.load(Ordering::Relaxed) as usize;
         if rate <= 0.0 {
             return;
         }
@@ -214,18 +205,14 @@ impl LinkState {
                 true_peak_dbtp: f32::NAN,
             });
         let mut status = InstanceStatus::new(InstanceKind::Master, "Stem Master");
-        status.sample_rate_hz = rate as f32;
-        status.latency_samples = latency as u32;
+        shared.instance.fill_status(&mut status);
         status.linear_phase = shared.linear_phase.load(Ordering::Relaxed);
-        status.bypassed = shared.bypassed.load(Ordering::Relaxed);
         status.compare = shared.compare.load(Ordering::Relaxed);
         status.momentary_in_lufs = input.momentary_lufs;
         status.short_term_in_lufs = input.short_term_lufs;
         status.momentary_out_lufs = meters.momentary_lufs.load();
         status.short_term_out_lufs = meters.short_term_lufs.load();
         status.true_peak_dbtp = meters.true_peak_max_dbtp.load();
-        status.gain_reduction_db = shared.limiter_gain_reduction_db.take(0.0);
-        status.peak_reduction_db = shared.clipper_reduction_db.take(0.0);
         if let Some(levels) = &self.levels {
             status.history_lufs = levels.history();
         }
