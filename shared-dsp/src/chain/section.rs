@@ -205,11 +205,15 @@ impl SectionSwitch {
             Law::CrossFade(SwitchState::WarmUp(left) | SwitchState::Cooling(left)) => {
                 Some(left.max(1))
             }
+            // At least one sample: a fade turned round before its first sample (on, then off
+            // at once) starts complete, and the run that ends it must not be empty, or a
+            // caller cutting its runs at steps would never move on (the VST3 validator's
+            // every-sample automation of every parameter hung the Stem Master that way).
             Law::CrossFade(
                 SwitchState::FadeIn(done)
                 | SwitchState::FadeOut(done)
                 | SwitchState::Retap { done, .. },
-            ) => Some(self.fade_samples - done),
+            ) => Some(self.fade_samples.saturating_sub(done).max(1)),
         }
     }
 
@@ -422,7 +426,8 @@ impl SectionSwitch {
                 self.run_both((&mut *l, &mut *r), (&mut *sl, &mut *sr), run_unit);
                 let inv = 1.0 / self.fade_samples as f32;
                 for i in 0..run {
-                    let t = (done + i + 1) as f32 * inv;
+                    // Past the fade's end (a fade turned round before it began) it is complete.
+                    let t = ((done + i + 1) as f32 * inv).min(1.0);
                     let w = if fading_in { t } else { 1.0 - t };
                     l[i] = blend(sl[i], l[i], w);
                     r[i] = blend(sr[i], r[i], w);
@@ -621,5 +626,36 @@ mod tests {
             };
             assert_eq!(y, want, "sample {n}");
         }
+    }
+
+    /// On, warmed up, then off before the fade-in's first sample: the fade-out starts
+    /// complete. Its next step is still at least one sample away (a zero-length run would
+    /// never end it), one sample ends it, and that sample is the bypass path (the delayed
+    /// input) exactly, not an overshooting blend.
+    #[test]
+    fn a_fade_turned_round_before_it_began_ends_in_one_sample() {
+        let (latency, fade, warm_up) = (2, 6, 3);
+        let mut switch = SectionSwitch::new(8, fade, false);
+        switch.set_latency(latency);
+        assert!(switch.set_enabled(true, warm_up));
+        let input = vec![1.0f32; 16];
+        render(&mut switch, &input[..warm_up], warm_up);
+        // Fading in, nothing of it done yet: turned off.
+        switch.set_enabled(false, warm_up);
+        assert_eq!(switch.samples_to_next_step(), Some(1));
+        let out = render(&mut switch, &input[..1], 1);
+        assert_eq!(out, [1.0]);
+        assert_eq!(switch.samples_to_next_step(), None);
+        assert!(switch.is_off());
+        // And the other way round: off, then on again before the fade-out began.
+        assert!(switch.set_enabled(true, warm_up));
+        render(&mut switch, &input[..warm_up], warm_up);
+        render(&mut switch, &input[..fade], fade);
+        // Off: it cools down for its latency, then would fade out; on again at that moment.
+        switch.set_enabled(false, warm_up);
+        render(&mut switch, &input[..latency], latency);
+        switch.set_enabled(true, warm_up);
+        assert_eq!(switch.samples_to_next_step(), Some(1));
+        assert_eq!(render(&mut switch, &input[..1], 1), [3.0]);
     }
 }
