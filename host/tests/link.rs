@@ -347,6 +347,27 @@ fn overview_case(count: usize) {
             lu[k]
         );
     }
+    // Each channel publishes its 1/3-octave band-energy frame: the bass's 55 Hz sits in its
+    // 50-63 Hz bands, 30 dB over its 1 kHz band; with the chord, the other way round.
+    let band = |status: &InstanceStatus, hz: f32| {
+        let k = record::BAND_CENTRES_HZ
+            .iter()
+            .position(|&c| c == hz)
+            .expect("a nominal centre");
+        status.band_db[k]
+    };
+    for (_, status, _) in members(&group) {
+        let low = band(&status, 50.0).max(band(&status, 63.0));
+        let mid = band(&status, 1000.0);
+        match status.name.as_str() {
+            "Bass" => assert!(low > mid + 30.0, "Bass: {:?}", status.band_db),
+            "Synths" => {
+                let chord = band(&status, 630.0).max(band(&status, 400.0));
+                assert!(chord > low + 30.0, "Synths: {:?}", status.band_db)
+            }
+            _ => {}
+        }
+    }
     // The drums make the limiter work: theirs is by far the largest share (the bass and the
     // chord standing under each hit take the rest, by their share of the sum at its peaks).
     assert!(

@@ -6,7 +6,6 @@
 
 use crate::link::ChannelLinkShared;
 use std::sync::Arc;
-use stem_plugin_common::link_session::LinkSession;
 
 use egui::{vec2, RichText, Ui};
 use nice_plug::context::gui::GuiContext;
@@ -15,7 +14,8 @@ use nice_plug_egui::EguiEditor;
 use stem_plugin_common::widgets::{
     column, create_resizable_editor, knob_row, switched_section, theme, AbCompare,
     CorrelationMeter, EditorApp, EditorLayout, EditorSize, EqLive, EqPanel, GainReductionMeter,
-    HistoryPlot, LevelMeter, MeterHold, ParamChoice, ParamKnob, ParamToggle, SECTION_KNOB_DIAMETER,
+    HistoryPlot, LevelMeter, LinkSessionField, MeterHold, ParamChoice, ParamKnob, ParamToggle,
+    SessionField, SECTION_KNOB_DIAMETER,
 };
 use stem_plugin_common::EditorOpen;
 
@@ -47,7 +47,8 @@ pub struct ChannelEditor {
     gr_history: Vec<f32>,
     /// The Stem Link: this stem's figures from the group's master, and the name being typed.
     link: Arc<ChannelLinkShared>,
-    link_name: Option<String>,
+    link_name: LinkSessionField,
+    link_group: LinkSessionField,
 }
 
 /// The editor for `params`, showing `meters`.
@@ -74,7 +75,8 @@ pub fn create(
             post_spectrum: Vec::new(),
             gr_history: Vec::new(),
             link,
-            link_name: None,
+            link_name: LinkSessionField::default(),
+            link_group: LinkSessionField::default(),
         },
     )
 }
@@ -219,31 +221,22 @@ impl ChannelEditor {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Link").color(theme::TEXT_DIM));
             let settings = &self.params.link;
-            let text = self
-                .link_name
-                .get_or_insert_with(|| settings.session().name);
-            let edit = ui.add(
-                egui::TextEdit::singleline(text)
-                    .hint_text(view.name.as_str())
-                    .desired_width(110.0),
-            );
-            if edit.lost_focus() {
-                let session = settings.session();
-                if session.name != *text {
-                    settings.set_session(LinkSession {
-                        name: text.clone(),
-                        ..session
-                    });
-                }
-            }
-            edit.on_hover_text("The name this stem shows under in the Stem Master's Link window");
+            self.link_name
+                .show(ui, settings, SessionField::Name, &view.name, 100.0)
+                .on_hover_text("The name this stem shows under in the Stem Master's Link window");
+            self.link_group
+                .show(ui, settings, SessionField::Group, &view.group, 100.0)
+                .on_hover_text(
+                    "The link group: the Stem Master and Stem Channels with the same group see \
+                     each other (empty: one group per host process)",
+                );
             let dim = |s: String| RichText::new(s).color(theme::TEXT_DIM);
             if let Some(problem) = &view.problem {
                 ui.label(RichText::new(problem).color(theme::OVER));
                 return;
             }
             if !view.master_present {
-                ui.label(dim(format!("group \"{}\": no Stem Master", view.group)));
+                ui.label(dim("no Stem Master in this group".to_string()));
                 return;
             }
             let figure = |v: Option<f32>, unit: &str| {

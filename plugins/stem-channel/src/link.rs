@@ -160,6 +160,7 @@ impl LinkState {
         status.short_term_in_lufs = before(out.short_term_lufs);
         status.true_peak_dbtp = out.true_peak_dbtp;
         status.history_lufs = levels.history();
+        status.band_db = levels.band_frame();
         self.endpoint.publish(&status, &[]);
 
         self.endpoint.peers(&mut self.peers);

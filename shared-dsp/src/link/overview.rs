@@ -10,10 +10,6 @@
 //! (or the start): the reference point the "change since a marked reference point" is
 //! measured from.
 //!
-//! One stem at a time can be *highlighted*: its 1/3-octave spectrum and the master input's are
-//! kept ([`LinkAnalysis::highlight`], [`LinkAnalysis::spectra`]), for the editor to draw the one
-//! over the other.
-//!
 //! Stems are kept in columns: a stem gets a column when it first appears and keeps it while it
 //! is linked; a stem that leaves stops being shown, and its column is not reused before the next
 //! mark, so a newcomer never inherits another stem's history.
@@ -24,7 +20,6 @@ use super::low_end::{LowEndMeter, LowEndPair};
 use super::record::{StemFigures, MAX_ROWS};
 use crate::meter::attribution::{loudness_vs_mix_lu, window_samples, AttributionRecorder};
 use crate::meter::loudness::LoudnessMeter;
-use crate::meter::spectrum::SpectrumAnalyser;
 
 /// Stems the overview follows at once.
 pub const MAX_LINKED_STEMS: usize = MAX_ROWS;
@@ -36,18 +31,6 @@ pub const MAX_SPAN_S: f64 = 1800.0;
 /// Frames fed per internal step.
 const STEP: usize = 4096;
 
-/// FFT size of the highlight's spectra at 48 kHz (scaled with the rate): 85 ms, fine enough
-/// for 1/3-octave bands from 20 Hz.
-const SPECTRUM_FFT_48K: usize = 4096;
-
-/// The highlighted stem's spectrum and the master input's.
-struct Highlight {
-    id: u64,
-    master: SpectrumAnalyser,
-    stem: SpectrumAnalyser,
-    mono: Vec<f32>,
-}
-
 #[derive(Clone, Debug)]
 struct Column {
     id: u64,
@@ -58,6 +41,7 @@ struct Column {
 }
 
 /// The overview's state (see the module documentation).
+#[derive(Clone, Debug)]
 pub struct LinkAnalysis {
     sample_rate_hz: f64,
     lead_samples: usize,
@@ -71,7 +55,6 @@ pub struct LinkAnalysis {
     mix: LoudnessMeter,
     low_end: LowEndMeter,
     zeros: Vec<f32>,
-    highlight: Option<Highlight>,
 }
 
 impl LinkAnalysis {
@@ -90,7 +73,6 @@ impl LinkAnalysis {
             mix: LoudnessMeter::new(2, sample_rate_hz),
             low_end: LowEndMeter::new(MAX_LINKED_STEMS, sample_rate_hz),
             zeros: vec![0.0; STEP],
-            highlight: None,
         }
     }
 
@@ -172,18 +154,6 @@ impl LinkAnalysis {
                     self.columns[c].meter.process_block(&pair);
                 } else {
                     self.columns[c].meter.process_block(&[zeros, zeros]);
-                }
-            }
-            if let Some(h) = &mut self.highlight {
-                if let Some(c) = self.columns.iter().position(|c| c.id == h.id && c.live) {
-                    let mono = |x: [&[f32]; 2], out: &mut Vec<f32>| {
-                        out.clear();
-                        out.extend(x[0].iter().zip(x[1]).map(|(l, r)| 0.5 * (l + r)));
-                    };
-                    mono(sum, &mut h.mono);
-                    h.master.process_block(&h.mono);
-                    mono(columns[c], &mut h.mono);
-                    h.stem.process_block(&h.mono);
                 }
             }
             self.recorder.record(sum, &columns);
@@ -269,39 +239,6 @@ impl LinkAnalysis {
                     .map(|(at_mark, now)| (now - at_mark) as f32),
             });
         }
-    }
-
-    /// Highlights stem `id` (or none): from now on its spectrum and the master input's are
-    /// measured (a new highlight starts both afresh).
-    pub fn highlight(&mut self, id: Option<u64>) {
-        if self.highlight.as_ref().map(|h| h.id) == id {
-            return;
-        }
-        let fft = SPECTRUM_FFT_48K * (self.sample_rate_hz / 48_000.0).round().max(1.0) as usize;
-        self.highlight = id.map(|id| Highlight {
-            id,
-            master: SpectrumAnalyser::new(fft, self.sample_rate_hz),
-            stem: SpectrumAnalyser::new(fft, self.sample_rate_hz),
-            mono: Vec::with_capacity(STEP),
-        });
-    }
-
-    /// The highlighted stem's 1/3-octave spectrum and the master input's, `[hz, dBFS]` pairs
-    /// (mono, `(L + R) / 2`), into `master` and `stem` (cleared; left empty without a highlight).
-    pub fn spectra(&self, master: &mut Vec<[f32; 2]>, stem: &mut Vec<[f32; 2]>) {
-        master.clear();
-        stem.clear();
-        let Some(h) = &self.highlight else { return };
-        let bands = |a: &SpectrumAnalyser, out: &mut Vec<[f32; 2]>| {
-            out.extend(
-                a.band_db()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &db)| [a.band_centre_hz(i), db]),
-            );
-        };
-        bands(&h.master, master);
-        bands(&h.stem, stem);
     }
 
     /// The low-end figures of two stems (by id).
@@ -447,40 +384,6 @@ mod tests {
         // The hits make the limiter work: theirs is by far the largest share.
         let hits_share = figures[0].limiter_gain_reduction_share_percent.unwrap();
         assert!(hits_share > 70.0, "{figures:?}");
-    }
-
-    #[test]
-    fn the_highlighted_stems_spectrum_is_its_own_under_the_masters() {
-        let n = (2.0 * FS) as usize;
-        let low = sine(n, 100.0, FS, 0.5);
-        let high = sine(n, 5000.0, FS, 0.5);
-        let sum: Vec<f32> = low.iter().zip(&high).map(|(a, b)| a + b).collect();
-        let mut live = LinkAnalysis::new(FS, 0);
-        live.column_of(1).unwrap();
-        live.column_of(2).unwrap();
-        live.highlight(Some(2));
-        live.feed(
-            [&sum, &sum],
-            &vec![0.0; n],
-            &[Some([&low, &low]), Some([&high, &high])],
-        );
-        let (mut master, mut stem) = (Vec::new(), Vec::new());
-        live.spectra(&mut master, &mut stem);
-        let at = |s: &[[f32; 2]], hz: f32| {
-            s.iter()
-                .min_by(|a, b| (a[0] / hz).ln().abs().total_cmp(&(b[0] / hz).ln().abs()))
-                .unwrap()[1]
-        };
-        // The highlighted stem (5 kHz) has its tone, not the other's; the master has both.
-        assert!(at(&stem, 5000.0) > at(&stem, 100.0) + 40.0, "{stem:?}");
-        assert!(
-            (at(&master, 100.0) - at(&master, 5000.0)).abs() < 3.0,
-            "{master:?}"
-        );
-        assert!((at(&master, 5000.0) - at(&stem, 5000.0)).abs() < 0.5);
-        live.highlight(None);
-        live.spectra(&mut master, &mut stem);
-        assert!(master.is_empty() && stem.is_empty());
     }
 
     #[test]

@@ -19,8 +19,17 @@ pub const HISTORY: usize = 32;
 /// Longest instance name, UTF-8 bytes (longer names are cut at a character boundary).
 pub const NAME_BYTES: usize = 32;
 
+/// The band-energy frame's 1/3-octave bands: the IEC 61260 nominal centres, 20 Hz to 20 kHz.
+pub const BAND_CENTRES_HZ: [f32; 31] = [
+    20.0, 25.0, 31.5, 40.0, 50.0, 63.0, 80.0, 100.0, 125.0, 160.0, 200.0, 250.0, 315.0, 400.0,
+    500.0, 630.0, 800.0, 1000.0, 1250.0, 1600.0, 2000.0, 2500.0, 3150.0, 4000.0, 5000.0, 6300.0,
+    8000.0, 10000.0, 12500.0, 16000.0, 20000.0,
+];
+/// Bands in the frame.
+pub const BANDS: usize = BAND_CENTRES_HZ.len();
+
 /// Format version: bumped whenever the layout changes.
-const FORMAT: u32 = 0x5354_4c01; // "STL" 1
+const FORMAT: u32 = 0x5354_4c02; // "STL" 2
 const KIND_AT: usize = 1;
 const NAME_AT: usize = 2;
 const ROLE_AT: usize = NAME_AT + NAME_BYTES / 4;
@@ -30,7 +39,8 @@ const FLAGS_AT: usize = LATENCY_AT + 1;
 const LEVELS_AT: usize = FLAGS_AT + 1;
 const LEVELS: usize = 7;
 const HISTORY_AT: usize = LEVELS_AT + LEVELS;
-const ROW_COUNT_AT: usize = HISTORY_AT + HISTORY;
+const BANDS_AT: usize = HISTORY_AT + HISTORY;
+const ROW_COUNT_AT: usize = BANDS_AT + BANDS;
 const ROWS_AT: usize = ROW_COUNT_AT + 1;
 const ROW_WORDS: usize = 8;
 
@@ -89,6 +99,9 @@ pub struct InstanceStatus {
     pub peak_reduction_db: f32,
     /// Momentary output loudness, one value per 100 ms, oldest first.
     pub history_lufs: [f32; HISTORY],
+    /// The output's 1/3-octave band-energy frame at [`BAND_CENTRES_HZ`], dBFS (mono,
+    /// `(L + R) / 2`, smoothed over about 150 ms; NaN until measured). The master's is its input.
+    pub band_db: [f32; BANDS],
 }
 
 impl InstanceStatus {
@@ -111,6 +124,7 @@ impl InstanceStatus {
             gain_reduction_db: 0.0,
             peak_reduction_db: 0.0,
             history_lufs: [f32::NAN; HISTORY],
+            band_db: [f32::NAN; BANDS],
         }
     }
 
@@ -158,6 +172,28 @@ impl StemFigures {
             change_since_mark_lu: None,
         }
     }
+}
+
+/// The band-energy frame of an analyser's 1/3-octave bands (`centres_hz` ascending, `levels_db`
+/// beside them): each of [`BAND_CENTRES_HZ`] takes the level of the analyser band nearest to it
+/// on a log axis within a sixth of an octave (an analyser whose bands sit on other centres, or
+/// stop below 20 kHz at a low rate, leaves the rest NaN).
+pub fn band_frame(centres_hz: &[f32], levels_db: &[f32]) -> [f32; BANDS] {
+    let mut frame = [f32::NAN; BANDS];
+    for (out, &centre) in frame.iter_mut().zip(&BAND_CENTRES_HZ) {
+        let nearest = centres_hz
+            .iter()
+            .zip(levels_db)
+            .map(|(&hz, &db)| ((hz / centre).log2().abs(), db))
+            .filter(|(octaves, _)| octaves.is_finite())
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((octaves, db)) = nearest {
+            if octaves <= 1.0 / 6.0 {
+                *out = db;
+            }
+        }
+    }
+    frame
 }
 
 /// Why a record could not be read.
@@ -221,10 +257,13 @@ pub fn encode(status: &InstanceStatus, rows: &[StemFigures], words: &mut [u32]) 
     for (w, v) in words[LEVELS_AT..HISTORY_AT].iter_mut().zip(status.levels()) {
         *w = v.to_bits();
     }
-    for (w, v) in words[HISTORY_AT..ROW_COUNT_AT]
+    for (w, v) in words[HISTORY_AT..BANDS_AT]
         .iter_mut()
         .zip(status.history_lufs)
     {
+        *w = v.to_bits();
+    }
+    for (w, v) in words[BANDS_AT..ROW_COUNT_AT].iter_mut().zip(status.band_db) {
         *w = v.to_bits();
     }
     let rows = &rows[..rows.len().min(MAX_ROWS)];
@@ -257,11 +296,12 @@ pub fn decode(words: &[u32], rows: &mut Vec<StemFigures>) -> Result<InstanceStat
     let level = |i: usize| f32::from_bits(words[LEVELS_AT + i]);
     let flags = words[FLAGS_AT];
     let mut history_lufs = [f32::NAN; HISTORY];
-    for (h, &w) in history_lufs
-        .iter_mut()
-        .zip(&words[HISTORY_AT..ROW_COUNT_AT])
-    {
+    for (h, &w) in history_lufs.iter_mut().zip(&words[HISTORY_AT..BANDS_AT]) {
         *h = f32::from_bits(w);
+    }
+    let mut band_db = [f32::NAN; BANDS];
+    for (b, &w) in band_db.iter_mut().zip(&words[BANDS_AT..ROW_COUNT_AT]) {
+        *b = f32::from_bits(w);
     }
     let status = InstanceStatus {
         kind,
@@ -280,6 +320,7 @@ pub fn decode(words: &[u32], rows: &mut Vec<StemFigures>) -> Result<InstanceStat
         gain_reduction_db: level(5),
         peak_reduction_db: level(6),
         history_lufs,
+        band_db,
     };
     let count = words[ROW_COUNT_AT] as usize;
     if count > MAX_ROWS {
@@ -311,6 +352,7 @@ mod tests {
         status.short_term_out_lufs = -8.25;
         status.momentary_in_lufs = f32::NEG_INFINITY;
         status.history_lufs[HISTORY - 1] = -9.5;
+        status.band_db[BANDS - 1] = -42.25;
         let rows: Vec<StemFigures> = (0..MAX_ROWS as u64 + 3)
             .map(|i| StemFigures {
                 instance_id: u64::MAX - i,
@@ -335,7 +377,24 @@ mod tests {
             status.levels().map(f32::to_bits)
         );
         assert_eq!(decoded.history_lufs[HISTORY - 1], -9.5);
+        assert_eq!(decoded.band_db[BANDS - 1], -42.25);
         assert_eq!(back, rows[..MAX_ROWS]);
+    }
+
+    #[test]
+    fn the_band_frame_takes_the_nearest_band_and_leaves_missing_ones_empty() {
+        // Exact third-octave centres (base-two) up to 10 kHz, as an analyser at a low rate has.
+        let centres: Vec<f32> = (-17..=10)
+            .map(|k| 1000.0 * 2f32.powf(k as f32 / 3.0))
+            .collect();
+        let levels: Vec<f32> = (0..centres.len()).map(|i| -(i as f32)).collect();
+        let frame = band_frame(&centres, &levels);
+        // 1 kHz is band 17, 20 Hz the first (19.7 Hz), 10 kHz band 27 (10.08 kHz).
+        assert_eq!(frame[17], -17.0);
+        assert_eq!(frame[0], 0.0);
+        assert_eq!(frame[27], -27.0);
+        // Above the analyser's last band: nothing.
+        assert!(frame[28..].iter().all(|v| v.is_nan()), "{frame:?}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`eq_panel`]: the curve bound to the shared `EqParams`, with the selected band's controls.
 //! - [`meter`]: vertical level meters (peak + loudness with hold), gain-reduction and
 //!   correlation meters.
+//! - [`link_field`]: a text field bound to the Stem Link's saved group or stem name.
 //! - [`history`]: a scrolling trace (gain reduction, loudness history with a target line).
 //! - [`readout`]: a grid of labelled numbers.
 //! - [`window`]: the resizable editor frame whose size survives in the plugin state.
@@ -19,6 +20,7 @@ pub mod eq_curve;
 pub mod eq_panel;
 pub mod history;
 pub mod knob;
+pub mod link_field;
 pub mod meter;
 pub mod readout;
 pub mod theme;
@@ -30,6 +32,7 @@ pub use eq_panel::{EqLive, EqPanel};
 pub use history::HistoryPlot;
 pub use knob::{knob_row, switched_section, SECTION_KNOB_DIAMETER};
 pub use knob::{ControlTarget, ParamChoice, ParamKnob, ParamToggle};
+pub use link_field::{LinkSessionField, SessionField};
 pub use meter::{CorrelationMeter, GainReductionMeter, LevelMeter, MeterHold};
 pub use readout::{Readout, ReadoutGrid};
 pub use window::{

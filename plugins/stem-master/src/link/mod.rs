@@ -14,7 +14,7 @@ use crate::meters::MasterMeters;
 use feed::{AlignedFeed, StemSource};
 use shared_dsp::link::low_end::LowEndPair;
 use shared_dsp::link::overview::{LinkAnalysis, MAX_LINKED_STEMS};
-use shared_dsp::link::record::{InstanceKind, InstanceStatus, StemFigures};
+use shared_dsp::link::record::{InstanceKind, InstanceStatus, StemFigures, BANDS};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use stem_plugin_common::link::now_ms;
@@ -77,9 +77,8 @@ pub struct MasterLinkView {
     pub conflicts: Vec<(usize, usize, LowEndPair)>,
     /// Other masters in the group (a second master confuses the channels' figures).
     pub other_masters: usize,
-    /// The highlighted stem's 1/3-octave spectrum and the master input's, `[hz, dBFS]`.
-    pub master_spectrum: Vec<[f32; 2]>,
-    pub stem_spectrum: Vec<[f32; 2]>,
+    /// The master input's 1/3-octave band-energy frame (each stem's is in its status).
+    pub master_band_db: [f32; BANDS],
 }
 
 /// Starts the master's link thread.
@@ -151,8 +150,6 @@ impl LinkState {
         if shared.mark_requested.swap(false, Ordering::Relaxed) {
             analysis.mark();
         }
-        let highlighted = shared.highlighted.load(Ordering::Relaxed);
-        analysis.highlight((highlighted != 0).then_some(highlighted));
         self.endpoint.peers(&mut self.peers);
         let Some(group) = self.endpoint.group().cloned() else {
             return;
@@ -215,11 +212,12 @@ impl LinkState {
         status.true_peak_dbtp = meters.true_peak_max_dbtp.load();
         if let Some(levels) = &self.levels {
             status.history_lufs = levels.history();
+            status.band_db = levels.band_frame();
         }
         self.endpoint.publish(&status, &self.rows);
 
         let mut view = build_view(&channels, &self.rows, analysis, &self.peers);
-        analysis.spectra(&mut view.master_spectrum, &mut view.stem_spectrum);
+        view.master_band_db = status.band_db;
         let mut shown = self.shared.view.lock().unwrap_or_else(|e| e.into_inner());
         *shown = MasterLinkView {
             group: self.endpoint.group_name().to_string(),
@@ -280,6 +278,7 @@ fn build_view(
             .iter()
             .filter(|p| p.status.kind == InstanceKind::Master)
             .count(),
+        master_band_db: [f32::NAN; BANDS],
         ..MasterLinkView::default()
     }
 }

@@ -9,9 +9,10 @@
 use super::{MasterLinkShared, MasterLinkView};
 use egui::{Color32, RichText, Ui};
 use shared_dsp::chain::settings::StemType;
+use shared_dsp::link::record::{BANDS, BAND_CENTRES_HZ};
 use std::sync::atomic::Ordering;
-use stem_plugin_common::link_session::{LinkSession, LinkSettings};
-use stem_plugin_common::widgets::{theme, EqCurveView};
+use stem_plugin_common::link_session::LinkSettings;
+use stem_plugin_common::widgets::{theme, EqCurveView, LinkSessionField, SessionField};
 
 /// Where the window first opens, logical pixels from the editor's top left.
 pub const LINK_WINDOW_POS: (f32, f32) = (120.0, 90.0);
@@ -19,7 +20,7 @@ pub const LINK_WINDOW_POS: (f32, f32) = (120.0, 90.0);
 #[derive(Default)]
 pub struct LinkWindow {
     pub open: bool,
-    group_text: Option<String>,
+    group: LinkSessionField,
 }
 
 /// A figure with its unit, or a dash.
@@ -72,26 +73,13 @@ impl LinkWindow {
     fn group_row(&mut self, ui: &mut Ui, view: &MasterLinkView, settings: &LinkSettings) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Group").color(theme::TEXT_DIM));
-            let text = self
-                .group_text
-                .get_or_insert_with(|| settings.session().group);
-            let edit = ui.add(
-                egui::TextEdit::singleline(text)
-                    .hint_text(view.group.as_str())
-                    .desired_width(180.0),
-            );
-            let submitted = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            edit.on_hover_text(
-                "Instances with the same group name see each other (empty: one group per host \
-                 process, or STEM_LINK_GROUP). Give two songs or two sessions different names.",
-            );
-            if submitted || ui.button("Join").clicked() {
-                let session = settings.session();
-                settings.set_session(LinkSession {
-                    group: text.clone(),
-                    ..session
-                });
-            }
+            self.group
+                .show(ui, settings, SessionField::Group, &view.group, 180.0)
+                .on_hover_text(
+                    "Instances with the same group name see each other (empty: one group per \
+                     host process, or STEM_LINK_GROUP). Give two songs or two sessions \
+                     different names; the name is applied when you leave the field.",
+                );
             match &view.problem {
                 Some(problem) => {
                     ui.label(RichText::new(problem).color(theme::OVER));
@@ -200,14 +188,24 @@ fn highlighted_spectrum(ui: &mut Ui, view: &MasterLinkView, shared: &MasterLinkS
     ui.separator();
     ui.label(
         RichText::new(format!(
-            "{} (colour) over the master's input (grey), 1/3-octave",
+            "{} (colour) over the master's input (grey), 1/3-octave band energies as each \
+             publishes them",
             stem.status.name
         ))
         .color(theme::TEXT_DIM),
     );
+    let pairs = |frame: &[f32; BANDS]| -> Vec<[f32; 2]> {
+        BAND_CENTRES_HZ
+            .iter()
+            .zip(frame)
+            .filter(|(_, db)| db.is_finite())
+            .map(|(&hz, &db)| [hz, db])
+            .collect()
+    };
+    let (master, stem) = (pairs(&view.master_band_db), pairs(&stem.status.band_db));
     let flat = |_hz: f32| 0.0;
     EqCurveView::new(&flat, &[])
-        .spectra(&view.master_spectrum, &view.stem_spectrum)
+        .spectra(&master, &stem)
         .spectrum_range_db(-90.0, 0.0)
         .show(ui, egui::vec2(ui.available_width().min(740.0), 120.0));
 }
