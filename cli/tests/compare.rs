@@ -17,17 +17,7 @@ fn known_eq() -> [BandSettings; 2] {
 
 /// `x` through our EQ with `bands`, then `gain_db`.
 fn equalised(x: &[Vec<f32>; 2], bands: &[BandSettings], gain_db: f32) -> [Vec<f32>; 2] {
-    let mut eq = ParametricEq::new(SR as f64);
-    for (i, b) in bands.iter().enumerate() {
-        eq.set_band_immediately(i, *b);
-    }
-    let (mut l, mut r) = (x[0].clone(), x[1].clone());
-    eq.process_block(&mut l, &mut r);
-    let g = 10f32.powf(gain_db / 20.0);
-    for v in l.iter_mut().chain(r.iter_mut()) {
-        *v *= g;
-    }
-    [l, r]
+    ParametricEq::rendered(SR as f64, bands, gain_db, x)
 }
 
 #[test]

@@ -122,6 +122,28 @@ impl ParametricEq {
         }
     }
 
+    /// A whole stereo signal through fixed `bands` (set at once, no glide) and then `gain_db`:
+    /// an offline rendering, e.g. the reference a known EQ makes of a programme (the Match EQ's
+    /// tests in `shared-dsp` and `stem compare`'s).
+    pub fn rendered(
+        sample_rate_hz: f64,
+        bands: &[BandSettings],
+        gain_db: f32,
+        x: &[Vec<f32>; 2],
+    ) -> [Vec<f32>; 2] {
+        let mut eq = Self::new(sample_rate_hz);
+        for (i, b) in bands.iter().enumerate() {
+            eq.set_band_immediately(i, *b);
+        }
+        let (mut l, mut r) = (x[0].clone(), x[1].clone());
+        eq.process_block(&mut l, &mut r);
+        let g = 10f32.powf(gain_db / 20.0);
+        for v in l.iter_mut().chain(r.iter_mut()) {
+            *v *= g;
+        }
+        [l, r]
+    }
+
     /// Sets a band and jumps straight to it (no smoothing, no fade); designs now, so call it
     /// when preparing (e.g. after loading a preset), not per block.
     pub fn set_band_immediately(&mut self, index: usize, settings: BandSettings) {
