@@ -8,7 +8,7 @@
 //! candidate it tried.
 
 use serde::Serialize;
-use shared_dsp::chain::learn::DriveSolution;
+use shared_dsp::chain::learn::{DriveSolution, TOLERANCE_LU};
 use shared_dsp::chain::loudness_plan::{plan_peak_stage, DrivenPeakStage, PeakPlanRequest};
 pub use shared_dsp::chain::loudness_plan::{ClipperChoice, PeakPlan, PEAK_CONTROL_TRY_DB};
 use shared_dsp::chain::settings::MasterSettings;
@@ -153,7 +153,10 @@ pub fn damage_of(
 /// The loudest master reachable with the peak stage within `budget_db` of mean reduction (the
 /// larger of the limiter's and the clipper's, 10 ms windows), LUFS: the drive is bisected (eight
 /// steps, to 0.1 dB) between `drive_db`, where the stage works beyond the budget, and 24 dB
-/// below it. `None` when even that lower drive works beyond the budget.
+/// below it. The level named is that drive's loudness less the drive solver's tolerance
+/// ([`TOLERANCE_LU`]): a render asked for it lands within the tolerance of it, so at most at the
+/// bisected drive's loudness, and stays within the budget. `None` when even that lower drive
+/// works beyond the budget.
 pub fn loudest_within_budget_lufs(
     pre: &Spool,
     settings: &MasterSettings,
@@ -185,7 +188,7 @@ pub fn loudest_within_budget_lufs(
             high = mid;
         }
     }
-    Ok(Some(low_lufs))
+    Ok(Some(low_lufs - TOLERANCE_LU))
 }
 
 /// The integrated loudness of the spool `input` through `runner` and its `D` against
