@@ -48,7 +48,7 @@
 //! be the largest difference between a lightly clipped signal and its input. The dry path of the mix is delayed by the oversampler's
 //! latency so a parallel blend does not comb-filter.
 
-mod antiderivative;
+pub(crate) mod antiderivative;
 
 use crate::adaa::{self, COMPENSATED_DELAY_SAMPLES, COMPENSATION_TAPS};
 use crate::delay::DelayLine;
