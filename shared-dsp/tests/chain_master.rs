@@ -16,7 +16,8 @@
 //! - the clipper before the limiter: its peak reduction reading follows the curve's analytic
 //!   value, every target's ceiling holds with it (16x reference) while the limiter works less,
 //!   and switching it moves the latency by its own, click-free, settling on the switched
-//!   result; the DC filter removes an offset (-60 dBFS or better) with the ceiling held.
+//!   result; the DC filter removes an offset (-60 dBFS or better) with the ceiling held; the
+//!   clipper leaves no DC from clipping an asymmetric waveform.
 
 use ebur128::{EbuR128, Mode};
 use shared_dsp::chain::master::{MasterChain, TargetLearn};
@@ -1355,4 +1356,59 @@ fn the_learn_tap_is_the_signal_the_limiter_is_driven_from() {
             "channel {c}"
         );
     }
+}
+
+/// Clipping the louder side of a zero-mean asymmetric waveform makes DC; the master's clipper
+/// is followed by a 2 Hz one-pole DC blocker, whose gain at DC is zero. The waveform:
+/// `exp(3 cos(2 pi 60 t))` less its mean over whole periods (narrow positive crests, shallow
+/// troughs), its crests 2 dB over the clip level. The clipper alone turns it into a -29 dBFS
+/// offset, with the blocker into none (the mean of the last 4 s below -100 dBFS). Through the
+/// master (clip level at the -1 dBTP ceiling) the limiter after the clipper still acts on the
+/// crests the blocker lowered and raised, asymmetrically, and makes a little DC of its own:
+/// below -70 dBFS here, with the ceiling held (16x reference).
+#[test]
+fn the_masters_clipper_leaves_no_dc_from_an_asymmetric_waveform() {
+    const CREST_DB: f64 = 2.0;
+    let n = 6 * FS as usize;
+    let period = FS as usize / 60;
+    let shape = |i: usize| {
+        (3.0 * (std::f64::consts::TAU * (i % period) as f64 / period as f64).cos()).exp()
+    };
+    let mean = (0..period).map(shape).sum::<f64>() / period as f64;
+    let scale = 10f64.powf(CREST_DB / 20.0) / (shape(0) - mean);
+    let x: Vec<f32> = (0..n).map(|i| ((shape(i) - mean) * scale) as f32).collect();
+    let dc_db = |y: &[f32]| {
+        let tail = &y[n - 4 * FS as usize..];
+        20.0 * (tail.iter().map(|&v| v as f64).sum::<f64>() / tail.len() as f64)
+            .abs()
+            .log10()
+    };
+    let clipped = |blocker: bool| {
+        let mut clipper = shared_dsp::dynamics::Clipper::new(FS);
+        clipper.set_dc_blocker(blocker);
+        let (mut l, mut r) = (x.clone(), x.clone());
+        for (a, b) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+            clipper.process_block(a, b);
+        }
+        dc_db(&l)
+    };
+    let (bare_dc, blocked_dc) = (clipped(false), clipped(true));
+
+    let (_, mut chain) = clipper_only(0.0, 0.0);
+    let (mut l, mut r) = (x.clone(), x.clone());
+    for (a, b) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+        chain.process_block(a, b);
+    }
+    let master_dc = dc_db(&l);
+    let tp = to_db(reference_true_peak_16x(&l).max(reference_true_peak_16x(&r)));
+    println!(
+        "input DC {:.1} dBFS; clipper {bare_dc:.1} dBFS, with its blocker {blocked_dc:.1} dBFS; \
+         master {master_dc:.1} dBFS, true peak {tp:.2} dBTP",
+        dc_db(&x)
+    );
+    assert!(dc_db(&x) < -120.0);
+    assert!(bare_dc > -40.0, "{bare_dc}");
+    assert!(blocked_dc < -100.0, "{blocked_dc}");
+    assert!(master_dc < -70.0, "{master_dc}");
+    assert!(tp <= -1.0, "{tp}");
 }

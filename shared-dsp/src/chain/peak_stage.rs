@@ -12,7 +12,15 @@
 //! club"), and the usual order of loudness maximisers.
 //!
 //! The clipper is [`Clipper`] (the saturation's soft clip scaled to a clip level, on its
-//! anti-aliased path) at the ceiling plus [`MasterSettings::clipper_margin_db`].
+//! anti-aliased path) at the ceiling plus [`MasterSettings::clipper_margin_db`], followed by the
+//! saturation's 2 Hz one-pole DC blocker: clipping the louder side of an asymmetric waveform
+//! makes DC, which the limiter's drive then keeps. Measured on four songs rendered from tracker
+//! modules (mix only, -8 LUFS, -1 dBTP, 10 Hz high-passed inputs at -85 to -140 dBFS DC): the
+//! masters' DC -54.8 / -63.2 / -58.7 / -86.0 dBFS without the blocker, -85.4 / -78.9 / -69.4 /
+//! -69.4 dBFS with it. Its phase shift counts in `D` (against the input without it): -25.34 /
+//! -22.41 / -15.00 / -16.28 dB became -25.19 / -21.83 / -14.71 / -15.89 dB, still 4-6 dB cleaner
+//! than x42 dpl and LSP Limiter at the same loudness (README). The limiter after it holds the
+//! ceiling whatever the blocker does to the waveform.
 //!
 //! The clipper's latency (its oversampler's, 55 samples at 48 kHz) counts only while it is on,
 //! so a master with the clipper off keeps the limiter's latency alone. Switching it works like
@@ -53,7 +61,8 @@ impl PeakStage {
         fade_samples: usize,
         clipper_on: bool,
     ) -> Self {
-        let clipper = Clipper::new(sample_rate_hz);
+        let mut clipper = Clipper::new(sample_rate_hz);
+        clipper.set_dc_blocker(true);
         let mut limiter = Limiter::new(2, sample_rate_hz as f32);
         limiter.set_sample_rate(sample_rate_hz);
         limiter.set_settings(LimiterSettings {

@@ -69,6 +69,13 @@ impl Clipper {
         }
     }
 
+    /// Runs the saturation's 2 Hz DC blocker after the curve ([`Saturation::set_dc_blocker_always`]):
+    /// the master's clipper, driven hard into asymmetric waveforms, makes DC the limiter's
+    /// drive would keep. Call before processing.
+    pub fn set_dc_blocker(&mut self, on: bool) {
+        self.saturation.set_dc_blocker_always(on);
+    }
+
     /// Sets the sample rate (the oversampler's filters; call before processing).
     pub fn set_sample_rate(&mut self, sample_rate_hz: f64) {
         self.saturation.set_sample_rate(sample_rate_hz);
