@@ -121,6 +121,68 @@ impl GainReductionHistogram {
     }
 }
 
+/// A master's peak stage at work: the limiter's and the clipper's reduction, window by
+/// window, in the windows of the whole master chain (which the stem attribution's line up
+/// with), whichever processor runs the stage.
+#[derive(Clone, Debug)]
+pub struct StageLog {
+    pub limiter: GainReductionHistogram,
+    pub clipper: GainReductionHistogram,
+    /// Samples of the processor's output still to pass before the first window opens.
+    unlogged: usize,
+}
+
+impl StageLog {
+    /// A log whose first window opens at the processor's sample `first_logged`. The whole
+    /// chain skips its first samples when its latency exceeds the attribution's (the clipper
+    /// the plan added); the peak stage run alone on the pre-limiter signal starts after the
+    /// chain's pre-limiter latency, during which the chain's stage ran on start-up silence and
+    /// did no work: a negative `first_logged` records that many samples of none first.
+    pub fn new(sample_rate_hz: f64, first_logged: isize) -> Self {
+        let mut log = Self {
+            limiter: GainReductionHistogram::new(sample_rate_hz),
+            clipper: GainReductionHistogram::new(sample_rate_hz),
+            unlogged: first_logged.max(0) as usize,
+        };
+        let mut idle = first_logged.min(0).unsigned_abs();
+        while idle > 0 {
+            let n = idle.min(log.limiter.samples_to_window_end());
+            log.limiter.record(n, 0.0);
+            log.clipper.record(n, 0.0);
+            idle -= n;
+        }
+        log
+    }
+
+    /// Runs `process` over a stereo block in pieces that end where windows end, recording the
+    /// largest reductions it returns for each piece (limiter, clipper, dB).
+    pub fn run(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        mut process: impl FnMut(&mut [f32], &mut [f32]) -> (f32, f32),
+    ) {
+        let mut at = 0;
+        while at < left.len() {
+            let n = if self.unlogged > 0 {
+                self.unlogged
+            } else {
+                self.limiter.samples_to_window_end()
+            }
+            .min(left.len() - at);
+            let (limiter_db, clipper_db) =
+                process(&mut left[at..at + n], &mut right[at..at + n]);
+            if self.unlogged > 0 {
+                self.unlogged -= n;
+            } else {
+                self.limiter.record(n, limiter_db);
+                self.clipper.record(n, clipper_db);
+            }
+            at += n;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

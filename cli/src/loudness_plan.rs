@@ -9,16 +9,19 @@
 
 use serde::Serialize;
 use shared_dsp::chain::learn::{DriveSolution, TOLERANCE_LU};
-use shared_dsp::chain::loudness_plan::{plan_peak_stage, DrivenPeakStage, PeakPlanRequest};
+use shared_dsp::chain::loudness_plan::{
+    plan_peak_stage, DrivenPeakStage, PeakMeasurement, PeakPlanRequest,
+};
 pub use shared_dsp::chain::loudness_plan::{ClipperChoice, PeakPlan, PEAK_CONTROL_TRY_DB};
 use shared_dsp::chain::settings::MasterSettings;
 use shared_dsp::meter::damage::LoudnessDamage;
 use shared_dsp::meter::loudness::LoudnessMeter;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
-use crate::gain_reduction::GainReductionHistogram;
+use crate::gain_reduction::StageLog;
 use crate::mastering::{integrated_through, run_spool, Runner};
 use crate::plan::Delivery;
 use crate::spool::{Spool, SpoolReader};
@@ -63,33 +66,56 @@ pub struct LoudnessPlan {
 }
 
 /// The limiter's and the clipper's reduction, 10 ms window by window.
-pub type StageWork = Arc<Mutex<[GainReductionHistogram; 2]>>;
+pub type StageWork = Arc<Mutex<StageLog>>;
+
+/// Where a pass logs the stage's work: its windows open at the stage's first output sample
+/// (the budget search), or lie where the whole master chain has them, whose stem attribution
+/// was recorded with `attributed_latency` samples of latency (the master's own pass).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum WorkWindows {
+    FromStart,
+    AsTheChain { attributed_latency: usize },
+}
 
 /// The peak stage alone, as the master chain runs it (drive, clipper when on, limiter, output
 /// gain), on the pre-limiter signal: what the drive search measures, logging the stage's work
-/// into `work` when given. The final master always comes from the whole chain.
+/// into `work` when given. Its output is the whole master chain's, bit for bit
+/// (`mastering::tests`), so the search's pass at the chosen drive is the master.
 pub(crate) fn peak_stage(
     settings: &MasterSettings,
     sample_rate_hz: f64,
     drive_db: f64,
-    work: Option<StageWork>,
+    work: Option<(StageWork, WorkWindows)>,
 ) -> Runner {
     let mut stage = DrivenPeakStage::new(settings, sample_rate_hz, drive_db, PROCESS_BLOCK);
     let latency = stage.latency_samples();
+    let work = work.map(|(work, windows)| {
+        // The stage's first output is the chain's sample `latency - attributed`; the log
+        // counts from the chain's sample 0 (see `StageLog::new`).
+        let first_logged = match windows {
+            WorkWindows::FromStart => 0,
+            WorkWindows::AsTheChain { attributed_latency } => {
+                latency as isize - attributed_latency as isize
+            }
+        };
+        *work.lock().unwrap_or_else(|e| e.into_inner()) =
+            StageLog::new(sample_rate_hz, first_logged);
+        work
+    });
     Aligned::new(
         latency,
         Box::new(move |l, r| match &work {
             None => stage.process_block(l, r),
             Some(work) => {
-                let mut logs = work.lock().unwrap_or_else(|e| e.into_inner());
-                let mut at = 0;
-                while at < l.len() {
-                    let n = logs[0].samples_to_window_end().min(l.len() - at);
-                    stage.process_block(&mut l[at..at + n], &mut r[at..at + n]);
-                    logs[0].record(n, stage.stage().limiter().block_max_gain_reduction_db());
-                    logs[1].record(n, stage.stage().clipper_block_max_reduction_db());
-                    at += n;
-                }
+                let mut log = work.lock().unwrap_or_else(|e| e.into_inner());
+                log.run(l, r, |l, r| {
+                    stage.process_block(l, r);
+                    let stage = stage.stage();
+                    (
+                        stage.limiter().block_max_gain_reduction_db(),
+                        stage.clipper_block_max_reduction_db(),
+                    )
+                });
             }
         }),
     )
@@ -122,34 +148,6 @@ pub fn compare_block(
     Ok(())
 }
 
-/// `D` of the spool `input` through `runner` against the spool `reference` (the same stems with
-/// every loudness stage idle, aligned with `input`).
-fn damage_through(input: &Spool, reference: &Spool, runner: Runner) -> Result<f64> {
-    let mut reference = reference.reader()?;
-    let mut scratch = [Vec::new(), Vec::new()];
-    let mut damage = LoudnessDamage::new();
-    run_spool(input, runner, |l, r| {
-        compare_block(&mut reference, &mut scratch, &mut damage, [l, r])
-    })?;
-    Ok(damage.damage_db())
-}
-
-/// `D` of the pre-limiter spool `input` through the peak stage of `settings` at `drive_db`,
-/// against `reference`.
-pub fn damage_of(
-    input: &Spool,
-    reference: &Spool,
-    settings: &MasterSettings,
-    drive_db: f64,
-    sample_rate_hz: f64,
-) -> Result<f64> {
-    damage_through(
-        input,
-        reference,
-        peak_stage(settings, sample_rate_hz, drive_db, None),
-    )
-}
-
 /// The loudest master reachable with the peak stage within `budget_db` of mean reduction (the
 /// larger of the limiter's and the clipper's, 10 ms windows), LUFS: the drive is bisected (eight
 /// steps, to 0.1 dB) between `drive_db`, where the stage works beyond the budget, and 24 dB
@@ -165,14 +163,16 @@ pub fn loudest_within_budget_lufs(
     sample_rate_hz: f64,
 ) -> Result<Option<f64>> {
     let measure = |g: f64| -> Result<(f64, f64)> {
-        let work: StageWork = Arc::new(Mutex::new([
-            GainReductionHistogram::new(sample_rate_hz),
-            GainReductionHistogram::new(sample_rate_hz),
-        ]));
-        let runner = peak_stage(settings, sample_rate_hz, g, Some(work.clone()));
+        let work: StageWork = Arc::new(Mutex::new(StageLog::new(sample_rate_hz, 0)));
+        let runner = peak_stage(
+            settings,
+            sample_rate_hz,
+            g,
+            Some((work.clone(), WorkWindows::FromStart)),
+        );
         let lufs = integrated_through(pre, runner, sample_rate_hz)?;
-        let logs = work.lock().unwrap_or_else(|e| e.into_inner());
-        Ok((lufs, logs[0].stats().mean_db.max(logs[1].stats().mean_db)))
+        let log = work.lock().unwrap_or_else(|e| e.into_inner());
+        Ok((lufs, log.limiter.stats().mean_db.max(log.clipper.stats().mean_db)))
     };
     let (mut low, mut high) = (drive_db - 24.0, drive_db);
     let (mut low_lufs, low_work) = measure(low)?;
@@ -191,37 +191,81 @@ pub fn loudest_within_budget_lufs(
     Ok(Some(low_lufs - TOLERANCE_LU))
 }
 
-/// The integrated loudness of the spool `input` through `runner` and its `D` against
-/// `reference`, in one pass.
-fn loudness_and_damage(
+/// A pass of the peak stage at one drive, kept while it may become the master: its output
+/// (aligned with the sum, spooled) and the stage's work in the whole chain's windows.
+pub struct PeakPass {
+    pub output: Spool,
+    pub work: StageLog,
+}
+
+/// The pre-limiter spool `input` through the peak stage of `settings` at `drive_db`, in one
+/// pass: the output spooled in `spool_dir`, its integrated loudness, its `D` against
+/// `reference` and the stage's work in the windows of a chain whose attribution was recorded
+/// with `attributed_latency` samples of latency.
+fn measure_pass(
     input: &Spool,
     reference: &Spool,
-    runner: Runner,
+    (settings, drive_db): (&MasterSettings, f64),
+    attributed_latency: usize,
     sample_rate_hz: f64,
-) -> Result<(f64, f64)> {
+    spool_dir: &Path,
+) -> Result<PeakMeasurement<PeakPass>> {
+    let work: StageWork = Arc::new(Mutex::new(StageLog::new(sample_rate_hz, 0)));
+    let windows = WorkWindows::AsTheChain { attributed_latency };
+    let runner = peak_stage(
+        settings,
+        sample_rate_hz,
+        drive_db,
+        Some((work.clone(), windows)),
+    );
+    let mut output = Spool::create(spool_dir)?;
     let mut meter = LoudnessMeter::new(2, sample_rate_hz);
     let mut reference = reference.reader()?;
     let mut scratch = [Vec::new(), Vec::new()];
     let mut damage = LoudnessDamage::new();
     run_spool(input, runner, |l, r| {
         meter.process_block(&[l, r]);
+        output.write(l, r)?;
         compare_block(&mut reference, &mut scratch, &mut damage, [l, r])
     })?;
-    Ok((meter.integrated_lufs(), damage.damage_db()))
+    output.finish()?;
+    let work = std::mem::replace(
+        &mut *work.lock().unwrap_or_else(|e| e.into_inner()),
+        StageLog::new(sample_rate_hz, 0),
+    );
+    Ok(PeakMeasurement {
+        lufs: meter.integrated_lufs(),
+        damage_db: damage.damage_db(),
+        pass: PeakPass { output, work },
+    })
+}
+
+/// A delivery's plan as chosen ([`choose`]).
+pub struct Chosen {
+    /// The master settings to render (the plan's clipper choice).
+    pub settings: MasterSettings,
+    pub solution: DriveSolution,
+    pub plan: LoudnessPlan,
+    /// `D` of the chosen stage, dB.
+    pub damage_db: f64,
+    /// The pass at the chosen drive: the master.
+    pub pass: PeakPass,
 }
 
 /// Chooses the peak stage and its drive for delivery `d` over the pre-limiter spool `pre`
-/// ([`plan_peak_stage`]): the master settings to render, the drive solution, the plan to report
-/// and the chosen stage's `D`. `D` is measured against `reference`: `pre` itself, or the same
-/// stems without their peak control when the stem peak plan tries it
-/// ([`crate::stem_peak_plan`]).
+/// ([`plan_peak_stage`]), every pass spooled in `spool_dir` and the one at the chosen drive
+/// kept as the master (its work logged in the windows of a chain whose attribution was
+/// recorded with `attributed_latency` samples of latency). `D` is measured against
+/// `reference`: `pre` itself, or the same stems without their peak control when the stem peak
+/// plan tries it ([`crate::stem_peak_plan`]).
 pub fn choose(
     d: &Delivery,
-    pre: &Spool,
-    reference: &Spool,
+    (pre, reference): (&Spool, &Spool),
     (pre_limiter_lufs, pre_peak_dbfs): (f64, f64),
+    attributed_latency: usize,
     sample_rate_hz: f64,
-) -> Result<(MasterSettings, DriveSolution, LoudnessPlan, f64)> {
+    spool_dir: &Path,
+) -> Result<Chosen> {
     let request = PeakPlanRequest {
         settings: d.master.clone(),
         target_lufs: d.target_lufs,
@@ -230,13 +274,24 @@ pub fn choose(
         pre_peak_dbfs,
     };
     let planned = plan_peak_stage(&request, |settings, drive_db| {
-        let runner = peak_stage(settings, sample_rate_hz, drive_db, None);
-        loudness_and_damage(pre, reference, runner, sample_rate_hz)
+        measure_pass(
+            pre,
+            reference,
+            (settings, drive_db),
+            attributed_latency,
+            sample_rate_hz,
+            spool_dir,
+        )
     })?;
-    let plan = LoudnessPlan {
-        peak: planned.plan,
-        master_dc_filter: MasterDcFilter::default(),
-        stem_peak_control: None,
-    };
-    Ok((planned.settings, planned.solution, plan, planned.damage_db))
+    Ok(Chosen {
+        settings: planned.settings,
+        solution: planned.solution,
+        plan: LoudnessPlan {
+            peak: planned.plan,
+            master_dc_filter: MasterDcFilter::default(),
+            stem_peak_control: None,
+        },
+        damage_db: planned.damage_db,
+        pass: planned.pass,
+    })
 }

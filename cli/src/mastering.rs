@@ -15,12 +15,14 @@
 //!    analysis ([`crate::loudness_plan`]): the peak stage alone (drive, clipper, limiter,
 //!    output gain, as the chain runs them) is streamed from the pre-limiter spool and measured
 //!    by the drive solver the plugin's Learn uses ([`shared_dsp::chain::learn::solve_drive`])
-//!    until it lands within [`shared_dsp::chain::learn::TOLERANCE_LU`] of the target. The
-//!    master is then streamed once
-//!    from the sum's spool through the whole `MasterChain` with that drive (the limiter's ceiling
-//!    set to the delivery's, every EQ mode's latency removed), so it is exactly what the Stem
-//!    Master plugin produces with those settings, and handed block by block to the caller
-//!    ([`MasterStream`]), which writes the delivery files.
+//!    until it lands within [`shared_dsp::chain::learn::TOLERANCE_LU`] of the target. Every
+//!    pass is spooled, and the one at the chosen drive is the master: the peak stage run alone
+//!    on the pre-limiter signal gives the same bits as the whole `MasterChain` over the sum with
+//!    that drive (the limiter's ceiling set to the delivery's, every EQ mode's latency removed),
+//!    which is what the Stem Master plugin plays (tested), so no pass is rendered twice. It is
+//!    handed block by block to the caller ([`MasterStream`]), which writes the delivery files.
+//!    Without the stem peak plan, each delivery's master is written as soon as its own plan is
+//!    made.
 //!
 //! As the stems are summed, each delivery records which stem makes the sum's peaks and how loud
 //! each stem is against the sum ([`crate::stem_attribution`]); the limiter's gain reduction per
@@ -31,9 +33,10 @@
 //! Memory: per chain a few blocks and its loudness history (three numbers per 100 ms); per
 //! delivery two spool writers and the attribution's record (4 (1 + stems) bytes per 10 ms); for
 //! the mix, its stems as read for a chain's latency, its loudness history and two spectrum
-//! accumulators. Disk: two stereo float
-//! copies of the programme per delivery (1.4 GB each for an hour at 48 kHz), removed when the
-//! render ends, fails or is interrupted.
+//! accumulators. Disk: per delivery, two stereo float copies of the programme, plus the best
+//! and the current pass of each drive search (two searches at once when the clipper is tried:
+//! at most four more copies; 1.4 GB each for an hour at 48 kHz), removed when the render
+//! ends, fails or is interrupted.
 //!
 //! The search's split of the chain before the limiter relies on a bypassed section being a pure
 //! delay of its latency (which the chain guarantees); each search step then costs only the
@@ -54,9 +57,9 @@ use crate::analysis::LoudnessHistory;
 use crate::audio::warn_non_finite;
 use crate::error::{Error, Result};
 use crate::figures::LoudnessTrack;
-use crate::gain_reduction::{GainReductionHistogram, GainReductionStats};
+use crate::gain_reduction::{GainReductionStats, StageLog};
 use crate::loudness_plan::{
-    self, compare_block, LoudnessPlan, MasterDcFilter, MasterDcFilterChoice,
+    self, compare_block, Chosen, LoudnessPlan, MasterDcFilter, MasterDcFilterChoice, PeakPass,
 };
 use crate::mix_comparison::{MixMeasurement, MixMeter};
 use crate::par;
@@ -113,20 +116,22 @@ fn pre_limiter(settings: &MasterSettings, sample_rate_hz: f64) -> Runner {
     master_runner(&s, sample_rate_hz)
 }
 
-/// The whole master chain with the limiter drive `drive_db`, recording its limiter's gain
-/// reduction and its clipper's peak reduction window by window into `reduction` (the chain's
-/// output does not depend on how its input is split, so the windows cost nothing in bits).
+/// The whole master chain with the limiter drive `drive_db`, logging its peak stage's work
+/// into `work` (the chain's output does not depend on how its input is split, so the windows
+/// cost nothing in bits): what the Stem Master plugin plays, which the master (the plan's pass
+/// of the peak stage alone) is tested against.
 ///
 /// The windows line up with the stem attribution's, recorded for a chain of
 /// `attributed_latency` samples: the pre-limiter chain with the preset's peak stage. When the
 /// loudness plan turned the clipper on, the chain is later by the clipper's latency, so its
 /// first windows start that many samples late (the chain's own start-up, silent at first).
+#[cfg(test)]
 fn full_master(
     settings: &MasterSettings,
     sample_rate_hz: f64,
     drive_db: f64,
     attributed_latency: usize,
-    reduction: [Arc<Mutex<GainReductionHistogram>>; 2],
+    work: Arc<Mutex<StageLog>>,
 ) -> Runner {
     let mut s = settings.clone();
     s.limiter_enabled = true;
@@ -134,30 +139,20 @@ fn full_master(
     s.dither = DitherSettings::default();
     let mut chain = master_chain(&s, sample_rate_hz);
     let latency = chain.latency_samples();
-    let mut unlogged = latency.saturating_sub(attributed_latency);
-    let [gain_reduction, clipper_reduction] = reduction;
+    *lock(&work) = StageLog::new(
+        sample_rate_hz,
+        latency as isize - attributed_latency as isize,
+    );
     Aligned::new(
         latency,
         Box::new(move |l, r| {
-            let mut histogram = lock(&gain_reduction);
-            let mut clipper = lock(&clipper_reduction);
-            let mut at = 0;
-            while at < l.len() {
-                let n = if unlogged > 0 {
-                    unlogged
-                } else {
-                    histogram.samples_to_window_end()
-                }
-                .min(l.len() - at);
-                chain.process_block(&mut l[at..at + n], &mut r[at..at + n]);
-                if unlogged > 0 {
-                    unlogged -= n;
-                } else {
-                    histogram.record(n, chain.limiter_block_max_gain_reduction_db());
-                    clipper.record(n, chain.clipper_block_max_reduction_db());
-                }
-                at += n;
-            }
+            lock(&work).run(l, r, |l, r| {
+                chain.process_block(l, r);
+                (
+                    chain.limiter_block_max_gain_reduction_db(),
+                    chain.clipper_block_max_reduction_db(),
+                )
+            });
         }),
     )
 }
@@ -204,16 +199,14 @@ pub(crate) fn integrated_through(
     Ok(meter.integrated_lufs())
 }
 
-/// A finished master, streamed from the sum's spool through the whole master chain.
+/// A finished master: the plan's pass at the chosen drive (the whole master chain's output,
+/// bit for bit), streamed from its spool.
 pub struct MasterStream<'a> {
     reader: SpoolReader<'a>,
     /// The pre-limiter signal, read in step with the master for the loudness-damage figure.
     reference: SpoolReader<'a>,
     reference_block: [Vec<f32>; 2],
     damage: LoudnessDamage,
-    runner: Runner,
-    input: [Vec<f32>; 2],
-    done: bool,
     /// Frames of the master (the longest stem's).
     pub frames: usize,
     /// The limiter drive the search settled on, dB.
@@ -222,8 +215,10 @@ pub struct MasterStream<'a> {
     pub passes: usize,
     /// Where the loudness came from ([`crate::loudness_plan`]).
     pub plan: LoudnessPlan,
-    gain_reduction: Arc<Mutex<GainReductionHistogram>>,
-    clipper_reduction: Arc<Mutex<GainReductionHistogram>>,
+    /// The peak stage's work over the whole master.
+    work: &'a StageLog,
+    /// The stems' sum the master was made from (through the whole chain: the same bits).
+    sum: &'a Spool,
     attribution: &'a RecordedAttribution,
     /// Each processed stem's loudness history, in stem order (the stems of this master's sum).
     stem_loudness: &'a [Arc<LoudnessHistory>],
@@ -239,18 +234,7 @@ impl MasterStream<'_> {
     /// Replaces `out` with the next frames of the master (float, at the stems' rate); returns
     /// how many, 0 at the end.
     pub fn read_block(&mut self, out: &mut [Vec<f32>; 2]) -> Result<usize> {
-        out[0].clear();
-        out[1].clear();
-        while self.runner.available() == 0 && !self.done {
-            let n = self.reader.read_block(&mut self.input, STREAM_BLOCK)?;
-            if n == 0 {
-                self.runner.finish();
-                self.done = true;
-            } else {
-                self.runner.push(&self.input[0], &self.input[1]);
-            }
-        }
-        let n = self.runner.take(out, STREAM_BLOCK);
+        let n = self.reader.read_block(out, STREAM_BLOCK)?;
         compare_block(
             &mut self.reference,
             &mut self.reference_block,
@@ -267,21 +251,21 @@ impl MasterStream<'_> {
         self.damage.damage_db()
     }
 
-    /// The limiter's work over what was read so far (the whole master once read to its end).
+    /// The limiter's work over the whole master.
     pub fn limiter_gain_reduction(&self) -> GainReductionStats {
-        lock(&self.gain_reduction).stats()
+        self.work.limiter.stats()
     }
 
-    /// The clipper's peak reduction over what was read so far (`None` with the clipper off).
+    /// The clipper's peak reduction over the whole master (`None` with the clipper off).
     pub fn clipper_peak_reduction(&self) -> Option<GainReductionStats> {
         self.plan
             .peak
             .clipper_enabled
-            .then(|| lock(&self.clipper_reduction).stats())
+            .then(|| self.work.clipper.stats())
     }
 
-    /// The limiter's and (when it ran) the clipper's reduction per 10 ms window over what was
-    /// read so far, dB, and the window length, s: the report's plot of the peak stage's work.
+    /// The limiter's and (when it ran) the clipper's reduction per 10 ms window over the whole
+    /// master, dB, and the window length, s: the report's plot of the peak stage's work.
     pub fn peak_stage_log(&self) -> (Vec<f32>, Option<Vec<f32>>, f64) {
         let window_s = shared_dsp::meter::attribution::window_samples(self.sample_rate_hz) as f64
             / self.sample_rate_hz;
@@ -289,9 +273,9 @@ impl MasterStream<'_> {
             .plan
             .peak
             .clipper_enabled
-            .then(|| lock(&self.clipper_reduction).window_log_db().to_vec());
+            .then(|| self.work.clipper.window_log_db().to_vec());
         (
-            lock(&self.gain_reduction).window_log_db().to_vec(),
+            self.work.limiter.window_log_db().to_vec(),
             clipper,
             window_s,
         )
@@ -321,10 +305,10 @@ impl MasterStream<'_> {
         self.mix
     }
 
-    /// Each stem's attribution figures, in stem order (the limiter's share over what was read
-    /// so far: the whole master once read to its end).
+    /// Each stem's attribution figures, in stem order (the limiter's share over the whole
+    /// master).
     pub fn stem_attribution(&self) -> Vec<StemFigures> {
-        StemFigures::of(self.attribution, lock(&self.gain_reduction).window_log_db())
+        StemFigures::of(self.attribution, self.work.limiter.window_log_db())
     }
 }
 
@@ -585,6 +569,23 @@ pub fn render_masters<R: Send>(
         .zip(&reference_of)
         .map(|((d, s), r)| (d, s, *r))
         .collect();
+    let write = |d: &Delivery, planned: &Planned, sum: &Spooled, first: &Spooled| {
+        master(planned, sum, first, frames, &mix).and_then(|m| finish(d, m))
+    };
+    if !stem_peak_plan {
+        // Each delivery's master is written as soon as its own plan is made: a quiet
+        // delivery's files are out while a loud one still searches its drive.
+        let bar = progress.bar(deliveries.len() as u64, "masters");
+        let masters = par::map(&items, |(d, s, r)| {
+            let planned = plan_master(d, s, r, sr, spool_dir)?;
+            let written = write(d, &planned, s, r);
+            bar.inc(1);
+            written
+        });
+        bar.finish_and_clear();
+        timing.mark("loudness plans and masters");
+        return masters.into_iter().collect();
+    }
     let mut planned = par::map(&items, |(d, s, r)| plan_master(d, s, r, sr, spool_dir))
         .into_iter()
         .collect::<Result<Vec<Planned>>>()?;
@@ -631,7 +632,7 @@ pub fn render_masters<R: Send>(
         .map(|((di, d, _), s)| (*di, d, s))
         .collect();
     let tried = par::map(&tries, |(di, d, s)| {
-        try_stem_peak_control(d, s, reference_of[*di], sr)
+        try_stem_peak_control(d, s, reference_of[*di], sr, spool_dir)
     });
     for (((di, _, levels), (_, _, s)), tried) in candidates.iter().zip(&tries).zip(tried) {
         let candidate = tried?;
@@ -654,7 +655,7 @@ pub fn render_masters<R: Send>(
         .collect();
     let bar = progress.bar(deliveries.len() as u64, "masters");
     let masters = par::map(&items, |(d, planned, sum, first)| {
-        let r = master(planned, sum, first, frames, &mix).and_then(|m| finish(d, m));
+        let r = write(d, planned, sum, first);
         bar.inc(1);
         r
     });
@@ -673,6 +674,21 @@ struct Planned {
     plan: LoudnessPlan,
     /// `D` of the peak stage as planned, against the stems without peak control, dB.
     damage_db: f64,
+    /// The pass of the peak stage at the planned drive: the master.
+    pass: PeakPass,
+}
+
+impl Planned {
+    fn new(delivery: Delivery, chosen: Chosen) -> Self {
+        Self {
+            delivery,
+            settings: chosen.settings,
+            solution: chosen.solution,
+            plan: chosen.plan,
+            damage_db: chosen.damage_db,
+            pass: chosen.pass,
+        }
+    }
 }
 
 /// The sum of `stems` (left and right, `n` frames each), in stem order, so it never depends on
@@ -873,14 +889,17 @@ fn plan_master(
             d.name
         )));
     }
-    let (mut settings, mut solution, mut plan, mut damage_db) = loudness_plan::choose(
+    let attributed_latency = spools.attribution.latency_samples;
+    let mut chosen = loudness_plan::choose(
         d,
-        &spools.pre,
-        &reference.pre,
+        (&spools.pre, &reference.pre),
         (spools.pre_lufs, spools.pre_peak_dbfs),
+        attributed_latency,
         sample_rate_hz,
+        spool_dir,
     )?;
-    let master_dc_dbfs = spools.pre_dc_dbfs + solution.drive_db + d.master.output_gain_db as f64;
+    let master_dc_dbfs =
+        spools.pre_dc_dbfs + chosen.solution.drive_db + d.master.output_gain_db as f64;
     let mut delivery = d.clone();
     let dc_choice = if d.master_dc_filter_pinned {
         MasterDcFilterChoice::Pinned
@@ -896,27 +915,24 @@ fn plan_master(
                 respool_pre_limiter(&reference.sum, &delivery.master, sample_rate_hz, spool_dir)?;
             reference.dc_filtered.get_or_init(|| twin);
         }
-        (settings, solution, plan, damage_db) = loudness_plan::choose(
+        // The first plan's passes go: only this one's master is kept.
+        drop(chosen);
+        chosen = loudness_plan::choose(
             &delivery,
-            &respooled.spool,
-            reference.searched_pre(),
+            (&respooled.spool, reference.searched_pre()),
             (respooled.lufs, spools.pre_peak_dbfs),
+            attributed_latency,
             sample_rate_hz,
+            spool_dir,
         )?;
         MasterDcFilterChoice::ForDc
     };
-    plan.master_dc_filter = MasterDcFilter {
-        enabled: settings.dc_filter_enabled,
+    chosen.plan.master_dc_filter = MasterDcFilter {
+        enabled: chosen.settings.dc_filter_enabled,
         choice: dc_choice,
         pre_limiter_dc_dbfs: spools.pre_dc_dbfs,
     };
-    Ok(Planned {
-        delivery,
-        settings,
-        solution,
-        plan,
-        damage_db,
-    })
+    Ok(Planned::new(delivery, chosen))
 }
 
 /// The stem peak-control candidate `d` (spooled in `s`) planned, its `D` measured against the
@@ -926,62 +942,130 @@ fn try_stem_peak_control(
     s: &Spooled,
     first: &Spooled,
     sample_rate_hz: f64,
+    spool_dir: &Path,
 ) -> Result<Planned> {
-    let (settings, solution, plan, damage_db) = loudness_plan::choose(
+    let chosen = loudness_plan::choose(
         d,
-        &s.pre,
-        first.searched_pre(),
+        (&s.pre, first.searched_pre()),
         (s.pre_lufs, s.pre_peak_dbfs),
+        s.attribution.latency_samples,
         sample_rate_hz,
+        spool_dir,
     )?;
-    Ok(Planned {
-        delivery: d.clone(),
-        settings,
-        solution,
-        plan,
-        damage_db,
-    })
+    Ok(Planned::new(d.clone(), chosen))
 }
 
-/// Streams one delivery's master from the sum in `sum` through the whole chain with the
-/// planned drive; `D` is measured against `first`'s pre-limiter signal (the stems without peak
+/// One delivery's master: the plan's pass at the planned drive (the whole chain's output);
+/// `D` is measured against `first`'s pre-limiter signal (the stems without peak
 /// control, through the master chain as planned up to the limiter).
 fn master<'a>(
-    planned: &Planned,
+    planned: &'a Planned,
     sum: &'a Spooled,
     first: &'a Spooled,
     frames: usize,
     mix: &'a MixMeasurement,
 ) -> Result<MasterStream<'a>> {
-    let sample_rate_hz = sum.sample_rate_hz;
-    let gain_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
-    let clipper_reduction = Arc::new(Mutex::new(GainReductionHistogram::new(sample_rate_hz)));
-    let runner = full_master(
-        &planned.settings,
-        sample_rate_hz,
-        planned.solution.drive_db,
-        sum.attribution.latency_samples,
-        [gain_reduction.clone(), clipper_reduction.clone()],
-    );
     Ok(MasterStream {
-        reader: sum.sum.reader()?,
+        reader: planned.pass.output.reader()?,
         reference: first.searched_pre().reader()?,
         reference_block: [Vec::new(), Vec::new()],
         damage: LoudnessDamage::new(),
-        runner,
-        gain_reduction,
-        clipper_reduction,
+        work: &planned.pass.work,
+        sum: &sum.sum,
         plan: planned.plan.clone(),
         attribution: &sum.attribution,
         stem_loudness: &sum.stem_loudness,
         mix,
         searched: sum.searched_pre(),
         settings: planned.settings.clone(),
-        sample_rate_hz,
-        input: [Vec::new(), Vec::new()],
-        done: false,
+        sample_rate_hz: sum.sample_rate_hz,
         frames,
         drive_db: planned.solution.drive_db,
         passes: planned.solution.passes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::Audio;
+    use crate::demo::{stems_and_mix, DEMO_PRESET, DEMO_SAMPLE_RATE_HZ};
+    use crate::preset::Preset;
+    use crate::role::Role;
+
+    /// The master a render writes is the plan's pass of the peak stage alone over the
+    /// pre-limiter signal; the Stem Master plugin plays the whole chain over the stems' sum.
+    /// They must be the same bits, and the stage's work the same window by window, with the
+    /// limiter alone (streaming, vinyl) and with the clipper the club plan turns on.
+    #[test]
+    fn the_master_is_the_whole_chain_bit_for_bit() {
+        let (stems, _) = stems_and_mix(12.0);
+        let sources: Vec<StemSource> = stems
+            .into_iter()
+            .map(|(name, ch)| {
+                let audio = Audio::new(name, DEMO_SAMPLE_RATE_HZ, ch.to_vec());
+                StemSource::Memory(Arc::new(audio))
+            })
+            .collect();
+        let paths: Vec<(std::path::PathBuf, Role)> = sources
+            .iter()
+            .map(|s| match s {
+                StemSource::Memory(a) => (a.path.clone(), Role::from_path(&a.path)),
+                StemSource::File(p) => (p.clone(), Role::from_path(p)),
+            })
+            .collect();
+        let toml: toml::Value = toml::from_str(DEMO_PRESET).unwrap();
+        let preset = Preset::from_value(serde_json::to_value(toml).unwrap()).unwrap();
+        let names: Vec<String> = ["streaming", "club", "vinyl"].map(String::from).to_vec();
+        let deliveries = crate::plan::plan(&preset, &paths, &names).unwrap();
+        let frames = 12 * DEMO_SAMPLE_RATE_HZ as usize;
+        let dir = tempfile::tempdir().unwrap();
+        let sr = DEMO_SAMPLE_RATE_HZ as f64;
+        let clipped = render_masters(
+            &sources,
+            frames,
+            DEMO_SAMPLE_RATE_HZ,
+            &deliveries,
+            dir.path(),
+            &Progress::new(false),
+            false,
+            |d, mut m| {
+                let mut written = [Vec::new(), Vec::new()];
+                let mut block = [Vec::new(), Vec::new()];
+                while m.read_block(&mut block)? > 0 {
+                    written[0].extend_from_slice(&block[0]);
+                    written[1].extend_from_slice(&block[1]);
+                }
+                let work = Arc::new(Mutex::new(StageLog::new(sr, 0)));
+                let chain = full_master(
+                    &m.settings,
+                    sr,
+                    m.drive_db,
+                    m.attribution.latency_samples,
+                    work.clone(),
+                );
+                let mut played = [Vec::new(), Vec::new()];
+                run_spool(m.sum, chain, |l, r| {
+                    played[0].extend_from_slice(l);
+                    played[1].extend_from_slice(r);
+                    Ok(())
+                })?;
+                assert_eq!(written[0].len(), frames, "{}", d.name);
+                for (w, p) in written.iter().zip(&played) {
+                    let differ = w.iter().zip(p).filter(|(a, b)| a.to_bits() != b.to_bits());
+                    assert_eq!((w.len(), differ.count()), (p.len(), 0), "{}", d.name);
+                }
+                let work = lock(&work);
+                let same = |a: &[f32], b: &[f32]| a == b;
+                let limiter = same(m.work.limiter.window_log_db(), work.limiter.window_log_db());
+                let clipper = same(m.work.clipper.window_log_db(), work.clipper.window_log_db());
+                assert!(limiter && clipper, "{}: the stage's work differs", d.name);
+                assert!(m.work.limiter.stats().max_db > 0.0, "{}", d.name);
+                Ok(m.plan.peak.clipper_enabled)
+            },
+        )
+        .unwrap();
+        // Both kinds of peak stage were compared.
+        assert_eq!(clipped, [false, true, false]);
+    }
 }

@@ -100,13 +100,25 @@ impl PeakPlanRequest {
 }
 
 /// A plan's outcome: the settings to render (with the clipper as chosen; the drive is in
-/// `solution`), the drive solution, the report and the chosen stage's `D`, dB.
+/// `solution`), the drive solution, the report, the chosen stage's `D`, dB, and what the
+/// measurement at the chosen drive handed back (`pass`: the render keeps that pass's output
+/// as the master, so the chosen drive is never rendered twice).
 #[derive(Clone, Debug)]
-pub struct PlannedPeakStage {
+pub struct PlannedPeakStage<P = ()> {
     pub settings: MasterSettings,
     pub solution: DriveSolution,
     pub plan: PeakPlan,
     pub damage_db: f64,
+    pub pass: P,
+}
+
+/// One measurement of the peak stage at a drive: the master's integrated loudness (LUFS), its
+/// `D` against the reference (dB) and whatever else the pass made (`pass`).
+#[derive(Clone, Debug)]
+pub struct PeakMeasurement<P> {
+    pub lufs: f64,
+    pub damage_db: f64,
+    pub pass: P,
 }
 
 /// The peak stage alone as the master chain runs it: the drive, the stage (clipper when on,
@@ -159,37 +171,47 @@ impl DrivenPeakStage {
     }
 }
 
-/// The drive search for `settings` and `D` at the drive found (measured in the search's own
-/// passes, so it costs no pass of its own unless the best drive was not the last one measured).
-fn search<E>(
+/// The drive search for `settings`, with the measurement at the drive found: taken from the
+/// search's own passes (the solver's best is the measurement closest to the target, kept as the
+/// passes come, so at most two passes' outputs exist at once), or measured again when the
+/// solver settled on a drive it never measured (nothing above the loudness gate).
+fn search<E, P>(
     request: &PeakPlanRequest,
     settings: &MasterSettings,
-    measure: &(impl Fn(&MasterSettings, f64) -> Result<(f64, f64), E> + Sync),
-) -> Result<(DriveSolution, f64), E> {
+    measure: &(impl Fn(&MasterSettings, f64) -> Result<PeakMeasurement<P>, E> + Sync),
+) -> Result<(DriveSolution, PeakMeasurement<P>), E> {
+    let target = request.target_lufs;
     let mut failed = None;
-    let mut damages: Vec<(f64, f64)> = Vec::new();
-    let solution = solve_drive(
-        request.target_lufs,
-        request.plain_gain_db(),
-        |g| match measure(settings, g) {
-            Ok((lufs, damage)) => {
-                damages.push((g, damage));
+    // The measurement closest to the target so far, by the solver's own rule (the earlier one
+    // of two equally close), and its drive.
+    let mut best: Option<(f64, PeakMeasurement<P>)> = None;
+    let solution = solve_drive(target, request.plain_gain_db(), |g| {
+        match measure(settings, g) {
+            Ok(m) => {
+                let lufs = m.lufs;
+                let closer = lufs.is_finite()
+                    && best.as_ref().is_none_or(|(_, b)| {
+                        (lufs - target).abs() < (b.lufs - target).abs()
+                    });
+                if closer {
+                    best = Some((g, m));
+                }
                 lufs
             }
             Err(e) => {
                 failed.get_or_insert(e);
                 f64::NAN
             }
-        },
-    );
+        }
+    });
     if let Some(e) = failed {
         return Err(e);
     }
-    let damage = match damages.iter().find(|(g, _)| *g == solution.drive_db) {
-        Some(&(_, damage)) => damage,
-        None => measure(settings, solution.drive_db)?.1,
+    let measured = match best {
+        Some((g, m)) if g == solution.drive_db => m,
+        _ => measure(settings, solution.drive_db)?,
     };
-    Ok((solution, damage))
+    Ok((solution, measured))
 }
 
 /// Chooses the peak stage and its drive (see the module notes). `measure(settings, drive_db)`
@@ -201,10 +223,10 @@ fn search<E>(
 /// goes more than [`SPECULATE_OVER_DB`] over the ceiling), its search runs on a second thread
 /// beside the limiter-alone search: the same measurements, so the same result, in the time of
 /// the longer search instead of both.
-pub fn plan_peak_stage<E: Send>(
+pub fn plan_peak_stage<E: Send, P: Send>(
     request: &PeakPlanRequest,
-    measure: impl Fn(&MasterSettings, f64) -> Result<(f64, f64), E> + Sync,
-) -> Result<PlannedPeakStage, E> {
+    measure: impl Fn(&MasterSettings, f64) -> Result<PeakMeasurement<P>, E> + Sync,
+) -> Result<PlannedPeakStage<P>, E> {
     let plain_gain_db = request.plain_gain_db();
     let mut settings = request.settings.clone();
     // Unpinned, the first candidate is the limiter alone.
@@ -226,7 +248,7 @@ pub fn plan_peak_stage<E: Send>(
     } else {
         (search(request, &settings, &measure), None)
     };
-    let (mut solution, mut damage_db) = alone?;
+    let (mut solution, mut measured) = alone?;
     let mut plan = PeakPlan {
         pre_limiter_lufs: request.pre_limiter_lufs,
         plain_gain_db,
@@ -240,18 +262,18 @@ pub fn plan_peak_stage<E: Send>(
     if request.clipper_pinned {
         plan.clipper_choice = ClipperChoice::Pinned;
     } else if plan.peak_control_cost_db > PEAK_CONTROL_TRY_DB {
-        let (with, damage_clipped) = match clipped_search.take() {
+        let (with, measured_clipped) = match clipped_search.take() {
             Some(done) => done?,
             None => search(request, &clipped, &measure)?,
         };
-        let damage_alone = damage_db;
+        let (damage_alone, damage_clipped) = (measured.damage_db, measured_clipped.damage_db);
         plan.clipper_choice = ClipperChoice::Measured;
         plan.damage_limiter_only_db = Some(damage_alone);
         plan.damage_with_clipper_db = Some(damage_clipped);
         if damage_clipped < damage_alone - CLIPPER_MIN_GAIN_DB {
             settings = clipped;
             solution = with;
-            damage_db = damage_clipped;
+            measured = measured_clipped;
         }
     }
     plan.clipper_enabled = settings.clipper_enabled;
@@ -261,7 +283,8 @@ pub fn plan_peak_stage<E: Send>(
         settings,
         solution,
         plan,
-        damage_db,
+        damage_db: measured.damage_db,
+        pass: measured.pass,
     })
 }
 
@@ -337,7 +360,12 @@ pub fn plan_in_memory(
         pre_peak_dbfs: gain_to_db(peak) as f64,
     };
     let planned = plan_peak_stage(&request, |s, g| {
-        Ok::<_, std::convert::Infallible>(measure_in_memory(pre, s, g, sample_rate_hz))
+        let (lufs, damage_db) = measure_in_memory(pre, s, g, sample_rate_hz);
+        Ok::<_, std::convert::Infallible>(PeakMeasurement {
+            lufs,
+            damage_db,
+            pass: (),
+        })
     });
     match planned {
         Ok(planned) => Some(planned),
