@@ -170,8 +170,7 @@ impl StageLog {
                 self.limiter.samples_to_window_end()
             }
             .min(left.len() - at);
-            let (limiter_db, clipper_db) =
-                process(&mut left[at..at + n], &mut right[at..at + n]);
+            let (limiter_db, clipper_db) = process(&mut left[at..at + n], &mut right[at..at + n]);
             if self.unlogged > 0 {
                 self.unlogged -= n;
             } else {

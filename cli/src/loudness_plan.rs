@@ -172,7 +172,10 @@ pub fn loudest_within_budget_lufs(
         );
         let lufs = integrated_through(pre, runner, sample_rate_hz)?;
         let log = work.lock().unwrap_or_else(|e| e.into_inner());
-        Ok((lufs, log.limiter.stats().mean_db.max(log.clipper.stats().mean_db)))
+        Ok((
+            lufs,
+            log.limiter.stats().mean_db.max(log.clipper.stats().mean_db),
+        ))
     };
     let (mut low, mut high) = (drive_db - 24.0, drive_db);
     let (mut low_lufs, low_work) = measure(low)?;

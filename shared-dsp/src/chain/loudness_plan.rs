@@ -20,7 +20,10 @@
 
 use serde::Serialize;
 
-use super::learn::{solve_drive, DriveSolution};
+use super::learn::{
+    solve_drive_with, DriveSolution, DriveSolver, IdleLoudness, CLIPPER_LOSS_STRETCH,
+    LIMITER_LOSS_STRETCH,
+};
 use super::peak_stage::PeakStage;
 use super::settings::MasterSettings;
 use crate::meter::damage::LoudnessDamage;
@@ -185,23 +188,33 @@ fn search<E, P>(
     // The measurement closest to the target so far, by the solver's own rule (the earlier one
     // of two equally close), and its drive.
     let mut best: Option<(f64, PeakMeasurement<P>)> = None;
-    let solution = solve_drive(target, request.plain_gain_db(), |g| {
-        match measure(settings, g) {
-            Ok(m) => {
-                let lufs = m.lufs;
-                let closer = lufs.is_finite()
-                    && best.as_ref().is_none_or(|(_, b)| {
-                        (lufs - target).abs() < (b.lufs - target).abs()
-                    });
-                if closer {
-                    best = Some((g, m));
-                }
-                lufs
+    // With the stage idle the master measures the pre-limiter loudness plus drive and output
+    // gain: the first step is stretched by the loss the stage shows ([`IdleLoudness`]).
+    let plain_gain_db = request.plain_gain_db();
+    let idle = IdleLoudness {
+        offset_lufs: target - plain_gain_db,
+        loss_stretch: if settings.clipper_enabled {
+            CLIPPER_LOSS_STRETCH
+        } else {
+            LIMITER_LOSS_STRETCH
+        },
+    };
+    let solver = DriveSolver::knowing_idle_loudness(target, idle);
+    let solution = solve_drive_with(solver, plain_gain_db, |g| match measure(settings, g) {
+        Ok(m) => {
+            let lufs = m.lufs;
+            let closer = lufs.is_finite()
+                && best
+                    .as_ref()
+                    .is_none_or(|(_, b)| (lufs - target).abs() < (b.lufs - target).abs());
+            if closer {
+                best = Some((g, m));
             }
-            Err(e) => {
-                failed.get_or_insert(e);
-                f64::NAN
-            }
+            lufs
+        }
+        Err(e) => {
+            failed.get_or_insert(e);
+            f64::NAN
         }
     });
     if let Some(e) = failed {
