@@ -50,7 +50,6 @@ use shared_dsp::chain::channel::ChannelChain;
 use shared_dsp::chain::master::MasterChain;
 use shared_dsp::chain::settings::{ChannelSettings, MasterSettings};
 use shared_dsp::dither::DitherSettings;
-use shared_dsp::meter::damage::LoudnessDamage;
 use shared_dsp::meter::loudness::LoudnessMeter;
 
 use crate::analysis::LoudnessHistory;
@@ -59,7 +58,7 @@ use crate::error::{Error, Result};
 use crate::figures::LoudnessTrack;
 use crate::gain_reduction::{GainReductionStats, StageLog};
 use crate::loudness_plan::{
-    self, compare_block, Chosen, LoudnessPlan, MasterDcFilter, MasterDcFilterChoice, PeakPass,
+    self, Chosen, LoudnessPlan, MasterDcFilter, MasterDcFilterChoice, PeakPass,
 };
 use crate::mix_comparison::{MixMeasurement, MixMeter};
 use crate::par;
@@ -203,10 +202,8 @@ pub(crate) fn integrated_through(
 /// bit for bit), streamed from its spool.
 pub struct MasterStream<'a> {
     reader: SpoolReader<'a>,
-    /// The pre-limiter signal, read in step with the master for the loudness-damage figure.
-    reference: SpoolReader<'a>,
-    reference_block: [Vec<f32>; 2],
-    damage: LoudnessDamage,
+    /// `D` of the master, measured as its pass ran.
+    damage_db: f64,
     /// Frames of the master (the longest stem's).
     pub frames: usize,
     /// The limiter drive the search settled on, dB.
@@ -235,21 +232,16 @@ impl MasterStream<'_> {
     /// Replaces `out` with the next frames of the master (float, at the stems' rate); returns
     /// how many, 0 at the end.
     pub fn read_block(&mut self, out: &mut [Vec<f32>; 2]) -> Result<usize> {
-        let n = self.reader.read_block(out, STREAM_BLOCK)?;
-        compare_block(
-            &mut self.reference,
-            &mut self.reference_block,
-            &mut self.damage,
-            [&out[0][..n], &out[1][..n]],
-        )?;
-        Ok(n)
+        self.reader.read_block(out, STREAM_BLOCK)
     }
 
-    /// The loudness-damage figure `D` of the master read so far against the same stems with the
-    /// limiter idle (the pre-limiter signal, which the master's linear output gain does not
-    /// change: `D` ignores gains), dB ([`LoudnessDamage`]).
+    /// The loudness-damage figure `D` of the whole master against the same stems with every
+    /// loudness stage idle (the pre-limiter signal the plan searched, which the master's linear
+    /// output gain does not change: `D` ignores gains), dB
+    /// ([`shared_dsp::meter::damage::LoudnessDamage`]), measured as
+    /// the plan's pass at the chosen drive ran.
     pub fn loudness_damage_db(&self) -> f64 {
-        self.damage.damage_db()
+        self.damage_db
     }
 
     /// The limiter's work over the whole master.
@@ -570,8 +562,8 @@ pub fn render_masters<R: Send>(
         .zip(&reference_of)
         .map(|((d, s), r)| (d, s, *r))
         .collect();
-    let write = |d: &Delivery, planned: &Planned, sum: &Spooled, first: &Spooled| {
-        master(planned, sum, first, frames, &mix).and_then(|m| finish(d, m))
+    let write = |d: &Delivery, planned: &Planned, sum: &Spooled| {
+        master(planned, sum, frames, &mix).and_then(|m| finish(d, m))
     };
     if !stem_peak_plan {
         // Each delivery's master is written as soon as its own plan is made: a quiet
@@ -579,7 +571,7 @@ pub fn render_masters<R: Send>(
         let bar = progress.bar(deliveries.len() as u64, "masters");
         let masters = par::map(&items, |(d, s, r)| {
             let planned = plan_master(d, s, r, sr, spool_dir)?;
-            let written = write(d, &planned, s, r);
+            let written = write(d, &planned, s);
             bar.inc(1);
             written
         });
@@ -648,15 +640,15 @@ pub fn render_masters<R: Send>(
         }
     }
     timing.mark("stem peak control");
-    let items: Vec<(&Delivery, &Planned, &Spooled, &Spooled)> = deliveries
+    let items: Vec<(&Delivery, &Planned, &Spooled)> = deliveries
         .iter()
         .zip(&planned)
-        .zip(sum_of.iter().zip(&reference_of))
-        .map(|((d, p), (sum, reference))| (d, p, *sum, *reference))
+        .zip(&sum_of)
+        .map(|((d, p), sum)| (d, p, *sum))
         .collect();
     let bar = progress.bar(deliveries.len() as u64, "masters");
-    let masters = par::map(&items, |(d, planned, sum, first)| {
-        let r = write(d, planned, sum, first);
+    let masters = par::map(&items, |(d, planned, sum)| {
+        let r = write(d, planned, sum);
         bar.inc(1);
         r
     });
@@ -956,21 +948,18 @@ fn try_stem_peak_control(
     Ok(Planned::new(d.clone(), chosen))
 }
 
-/// One delivery's master: the plan's pass at the planned drive (the whole chain's output);
-/// `D` is measured against `first`'s pre-limiter signal (the stems without peak
-/// control, through the master chain as planned up to the limiter).
+/// One delivery's master: the plan's pass at the planned drive (the whole chain's output),
+/// with its `D` as the pass measured it (against the stems without peak control, through the
+/// master chain as planned up to the limiter), made from the stems summed in `sum`.
 fn master<'a>(
     planned: &'a Planned,
     sum: &'a Spooled,
-    first: &'a Spooled,
     frames: usize,
     mix: &'a MixMeasurement,
 ) -> Result<MasterStream<'a>> {
     Ok(MasterStream {
         reader: planned.pass.output.reader()?,
-        reference: first.searched_pre().reader()?,
-        reference_block: [Vec::new(), Vec::new()],
-        damage: LoudnessDamage::new(),
+        damage_db: planned.damage_db,
         work: &planned.pass.work,
         #[cfg(test)]
         sum: &sum.sum,

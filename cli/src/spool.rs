@@ -20,6 +20,9 @@ pub struct Spool {
     tmp: Temporary,
     writer: Option<BufWriter<File>>,
     frames: usize,
+    /// The interleaved bytes of the block being written (kept: a fresh half-megabyte buffer
+    /// per block costs a map, page faults and an unmap each time).
+    bytes: Vec<u8>,
 }
 
 impl Spool {
@@ -31,6 +34,7 @@ impl Spool {
             writer: Some(BufWriter::with_capacity(IO_BUFFER_BYTES, file)),
             tmp,
             frames: 0,
+            bytes: Vec::new(),
         })
     }
 
@@ -38,13 +42,13 @@ impl Spool {
     pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<()> {
         let writer = self.writer.as_mut().expect("written before it is read");
         let n = left.len().min(right.len());
-        let mut bytes = vec![0u8; n * 8];
-        for ((frame, l), r) in bytes.chunks_exact_mut(8).zip(left).zip(right) {
+        self.bytes.resize(n * 8, 0);
+        for ((frame, l), r) in self.bytes.chunks_exact_mut(8).zip(left).zip(right) {
             frame[..4].copy_from_slice(&l.to_ne_bytes());
             frame[4..].copy_from_slice(&r.to_ne_bytes());
         }
         writer
-            .write_all(&bytes)
+            .write_all(&self.bytes)
             .map_err(|e| io_error(&self.tmp, e))?;
         self.frames += left.len().min(right.len());
         Ok(())
