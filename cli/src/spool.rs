@@ -12,8 +12,11 @@ use std::path::Path;
 use crate::atomic::Temporary;
 use crate::error::{Error, Result};
 
-/// I/O buffer of a spool's reader and writer, bytes.
-const IO_BUFFER_BYTES: usize = 1 << 20;
+/// I/O buffer of a spool's reader and writer, bytes: smaller than the render's blocks
+/// (64 Ki frames, 512 KiB), which then go straight between the caller's buffer and the file
+/// (`BufReader`/`BufWriter` bypass their buffer for requests at least this long) instead of
+/// being copied through it once more.
+const IO_BUFFER_BYTES: usize = 1 << 16;
 
 /// A stereo programme being written to, then read from, a temporary file.
 pub struct Spool {
