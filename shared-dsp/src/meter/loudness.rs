@@ -35,7 +35,7 @@
 use std::cell::Cell;
 
 use super::histogram::GatedHistogram;
-use super::k_weighting::{KWeightingCoefs, KWeightingFilter};
+use super::k_weighting::{KWeightingCoefs, KWeightingPair};
 
 /// Absolute gate of BS.1770-5 and Tech 3342, LUFS.
 pub const ABSOLUTE_GATE_LUFS: f64 = -70.0;
@@ -83,7 +83,10 @@ pub fn lufs_to_energy(lufs: f64) -> f64 {
 pub struct LoudnessMeter {
     sample_rate_hz: f64,
     coefs: KWeightingCoefs,
-    filters: Vec<KWeightingFilter>,
+    /// K-weighting, channels in pairs (an odd last channel pairs with silence).
+    filters: Vec<KWeightingPair>,
+    /// Channels measured (the most a block may feed).
+    max_channels: usize,
     weights: Vec<f64>,
     /// Per-channel sum of K-weighted squares in the current tick (kept per channel so the
     /// summation order, and so the result, does not depend on how input is split in blocks).
@@ -116,7 +119,8 @@ impl LoudnessMeter {
         let mut meter = Self {
             sample_rate_hz,
             coefs: KWeightingCoefs::new(sample_rate_hz),
-            filters: vec![KWeightingFilter::default(); max_channels],
+            filters: vec![KWeightingPair::default(); max_channels.div_ceil(2)],
+            max_channels,
             weights: vec![1.0; max_channels],
             channel_sums: vec![0.0; max_channels],
             tick_len: 1,
@@ -228,42 +232,39 @@ impl LoudnessMeter {
         if self.paused {
             return;
         }
-        let num_channels = channels.len().min(self.filters.len());
+        let num_channels = channels.len().min(self.max_channels);
         let frames = range.end;
         let mut start = range.start;
         while start < frames {
             let len = (frames - start).min(self.tick_len - self.samples_in_tick);
-            // Channels go through in pairs: the two filters' recursions are independent, so
-            // interleaving them hides each one's latency (the loop is latency-bound alone).
-            // Each channel keeps its own accumulator, so results do not change.
+            // Channels go through in pairs, each pair's two recursions one two-lane operation
+            // ([`KWeightingPair`]); each channel keeps its own accumulator.
             let coefs = &self.coefs;
             let range = start..start + len;
             let mut c = 0;
-            while c + 1 < num_channels {
-                let (fa, fb) = self.filters[c..c + 2].split_at_mut(1);
-                let (fa, fb) = (&mut fa[0], &mut fb[0]);
-                let (mut acc_a, mut acc_b) = (self.channel_sums[c], self.channel_sums[c + 1]);
-                for (&xa, &xb) in channels[c][range.clone()]
-                    .iter()
-                    .zip(&channels[c + 1][range.clone()])
-                {
-                    let ya = fa.process(coefs, xa);
-                    let yb = fb.process(coefs, xb);
-                    acc_a += ya * ya;
-                    acc_b += yb * yb;
+            while c < num_channels {
+                let filter = &mut self.filters[c / 2];
+                if c + 1 < num_channels {
+                    let (mut acc_a, mut acc_b) = (self.channel_sums[c], self.channel_sums[c + 1]);
+                    for (&xa, &xb) in channels[c][range.clone()]
+                        .iter()
+                        .zip(&channels[c + 1][range.clone()])
+                    {
+                        let [ya, yb] = filter.process(coefs, [xa, xb]);
+                        acc_a += ya * ya;
+                        acc_b += yb * yb;
+                    }
+                    self.channel_sums[c] = acc_a;
+                    self.channel_sums[c + 1] = acc_b;
+                } else {
+                    let mut acc = self.channel_sums[c];
+                    for &x in &channels[c][range.clone()] {
+                        let [y, _] = filter.process(coefs, [x, 0.0]);
+                        acc += y * y;
+                    }
+                    self.channel_sums[c] = acc;
                 }
-                self.channel_sums[c] = acc_a;
-                self.channel_sums[c + 1] = acc_b;
                 c += 2;
-            }
-            if c < num_channels {
-                let filter = &mut self.filters[c];
-                let mut acc = self.channel_sums[c];
-                for &x in &channels[c][range.clone()] {
-                    let y = filter.process(coefs, x);
-                    acc += y * y;
-                }
-                self.channel_sums[c] = acc;
             }
             self.samples_in_tick += len;
             start += len;
@@ -275,14 +276,11 @@ impl LoudnessMeter {
 
     fn finish_tick(&mut self) {
         let mut tick_sum = 0.0;
-        for ((sum, w), filter) in self
-            .channel_sums
-            .iter_mut()
-            .zip(&self.weights)
-            .zip(self.filters.iter_mut())
-        {
+        for (sum, w) in self.channel_sums.iter_mut().zip(&self.weights) {
             tick_sum += *w * *sum;
             *sum = 0.0;
+        }
+        for filter in &mut self.filters {
             filter.flush_tiny();
         }
         self.samples_in_tick = 0;
