@@ -3,46 +3,40 @@
 //!
 //! Ours: each release CLAP bundle (`cargo xtask bundle` first) through our host, `process()` on
 //! the calling thread in 512-sample blocks, timed in that thread's CPU time. Anchors: LV2
-//! plugins through `lv2file` (`apt-get install lv2file x42-plugins lsp-plugins-lv2`), timed in
-//! the child's CPU time less that of a run of x42's Balance at unity on the same file, which
-//! takes out `lv2file`'s own work (start-up, reading and writing the file; without it the
-//! cheapest anchors would be mostly file I/O). Both run the same programme
-//! (30 s, 48 kHz stereo, `test_signals::programme`), the median of interleaved rounds. An
-//! anchor chain ("A + B") is the sum of its plugins' times. Every figure is x real time (audio
-//! seconds per CPU second); an anchor that `lv2file` cannot run prints why instead, and the
-//! bench carries on. Arguments filter the cases by label (`-- "Stem Master"`).
+//! plugins (`apt-get install lv2file x42-plugins lsp-plugins-lv2`) through the small lilv host
+//! of `lv2_host.rs`, each in a child process, its `run()` calls timed in the child's thread CPU
+//! time, 512-sample blocks too. Both run the same programme (30 s, 48 kHz stereo,
+//! `test_signals::programme`), the median of five rounds. An anchor chain ("A + B") is the sum
+//! of its plugins' times. Every figure is x real time (audio seconds per CPU second); an anchor
+//! that cannot run prints why instead, and the bench carries on. Arguments filter the cases by
+//! label (`-- "Stem Master"`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use shared_dsp::chain::settings::{ChannelSettings, StemType};
 use shared_dsp::eq::DynamicSettings;
 use stem_host::clap::ClapHost;
 use stem_host::{BlockSchedule, PluginHost};
-use test_signals::cpu_time::{children_cpu_time, thread_cpu_time};
+use test_signals::cpu_time::thread_cpu_time;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+mod lv2_host;
 
 const SR: f64 = 48_000.0;
 const SECONDS: usize = 30;
 const BLOCK: usize = 512;
 const ROUNDS: usize = 5;
 
-/// One LV2 plugin as `lv2file` runs it: label, URI, control values.
+/// One LV2 plugin as the anchors' host runs it: label, URI, control values.
 struct Lv2 {
     label: &'static str,
     uri: &'static str,
     controls: &'static [(&'static str, f32)],
 }
 
-/// What `lv2file` costs around a plugin: x42's Balance at unity, next to nothing per sample.
-const NULL_PLUGIN: Lv2 = Lv2 {
-    label: "x42 Balance",
-    uri: "http://gareus.org/oss/lv2/balance",
-    controls: &[],
-};
 const X42_METER: Lv2 = Lv2 {
     label: "x42 EBU R128 meter",
     uri: "http://gareus.org/oss/lv2/meters#EBUr128",
@@ -180,69 +174,13 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// Writes 32-bit float stereo WAV (the format `lv2file` reads through libsndfile).
-fn write_wav(path: &Path, left: &[f32], right: &[f32]) {
-    let data_bytes = (left.len() * 8) as u32;
-    let mut b = Vec::with_capacity(44 + data_bytes as usize);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_bytes).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&(SR as u32).to_le_bytes());
-    b.extend_from_slice(&(SR as u32 * 8).to_le_bytes());
-    b.extend_from_slice(&8u16.to_le_bytes());
-    b.extend_from_slice(&32u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_bytes.to_le_bytes());
-    for (l, r) in left.iter().zip(right) {
-        b.extend_from_slice(&l.to_le_bytes());
-        b.extend_from_slice(&r.to_le_bytes());
-    }
-    std::fs::write(path, b).expect("write the anchors' input file");
-}
-
-/// CPU time of one `lv2file` run of `plugin` on `input`, or why it did not run.
-fn lv2file_cpu(plugin: &Lv2, input: &Path, output: &Path) -> Result<Duration, String> {
-    let mut cmd = Command::new("lv2file");
-    cmd.arg("-b")
-        .arg(BLOCK.to_string())
-        .arg("--ignore-clipping");
-    cmd.arg("-i").arg(input).arg("-o").arg(output);
-    for (symbol, value) in plugin.controls {
-        cmd.arg("-p").arg(format!("{symbol}:{value}"));
-    }
-    cmd.arg(plugin.uri);
-    let before = children_cpu_time();
-    let out = cmd
-        .output()
-        .map_err(|e| format!("lv2file not installed ({e})"))?;
-    let cpu = children_cpu_time() - before;
-    if out.status.success() {
-        Ok(cpu)
-    } else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr.lines().last().unwrap_or("").trim();
-        Err(format!("lv2file could not run it ({}) {last}", out.status))
-    }
-}
-
-/// x real time of an LV2 plugin: its runs less runs of x42's Balance (unity gain) on the same
-/// file, interleaved, so `lv2file`'s own work (start-up, reading and writing the file) is
-/// taken out.
+/// x real time of an LV2 plugin: the median of [`ROUNDS`] children's `run()` time.
 fn anchor_x(plugin: &Lv2, dir: &Path) -> Result<f64, String> {
-    let (input, out) = (dir.join("input.wav"), dir.join("out.wav"));
-    let (mut runs, mut nulls) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        runs.push(lv2file_cpu(plugin, &input, &out)?);
-        nulls.push(
-            lv2file_cpu(&NULL_PLUGIN, &input, &out)
-                .map_err(|e| format!("{}: {e}", NULL_PLUGIN.label))?,
-        );
-    }
-    let cpu = median(runs).saturating_sub(median(nulls)).as_secs_f64();
-    Ok(SECONDS as f64 / cpu.max(1e-9))
+    let input = dir.join("input.f32");
+    let runs = (0..ROUNDS)
+        .map(|_| lv2_host::child_cpu(plugin.uri, plugin.controls, &input))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SECONDS as f64 / median(runs).as_secs_f64().max(1e-9))
 }
 
 /// x real time of a chain of LV2 plugins (their times add up), or why it could not run.
@@ -308,6 +246,19 @@ fn bundle_dir() -> PathBuf {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(lv2_host::CHILD_FLAG) {
+        // An anchor's child: URI, input file, then `symbol=value` controls.
+        let (uri, input) = (&args[2], Path::new(&args[3]));
+        match lv2_host::run_child(uri, input, SR, BLOCK, &args[4..], thread_cpu_time) {
+            Ok(cpu) => println!("{}", cpu.as_secs_f64()),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let frames = SECONDS * SR as usize;
     let input = [
         test_signals::programme(0x1234_5678_9abc_def1, frames, 0.8, 0.05),
@@ -315,12 +266,12 @@ fn main() {
     ];
     let dir = std::env::temp_dir().join(format!("stem-throughput-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
-    write_wav(&dir.join("input.wav"), &input[0], &input[1]);
+    lv2_host::write_input(&dir.join("input.f32"), &input[0], &input[1]);
     let bundles = bundle_dir();
 
     println!(
         "Throughput, x real time ({SECONDS} s, 48 kHz stereo, {BLOCK}-sample blocks, CPU time, \
-         median of {ROUNDS}); ours through our CLAP host, anchors through lv2file"
+         median of {ROUNDS}); ours through our CLAP host, anchors through lilv (its run() calls)"
     );
     // `cargo bench --bench throughput -- TEXT` runs only the cases whose label contains TEXT
     // (cargo's own `--bench` flag also arrives here and is skipped).
