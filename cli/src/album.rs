@@ -167,7 +167,7 @@ fn through_peak_stage(
     mut sink: impl FnMut(&mut [Vec<f32>; 2]) -> Result<()>,
 ) -> Result<()> {
     let mut reader = AudioReader::open(master)?;
-    let mut runner = peak_stage(settings, sample_rate_hz as f64, drive_db, None);
+    let mut runner = peak_stage(settings, sample_rate_hz as f64, drive_db);
     let mut block = vec![Vec::new(); reader.spec().channels];
     let mut out = [Vec::new(), Vec::new()];
     loop {

@@ -78,47 +78,60 @@ pub(crate) enum WorkWindows {
 }
 
 /// The peak stage alone, as the master chain runs it (drive, clipper when on, limiter, output
-/// gain), on the pre-limiter signal: what the drive search measures, logging the stage's work
-/// into `work` when given. Its output is the whole master chain's, bit for bit
-/// (`mastering::tests`), so the search's pass at the chosen drive is the master.
-pub(crate) fn peak_stage(
+/// gain), on the pre-limiter signal: what the drive search measures. Its output is the whole
+/// master chain's, bit for bit (`mastering::tests`), so the search's pass at the chosen drive
+/// is the master.
+pub(crate) fn peak_stage(settings: &MasterSettings, sample_rate_hz: f64, drive_db: f64) -> Runner {
+    let mut stage = DrivenPeakStage::new(settings, sample_rate_hz, drive_db, PROCESS_BLOCK);
+    Aligned::new(
+        stage.latency_samples(),
+        Box::new(move |l, r| stage.process_block(l, r)),
+    )
+}
+
+/// [`peak_stage`] logging the stage's work, window by window, into the log it returns beside
+/// the runner (whole once the runner has finished and been dropped: [`finished_log`]).
+fn logged_peak_stage(
     settings: &MasterSettings,
     sample_rate_hz: f64,
     drive_db: f64,
-    work: Option<(StageWork, WorkWindows)>,
-) -> Runner {
+    windows: WorkWindows,
+) -> (Runner, StageWork) {
     let mut stage = DrivenPeakStage::new(settings, sample_rate_hz, drive_db, PROCESS_BLOCK);
     let latency = stage.latency_samples();
-    let work = work.map(|(work, windows)| {
-        // The stage's first output is the chain's sample `latency - attributed`; the log
-        // counts from the chain's sample 0 (see `StageLog::new`).
-        let first_logged = match windows {
-            WorkWindows::FromStart => 0,
-            WorkWindows::AsTheChain { attributed_latency } => {
-                latency as isize - attributed_latency as isize
-            }
-        };
-        *work.lock().unwrap_or_else(|e| e.into_inner()) =
-            StageLog::new(sample_rate_hz, first_logged);
-        work
-    });
-    Aligned::new(
+    // The stage's first output is the chain's sample `latency - attributed`; the log counts
+    // from the chain's sample 0 (see `StageLog::new`).
+    let first_logged = match windows {
+        WorkWindows::FromStart => 0,
+        WorkWindows::AsTheChain { attributed_latency } => {
+            latency as isize - attributed_latency as isize
+        }
+    };
+    let work: StageWork = Arc::new(Mutex::new(StageLog::new(sample_rate_hz, first_logged)));
+    let log = work.clone();
+    let runner: Runner = Aligned::new(
         latency,
-        Box::new(move |l, r| match &work {
-            None => stage.process_block(l, r),
-            Some(work) => {
-                let mut log = work.lock().unwrap_or_else(|e| e.into_inner());
-                log.run(l, r, |l, r| {
-                    stage.process_block(l, r);
-                    let stage = stage.stage();
-                    (
-                        stage.limiter().block_max_gain_reduction_db(),
-                        stage.clipper_block_max_reduction_db(),
-                    )
-                });
-            }
+        Box::new(move |l: &mut [f32], r: &mut [f32]| {
+            let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+            log.run(l, r, |l, r| {
+                stage.process_block(l, r);
+                let stage = stage.stage();
+                (
+                    stage.limiter().block_max_gain_reduction_db(),
+                    stage.clipper_block_max_reduction_db(),
+                )
+            });
         }),
-    )
+    );
+    (runner, work)
+}
+
+/// The log of a [`logged_peak_stage`] whose runner is gone.
+fn finished_log(work: StageWork) -> StageLog {
+    match Arc::try_unwrap(work) {
+        Ok(log) => log.into_inner().unwrap_or_else(|e| e.into_inner()),
+        Err(shared) => shared.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+    }
 }
 
 /// Adds `master` (one block, aligned with what `reference` reads next) to `damage`.
@@ -163,15 +176,9 @@ pub fn loudest_within_budget_lufs(
     sample_rate_hz: f64,
 ) -> Result<Option<f64>> {
     let measure = |g: f64| -> Result<(f64, f64)> {
-        let work: StageWork = Arc::new(Mutex::new(StageLog::new(sample_rate_hz, 0)));
-        let runner = peak_stage(
-            settings,
-            sample_rate_hz,
-            g,
-            Some((work.clone(), WorkWindows::FromStart)),
-        );
+        let (runner, work) = logged_peak_stage(settings, sample_rate_hz, g, WorkWindows::FromStart);
         let lufs = integrated_through(pre, runner, sample_rate_hz)?;
-        let log = work.lock().unwrap_or_else(|e| e.into_inner());
+        let log = finished_log(work);
         Ok((
             lufs,
             log.limiter.stats().mean_db.max(log.clipper.stats().mean_db),
@@ -213,14 +220,8 @@ fn measure_pass(
     sample_rate_hz: f64,
     spool_dir: &Path,
 ) -> Result<PeakMeasurement<PeakPass>> {
-    let work: StageWork = Arc::new(Mutex::new(StageLog::new(sample_rate_hz, 0)));
     let windows = WorkWindows::AsTheChain { attributed_latency };
-    let runner = peak_stage(
-        settings,
-        sample_rate_hz,
-        drive_db,
-        Some((work.clone(), windows)),
-    );
+    let (runner, work) = logged_peak_stage(settings, sample_rate_hz, drive_db, windows);
     let mut output = Spool::create(spool_dir)?;
     let mut meter = LoudnessMeter::new(2, sample_rate_hz);
     let mut reference = reference.reader()?;
@@ -232,14 +233,13 @@ fn measure_pass(
         compare_block(&mut reference, &mut scratch, &mut damage, [l, r])
     })?;
     output.finish()?;
-    let work = std::mem::replace(
-        &mut *work.lock().unwrap_or_else(|e| e.into_inner()),
-        StageLog::new(sample_rate_hz, 0),
-    );
     Ok(PeakMeasurement {
         lufs: meter.integrated_lufs(),
         damage_db: damage.damage_db(),
-        pass: PeakPass { output, work },
+        pass: PeakPass {
+            output,
+            work: finished_log(work),
+        },
     })
 }
 
